@@ -1,0 +1,33 @@
+# make run   - set up and serve Descent on http://127.0.0.1:8000 (HOST / PORT override)
+# make test  - set up and run every test (unit, protocol, browser)
+# make bench - print the benchmark table
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONPATH := $(CURDIR)/backend
+
+.PHONY: run test bench browser clean
+
+# The venv is rebuilt only when the requirements change (a stamp file records it).
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.stamp
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m descent
+
+# Debian's chromium for the browser tests (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || scripts/install-chromium.sh
+
+test: $(VENV)/.stamp browser
+	$(PY) -m pytest
+
+bench: $(VENV)/.stamp browser
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) artifacts

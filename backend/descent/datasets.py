@@ -1,0 +1,125 @@
+"""2-D datasets of the playground (after TensorFlow Playground), generated with numpy.
+
+Points lie in the square [-6, 6]^2. Classification labels are -1 / +1, regression
+targets lie in [-1, 1]. ``noise`` is a fraction in [0, 0.5]."""
+
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+import numpy as np
+
+from .registry import Registry
+
+Problem = Literal["classification", "regression"]
+Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+DATASETS: Registry[Generator] = Registry("dataset")
+
+EXTENT = 6.0  # the input plane is [-EXTENT, EXTENT]^2
+SAMPLES = {"classification": 500, "regression": 1200}
+
+
+def dataset_names(problem: Problem) -> tuple[str, ...]:
+    return tuple(e.name for e in DATASETS if e.meta["problem"] == problem)
+
+
+def generate(name: str, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return points (n, 2) float32 and labels (n,) float32, shuffled, for a seed."""
+    entry = DATASETS[name]
+    rng = np.random.default_rng(seed)
+    xy, label = entry.fn(SAMPLES[entry.meta["problem"]], noise, rng)
+    order = rng.permutation(len(xy))
+    return xy[order].astype(np.float32), label[order].astype(np.float32)
+
+
+def _uniform(rng: np.random.Generator, n: int, r: float) -> np.ndarray:
+    return rng.uniform(-r, r, size=n)
+
+
+@DATASETS.register("circle", problem="classification")
+def circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    radius = 5.0
+    half = n // 2
+    # inner disc (positive) and outer ring (negative)
+    r = np.concatenate([rng.uniform(0, radius * 0.5, half), rng.uniform(radius * 0.7, radius, n - half)])
+    angle = rng.uniform(0, 2 * np.pi, n)
+    xy = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
+    xy += np.stack([_uniform(rng, n, radius), _uniform(rng, n, radius)], axis=1) * noise
+    label = np.where(np.hypot(xy[:, 0], xy[:, 1]) < radius * 0.5, 1.0, -1.0)
+    return xy, label
+
+
+@DATASETS.register("xor", problem="classification")
+def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    padding = 0.3
+    xy = rng.uniform(-5, 5, size=(n, 2))
+    xy += np.where(xy > 0, padding, -padding)
+    xy += rng.uniform(-5, 5, size=(n, 2)) * noise
+    label = np.where(xy[:, 0] * xy[:, 1] >= 0, 1.0, -1.0)
+    return xy, label
+
+
+@DATASETS.register("gauss", problem="classification")
+def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    variance = 0.5 + (4.0 - 0.5) * (noise / 0.5)
+    half = n // 2
+    centres = np.concatenate([np.full((half, 2), 2.0), np.full((n - half, 2), -2.0)])
+    xy = centres + rng.normal(0, np.sqrt(variance), size=(n, 2))
+    label = np.concatenate([np.ones(half), -np.ones(n - half)])
+    return xy, label
+
+
+@DATASETS.register("spiral", problem="classification")
+def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    half = n // 2
+    parts = []
+    for delta, sign in ((0.0, 1.0), (np.pi, -1.0)):
+        i = np.arange(half)
+        r = i / half * 5
+        t = 1.75 * i / half * 2 * np.pi + delta
+        xy = np.stack([r * np.sin(t), r * np.cos(t)], axis=1) + rng.uniform(-1, 1, (half, 2)) * noise
+        parts.append((xy, np.full(half, sign)))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@DATASETS.register("plane", problem="regression")
+def plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    xy = rng.uniform(-EXTENT, EXTENT, size=(n, 2))
+    noisy = xy + rng.uniform(-EXTENT, EXTENT, size=(n, 2)) * noise
+    return xy, np.clip((noisy[:, 0] + noisy[:, 1]) / (2 * EXTENT), -1, 1)
+
+
+_BUMPS = np.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]])
+
+
+@DATASETS.register("multigauss", problem="regression")
+def multigauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    xy = rng.uniform(-EXTENT, EXTENT, size=(n, 2))
+    noisy = xy + rng.uniform(-EXTENT, EXTENT, size=(n, 2)) * noise
+    # each bump contributes sign * (1 - distance/2), clamped to [0, 1]
+    dist = np.hypot(noisy[:, None, 0] - _BUMPS[:, 0], noisy[:, None, 1] - _BUMPS[:, 1])  # (n, 6)
+    return xy, np.clip((np.clip(1 - dist / 2, 0, 1) * _BUMPS[:, 2]).sum(1), -1, 1)
+
+
+# Input features computed from a point (x1, x2); the network sees the chosen ones.
+FEATURES: Registry[Callable[[np.ndarray, np.ndarray], np.ndarray]] = Registry("feature")
+FEATURES.register("x1", label="X₁")(lambda x1, x2: x1)
+FEATURES.register("x2", label="X₂")(lambda x1, x2: x2)
+FEATURES.register("x1sq", label="X₁²")(lambda x1, x2: x1 * x1)
+FEATURES.register("x2sq", label="X₂²")(lambda x1, x2: x2 * x2)
+FEATURES.register("x1x2", label="X₁X₂")(lambda x1, x2: x1 * x2)
+FEATURES.register("sinx1", label="sin(X₁)")(lambda x1, x2: np.sin(x1))
+FEATURES.register("sinx2", label="sin(X₂)")(lambda x1, x2: np.sin(x2))
+
+
+def featurize(xy: np.ndarray, features: list[str] | tuple[str, ...]) -> np.ndarray:
+    """(n, 2) points -> (n, len(features)) float32 network inputs."""
+    x1, x2 = xy[:, 0], xy[:, 1]
+    return np.stack([FEATURES[f].fn(x1, x2) for f in features], axis=1).astype(np.float32)
+
+
+def grid(resolution: int) -> np.ndarray:
+    """Cell centres of a resolution x resolution grid over the plane, row 0 at the top (y = +6)."""
+    c = (np.arange(resolution) + 0.5) / resolution * 2 * EXTENT - EXTENT
+    x1, x2 = np.meshgrid(c, c[::-1])
+    return np.stack([x1.ravel(), x2.ravel()], axis=1).astype(np.float32)

@@ -1,0 +1,51 @@
+"""What every lab provides to the session. Labs know nothing of websockets or FastAPI."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ..history import History
+
+Rebuilt = Literal["none", "optimizer", "network"]
+
+
+class Lab(ABC):
+    """One kind of experiment. All methods run on the worker thread that owns the lab."""
+
+    config: BaseModel
+    history: History
+    step_count: int = 0
+    epoch: int = 0
+    # Set by step() when the run diverges (loss NaN/inf); the session pauses on it.
+    diverged: str | None = None
+
+    @abstractmethod
+    def step(self, n: int) -> None:
+        """Run ``n`` optimizer steps (stops early on divergence)."""
+
+    @property
+    @abstractmethod
+    def steps_per_epoch(self) -> int:
+        """Steps in one epoch: the 'step' control runs this many."""
+
+    @abstractmethod
+    def configure(self, config: BaseModel) -> Rebuilt:
+        """Apply a validated config of this lab, keeping as much state as it allows."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Fresh weights and optimizer, same config and data."""
+
+    @property
+    @abstractmethod
+    def lr(self) -> float: ...
+
+    @abstractmethod
+    def metrics(self) -> dict[str, float | None]: ...
+
+    @abstractmethod
+    def views(self, full: bool) -> dict[str, Any]:
+        """The lab's frame views; ``full`` adds what only a new client or changed data needs."""

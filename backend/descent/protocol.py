@@ -1,0 +1,117 @@
+"""The websocket protocol: every message, client -> server and server -> client (torch-free).
+
+JSON text messages with a ``type`` field. Lab-specific parts (``configure.config`` and
+``frame.views``) are documented per lab in /api/schema under ``labs``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from . import PROTOCOL_VERSION
+from .labs import LAB_NAMES, config_model, schema
+
+RunState = Literal["running", "paused", "diverged"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# ---- client -> server -------------------------------------------------------------
+
+
+class Configure(_Message):
+    """A full config or a partial patch; ``config.lab`` switches lab (unset keys take defaults)."""
+
+    type: Literal["configure"]
+    config: dict[str, Any]
+
+
+class Control(_Message):
+    type: Literal["control"]
+    action: Literal["play", "pause", "step", "reset"]
+
+
+class Subscribe(_Message):
+    """How often the client wants frames."""
+
+    type: Literal["subscribe"]
+    frame_rate: float = Field(30, ge=1, le=60, description="frames per second")
+
+
+ClientMessage = Annotated[Union[Configure, Control, Subscribe], Field(discriminator="type")]
+client_message = TypeAdapter(ClientMessage)
+
+
+# ---- server -> client -------------------------------------------------------------
+
+
+class Hello(_Message):
+    type: Literal["hello"] = "hello"
+    protocol: int = PROTOCOL_VERSION
+    session: str
+    device: str
+    version: str
+    labs: list[str] = list(LAB_NAMES)
+
+
+class ConfigMessage(_Message):
+    """The session's whole config after a change; ``rebuilt`` says what was rebuilt."""
+
+    type: Literal["config"] = "config"
+    config: dict[str, Any]
+    rebuilt: Literal["none", "optimizer", "network", "lab"]
+    changed: list[str] = []
+
+
+class Status(_Message):
+    type: Literal["status"] = "status"
+    state: RunState
+    step: int
+    epoch: int
+    lr: float | None = None
+    reason: str | None = None
+
+
+class Error(_Message):
+    type: Literal["error"] = "error"
+    message: str
+    loc: list[str | int] = []
+
+
+class History(_Message):
+    """Loss history since the last frame; ``reset`` means replace, not append."""
+
+    reset: bool
+    epoch: list[int]
+    series: dict[str, list[float | None]]
+
+
+class Frame(_Message):
+    type: Literal["frame"] = "frame"
+    lab: str
+    state: RunState
+    step: int = Field(description="optimizer steps since the last reset")
+    epoch: int
+    lr: float
+    metrics: dict[str, float | None]
+    history: History | None = None
+    views: dict[str, Any] = Field(description="lab-specific, see labs.<lab>.views")
+
+
+ServerMessage = Annotated[Union[Hello, ConfigMessage, Status, Error, Frame], Field(discriminator="type")]
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of every message, and of each lab's config and frame views."""
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "client": TypeAdapter(ClientMessage).json_schema(),
+        "server": TypeAdapter(ServerMessage).json_schema(),
+        "labs": {
+            name: {"config": config_model(name).model_json_schema(), "views": schema(name).Views.model_json_schema()}
+            for name in LAB_NAMES
+        },
+    }

@@ -1,0 +1,108 @@
+"""Where training runs: a thread that owns its sessions' labs, never the event loop.
+
+Sessions are served round-robin in time quanta; between quanta the worker runs queued
+commands (messages from clients) and sends frames that are due. A paused session costs
+nothing: with nothing running, the thread sleeps until a command or a frame is due."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Callable, TypeVar
+
+import torch
+
+from .session import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Worker:
+    def __init__(self, quantum: float = 0.01, torch_threads: int = 1) -> None:
+        self.quantum = quantum
+        self.torch_threads = torch_threads
+        self.sessions: dict[str, Session] = {}
+        self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="descent-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._commands.put(None)
+        self._thread.join(timeout=5)
+
+    # ---- from other threads ---------------------------------------------------------
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._commands.put((fn, future))
+        return future
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the worker thread and await its result."""
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def wake(self) -> None:
+        self._commands.put(None)
+
+    def add(self, session: Session) -> None:
+        self.sessions[session.id] = session
+
+    def remove(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
+
+    # ---- the thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        torch.set_num_threads(self.torch_threads)
+        while not self._stop.is_set():
+            self._drain(self._wait_time())
+            for session in list(self.sessions.values()):
+                self._guarded(session, lambda s=session: s.tick(self.quantum))
+            now = time.perf_counter()
+            for session in list(self.sessions.values()):
+                if session.frame_due(now) == 0.0:
+                    self._guarded(session, lambda s=session: s.send_frame(now))
+
+    def _wait_time(self) -> float | None:
+        sessions = list(self.sessions.values())
+        if any(s.running for s in sessions):
+            return 0.0
+        now = time.perf_counter()
+        due = [d for s in sessions if (d := s.frame_due(now)) is not None]
+        return min(due) if due else None
+
+    def _drain(self, timeout: float | None) -> None:
+        block = timeout is None or timeout > 0
+        while True:
+            try:
+                item = self._commands.get(block=block, timeout=timeout if block else None)
+            except queue.Empty:
+                return
+            block = False
+            if item is None:
+                continue
+            fn, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as e:  # reported to the caller
+                future.set_exception(e)
+
+    def _guarded(self, session: Session, fn: Callable[[], None]) -> None:
+        """A failing session is paused and told; the worker and other sessions go on."""
+        try:
+            fn()
+        except Exception as e:
+            log.exception("session %s failed", session.id)
+            session.state = "paused"
+            session.send({"type": "error", "message": f"training failed: {e}; the run is paused", "loc": []})

@@ -1,0 +1,85 @@
+// Every user-visible control of the MLP playground, in one table. Allowed values and
+// ranges come from the server's JSON Schema (/api/schema), so the server's registries
+// drive the page: a new optimizer or activation appears here without a page change.
+
+export const LR_LADDER = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+export const REG_RATE_LADDER = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
+
+const pct = (v) => `${v}%`;
+
+export const CONTROLS = [
+  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
+  { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
+  { key: "activation", label: "Activation", kind: "select", where: "hyper" },
+  { key: "regularization", label: "Regularization", kind: "select", where: "hyper" },
+  { key: "regularization_rate", label: "Regularization rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
+  { key: "problem", label: "Problem type", kind: "select", where: "hyper" },
+  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: pct },
+  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: pct },
+  { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
+];
+
+// Allowed values of a config key, read from the lab's JSON Schema.
+export function schemaEnum(configSchema, key) {
+  const prop = configSchema.properties[key];
+  if (prop.enum) return prop.enum;
+  if (prop.items?.enum) return prop.items.enum;
+  const ref = prop.$ref || prop.items?.$ref;
+  if (ref) return configSchema.$defs[ref.split("/").pop()].enum;
+  return [];
+}
+
+export function schemaRange(configSchema, key) {
+  const p = configSchema.properties[key];
+  return { min: p.minimum ?? p.exclusiveMinimum ?? 0, max: p.maximum ?? p.exclusiveMaximum ?? 100 };
+}
+
+const LABELS = { sgd: "SGD", adam: "Adam", relu: "ReLU", l1: "L1", l2: "L2", none: "None" };
+const nice = (v) => (typeof v === "number" ? String(v) : LABELS[v] ?? String(v).replace(/^./, (c) => c.toUpperCase()));
+
+// Build the controls into their containers; returns {update(config)} to mirror the server's config.
+export function buildControls(configSchema, containers, onChange) {
+  const setters = {};
+  for (const c of CONTROLS) {
+    const box = document.createElement("div");
+    box.className = `control control-${c.kind}`;
+    box.dataset.key = c.key;
+    const label = document.createElement("label");
+    label.htmlFor = `ctl-${c.key}`;
+    label.textContent = c.label;
+    box.append(label);
+    if (c.kind === "select") {
+      const select = document.createElement("select");
+      select.id = `ctl-${c.key}`;
+      const values = c.options ? c.options() : schemaEnum(configSchema, c.key);
+      for (const v of values) select.add(new Option(nice(v), String(v)));
+      select.addEventListener("change", () => {
+        const raw = select.value;
+        onChange({ [c.key]: typeof values[0] === "number" ? Number(raw) : raw });
+      });
+      box.append(select);
+      setters[c.key] = (v) => { select.value = String(v); };
+    } else {
+      const range = schemaRange(configSchema, c.key);
+      const input = document.createElement("input");
+      input.type = "range";
+      input.id = `ctl-${c.key}`;
+      input.min = range.min;
+      input.max = Math.min(range.max, c.max ?? range.max);
+      input.step = c.step;
+      const out = document.createElement("output");
+      const show = (v) => { out.textContent = c.format ? c.format(v) : v; };
+      input.addEventListener("input", () => show(input.value));
+      input.addEventListener("change", () => onChange({ [c.key]: Number(input.value) }));
+      label.append(": ", out);
+      box.append(input);
+      setters[c.key] = (v) => { input.value = v; show(v); };
+    }
+    containers[c.where].append(box);
+  }
+  return {
+    update(config) {
+      for (const [key, set] of Object.entries(setters)) if (key in config) set(config[key]);
+    },
+  };
+}

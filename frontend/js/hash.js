@@ -1,0 +1,32 @@
+// The config in the URL hash, so a setup is a link: #dataset=spiral&hidden=8,8&learning_rate=0.03
+
+export function readHash(configSchema) {
+  const patch = {};
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [key, raw] of params) {
+    const prop = configSchema.properties[key];
+    if (!prop) { patch[key] = raw; continue; } // the server names unknown keys
+    if (prop.type === "array") {
+      const items = raw === "" ? [] : raw.split(",");
+      patch[key] = prop.items?.type === "integer" ? items.map(Number) : items;
+    } else if (prop.type === "integer" || prop.type === "number") {
+      patch[key] = Number(raw);
+    } else if (prop.type === "boolean") {
+      patch[key] = raw === "true";
+    } else {
+      patch[key] = raw;
+    }
+  }
+  return patch;
+}
+
+export function writeHash(config, defaults) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(config)) {
+    const text = Array.isArray(value) ? value.join(",") : String(value);
+    const base = defaults[key];
+    const baseText = Array.isArray(base) ? base.join(",") : String(base);
+    if (key === "lab" || text !== baseText) params.set(key, text);
+  }
+  history.replaceState(null, "", `#${params.toString().replaceAll("%2C", ",")}`);
+}
