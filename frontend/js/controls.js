@@ -1,23 +1,11 @@
-// Every user-visible control of the MLP playground, in one table. Allowed values and
-// ranges come from the server's JSON Schema (/api/schema), so the server's registries
-// drive the page: a new optimizer or activation appears here without a page change.
+// Controls built from a lab's table of controls. Allowed values and ranges come from the
+// server's JSON Schema (/api/schema), so the server's registries drive the page: a new
+// optimizer or activation appears without a page change.
+// A control: { key, label, kind: "select" | "range", where: container name,
+//              options?: () => values, step?, max?, format? }
 
+// The playground's learning-rate ladder, shared by every lab's LR control.
 export const LR_LADDER = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-export const REG_RATE_LADDER = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-
-const pct = (v) => `${v}%`;
-
-export const CONTROLS = [
-  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
-  { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
-  { key: "activation", label: "Activation", kind: "select", where: "hyper" },
-  { key: "regularization", label: "Regularization", kind: "select", where: "hyper" },
-  { key: "regularization_rate", label: "Regularization rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
-  { key: "problem", label: "Problem type", kind: "select", where: "hyper" },
-  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: pct },
-  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: pct },
-  { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
-];
 
 // Allowed values of a config key, read from the lab's JSON Schema.
 export function schemaEnum(configSchema, key) {
@@ -34,13 +22,13 @@ export function schemaRange(configSchema, key) {
   return { min: p.minimum ?? p.exclusiveMinimum ?? 0, max: p.maximum ?? p.exclusiveMaximum ?? 100 };
 }
 
-const LABELS = { sgd: "SGD", adam: "Adam", relu: "ReLU", l1: "L1", l2: "L2", none: "None" };
+export const LABELS = { sgd: "SGD", adam: "Adam", relu: "ReLU", l1: "L1", l2: "L2", none: "None" };
 const nice = (v) => (typeof v === "number" ? String(v) : LABELS[v] ?? String(v).replace(/^./, (c) => c.toUpperCase()));
 
 // Build the controls into their containers; returns {update(config)} to mirror the server's config.
-export function buildControls(configSchema, containers, onChange) {
+export function buildControls(table, configSchema, containers, onChange) {
   const setters = {};
-  for (const c of CONTROLS) {
+  for (const c of table) {
     const box = document.createElement("div");
     box.className = `control control-${c.kind}`;
     box.dataset.key = c.key;

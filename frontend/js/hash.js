@@ -1,8 +1,11 @@
 // The config in the URL hash, so a setup is a link: #dataset=spiral&hidden=8,8&learning_rate=0.03
 
-export function readHash(configSchema) {
+// schema: the /api/schema document; the hash's `lab` key picks whose config it is.
+export function readHash(schema) {
   const patch = {};
   const params = new URLSearchParams(location.hash.slice(1));
+  const lab = params.get("lab");
+  const configSchema = (schema.labs[lab] ?? Object.values(schema.labs)[0]).config;
   for (const [key, raw] of params) {
     const prop = configSchema.properties[key];
     if (!prop) { patch[key] = raw; continue; } // the server names unknown keys

@@ -1,4 +1,5 @@
-// Train and test loss against epochs, streamed with Plotly.extendTraces.
+// Metric curves against epochs (or steps), streamed with Plotly.extendTraces.
+// traces: [{ name, key (the history series), color }]
 
 const LAYOUT = {
   margin: { l: 44, r: 8, t: 6, b: 30 },
@@ -13,18 +14,19 @@ const LAYOUT = {
 };
 
 export class LossChart {
-  constructor(el) {
+  constructor(el, traces, layout = {}) {
     this.el = el;
-    this.traces = [
-      { name: "test", key: "test_loss", line: { color: "#111", width: 2 } },
-      { name: "train", key: "train_loss", line: { color: "#9aa3ad", width: 2 } },
-    ];
+    this.traces = traces;
+    this.layout = { ...LAYOUT, ...layout };
     this.marker = null;
-    Plotly.newPlot(el, this.empty(), { ...LAYOUT }, { displayModeBar: false, responsive: true });
+    Plotly.newPlot(el, this.empty(), this.layout, { displayModeBar: false, responsive: true });
   }
 
   empty() {
-    return this.traces.map((t) => ({ x: [], y: [], name: t.name, mode: "lines", line: t.line, hovertemplate: `${t.name} %{y:.4f}<extra>epoch %{x}</extra>` }));
+    return this.traces.map((t) => ({
+      x: [], y: [], name: t.name, mode: "lines", line: { color: t.color, width: 2 },
+      hovertemplate: `${t.name} %{y:.4f}<extra>%{x}</extra>`,
+    }));
   }
 
   apply(history) {
@@ -33,14 +35,15 @@ export class LossChart {
     if (history.reset) {
       const data = this.empty();
       data.forEach((d, i) => { d.x = history.epoch; d.y = ys[i]; });
-      Plotly.react(this.el, data, { ...LAYOUT, shapes: this.shapes() });
+      Plotly.react(this.el, data, { ...this.layout, shapes: this.shapes() });
     } else if (history.epoch.length) {
-      Plotly.extendTraces(this.el, { x: ys.map(() => history.epoch), y: ys }, [0, 1]);
+      Plotly.extendTraces(this.el, { x: ys.map(() => history.epoch), y: ys }, ys.map((_, i) => i));
     }
   }
 
-  // A vertical line marking where the run diverged (or null to clear it).
+  // A vertical line marking where the run diverged (null clears it).
   markDivergence(epoch) {
+    if (epoch === this.marker) return;
     this.marker = epoch;
     Plotly.relayout(this.el, { shapes: this.shapes() });
   }

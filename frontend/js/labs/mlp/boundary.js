@@ -1,5 +1,5 @@
 // The main heatmap: the network's output over the input plane, with the data points on it.
-import { LUT, colorOf, decodeBase64 } from "./colors.js";
+import { LUT, colorOf, decodeBase64 } from "../../colors.js";
 
 export class BoundaryView {
   constructor(canvas) {
@@ -61,10 +61,8 @@ export function drawThumbnail(canvas, points) {
   ctx.fillStyle = "#f4f5f6";
   ctx.fillRect(0, 0, size, size);
   const toPx = (v) => ((v + 6) / 12) * size;
-  for (const pts of [points.train, points.test]) {
-    for (let i = 0; i < pts.x1.length; i += 2) {
-      ctx.fillStyle = colorOf(pts.label[i]);
-      ctx.fillRect(toPx(pts.x1[i]) - 1, size - toPx(pts.x2[i]) - 1, 2.2, 2.2);
-    }
+  for (let i = 0; i < points.x1.length; i++) {
+    ctx.fillStyle = colorOf(points.label[i]);
+    ctx.fillRect(toPx(points.x1[i]) - 1, size - toPx(points.x2[i]) - 1, 2.2, 2.2);
   }
 }

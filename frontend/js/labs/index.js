@@ -1,0 +1,8 @@
+// The lab views, by lab name (the server's LAB_NAMES). A view module exports
+//   title: string, counter: string (what the top counter counts, e.g. "Epoch"),
+//   mount(root, ctx) -> { config(config, message), status(status), frame(frame), unmount() }
+// where ctx = { schema (this lab's config JSON Schema), configure(patch), control(action),
+//               toast(text, kind), hyper (the top-bar element for the lab's main controls) }.
+export const LAB_VIEWS = {
+  mlp: () => import("./mlp/view.js"),
+};
