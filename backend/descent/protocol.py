@@ -41,7 +41,16 @@ class Subscribe(_Message):
     frame_rate: float = Field(30, ge=1, le=60, description="frames per second")
 
 
-ClientMessage = Annotated[Union[Configure, Control, Subscribe], Field(discriminator="type")]
+class Command(_Message):
+    """A lab-specific action that is not part of the config (edit a weight, probe an input ...).
+    Each lab documents its commands; an unknown name gets an error listing the lab's commands."""
+
+    type: Literal["command"]
+    name: str = Field(max_length=64)
+    args: dict[str, Any] = {}
+
+
+ClientMessage = Annotated[Union[Configure, Control, Subscribe, Command], Field(discriminator="type")]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -101,7 +110,15 @@ class Frame(_Message):
     views: dict[str, Any] = Field(description="lab-specific, see labs.<lab>.views")
 
 
-ServerMessage = Annotated[Union[Hello, ConfigMessage, Status, Error, Frame], Field(discriminator="type")]
+class Reply(_Message):
+    """A lab command's answer (fields depend on the command)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["reply"] = "reply"
+    name: str
+
+
+ServerMessage = Annotated[Union[Hello, ConfigMessage, Status, Error, Frame, Reply], Field(discriminator="type")]
 
 
 def json_schema() -> dict[str, Any]:

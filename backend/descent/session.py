@@ -17,7 +17,7 @@ from .errors import describe
 from .history import Cursor
 from .labs import DEFAULT_LAB, config_model, lab_class
 from .labs.base import Lab
-from .protocol import Configure, Control, Subscribe
+from .protocol import Command, Configure, Control, Subscribe
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], None]
@@ -47,6 +47,18 @@ class Session:
             self.control(message.action)
         elif isinstance(message, Subscribe):
             self.frame_interval = 1 / message.frame_rate
+        elif isinstance(message, Command):
+            self.command(message.name, message.args)
+
+    def command(self, name: str, args: dict[str, Any]) -> None:
+        try:
+            reply = self.lab.command(name, args)
+        except ValueError as e:
+            self.send({"type": "error", "message": str(e), "loc": ["command", name]})
+            return
+        if reply is not None:
+            self.send({"type": "reply", "name": name, **reply})
+        self._dirty = True
 
     def start(self) -> None:
         """Introduce the session to a (new or returning) client."""

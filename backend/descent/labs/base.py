@@ -46,6 +46,17 @@ class Lab(ABC):
     @abstractmethod
     def metrics(self) -> dict[str, float | None]: ...
 
+    # Lab-specific commands: name -> method(args) (see ``command``).
+    commands: tuple[str, ...] = ()
+
+    def command(self, name: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Run a lab command; raise ValueError with a message naming the bad argument.
+        A returned dict is sent to the client as a ``{"type": "reply", "name": name, ...}`` message."""
+        if name not in self.commands:
+            allowed = ", ".join(self.commands) or "none"
+            raise ValueError(f"name: unknown command {name!r} for this lab; allowed: {allowed}")
+        return getattr(self, f"command_{name}")(args)
+
     @abstractmethod
     def views(self, full: bool) -> dict[str, Any]:
         """The lab's frame views; ``full`` adds what only a new client or changed data needs."""
