@@ -1,0 +1,183 @@
+"""The websocket protocol through Starlette's TestClient."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import pytest
+from pydantic import TypeAdapter
+
+from descent.protocol import ServerMessage
+
+server_message = TypeAdapter(ServerMessage)
+
+
+def receive(ws: Any, until: Callable[[dict], bool], limit: int = 2000) -> dict:
+    """Read messages (each validated against the schema) until one matches."""
+    for _ in range(limit):
+        msg = ws.receive_json()
+        server_message.validate_python(msg)
+        if until(msg):
+            return msg
+    raise AssertionError("expected message never came")
+
+
+def is_type(kind: str) -> Callable[[dict], bool]:
+    return lambda m: m["type"] == kind
+
+
+@contextmanager
+def open_session(client: Any) -> Iterator[Any]:
+    """A connected session past its first frame; closed even when the test fails."""
+    with client.websocket_connect("/ws") as ws:
+        hello = ws.receive_json()
+        assert hello["type"] == "hello" and hello["protocol"] == 1 and hello["device"] == "cpu" and hello["session"]
+        receive(ws, is_type("frame"))  # the first frame follows config and status
+        yield ws
+
+
+def test_healthz_and_schema(client: Any) -> None:
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["device"] == "cpu" and health["version"]
+    schema = client.get("/api/schema").json()
+    assert {"client", "server", "labs"} <= set(schema)
+    tags = schema["client"]["discriminator"]["mapping"]
+    assert {"configure", "control", "subscribe"} <= set(tags)
+    mlp = schema["labs"]["mlp"]["config"]["properties"]
+    assert set(mlp["dataset"]["enum"]) == {"circle", "xor", "gauss", "spiral", "plane", "multigauss"}
+    assert "boundary" in schema["labs"]["mlp"]["views"]["properties"]
+
+
+def test_plotly_is_served_locally(client: Any) -> None:
+    r = client.get("/vendor/plotly.min.js")
+    assert r.status_code == 200 and len(r.content) > 1_000_000
+    page = client.get("/").text
+    assert '<script src="/vendor/plotly.min.js">' in page and "cdn" not in page.lower()
+
+
+def test_first_contact(client: Any) -> None:
+    with client.websocket_connect("/ws") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        config = ws.receive_json()
+        assert config["type"] == "config" and config["config"]["lab"] == "mlp"
+        assert ws.receive_json()["type"] == "status"
+        frame = receive(ws, is_type("frame"))
+        assert frame["history"]["reset"] and frame["views"]["data"]["train"]["x1"]
+        assert {"train_loss", "test_loss"} <= set(frame["metrics"])
+
+
+@pytest.mark.parametrize("dataset", ["xor", "circle"])
+def test_loss_falls_over_steps(client: Any, dataset: str) -> None:
+    with open_session(client) as ws:
+        ws.send_json({"type": "configure", "config": {"dataset": dataset, "learning_rate": 0.1}})
+        first = receive(ws, lambda m: m["type"] == "frame" and m["history"] and m["history"]["reset"])
+        start = first["metrics"]["train_loss"]
+        for _ in range(40):
+            ws.send_json({"type": "control", "action": "step"})
+        frame = receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 40)
+        assert frame["metrics"]["train_loss"] < 0.6 * start
+        assert frame["step"] == 40 * 25  # 250 training points, batch 10
+
+
+def test_play_streams_frames_then_pause(client: Any) -> None:
+    with open_session(client) as ws:
+        ws.send_json({"type": "control", "action": "play"})
+        assert receive(ws, is_type("status"))["state"] == "running"
+        epochs = [receive(ws, is_type("frame"))["epoch"] for _ in range(5)]
+        assert epochs == sorted(epochs) and epochs[-1] > epochs[0]
+        ws.send_json({"type": "control", "action": "pause"})
+        assert receive(ws, is_type("status"))["state"] == "paused"
+
+
+def test_lr_change_keeps_network_architecture_change_resets(client: Any) -> None:
+    with open_session(client) as ws:
+        for _ in range(3):
+            ws.send_json({"type": "control", "action": "step"})
+        receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 3)
+        ws.send_json({"type": "configure", "config": {"learning_rate": 0.3}})
+        msg = receive(ws, is_type("config"))
+        assert msg["rebuilt"] == "none" and msg["changed"] == ["learning_rate"]
+        frame = receive(ws, is_type("frame"))
+        assert frame["epoch"] == 3 and frame["lr"] == 0.3
+        ws.send_json({"type": "configure", "config": {"optimizer": "adam"}})
+        assert receive(ws, is_type("config"))["rebuilt"] == "optimizer"
+        assert receive(ws, is_type("frame"))["epoch"] == 3
+        ws.send_json({"type": "configure", "config": {"hidden": [6, 6, 6]}})
+        assert receive(ws, is_type("config"))["rebuilt"] == "network"
+        frame = receive(ws, is_type("frame"))
+        assert frame["epoch"] == 0 and frame["history"]["reset"] and len(frame["views"]["grad_norms"]) == 4
+
+
+BAD_INPUTS: list[tuple[str, str]] = [
+    (json.dumps({"type": "configure", "config": {"dataset": "moons"}}), "circle"),
+    (json.dumps({"type": "configure", "config": {"hidden": [4] * 100}}), "hidden"),
+    (json.dumps({"type": "configure", "config": {"hidden": [10000]}}), "less than or equal to 8"),
+    (json.dumps({"type": "configure", "config": {"learning_rate": -1}}), "learning_rate"),
+    ('{"type": "configure", "config": {"learning_rate": NaN}}', "learning_rate"),
+    (json.dumps({"type": "configure", "config": {"batch_size": 300}}), "batch_size"),
+    (json.dumps({"type": "configure", "config": {"lab": "quantum"}}), "allowed: mlp"),
+    (json.dumps({"type": "configure", "config": {"no_such_key": 1}}), "allowed keys"),
+    ("{not json", "malformed JSON"),
+    (json.dumps({"type": "teleport"}), "configure"),
+    (json.dumps({"type": "control", "action": "explode"}), "play"),
+    (json.dumps([1, 2, 3]), "type"),
+    ("x" * 100_000, "too large"),
+]
+
+
+def test_bad_input_gets_an_error_and_the_session_lives(client: Any) -> None:
+    with open_session(client) as ws:
+        ws.send_json({"type": "configure", "config": {"dataset": "xor", "learning_rate": 0.1}})
+        good = receive(ws, is_type("config"))["config"]
+        for _ in range(2):
+            ws.send_json({"type": "control", "action": "step"})
+        receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 2)
+        for text, needle in BAD_INPUTS:
+            ws.send_text(text)
+            error = receive(ws, is_type("error"))
+            assert needle in error["message"], (text[:80], error)
+        # still alive, same config, same history: training continues from epoch 2
+        ws.send_json({"type": "control", "action": "step"})
+        frame = receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 3)
+        assert frame["lr"] == 0.1
+        ws.send_json({"type": "configure", "config": {}})
+        assert receive(ws, is_type("config"))["config"] == good
+
+
+def test_divergence_pauses_and_reset_recovers(client: Any) -> None:
+    with open_session(client) as ws:
+        ws.send_json({"type": "configure", "config": {"problem": "regression", "dataset": "plane", "hidden": [8, 8],
+                                                      "activation": "relu", "features": ["x1", "x2", "x1sq", "x2sq", "x1x2"],
+                                                      "learning_rate": 10}})
+        receive(ws, is_type("config"))
+        ws.send_json({"type": "control", "action": "play"})
+        status = receive(ws, lambda m: m["type"] == "status" and m["state"] == "diverged")
+        assert status["lr"] == 10 and "loss" in status["reason"]
+        ws.send_json({"type": "control", "action": "play"})
+        assert "diverged" in receive(ws, is_type("error"))["message"]
+        ws.send_json({"type": "control", "action": "reset"})
+        assert receive(ws, is_type("status"))["state"] == "paused"
+        frame = receive(ws, is_type("frame"))
+        assert frame["state"] == "paused" and frame["epoch"] == 0
+
+
+def test_frames_never_pile_up_for_a_slow_client(client: Any) -> None:
+    """A client that does not read gets the latest state when it does, not a backlog."""
+    import time
+
+    with open_session(client) as ws:
+        ws.send_json({"type": "control", "action": "play"})
+        time.sleep(1.5)  # read nothing while training runs
+        frames = 0
+        epochs = []
+        while True:
+            msg = ws.receive_json()
+            if msg["type"] == "frame":
+                frames += 1
+                epochs.append(msg["epoch"])
+                if frames == 3:
+                    break
+        # one frame was in flight at most; the next ones are fresh and far ahead of it
+        assert epochs[1] - epochs[0] >= 0 and epochs[2] > 20
