@@ -46,17 +46,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for entry in entries:
             worker.submit(lambda sid=entry.session.id: worker.remove(sid))
 
+    async def reap() -> None:
+        """Reclaim expired sessions; close the idle ones still connected. (A function of
+        its own so no local outlives the call and keeps a reclaimed session alive.)"""
+        gone = roster.expired(time.monotonic())
+        reclaim(gone)
+        for entry in gone:
+            if entry.connection is not None:
+                minutes = settings.idle_timeout_seconds / 60
+                await close_with(entry.connection, 4000, f"closed after {minutes:g} minutes without input; reload to start again")
+
     async def janitor() -> None:
-        """Reclaim expired sessions once a second; close the idle ones still connected."""
         while True:
             await asyncio.sleep(1.0)
-            gone = roster.expired(time.monotonic())
-            reclaim(gone)
-            for entry in gone:
-                if entry.connection is not None:
-                    entry.notes["closing"] = True
-                    minutes = settings.idle_timeout_seconds / 60
-                    await close_with(entry.connection, 4000, f"closed after {minutes:g} minutes without input; reload to start again")
+            await reap()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -65,12 +65,17 @@ class Worker:
         torch.set_num_threads(self.torch_threads)
         while not self._stop.is_set():
             self._drain(self._wait_time())
-            for session in list(self.sessions.values()):
-                self._guarded(session, lambda s=session: s.tick(self.quantum))
-            now = time.perf_counter()
-            for session in list(self.sessions.values()):
-                if session.frame_due(now) == 0.0:
-                    self._guarded(session, lambda s=session: s.send_frame(now))
+            self._serve()
+
+    def _serve(self) -> None:
+        """One round: a quantum of training for each session, then the frames due. (Its
+        locals end with it, so a removed session is not kept alive while the thread sleeps.)"""
+        for session in list(self.sessions.values()):
+            self._guarded(session, lambda s=session: s.tick(self.quantum))
+        now = time.perf_counter()
+        for session in list(self.sessions.values()):
+            if session.frame_due(now) == 0.0:
+                self._guarded(session, lambda s=session: s.send_frame(now))
 
     def _wait_time(self) -> float | None:
         """How long the thread may sleep: 0 if a session can train now, else until the next
@@ -90,12 +95,14 @@ class Worker:
             if item is None:
                 continue
             fn, future = item
+            item = None  # drop references before blocking again (see _serve)
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 future.set_result(fn())
             except BaseException as e:  # reported to the caller
                 future.set_exception(e)
+            del fn, future
 
     def _guarded(self, session: Session, fn: Callable[[], None]) -> None:
         """A failing session is paused and told (reset restarts it); the worker and the

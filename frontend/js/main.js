@@ -59,6 +59,9 @@ async function main() {
         $("device").textContent = `device: ${msg.device}`;
         $("device").classList.toggle("gpu", msg.device.startsWith("cuda"));
         conn.send({ type: "subscribe", frame_rate: 30 });
+        document.body.dataset.session = msg.session;
+        if (msg.resumed) break; // the session has its config; the config message follows
+        if (msg.resume_error) toast(`Started a new session (${msg.resume_error}).`, "info");
         const patch = readHash(schema);
         if (Object.keys(patch).length) configure(patch);
         break;
@@ -99,11 +102,15 @@ async function main() {
 
   conn = new Connection(
     (msg) => { queue = queue.then(() => onMessage(msg)).catch((e) => console.error(e)); },
-    (s) => {
-      $("conn").textContent = s === "open" ? "live" : "reconnecting…";
+    (s, reason) => {
+      $("conn").textContent = { open: "live", closed: "reconnecting…", stopped: "closed · click to reconnect" }[s];
       $("conn").classList.toggle("ok", s === "open");
+      $("conn").classList.toggle("stopped", s === "stopped");
+      $("conn").title = reason || "";
+      if (s === "stopped" && reason) toast(reason);
     },
   );
+  $("conn").addEventListener("click", () => conn.reopen());
 
   const togglePlay = () => control(runState === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);
