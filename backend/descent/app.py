@@ -235,10 +235,10 @@ def parse(text: str, limit: int) -> Any:
         return error_message(f"message too large: {len(text)} characters, at most {limit}")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return error_message(f"malformed JSON: {e}")
     except RecursionError:
         return error_message("malformed JSON: nested too deeply")
+    except ValueError as e:  # bad syntax, or an integer of more than 4300 digits
+        return error_message(f"malformed JSON: {e}")
     try:
         return client_message.validate_python(data)
     except ValidationError as e:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import describe
 from .history import Cursor
-from .labs import DEFAULT_LAB, config_model, lab_class
+from .labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from .labs.base import Lab
 from .limits import TokenBucket
 from .optimizers import OptimizerParams
@@ -140,11 +140,11 @@ class Session:
     def configure(self, patch: dict[str, Any]) -> None:
         current = self.lab.config
         lab_name = patch.get("lab", current.lab)  # type: ignore[attr-defined]
-        try:
-            model = config_model(lab_name)
-        except KeyError as e:
-            self.send({"type": "error", "message": f"config.lab: {e.args[0]}", "loc": ["config", "lab"]})
+        if lab_name not in LAB_NAMES:  # (also refuses lists, dicts ... before they reach a cache)
+            got = f" (got {lab_name!r})" if isinstance(lab_name, (str, int, float, bool)) and len(str(lab_name)) < 60 else ""
+            self.send({"type": "error", "message": f"config.lab: unknown lab; allowed: {', '.join(LAB_NAMES)}{got}", "loc": ["config", "lab"]})
             return
+        model = config_model(lab_name)
         values = patch if lab_name != current.lab else {**current.model_dump(), **patch}  # type: ignore[attr-defined]
         try:
             config = model.model_validate(values)
