@@ -27,19 +27,21 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
 
 def content_security_policy(frame_ancestors: str) -> str:
     # plotly sets inline styles, hence 'unsafe-inline' for styles only; scripts are ours.
-    return "; ".join(
-        (
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            f"frame-ancestors {frame_ancestors}",
-        )
-    )
+    directives = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ]
+    # "*" means anyone may embed: no directive at all, since "frame-ancestors *" would
+    # still refuse parents without a network scheme (a course page opened from a file).
+    if frame_ancestors != "*":
+        directives.append(f"frame-ancestors {frame_ancestors}")
+    return "; ".join(directives)
 
 
 class SecurityHeaders:
