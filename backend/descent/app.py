@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reclaim(gone)
         for entry in gone:
             if entry.connection is not None:
-                minutes = settings.idle_timeout_seconds / 60
-                await close_with(entry.connection, 4000, f"closed after {minutes:g} minutes without input; reload to start again")
+                idle = duration(settings.idle_timeout_seconds)
+                await close_with(entry.connection, 4000, f"session closed after {idle} without input; reload to start again")
 
     async def janitor() -> None:
         while True:
@@ -214,6 +214,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 worker.submit(session.detach)
 
     return app
+
+
+def duration(seconds: float) -> str:
+    """60 -> '60 seconds', 3600 -> '60 minutes' (for messages)."""
+    return f"{seconds:g} seconds" if seconds < 120 else f"{seconds / 60:.0f} minutes"
 
 
 def error_message(text: str, loc: list[str | int] | None = None) -> dict[str, Any]:

@@ -106,8 +106,7 @@ async function main() {
       $("conn").textContent = { open: "live", closed: "reconnecting…", stopped: "closed · click to reconnect" }[s];
       $("conn").classList.toggle("ok", s === "open");
       $("conn").classList.toggle("stopped", s === "stopped");
-      $("conn").title = reason || "";
-      if (s === "stopped" && reason) toast(reason);
+      $("conn").title = reason || ""; // (the server said why in an error message, already shown)
     },
   );
   $("conn").addEventListener("click", () => conn.reopen());
