@@ -182,6 +182,16 @@ def test_sessions_per_client_are_capped_and_detached_ones_make_room() -> None:
                 assert ws5.receive_json()["resume_error"] == "unknown or expired session token"
 
 
+def test_simultaneous_connections_cannot_overshoot_the_cap() -> None:
+    from contextlib import ExitStack
+
+    with serve(max_sessions_per_client=2) as client, ExitStack() as stack:
+        sockets = [stack.enter_context(client.websocket_connect("/ws")) for _ in range(5)]  # all accepted at once
+        first = sorted(ws.receive_json()["type"] for ws in sockets)
+        assert first == ["error", "error", "error", "hello", "hello"]
+        assert client.get("/healthz").json()["sessions"] == 2
+
+
 def test_total_sessions_are_capped() -> None:
     with serve(max_sessions=1) as client:
         with client.websocket_connect("/ws") as ws1:

@@ -9,7 +9,7 @@ import secrets
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import anyio
 import plotly
@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def reclaim(entries: list[Entry]) -> None:
         for entry in entries:
-            worker.submit(lambda sid=entry.session.id: worker.remove(sid))
+            if entry.session is not None:  # (None: still being created, see ws_endpoint)
+                worker.submit(lambda sid=entry.session.id: worker.remove(sid))
 
     async def reap() -> None:
         """Reclaim expired sessions; close the idle ones still connected. (A function of
@@ -138,9 +139,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if refusal:
                 await close_with(ws, 1013, refusal)
                 return
-            session = await worker.call(lambda: Session(secrets.token_urlsafe(9), device, discard, settings))
-            entry = roster.add(session, client, ws, time.monotonic())
+            # reserve the place before awaiting, so simultaneous connections cannot all pass admit
+            entry = roster.add(None, client, ws, time.monotonic())
+            try:
+                entry.session = await worker.call(lambda: Session(secrets.token_urlsafe(9), device, discard, settings))
+            finally:
+                if entry.session is None:  # creation failed or the client left meanwhile
+                    roster.remove(entry)
         session = entry.session
+        try:
+            await serve(ws, entry, session, send, outbox, token, resume_error)
+        finally:
+            if roster.detach(entry, ws, time.monotonic()):
+                worker.submit(session.detach)
+
+    async def serve(
+        ws: WebSocket,
+        entry: Entry,
+        session: Session,
+        send: Callable[[dict[str, Any]], None],
+        outbox: asyncio.Queue[tuple[str, str]],
+        token: str | None,
+        resume_error: str | None,
+    ) -> None:
+        """Greet the client, hand the session its messages, and relay what it sends."""
         await ws.send_json(
             {
                 "type": "hello",
@@ -201,17 +223,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 else:
                     worker.submit(lambda m=reply: session.handle(m))
 
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(sender, tg.cancel_scope)
-                try:
-                    await receiver()
-                except (WebSocketDisconnect, RuntimeError):
-                    pass
-                tg.cancel_scope.cancel()
-        finally:
-            if roster.detach(entry, ws, time.monotonic()):
-                worker.submit(session.detach)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sender, tg.cancel_scope)
+            try:
+                await receiver()
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            tg.cancel_scope.cancel()
 
     return app
 
