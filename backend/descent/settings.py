@@ -24,7 +24,7 @@ class Settings(BaseModel):
     messages_per_second: float = Field(20, gt=0, description="client messages per connection, sustained")
     message_burst: int = Field(40, ge=1, description="client messages per connection in a burst")
     max_parameters: int = Field(5_000_000, ge=1, description="trainable parameters of one session's lab")
-    max_steps_per_second: float = Field(5000, gt=0, description="optimizer steps per session per second")
+    max_steps_per_second: float = Field(20000, gt=0, description="optimizer steps per session per second")
     max_outbox: int = Field(256, ge=8, description="server messages queued for a client that does not read")
 
     # ---- session lifetime -----------------------------------------------------------
