@@ -414,3 +414,55 @@ def test_lab_names_and_command_names_are_allowlisted() -> None:
                 error = until(ws, of_type("error"))
                 assert error["message"].startswith(f"name: unknown command {name!r} for this lab; allowed:")
             assert alive(ws)["step"] == 0  # no method was reached
+
+
+def test_a_lab_whose_views_raise_fails_once_not_every_frame() -> None:
+    import torch
+
+    from descent.session import Session
+    from descent.worker import Worker
+
+    def broken(full: bool) -> dict:  # fault injection: building the frame raises
+        raise ValueError("bad view")
+
+    sent: list[dict] = []
+    worker = Worker()
+    worker.start()
+    try:
+        session = worker.submit(lambda: Session("v", torch.device("cpu"), sent.append)).result()
+        session.lab.views = broken
+        worker.submit(lambda: (worker.add(session), session.control("play"))).result()
+        wait_for(lambda: session.failed is not None)
+        time.sleep(0.5)  # frames would be due 15 times over
+        errors = [m for m in sent if m["type"] == "error"]
+        assert [e["message"] for e in errors] == ["the lab failed (ValueError: bad view); press reset to restart"]
+        assert not any(m["type"] == "frame" for m in sent)
+        worker.submit(lambda: session.control("reset")).result()  # a fresh lab: its own views
+        wait_for(lambda: any(m["type"] == "frame" for m in sent))  # (no transport: one frame, no credit back)
+        assert session.failed is None and session.lab.views is not broken
+    finally:
+        worker.stop()
+
+
+def test_bad_command_arguments_are_errors_not_failures() -> None:
+    import torch
+
+    from descent.labs.base import Lab
+    from descent.session import Session
+
+    sent: list[dict] = []
+    session = Session("c", torch.device("cpu"), sent.append)
+    lab = session.lab
+    # a lab command that trusts its arguments (as a lab author might write it)
+    type(lab).commands = ("nudge",)
+    try:
+        type(lab).command_nudge = lambda self, args: {"w": float(self.weights[0].detach()[args["row"], 0])}
+        session.command("nudge", {"row": 0})
+        assert sent[-1]["type"] == "reply" and sent[-1]["name"] == "nudge"
+        for args in ({}, {"row": "x"}, {"row": 10**6}):
+            session.command("nudge", args)
+            assert sent[-1]["type"] == "error" and sent[-1]["loc"] == ["command", "nudge"]
+        assert session.failed is None
+    finally:
+        type(lab).commands = Lab.commands
+        del type(lab).command_nudge

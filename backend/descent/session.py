@@ -82,8 +82,8 @@ class Session:
     def command(self, name: str, args: dict[str, Any]) -> None:
         try:
             reply = self.lab.command(name, args)
-        except ValueError as e:
-            self.send({"type": "error", "message": str(e), "loc": ["command", name]})
+        except (ValueError, TypeError, KeyError, IndexError) as e:  # bad arguments: the lab is untouched
+            self.send({"type": "error", "message": str(e)[:500] or type(e).__name__, "loc": ["command", name]})
             return
         if reply is not None:
             self.send({"type": "reply", "name": name, **reply})
@@ -94,7 +94,7 @@ class Session:
         self._cursor = Cursor()
         self._credit = self._dirty = self._full = True
         self._send_config("none", [])
-        self._send_status(reason=self.failed)
+        self._send_status(reason=self.failed or self.lab.diverged)
 
     def attach(self, send: Send) -> None:
         """A client (re)takes the session: it gets everything, and a run paused by its
@@ -117,7 +117,7 @@ class Session:
     def fail(self, error: BaseException) -> None:
         """The lab raised: pause, tell the client, and refuse to train until reset."""
         log.error("session %s: lab failed", self.id, exc_info=error)
-        self.failed = f"the lab failed ({type(error).__name__}: {error}); press reset to restart"
+        self.failed = f"the lab failed ({type(error).__name__}: {str(error)[:300]}); press reset to restart"
         self.state = "paused"
         self._dirty = True
         self.send({"type": "error", "message": self.failed, "loc": []})
@@ -258,8 +258,9 @@ class Session:
             self._send_status(reason=self.lab.diverged)
 
     def frame_due(self, now: float) -> float | None:
-        """Seconds until a frame is due (0 = now), or None if none is owed."""
-        if not (self._credit and self._dirty):
+        """Seconds until a frame is due (0 = now), or None if none is owed (or the lab failed:
+        its views may be what raises)."""
+        if not (self._credit and self._dirty) or self.failed:
             return None
         return max(0.0, self._next_frame_at - now)
 
