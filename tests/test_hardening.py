@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from descent.limits import TokenBucket
+from descent.protocol import Hello
 from descent.security import RedactTokens, origin_allowed
 from descent.settings import Settings
 from tests.wsutil import alive, greet, of_type, serve, until
@@ -275,6 +276,7 @@ def test_resume_takes_back_the_same_run() -> None:
             before = until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 3)
         with client.websocket_connect(f"/ws?resume={hello['token']}") as ws:
             again = ws.receive_json()
+            Hello.model_validate(again)  # the published schema
             assert again["resumed"] is True and again["resume_error"] is None
             assert again["session"] == hello["session"] and again["token"] == hello["token"]
             config = until(ws, of_type("config"))
