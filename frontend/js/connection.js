@@ -24,7 +24,6 @@ export class Connection {
   open() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const token = storage.get();
-    this.resuming = Boolean(token);
     const query = token ? `?resume=${encodeURIComponent(token)}` : "";
     this.ws = new WebSocket(`${proto}://${location.host}/ws${query}`);
     this.ws.onopen = () => { this.delay = 500; this.onState("open"); };
