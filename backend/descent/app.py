@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 import anyio
+import anyio.abc
 import plotly
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
@@ -47,20 +48,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if entry.session is not None:  # (None: still being created, see ws_endpoint)
                 worker.submit(lambda sid=entry.session.id: worker.remove(sid))
 
-    async def reap() -> None:
-        """Reclaim expired sessions; close the idle ones still connected. (A function of
-        its own so no local outlives the call and keeps a reclaimed session alive.)"""
+    def reap(tg: anyio.abc.TaskGroup) -> None:
+        """Reclaim expired sessions; close the idle ones still connected, each in a task of
+        its own (a client that does not read must not hold up the janitor). A function of
+        its own, too, so no local outlives the call and keeps a reclaimed session alive."""
         gone = roster.expired(time.monotonic())
         reclaim(gone)
         for entry in gone:
             if entry.connection is not None:
                 idle = duration(settings.idle_timeout_seconds)
-                await close_with(entry.connection, 4000, f"session closed after {idle} without input; reload to start again")
+                tg.start_soon(close_with, entry.connection, 4000, f"session closed after {idle} without input; reload to start again")
 
     async def janitor() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            await reap()
+        async with anyio.create_task_group() as tg:
+            while True:
+                await anyio.sleep(1.0)
+                reap(tg)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
