@@ -88,3 +88,15 @@ def test_embedded_in_an_iframe_on_another_site(page) -> None:
         inner.wait_for_function("() => Number(document.body.dataset.epoch) >= 5")
         assert inner.text_content("#conn") == "live"  # its websocket is same-origin to Descent
         screenshot(page, "hardening-iframe")
+
+
+def test_a_link_opened_in_the_tab_applies_to_the_resumed_session(page) -> None:
+    page.goto(page.base_url + "/#dataset=xor")
+    page.wait_for_selector("body[data-epoch]")
+    page.click("#step")
+    page.wait_for_function("() => Number(document.body.dataset.epoch) >= 1")
+    session = page.evaluate("document.body.dataset.session")
+    page.goto(page.base_url + "/?from=course#dataset=spiral&learning_rate=0.1")  # a new document, same tab
+    page.wait_for_function("() => location.hash.includes('dataset=spiral')")
+    page.wait_for_function("() => location.hash.includes('learning_rate=0.1')")
+    assert page.evaluate("document.body.dataset.session") == session  # same session, new setup
