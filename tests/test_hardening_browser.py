@@ -97,6 +97,7 @@ def test_a_link_opened_in_the_tab_applies_to_the_resumed_session(page) -> None:
     page.wait_for_function("() => Number(document.body.dataset.epoch) >= 1")
     session = page.evaluate("document.body.dataset.session")
     page.goto(page.base_url + "/?from=course#dataset=spiral&learning_rate=0.1")  # a new document, same tab
-    page.wait_for_function("() => location.hash.includes('dataset=spiral')")
-    page.wait_for_function("() => location.hash.includes('learning_rate=0.1')")
-    assert page.evaluate("document.body.dataset.session") == session  # same session, new setup
+    page.wait_for_selector("body[data-session]")
+    assert page.evaluate("document.body.dataset.session") == session  # the same session ...
+    page.wait_for_function("() => document.body.dataset.epoch === '0'")  # ... rebuilt for the new data
+    assert "dataset=spiral" in page.url and "learning_rate=0.1" in page.url
