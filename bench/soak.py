@@ -16,9 +16,11 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import websockets
@@ -143,6 +145,24 @@ async def drive(url: str, pid: int, seconds: float, clients: int, seed: int, eve
             await asyncio.sleep(0.5)
 
 
+def run_in_thread(coroutine: Any) -> None:
+    """asyncio.run on a thread of its own: the caller's thread may already run a loop
+    (Playwright's sync API does, in a test session that used the browser)."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as e:  # handed to the caller
+            failure.append(e)
+
+    thread = threading.Thread(target=target, name="soak-clients")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def soak(seconds: float = 30, clients: int = 4, seed: int = 0, every: float = 2.0, grace: float = 2.0) -> Result:
     """Run a server on a free loopback port, soak it, stop it; the samples and tallies."""
     port = free_port()
@@ -171,7 +191,7 @@ def soak(seconds: float = 30, clients: int = 4, seed: int = 0, every: float = 2.
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError(f"server did not start; see {log_path}")
                 time.sleep(0.2)
-            asyncio.run(drive(f"ws://127.0.0.1:{port}/ws", server.pid, seconds, clients, seed, every, result))
+            run_in_thread(drive(f"ws://127.0.0.1:{port}/ws", server.pid, seconds, clients, seed, every, result))
         finally:
             server.terminate()
             server.wait(timeout=10)
