@@ -5,13 +5,23 @@ import logging
 import uvicorn
 
 from .app import create_app
+from .security import redact_tokens_in_logs
 from .settings import Settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
     settings = Settings.from_env()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    redact_tokens_in_logs()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # Frames a little over the message limit still get a clear error from the app;
+        # far bigger ones are cut off by the transport before they are buffered (close 1009).
+        ws_max_size=4 * settings.max_message_bytes,
+    )
 
 
 if __name__ == "__main__":

@@ -6,23 +6,29 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import anyio
+import anyio.abc
 import plotly
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
-from . import __version__
+from . import PROTOCOL_VERSION, __version__
 from .datasets import DATASETS, generate
 from .device import choose_device, device_name
 from .errors import describe
+from .labs import LAB_NAMES
+from .limits import TokenBucket
 from .protocol import client_message, json_schema
-from .session import Session
+from .roster import Entry, Roster
+from .security import SecurityHeaders, origin_allowed, redact_tokens_in_logs
+from .session import Session, discard
 from .settings import Settings
 from .worker import Worker
 
@@ -35,21 +41,56 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     device = choose_device(settings.device)
     worker = Worker()
+    roster = Roster(settings)
+
+    def reclaim(entries: list[Entry]) -> None:
+        for entry in entries:
+            if entry.session is not None:  # (None: still being created, see ws_endpoint)
+                worker.submit(lambda sid=entry.session.id: worker.remove(sid))
+
+    def reap(tg: anyio.abc.TaskGroup) -> None:
+        """Reclaim expired sessions; close the idle ones still connected, each in a task of
+        its own (a client that does not read must not hold up the janitor). A function of
+        its own, too, so no local outlives the call and keeps a reclaimed session alive."""
+        gone = roster.expired(time.monotonic())
+        reclaim(gone)
+        for entry in gone:
+            if entry.connection is not None:
+                idle = duration(settings.idle_timeout_seconds)
+                tg.start_soon(close_with, entry.connection, 4000, f"session closed after {idle} without input; reload to start again")
+
+    async def janitor() -> None:
+        async with anyio.create_task_group() as tg:
+            while True:
+                await anyio.sleep(1.0)
+                reap(tg)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_tokens_in_logs()
         worker.start()
-        yield
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(janitor)
+            yield
+            tg.cancel_scope.cancel()
         worker.stop()
 
     app = FastAPI(title="Descent", version=__version__, lifespan=lifespan)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.state.settings = settings
     app.state.worker = worker
+    app.state.roster = roster
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         """Liveness, the training device and the version."""
-        return {"status": "ok", "device": device_name(device), "version": __version__, "sessions": len(worker.sessions)}
+        return {
+            "status": "ok",
+            "device": device_name(device),
+            "version": __version__,
+            "sessions": len(roster),
+            "connected": sum(1 for e in roster.entries.values() if e.connection is not None),
+        }
 
     @app.get("/api/schema")
     def api_schema() -> dict[str, Any]:
@@ -69,76 +110,161 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(FRONTEND / "index.html")
 
+    # StaticFiles resolves paths inside FRONTEND only (it refuses ../ and symlinks out).
     app.mount("/static", StaticFiles(directory=FRONTEND), name="static")
 
     @app.websocket("/ws")
     async def ws_endpoint(ws: WebSocket) -> None:
         await ws.accept()
-        if len(worker.sessions) >= settings.max_sessions:
-            await ws.send_json({"type": "error", "message": "the server is full, try again in a moment", "loc": []})
-            await ws.close(code=1013)
+        origin = ws.headers.get("origin")
+        if not origin_allowed(origin, ws.headers.get("host"), settings.allowed_origins):
+            log.warning("websocket from origin %r refused", origin)
+            await close_with(ws, 1008, f"origin {origin!r} is not allowed to connect (set DESCENT_ALLOWED_ORIGINS)")
             return
+        client = ws.client.host if ws.client else "unknown"
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
         def send(message: dict[str, Any]) -> None:  # called on the worker thread
             text = json.dumps(message, allow_nan=False)
+            if outbox.qsize() >= settings.max_outbox:  # the client is not reading: cut it off
+                loop.call_soon_threadsafe(outbox.put_nowait, ("overflow", ""))
+                return
             loop.call_soon_threadsafe(outbox.put_nowait, (message["type"], text))
 
-        session_id = secrets.token_urlsafe(12)
-        session = await worker.call(lambda: Session(session_id, device, send))
+        entry, resume_error = None, None
+        token = ws.query_params.get("resume")
+        if token:
+            entry, resume_error = roster.resume(token[:64], ws, time.monotonic())
+        if entry is None:
+            refusal, reclaimed = roster.admit(client)
+            reclaim(reclaimed)
+            if refusal:
+                await close_with(ws, 1013, refusal)
+                return
+            # reserve the place before awaiting, so simultaneous connections cannot all pass admit
+            entry = roster.add(None, client, ws, time.monotonic())
+            try:
+                entry.session = await worker.call(lambda: Session(secrets.token_urlsafe(9), device, discard, settings))
+            finally:
+                if entry.session is None:  # creation failed or the client left meanwhile
+                    roster.remove(entry)
+        session = entry.session
+        try:
+            await serve(ws, entry, session, send, outbox, token, resume_error)
+        finally:
+            if roster.detach(entry, ws, time.monotonic()):
+                worker.submit(session.detach)
+
+    async def serve(
+        ws: WebSocket,
+        entry: Entry,
+        session: Session,
+        send: Callable[[dict[str, Any]], None],
+        outbox: asyncio.Queue[tuple[str, str]],
+        token: str | None,
+        resume_error: str | None,
+    ) -> None:
+        """Greet the client, hand the session its messages, and relay what it sends."""
         await ws.send_json(
-            {"type": "hello", "protocol": 1, "session": session_id, "device": device_name(device), "version": __version__}
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "session": session.id,
+                "token": entry.token,
+                "resumed": resume_error is None and bool(token),
+                "resume_error": resume_error,
+                "device": device_name(device),
+                "version": __version__,
+                "labs": list(LAB_NAMES),
+                "limits": settings.limits(),
+            }
         )
 
-        def start() -> None:
+        def attach() -> None:
             worker.add(session)
-            session.start()
+            session.attach(send)
 
-        worker.submit(start)
+        worker.submit(attach)
 
         async def sender(scope: anyio.CancelScope) -> None:
             try:
                 while True:
                     kind, text = await outbox.get()
+                    if kind == "overflow":
+                        await close_with(ws, 4008, f"more than {settings.max_outbox} messages queued unread; reconnect")
+                        break
                     await ws.send_text(text)
                     if kind == "frame":
                         session.frame_sent()
                         worker.wake()
             except (WebSocketDisconnect, RuntimeError, OSError):
-                scope.cancel()  # the client is gone
+                pass  # the client is gone
+            scope.cancel()
 
         async def receiver() -> None:
+            rate = TokenBucket(settings.messages_per_second, settings.message_burst, time.monotonic())
+            told_at = -1.0  # when the client was last told it is too fast (told once a second)
             while True:
-                text = await ws.receive_text()
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                now = time.monotonic()
+                roster.touch(entry, now)
+                if not rate.take(now):
+                    if now - told_at >= 1.0:
+                        told_at = now
+                        await ws.send_json(error_message(f"too many messages: at most {settings.messages_per_second:g} per second (bursts of {settings.message_burst}); this one was dropped"))
+                    continue
+                text = message.get("text")
+                if text is None:
+                    await ws.send_json(error_message("binary frames are not accepted; send JSON text messages"))
+                    continue
                 reply = parse(text, settings.max_message_bytes)
                 if isinstance(reply, dict):
                     await ws.send_json(reply)
                 else:
                     worker.submit(lambda m=reply: session.handle(m))
 
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(sender, tg.cancel_scope)
-                try:
-                    await receiver()
-                except WebSocketDisconnect:
-                    pass
-                tg.cancel_scope.cancel()
-        finally:
-            worker.submit(lambda: worker.remove(session_id))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sender, tg.cancel_scope)
+            try:
+                await receiver()
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            tg.cancel_scope.cancel()
 
     return app
+
+
+def duration(seconds: float) -> str:
+    """60 -> '60 seconds', 3600 -> '60 minutes' (for messages)."""
+    return f"{seconds:g} seconds" if seconds < 120 else f"{seconds / 60:.0f} minutes"
+
+
+def error_message(text: str, loc: list[str | int] | None = None) -> dict[str, Any]:
+    return {"type": "error", "message": text, "loc": loc or []}
+
+
+async def close_with(ws: WebSocket, code: int, reason: str) -> None:
+    """Tell the client why (an error message, then the close reason) and close."""
+    try:
+        await ws.send_json(error_message(reason))
+        await ws.close(code=code, reason=reason[:120])  # a close reason is at most 123 bytes
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
 
 
 def parse(text: str, limit: int) -> Any:
     """A client message, or an error message dict saying what is wrong with it."""
     if len(text) > limit:
-        return {"type": "error", "message": f"message too large: {len(text)} bytes, at most {limit}", "loc": []}
+        return error_message(f"message too large: {len(text)} characters, at most {limit}")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return {"type": "error", "message": f"malformed JSON: {e}", "loc": []}
+    except RecursionError:
+        return error_message("malformed JSON: nested too deeply")
+    except ValueError as e:  # bad syntax, or an integer of more than 4300 digits
+        return error_message(f"malformed JSON: {e}")
     try:
         return client_message.validate_python(data)
     except ValidationError as e:

@@ -1,7 +1,18 @@
 """The websocket protocol: every message, client -> server and server -> client (torch-free).
 
 JSON text messages with a ``type`` field. Lab-specific parts (``configure.config`` and
-``frame.views``) are documented per lab in /api/schema under ``labs``."""
+``frame.views``) are documented per lab in /api/schema under ``labs``.
+
+Resuming: ``hello.token`` is a secret that names the session. Connecting to
+``/ws?resume=<token>`` within ``limits.resume_grace_seconds`` of losing the connection
+takes the same session back (weights, history, config; a run that was playing plays on);
+``hello.resumed`` says whether it worked and ``hello.resume_error`` why not (then the
+connection got a fresh session). Binary frames are refused; client messages beyond
+``limits`` get an ``error`` and are dropped, the session goes on.
+
+Close codes: 1008 origin not allowed; 1009 message too large for the transport;
+1013 server full (retry later); 4000 closed after ``limits.idle_timeout_seconds`` without
+a client message; 4008 the client did not read what it was sent."""
 
 from __future__ import annotations
 
@@ -60,10 +71,14 @@ client_message = TypeAdapter(ClientMessage)
 class Hello(_Message):
     type: Literal["hello"] = "hello"
     protocol: int = PROTOCOL_VERSION
-    session: str
+    session: str = Field(description="the session's public id (for logs and bug reports)")
+    token: str = Field(description="secret: connect to /ws?resume=<token> to take this session back")
+    resumed: bool = Field(False, description="this connection took back the session it asked for")
+    resume_error: str | None = Field(None, description="why a requested resume did not happen")
     device: str
     version: str
     labs: list[str] = list(LAB_NAMES)
+    limits: dict[str, float] = Field({}, description="the server's limits (message size and rate, parameters, steps/s, grace and idle times)")
 
 
 class ConfigMessage(_Message):

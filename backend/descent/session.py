@@ -2,12 +2,16 @@
 
 A Session talks to the outside only through ``send`` (a callable taking a message dict),
 so it can live in-process, in a worker process or elsewhere. Every method runs on the
-worker thread that owns it; nothing here touches asyncio."""
+worker thread that owns it; nothing here touches asyncio.
+
+It enforces the per-session limits (parameter count, steps per second) and survives its
+lab: a lab that raises is reported, the run pauses, and reset rebuilds it from scratch."""
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from typing import Any, Callable
 
 import torch
@@ -15,21 +19,39 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import describe
 from .history import Cursor
-from .labs import DEFAULT_LAB, config_model, lab_class
+from .labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from .labs.base import Lab
+from .limits import TokenBucket
+from .optimizers import OptimizerParams
 from .protocol import Command, Configure, Control, Subscribe
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], None]
 
+# Config keys that never change a lab's size: changing only these skips the parameter guard.
+UNSIZED_KEYS = frozenset({"learning_rate", "optimizer", *OptimizerParams.model_fields})
+
+
+def discard(message: dict[str, Any]) -> None:
+    """The send of a session no client holds (awaiting resume)."""
+
 
 class Session:
-    def __init__(self, session_id: str, device: torch.device, send: Send, device_label: str = "cpu") -> None:
+    def __init__(self, session_id: str, device: torch.device, send: Send, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
         self.id = session_id
         self.device = device
         self.send = send
         self.state = "paused"
+        self.max_parameters = settings.max_parameters
+        rate = settings.max_steps_per_second
+        # a burst of a quarter second keeps quanta full without letting a session race ahead
+        self._steps = TokenBucket(rate, max(1.0, rate / 4), time.perf_counter())
+        self.failed: str | None = None  # why the lab raised; cleared by reset
+        self._resume_running = False  # was running when its client left
         self.lab: Lab = lab_class(DEFAULT_LAB)(config_model(DEFAULT_LAB)(), device)
+        self._good_config = self.lab.config  # the last config a lab was built from without error
         self.frame_interval = 1 / 30
         self._credit = True  # the client took our last frame
         self._dirty = True  # something changed since the last frame
@@ -41,6 +63,13 @@ class Session:
     # ---- messages -------------------------------------------------------------------
 
     def handle(self, message: BaseModel) -> None:
+        """Apply one client message. A lab that raises here fails the session (see ``fail``)."""
+        try:
+            self._handle(message)
+        except Exception as e:
+            self.fail(e)
+
+    def _handle(self, message: BaseModel) -> None:
         if isinstance(message, Configure):
             self.configure(message.config)
         elif isinstance(message, Control):
@@ -53,8 +82,8 @@ class Session:
     def command(self, name: str, args: dict[str, Any]) -> None:
         try:
             reply = self.lab.command(name, args)
-        except ValueError as e:
-            self.send({"type": "error", "message": str(e), "loc": ["command", name]})
+        except (ValueError, TypeError, KeyError, IndexError) as e:  # bad arguments: the lab is untouched
+            self.send({"type": "error", "message": str(e)[:500] or type(e).__name__, "loc": ["command", name]})
             return
         if reply is not None:
             self.send({"type": "reply", "name": name, **reply})
@@ -65,16 +94,57 @@ class Session:
         self._cursor = Cursor()
         self._credit = self._dirty = self._full = True
         self._send_config("none", [])
-        self._send_status()
+        self._send_status(reason=self.failed or self.lab.diverged)
+
+    def attach(self, send: Send) -> None:
+        """A client (re)takes the session: it gets everything, and a run paused by its
+        leaving goes on."""
+        self.send = send
+        if self._resume_running and self.state == "paused" and not self.failed:
+            self.state = "running"
+        self._resume_running = False
+        self.start()
+
+    def detach(self) -> None:
+        """The client left: stop training (no one watches) until a client resumes it."""
+        self.send = discard
+        if self.state == "running":
+            self.state = "paused"
+            self._resume_running = True
+
+    # ---- failures -------------------------------------------------------------------
+
+    def fail(self, error: BaseException) -> None:
+        """The lab raised: pause, tell the client, and refuse to train until reset."""
+        log.error("session %s: lab failed", self.id, exc_info=error)
+        self.failed = f"the lab failed ({type(error).__name__}: {str(error)[:300]}); press reset to restart"
+        self.state = "paused"
+        self._dirty = True
+        self.send({"type": "error", "message": self.failed, "loc": []})
+        self._send_status(reason=self.failed)
+
+    def _recover(self) -> None:
+        """Rebuild a failed lab from its last good config (or the default lab if even that fails)."""
+        for config in (self._good_config, config_model(DEFAULT_LAB)()):
+            try:
+                self.lab = lab_class(config.lab)(config, self.device)  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("session %s: rebuilding %s failed", self.id, config.lab)  # type: ignore[attr-defined]
+                continue
+            self._good_config = config
+            self.failed = None
+            self._send_config("lab", [])
+            return
+        raise RuntimeError("no lab can be built")
 
     def configure(self, patch: dict[str, Any]) -> None:
         current = self.lab.config
         lab_name = patch.get("lab", current.lab)  # type: ignore[attr-defined]
-        try:
-            model = config_model(lab_name)
-        except KeyError as e:
-            self.send({"type": "error", "message": f"config.lab: {e.args[0]}", "loc": ["config", "lab"]})
+        if lab_name not in LAB_NAMES:  # (also refuses lists, dicts ... before they reach a cache)
+            got = f" (got {lab_name!r})" if isinstance(lab_name, (str, int, float, bool)) and len(str(lab_name)) < 60 else ""
+            self.send({"type": "error", "message": f"config.lab: unknown lab; allowed: {', '.join(LAB_NAMES)}{got}", "loc": ["config", "lab"]})
             return
+        model = config_model(lab_name)
         values = patch if lab_name != current.lab else {**current.model_dump(), **patch}  # type: ignore[attr-defined]
         try:
             config = model.model_validate(values)
@@ -83,17 +153,47 @@ class Session:
             self.send({"type": "error", "message": message, "loc": loc})
             return
         changed = sorted(k for k in model.model_fields if getattr(current, k, None) != getattr(config, k))
-        if lab_name != current.lab:  # type: ignore[attr-defined]
+        if (lab_name != current.lab or not UNSIZED_KEYS.issuperset(changed)) and self._too_big(lab_name, config):  # type: ignore[attr-defined]
+            return
+        if self.failed:  # a failed lab's state is suspect: build afresh from the new config
+            self.lab = lab_class(lab_name)(config, self.device)
+            self.failed = None
+            rebuilt = "lab"
+        elif lab_name != current.lab:  # type: ignore[attr-defined]
             self.lab = lab_class(lab_name)(config, self.device)
             rebuilt = "lab"
         else:
             rebuilt = self.lab.configure(config)
+        self._good_config = config
         if rebuilt in ("network", "lab"):
             self._after_rebuild()
         self._dirty = True
         self._send_config(rebuilt, changed)
 
+    def _too_big(self, lab_name: str, config: BaseModel) -> bool:
+        """Refuse (with an error naming the limit) a config whose lab would exceed max_parameters."""
+        count = _parameter_count(lab_name, config.model_dump_json())
+        if count <= self.max_parameters:
+            return False
+        self.send(
+            {
+                "type": "error",
+                "message": f"config: this setup has {count:,} trainable parameters; at most {self.max_parameters:,} are allowed (make the model smaller)",
+                "loc": ["config"],
+            }
+        )
+        return True
+
     def control(self, action: str) -> None:
+        if self.failed and action != "pause":
+            if action != "reset":
+                self.send({"type": "error", "message": self.failed, "loc": ["action"]})
+                return
+            self._recover()
+            self.state = "paused"
+            self._after_rebuild()
+            self._dirty = True
+            return
         if action == "play":
             if self.state == "diverged":
                 self.send({"type": "error", "message": "the run diverged; reset (or change the setup) to start again", "loc": ["action"]})
@@ -106,8 +206,14 @@ class Session:
             if self.state == "diverged":
                 self.send({"type": "error", "message": "the run diverged; reset (or change the setup) to start again", "loc": ["action"]})
                 return
+            n = self.lab.steps_per_epoch
+            now = time.perf_counter()
+            if self._steps.available(now) <= 0:
+                self.send({"type": "error", "message": f"action: stepping too fast; at most {self._steps.rate:g} optimizer steps per second per session", "loc": ["action"]})
+                return
             self.state = "paused"
-            self.lab.step(self.lab.steps_per_epoch)
+            self._steps.spend(n)  # may go into debt: training then waits until it is repaid
+            self.lab.step(n)
             self._check_divergence()
         elif action == "reset":
             self.lab.reset()
@@ -128,12 +234,19 @@ class Session:
     def running(self) -> bool:
         return self.state == "running"
 
+    def train_wait(self, now: float) -> float | None:
+        """Seconds until the session may train (0 = now), None if it is not running."""
+        return self._steps.wait(now) if self.running else None
+
     def tick(self, budget: float) -> None:
-        """Train for about ``budget`` seconds if running."""
+        """Train for about ``budget`` seconds if running, within the steps/s allowance."""
         if not self.running:
             return
-        n = max(1, int(budget / self._step_cost))
         started = time.perf_counter()
+        n = min(max(1, int(budget / self._step_cost)), int(self._steps.available(started)))
+        if n < 1:
+            return
+        self._steps.spend(n)
         self.lab.step(n)
         self._step_cost = 0.7 * self._step_cost + 0.3 * (time.perf_counter() - started) / n
         self._dirty = True
@@ -145,8 +258,9 @@ class Session:
             self._send_status(reason=self.lab.diverged)
 
     def frame_due(self, now: float) -> float | None:
-        """Seconds until a frame is due (0 = now), or None if none is owed."""
-        if not (self._credit and self._dirty):
+        """Seconds until a frame is due (0 = now), or None if none is owed (or the lab failed:
+        its views may be what raises)."""
+        if not (self._credit and self._dirty) or self.failed:
             return None
         return max(0.0, self._next_frame_at - now)
 
@@ -189,3 +303,10 @@ class Session:
                 "reason": reason,
             }
         )
+
+
+@lru_cache(maxsize=64)
+def _parameter_count(lab_name: str, config_json: str) -> int:
+    """Memoized by config: a lab's default count builds one, so repeats cost nothing."""
+    model = config_model(lab_name)
+    return int(lab_class(lab_name).parameter_count(model.model_validate_json(config_json)))

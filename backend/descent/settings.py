@@ -1,11 +1,14 @@
-"""Server settings, read once from the environment (DESCENT_* variables)."""
+"""Server settings, read once from the environment (DESCENT_* variables).
+
+Every limit a stranger could push against lives here, with a default that suits a shared
+server; docs/security.md lists them."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -13,8 +16,55 @@ class Settings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     # "auto" picks cuda:0 when available, else cpu; "cpu" or "cuda[:N]" force one.
     device: str = "auto"
-    max_sessions: int = Field(200, ge=1)
-    max_message_bytes: int = Field(64 * 1024, ge=1024)
+
+    # ---- limits ---------------------------------------------------------------------
+    max_sessions: int = Field(200, ge=1, description="sessions held at once (connected or awaiting resume)")
+    max_sessions_per_client: int = Field(8, ge=1, description="sessions held at once per client IP address")
+    max_message_bytes: int = Field(64 * 1024, ge=1024, description="largest client message")
+    messages_per_second: float = Field(20, gt=0, description="client messages per connection, sustained")
+    message_burst: int = Field(40, ge=1, description="client messages per connection in a burst")
+    max_parameters: int = Field(5_000_000, ge=1, description="trainable parameters of one session's lab")
+    max_steps_per_second: float = Field(20000, gt=0, description="optimizer steps per session per second")
+    max_outbox: int = Field(256, ge=8, description="server messages queued for a client that does not read")
+
+    # ---- session lifetime -----------------------------------------------------------
+    resume_grace_seconds: float = Field(120, ge=0, description="a disconnected session waits this long for its token")
+    idle_timeout_seconds: float = Field(3600, gt=0, description="a session with no client message this long is closed")
+
+    # ---- browser security -----------------------------------------------------------
+    # Origins (scheme://host[:port]) allowed to open the websocket besides the page's own;
+    # "*" allows any. Comma-separated in the environment.
+    allowed_origins: list[str] = []
+    # CSP frame-ancestors: who may embed the page in an iframe ("*" = anyone, "'self'",
+    # "'none'", or a space-separated list of origins).
+    frame_ancestors: str = "*"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _no_injection(cls, value: str) -> str:
+        # it goes into a header: one directive, no separators that could start another
+        if any(c in value for c in ";,\r\n"):
+            raise ValueError("frame_ancestors: a space-separated source list (no ';' or ',')")
+        return value.strip() or "'none'"
+
+    def limits(self) -> dict[str, float]:
+        """The limits a client may want to know (sent in hello)."""
+        return {
+            "max_message_bytes": self.max_message_bytes,
+            "messages_per_second": self.messages_per_second,
+            "message_burst": self.message_burst,
+            "max_parameters": self.max_parameters,
+            "max_steps_per_second": self.max_steps_per_second,
+            "resume_grace_seconds": self.resume_grace_seconds,
+            "idle_timeout_seconds": self.idle_timeout_seconds,
+        }
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

@@ -65,20 +65,24 @@ class Worker:
         torch.set_num_threads(self.torch_threads)
         while not self._stop.is_set():
             self._drain(self._wait_time())
-            for session in list(self.sessions.values()):
-                self._guarded(session, lambda s=session: s.tick(self.quantum))
-            now = time.perf_counter()
-            for session in list(self.sessions.values()):
-                if session.frame_due(now) == 0.0:
-                    self._guarded(session, lambda s=session: s.send_frame(now))
+            self._serve()
+
+    def _serve(self) -> None:
+        """One round: a quantum of training for each session, then the frames due. (Its
+        locals end with it, so a removed session is not kept alive while the thread sleeps.)"""
+        for session in list(self.sessions.values()):
+            self._guarded(session, lambda s=session: s.tick(self.quantum))
+        now = time.perf_counter()
+        for session in list(self.sessions.values()):
+            if session.frame_due(now) == 0.0:
+                self._guarded(session, lambda s=session: s.send_frame(now))
 
     def _wait_time(self) -> float | None:
-        sessions = list(self.sessions.values())
-        if any(s.running for s in sessions):
-            return 0.0
+        """How long the thread may sleep: 0 if a session can train now, else until the next
+        frame is due or a capped session may train again; None = until a command comes."""
         now = time.perf_counter()
-        due = [d for s in sessions if (d := s.frame_due(now)) is not None]
-        return min(due) if due else None
+        waits = [w for s in self.sessions.values() for w in (s.train_wait(now), s.frame_due(now)) if w is not None]
+        return min(waits) if waits else None
 
     def _drain(self, timeout: float | None) -> None:
         block = timeout is None or timeout > 0
@@ -91,18 +95,23 @@ class Worker:
             if item is None:
                 continue
             fn, future = item
+            item = None  # drop references before blocking again (see _serve)
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 future.set_result(fn())
             except BaseException as e:  # reported to the caller
                 future.set_exception(e)
+            del fn, future
 
     def _guarded(self, session: Session, fn: Callable[[], None]) -> None:
-        """A failing session is paused and told; the worker and other sessions go on."""
+        """A failing session is paused and told (reset restarts it); the worker and the
+        other sessions go on."""
         try:
             fn()
         except Exception as e:
-            log.exception("session %s failed", session.id)
-            session.state = "paused"
-            session.send({"type": "error", "message": f"training failed: {e}; the run is paused", "loc": []})
+            try:
+                session.fail(e)
+            except Exception:  # even reporting failed (its client is gone): drop it
+                log.exception("session %s: failure report failed", session.id)
+                self.remove(session.id)

@@ -24,6 +24,7 @@ async function main() {
   let runState = "paused";
   let view = null; // { lab, handlers }
   let queue = Promise.resolve(); // messages are applied in order, across async lab mounts
+  let resumedWith = null; // the URL hash when a session was resumed (see "config")
 
   const configure = (patch) => conn.send({ type: "configure", config: patch });
   const control = (action) => conn.send({ type: "control", action });
@@ -59,7 +60,13 @@ async function main() {
         $("device").textContent = `device: ${msg.device}`;
         $("device").classList.toggle("gpu", msg.device.startsWith("cuda"));
         conn.send({ type: "subscribe", frame_rate: 30 });
+        document.body.dataset.session = msg.session;
         const patch = readHash(schema);
+        if (msg.resumed) { // the session has its config (the config message follows) ...
+          resumedWith = Object.keys(patch).length ? location.hash : null;
+          break;
+        }
+        if (msg.resume_error) toast(`Started a new session (${msg.resume_error}).`, "info");
         if (Object.keys(patch).length) configure(patch);
         break;
       }
@@ -67,7 +74,15 @@ async function main() {
         const handlers = await ensureView(msg.config.lab);
         handlers.config(msg.config, msg);
         if (msg.rebuilt === "optimizer") toast("Optimizer changed: its state (momentum, moments) was rebuilt; the network is kept.", "info");
+        const hash = resumedWith;
+        resumedWith = null;
         writeHash(msg.config, defaults(msg.config.lab));
+        // ... and a reload finds its own hash; a link with another setup, opened in this
+        // tab, applies its keys to the resumed session
+        if (hash !== null && hash !== location.hash) {
+          history.replaceState(null, "", hash);
+          configure(readHash(schema));
+        }
         break;
       }
       case "status":
@@ -99,11 +114,14 @@ async function main() {
 
   conn = new Connection(
     (msg) => { queue = queue.then(() => onMessage(msg)).catch((e) => console.error(e)); },
-    (s) => {
-      $("conn").textContent = s === "open" ? "live" : "reconnecting…";
+    (s, reason) => {
+      $("conn").textContent = { open: "live", closed: "reconnecting…", stopped: "closed · click to reconnect" }[s];
       $("conn").classList.toggle("ok", s === "open");
+      $("conn").classList.toggle("stopped", s === "stopped");
+      $("conn").title = reason || ""; // (the server said why in an error message, already shown)
     },
   );
+  $("conn").addEventListener("click", () => conn.reopen());
 
   const togglePlay = () => control(runState === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);

@@ -60,3 +60,27 @@ class Lab(ABC):
     @abstractmethod
     def views(self, full: bool) -> dict[str, Any]:
         """The lab's frame views; ``full`` adds what only a new client or changed data needs."""
+
+    # ---- size guard (the session refuses configs over settings.max_parameters) ----------
+
+    @classmethod
+    def parameter_count(cls, config: BaseModel) -> int:
+        """Trainable parameters a lab built from ``config`` holds. This default builds one
+        on the CPU and counts (fine for small labs); a lab whose config can ask for a big
+        model should override it with the formula, so the guard costs nothing."""
+        import torch
+
+        return cls(config, torch.device("cpu")).parameter_total()  # type: ignore[call-arg]
+
+    def parameter_total(self) -> int:
+        """Trainable parameters this lab holds: those of its nn.Module attributes and of
+        tensors that require grad (each counted once)."""
+        from torch import Tensor, nn
+
+        seen: dict[int, int] = {}
+        for value in vars(self).values():
+            params = value.parameters() if isinstance(value, nn.Module) else [value] if isinstance(value, Tensor) else []
+            for p in params:
+                if p.requires_grad:
+                    seen[id(p)] = p.numel()
+        return sum(seen.values())

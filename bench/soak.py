@@ -1,0 +1,224 @@
+"""Soak test on loopback: clients connect (sometimes resuming), reconfigure, play, pause and
+disconnect (sometimes abruptly) for a while, against a real server in a child process,
+whose memory (RSS) and session count are sampled. Prints a table.
+
+    PYTHONPATH=backend python -m bench.soak --seconds 180 --clients 6
+
+Bounded: loopback only, a fixed duration, a fixed number of clients."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Plausible things a user does to the MLP playground (other labs are visited by name).
+PATCHES = [
+    {"learning_rate": 0.1},
+    {"learning_rate": 0.003},
+    {"dataset": "xor"},
+    {"dataset": "spiral", "hidden": [8, 8, 8]},
+    {"dataset": "circle", "hidden": [4, 2]},
+    {"activation": "relu"},
+    {"activation": "tanh"},
+    {"optimizer": "adam"},
+    {"optimizer": "sgd"},
+    {"batch_size": 1},
+    {"batch_size": 30},
+    {"features": ["x1", "x2", "x1x2"]},
+    {"noise": 20},
+    {"hidden": [8, 8, 8, 8, 8, 8]},
+    {"hidden": [9]},  # invalid on purpose: the error path
+]
+
+
+@dataclass
+class Tally:
+    connects: int = 0
+    resumed: int = 0
+    frames: int = 0
+    errors: int = 0
+    aborts: int = 0
+
+
+@dataclass
+class Sample:
+    t: float
+    rss_mb: float
+    sessions: int
+    connected: int
+    connects: int
+    frames: int
+
+
+@dataclass
+class Result:
+    samples: list[Sample] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    settled_sessions: int = -1  # sessions left once clients are gone and the grace passed
+    log: str = ""
+
+    def growth_mb(self, warmup: float) -> float:
+        """RSS at the end minus RSS at the first sample after ``warmup`` seconds."""
+        after = [s for s in self.samples if s.t >= warmup]
+        return after[-1].rss_mb - after[0].rss_mb if len(after) >= 2 else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def client(url: str, labs: list[str], rng: random.Random, stop_at: float, tally: Tally) -> None:
+    token = None
+    while time.monotonic() < stop_at:
+        query = f"?resume={token}" if token and rng.random() < 0.6 else ""
+        try:
+            async with websockets.connect(url + query, max_size=None) as ws:
+                hello = json.loads(await ws.recv())
+                token = hello["token"]
+                tally.connects += 1
+                tally.resumed += hello["resumed"]
+                for _ in range(rng.randint(1, 4)):
+                    patch = {"lab": rng.choice(labs)} if rng.random() < 0.1 else rng.choice(PATCHES)
+                    await ws.send(json.dumps({"type": "configure", "config": patch}))
+                    await ws.send(json.dumps({"type": "control", "action": rng.choice(["play", "play", "step", "reset"])}))
+                    until = time.monotonic() + rng.uniform(0.2, 1.5)
+                    while (left := until - time.monotonic()) > 0:
+                        try:
+                            message = json.loads(await asyncio.wait_for(ws.recv(), left))
+                        except asyncio.TimeoutError:
+                            break
+                        tally.frames += message["type"] == "frame"
+                        tally.errors += message["type"] == "error"
+                    await ws.send(json.dumps({"type": "control", "action": "pause"}))
+                if rng.random() < 0.3:  # a dropped connection, not a polite close
+                    tally.aborts += 1
+                    ws.transport.abort()
+        except (websockets.ConnectionClosed, OSError):
+            pass
+        await asyncio.sleep(rng.uniform(0.0, 0.5))
+
+
+async def drive(url: str, pid: int, seconds: float, clients: int, seed: int, every: float, result: Result) -> None:
+    http = url.replace("ws://", "http://").removesuffix("/ws")
+    labs = httpx.get(f"{http}/healthz").raise_for_status() and list(httpx.get(f"{http}/api/schema").json()["labs"])
+    started = time.monotonic()
+    stop_at = started + seconds
+    tasks = [asyncio.create_task(client(url, labs, random.Random(seed + i), stop_at, result.tally)) for i in range(clients)]
+    async with httpx.AsyncClient() as h:
+        while time.monotonic() < stop_at:
+            health = (await h.get(f"{http}/healthz")).json()
+            t = result.tally
+            result.samples.append(Sample(time.monotonic() - started, rss_mb(pid), health["sessions"], health["connected"], t.connects, t.frames))
+            await asyncio.sleep(every)
+        await asyncio.gather(*tasks)
+        # every client has left: after the grace period (plus the janitor's second) none remain
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            result.settled_sessions = (await h.get(f"{http}/healthz")).json()["sessions"]
+            if result.settled_sessions == 0:
+                break
+            await asyncio.sleep(0.5)
+
+
+def run_in_thread(coroutine: Any) -> None:
+    """asyncio.run on a thread of its own: the caller's thread may already run a loop
+    (Playwright's sync API does, in a test session that used the browser)."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as e:  # handed to the caller
+            failure.append(e)
+
+    thread = threading.Thread(target=target, name="soak-clients")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def soak(seconds: float = 30, clients: int = 4, seed: int = 0, every: float = 2.0, grace: float = 2.0) -> Result:
+    """Run a server on a free loopback port, soak it, stop it; the samples and tallies."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "backend"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DESCENT_DEVICE": "cpu",
+        "DESCENT_RESUME_GRACE_SECONDS": str(grace),
+        "DESCENT_MAX_SESSIONS_PER_CLIENT": str(4 * clients),  # every client is 127.0.0.1
+    }
+    log_path = ROOT / "artifacts" / f"soak-server-{port}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    result = Result()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "descent"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"server did not start; see {log_path}")
+                time.sleep(0.2)
+            run_in_thread(drive(f"ws://127.0.0.1:{port}/ws", server.pid, seconds, clients, seed, every, result))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    result.log = log_path.read_text()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=180)
+    ap.add_argument("--clients", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    args = ap.parse_args()
+    r = soak(args.seconds, args.clients, args.seed, args.every)
+    print(f"soak: {args.clients} clients, {args.seconds:g} s on loopback (server RSS sampled every {args.every:g} s)\n")
+    print(f"{'t (s)':>7} {'RSS (MB)':>9} {'sessions':>9} {'connected':>10} {'connects':>9} {'frames':>8}")
+    for s in r.samples:
+        print(f"{s.t:7.0f} {s.rss_mb:9.1f} {s.sessions:9d} {s.connected:10d} {s.connects:9d} {s.frames:8d}")
+    t = r.tally
+    warm = min(30.0, args.seconds / 4)
+    print(
+        f"\nconnects {t.connects} (resumed {t.resumed}, dropped abruptly {t.aborts}), frames {t.frames}, errors {t.errors}"
+        f"\nRSS growth after {warm:g} s of warm-up: {r.growth_mb(warm):+.1f} MB; sessions left after the clients went: {r.settled_sessions}"
+        f"\nserver tracebacks: {r.log.count('Traceback')}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Helpers for websocket tests: an app with chosen settings, and reading until a message."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from fastapi.testclient import TestClient
+
+Message = dict[str, Any]
+
+
+@contextmanager
+def serve(**settings: Any) -> Iterator[TestClient]:
+    """A TestClient of the app with these settings (CPU)."""
+    from descent.app import create_app
+    from descent.settings import Settings
+
+    with TestClient(create_app(Settings(device="cpu", **settings))) as client:
+        yield client
+
+
+def until(ws: Any, want: Callable[[Message], bool], limit: int = 2000) -> Message:
+    """Read messages until one satisfies ``want``; fail after ``limit`` others."""
+    for _ in range(limit):
+        message = ws.receive_json()
+        if want(message):
+            return message
+    raise AssertionError(f"no wanted message in {limit}")
+
+
+def of_type(kind: str, **fields: Any) -> Callable[[Message], bool]:
+    return lambda m: m["type"] == kind and all(m.get(k) == v for k, v in fields.items())
+
+
+def greet(ws: Any) -> Message:
+    """Read the hello and the session's introduction (config, status); return the hello."""
+    hello = ws.receive_json()
+    assert hello["type"] == "hello", hello
+    until(ws, of_type("status"))
+    return hello
+
+
+def alive(ws: Any) -> Message:
+    """Prove the session still answers: pause gets a status back."""
+    ws.send_json({"type": "control", "action": "pause"})
+    return until(ws, of_type("status"))
