@@ -25,7 +25,7 @@ from .device import choose_device, device_name
 from .errors import describe
 from .labs import LAB_NAMES
 from .limits import TokenBucket
-from .protocol import client_message, json_schema
+from .protocol import Ack, client_message, json_schema, to_json
 from .roster import Entry, Roster
 from .security import SecurityHeaders, origin_allowed, redact_tokens_in_logs
 from .session import Session, discard
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
         def send(message: dict[str, Any]) -> None:  # called on the worker thread
-            text = json.dumps(message, allow_nan=False)
+            text = to_json(message)
             if outbox.qsize() >= settings.max_outbox:  # the client is not reading: cut it off
                 loop.call_soon_threadsafe(outbox.put_nowait, ("overflow", ""))
                 return
@@ -211,6 +211,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     return
                 now = time.monotonic()
                 roster.touch(entry, now)
+                if is_ack(message.get("text")):
+                    session.ack()
+                    worker.wake()
+                    continue
                 if not rate.take(now):
                     if now - told_at >= 1.0:
                         told_at = now
@@ -255,6 +259,11 @@ async def close_with(ws: WebSocket, code: int, reason: str) -> None:
         pass
 
 
+def is_ack(text: str | None) -> bool:
+    """Frame acknowledgements are tiny and frequent: recognised before the rate limit."""
+    return text is not None and len(text) <= 40 and isinstance(parse(text, 40), Ack)
+
+
 def parse(text: str, limit: int) -> Any:
     """A client message, or an error message dict saying what is wrong with it."""
     if len(text) > limit:
@@ -265,6 +274,8 @@ def parse(text: str, limit: int) -> Any:
         return error_message("malformed JSON: nested too deeply")
     except ValueError as e:  # bad syntax, or an integer of more than 4300 digits
         return error_message(f"malformed JSON: {e}")
+    if not isinstance(data, dict) or "type" not in data:
+        return error_message("a message is a JSON object with a 'type' field (configure, control, subscribe, command)")
     try:
         return client_message.validate_python(data)
     except ValidationError as e:

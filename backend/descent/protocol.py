@@ -16,6 +16,8 @@ a client message; 4008 the client did not read what it was sent."""
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -52,6 +54,14 @@ class Subscribe(_Message):
     frame_rate: float = Field(30, ge=1, le=60, description="frames per second")
 
 
+class Ack(_Message):
+    """The page drew the last frame. A client that acks gets each next frame only after its
+    ack, so a slow page gets fewer frames and never a backlog (acks are exempt from the
+    message rate limit). A client that never acks is paced by the transport instead."""
+
+    type: Literal["ack"]
+
+
 class Command(_Message):
     """A lab-specific action that is not part of the config (edit a weight, probe an input ...).
     Each lab documents its commands; an unknown name gets an error listing the lab's commands."""
@@ -61,7 +71,7 @@ class Command(_Message):
     args: dict[str, Any] = {}
 
 
-ClientMessage = Annotated[Union[Configure, Control, Subscribe, Command], Field(discriminator="type")]
+ClientMessage = Annotated[Union[Configure, Control, Subscribe, Command, Ack], Field(discriminator="type")]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -147,3 +157,22 @@ def json_schema() -> dict[str, Any]:
             for name in LAB_NAMES
         },
     }
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def to_json(message: dict[str, Any]) -> str:
+    """A server message as JSON text; a diverged run's NaN losses go out as null."""
+    try:
+        return json.dumps(message, allow_nan=False)
+    except ValueError:
+        return json.dumps(finite(message), allow_nan=False)

@@ -54,6 +54,7 @@ class Session:
         self._good_config = self.lab.config  # the last config a lab was built from without error
         self.frame_interval = 1 / 30
         self._credit = True  # the client took our last frame
+        self._acking = False  # the client acks frames (then only acks give credit)
         self._dirty = True  # something changed since the last frame
         self._full = True  # the next frame carries the full views (data points ...)
         self._next_frame_at = 0.0
@@ -265,7 +266,14 @@ class Session:
         return max(0.0, self._next_frame_at - now)
 
     def frame_sent(self) -> None:
-        """The transport delivered our last frame: the next may be built."""
+        """The transport delivered our last frame: the next may be built (unless the
+        client acks frames, then its ack says when)."""
+        if not self._acking:
+            self._credit = True
+
+    def ack(self) -> None:
+        """The client drew our last frame (called from the transport's thread)."""
+        self._acking = True
         self._credit = True
 
     def send_frame(self, now: float) -> None:

@@ -90,6 +90,8 @@ async function main() {
         if (view) view.handlers.status(msg);
         break;
       case "frame":
+        // Ask for the next frame once this one is painted: a slow page gets fewer frames, never a backlog.
+        requestAnimationFrame(() => conn.send({ type: "ack" }));
         if (view?.lab !== msg.lab) break; // a frame of the lab we are leaving
         $("epoch").textContent = fmtCounter(msg.epoch);
         document.body.dataset.epoch = msg.epoch;
