@@ -61,12 +61,16 @@ export function drawActivation(canvas, curve) {
   };
   line(curve.y, "#0877bd", []);
   line(curve.dy, "#f59322", [5, 3]);
-  ctx.fillStyle = "#555";
   ctx.textBaseline = "bottom";
+  ctx.fillStyle = "#555";
   ctx.fillText(`x ∈ [${x0}, ${x1}]`, 2, h);
-  ctx.fillStyle = "#0877bd";
-  ctx.fillText(`${curve.name}(x)`, w - 110, h);
+  // legend at the bottom right, laid out by measured widths
+  const name = `${curve.name}(x)`;
+  const deriv = "derivative";
+  const dw = ctx.measureText(deriv).width;
   ctx.fillStyle = "#f59322";
-  ctx.fillText("derivative", w - 55, h);
+  ctx.fillText(deriv, w - dw, h);
+  ctx.fillStyle = "#0877bd";
+  ctx.fillText(name, w - dw - 10 - ctx.measureText(name).width, h);
   canvas.dataset.activation = curve.name;
 }

@@ -8,10 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...activations import ACTIVATIONS
 from ...datasets import DATASETS, FEATURES, SAMPLES
-from ...initializers import InitParams
+from ...initializers import INITIALIZERS, InitParams
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import ScheduleParams
+from ...schedules import SCHEDULES, ScheduleParams
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
@@ -26,12 +26,19 @@ OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 LossName = Literal[LOSSES.names()]  # type: ignore[valid-type]
 MAX_SCHEDULE_STEPS = 20_000  # the whole curve is computed on each schedule change
 
+# For the page: which hyper-parameter fields each choice reads, and display labels.
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS, "loss": LOSSES}
+SCHEMA_EXTRA = {
+    "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
+    "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
+}
+
 
 class Config(OptimizerParams, ScheduleParams, InitParams):
     """Everything that defines a playground run. Keys are the URL-hash keys too.
     Optimizer, schedule and init hyper-parameters are inherited flat fields."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=SCHEMA_EXTRA)
 
     lab: Literal["mlp"] = "mlp"
     problem: Literal["classification", "regression"] = "classification"
