@@ -17,6 +17,9 @@ from descent.optimizers import OPTIMIZERS
 from descent.schedules import SCHEDULES, schedule_curve
 
 CPU = torch.device("cpu")
+# Tiny networks run on one thread, as the worker runs them: with more, each BatchNorm call
+# pays an OpenMP fork/join that costs milliseconds on a busy machine.
+torch.set_num_threads(1)
 LRS = {"sgd": 0.3, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "rmsprop": 0.01, "adadelta": 1.0,
        "adam": 0.01, "adamw": 0.01, "yogi": 0.03}
 
@@ -164,3 +167,11 @@ def test_schema_documents_optimizer_and_schedule() -> None:
     assert set(props["optimizer"]["enum"]) == set(OPTIMIZERS.names())
     assert set(props["schedule"]["enum"]) == set(SCHEDULES.names())
     assert props["beta1"]["exclusiveMaximum"] == 1 and props["gamma"]["maximum"] == 1
+
+
+def test_history_records_the_lr_at_each_epoch() -> None:
+    """The LR goes into the per-epoch history, so the page draws it on the loss chart's axis."""
+    lab = make(schedule="exponential", factor=0.99, learning_rate=0.1)
+    lab.step(lab.steps_per_epoch * 3)
+    spe = lab.steps_per_epoch
+    assert lab.history.series["lr"] == pytest.approx([0.1 * 0.99 ** (spe * e) for e in range(4)])

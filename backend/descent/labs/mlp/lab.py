@@ -102,9 +102,9 @@ class Lab(BaseLab):
         self.epoch = 0
         self.diverged = None
         self._batches: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.history = History(("train_loss", "test_loss"))
+        self.history = History(("train_loss", "test_loss", "lr"))
         self._epoch_metrics = self._evaluate()
-        self.history.append(0, self._epoch_metrics)
+        self.history.append(0, {**self._epoch_metrics, "lr": self.lr})
 
     def _build_optimizer(self) -> None:
         cfg = self.config
@@ -166,7 +166,7 @@ class Lab(BaseLab):
     def _end_epoch(self) -> None:
         self.epoch += 1
         self._epoch_metrics = self._evaluate()
-        self.history.append(self.epoch, self._epoch_metrics)
+        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr})
         loss = self._epoch_metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
             self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch}"

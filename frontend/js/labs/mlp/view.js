@@ -159,7 +159,13 @@ export async function mount(root, ctx) {
   const chart = new LossChart(ref.chart, [
     { name: "test", key: "test_loss", color: "#111" },
     { name: "train", key: "train_loss", color: "#9aa3ad" },
-  ]);
+    // the LR the schedule gave at each epoch's end, on its own scale, same epoch axis as the loss
+    { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
+  ], {
+    margin: { l: 44, r: 44, t: 6, b: 30 },
+    yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
+              exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
+  });
   const schedule = new ScheduleChart(ref.schedule);
   const heatmap = new GradHeatmap(ref.heatmap);
   let histLayer = 0;
