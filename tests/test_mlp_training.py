@@ -149,6 +149,7 @@ def test_activation_curve_is_the_derivative() -> None:
         ({"milestones": [300, 200]}, "config.milestones"),
         ({"schedule": "warmup_cosine", "warmup_steps": 5000}, "warmup_steps 5000"),
         ({"schedule_steps": 10**6}, "config.schedule_steps"),
+        ({"schedule": "onecycle", "schedule_steps": 3}, "schedule_steps 3: onecycle needs"),
         ({"problem": "regression", "dataset": "plane", "loss": "bce"}, "loss 'bce' does not apply to regression"),
         ({"norm": "batch", "batch_size": 1}, "BatchNorm"),
         ({"dropout": 0.95}, "config.dropout"),

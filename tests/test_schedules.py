@@ -202,3 +202,17 @@ def test_module_is_torch_free_at_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": "backend"}, cwd=__file__.rsplit("/tests/", 1)[0])
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", SCHEDULES.names())
+def test_short_horizons_and_any_warmup_either_work_or_name_the_field(name: str) -> None:
+    for steps in range(2, 8):
+        for warmup in range(0, 8):
+            p = ScheduleParams(schedule=name, warmup_steps=warmup)
+            try:
+                curve = schedule_curve(p, BASE, steps)
+            except ValueError as e:
+                assert "warmup_steps" in str(e) or "total_steps" in str(e)
+                continue
+            assert len(curve) == steps and all(0 <= v <= BASE + 1e-12 for v in curve)

@@ -100,7 +100,8 @@ def onecycle(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
     from torch.optim.lr_scheduler import OneCycleLR
 
     peak = [g["lr"] for g in optimizer.param_groups]
-    pct = min(max(p.warmup_steps, 1), total_steps - 1) / total_steps
+    # OneCycleLR peaks at step pct*total - 1; each phase needs at least one step (else 0/0)
+    pct = min(max(p.warmup_steps, 2), total_steps - 2) / total_steps
     return OneCycleLR(
         optimizer, max_lr=peak, total_steps=total_steps, pct_start=pct, anneal_strategy="cos",
         cycle_momentum=False, div_factor=p.div_factor, final_div_factor=p.final_div_factor,
@@ -141,10 +142,13 @@ class ScheduleParams(BaseModel):
             raise ValueError("milestones must be strictly increasing")
         return milestones
 
-    def check_horizon(self, total_steps: int) -> None:
-        """Raise ValueError naming the field when this schedule cannot fit ``total_steps``."""
+    def check_horizon(self, total_steps: int, field: str = "total_steps") -> None:
+        """Raise ValueError naming the field when this schedule cannot fit ``total_steps``
+        (``field``: what the caller calls the horizon, for the message)."""
         if not 2 <= total_steps <= MAX_STEPS:
-            raise ValueError(f"total_steps {total_steps}: the schedule horizon must be in 2-{MAX_STEPS}")
+            raise ValueError(f"{field} {total_steps}: the schedule horizon must be in 2-{MAX_STEPS}")
+        if self.schedule == "onecycle" and total_steps < 4:
+            raise ValueError(f"{field} {total_steps}: onecycle needs a horizon of at least 4 steps")
         uses = SCHEDULES[self.schedule].meta["uses"]
         if "warmup_steps" in uses and self.warmup_steps >= total_steps - 1:
             raise ValueError(

@@ -78,7 +78,7 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
             raise ValueError(f"loss {self.loss!r} does not apply to {self.problem}; use one of {allowed}")
         if self.norm == "batch" and self.batch_size < 2:
             raise ValueError("batch_size: BatchNorm needs at least 2 samples per batch")
-        self.check_horizon(self.schedule_steps)
+        self.check_horizon(self.schedule_steps, "schedule_steps")
         return self
 
     @property
