@@ -3,10 +3,10 @@
 // when the schedule changes, setStep(step, lr) on each frame.
 
 const LAYOUT = {
-  margin: { l: 52, r: 8, t: 6, b: 30 },
-  height: 130,
+  margin: { l: 52, r: 8, t: 6, b: 36 },
+  height: 136,
   showlegend: false,
-  xaxis: { title: { text: "step", font: { size: 11 } }, zeroline: false },
+  xaxis: { title: { text: "step", font: { size: 11 }, standoff: 4 }, zeroline: false },
   yaxis: { rangemode: "tozero", zeroline: false, exponentformat: "power" },
   paper_bgcolor: "rgba(0,0,0,0)",
   plot_bgcolor: "rgba(0,0,0,0)",
