@@ -35,3 +35,46 @@ def linear() -> Any:
     from torch import nn
 
     return nn.Identity()
+
+
+@ACTIVATIONS.register("leaky_relu")
+def leaky_relu() -> Any:
+    """max(x, 0.01 x): a small slope for x < 0 keeps 'dead' units trainable."""
+    from torch import nn
+
+    return nn.LeakyReLU(0.01)
+
+
+@ACTIVATIONS.register("elu")
+def elu() -> Any:
+    from torch import nn
+
+    return nn.ELU()
+
+
+@ACTIVATIONS.register("gelu")
+def gelu() -> Any:
+    """x * Phi(x), the transformer's activation."""
+    from torch import nn
+
+    return nn.GELU()
+
+
+@ACTIVATIONS.register("silu")
+def silu() -> Any:
+    """x * sigmoid(x) (a.k.a. swish)."""
+    from torch import nn
+
+    return nn.SiLU()
+
+
+def activation_curve(name: str, lo: float = -5.0, hi: float = 5.0, points: int = 101) -> dict[str, list[float]]:
+    """The activation and its derivative on [lo, hi], by autograd through the real module."""
+    import torch
+
+    with torch.enable_grad():  # callers may be inside no_grad (frame views)
+        x = torch.linspace(lo, hi, points, dtype=torch.float64, requires_grad=True)
+        y = ACTIVATIONS[name].fn()(x)
+        (dy,) = torch.autograd.grad(y.sum(), x)
+    r = lambda t: [round(v, 5) for v in t.detach().tolist()]  # noqa: E731
+    return {"x": r(x), "y": r(y), "dy": r(dy)}

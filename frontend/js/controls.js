@@ -1,7 +1,7 @@
 // Controls built from a lab's table of controls. Allowed values and ranges come from the
 // server's JSON Schema (/api/schema), so the server's registries drive the page: a new
 // optimizer or activation appears without a page change.
-// A control: { key, label, kind: "select" | "range", where: container name,
+// A control: { key, label, kind: "select" | "range" | "number" | "list" | "check", where: container name,
 //              options?: () => values, step?, max?, format? }
 
 // The playground's learning-rate ladder, shared by every lab's LR control.
@@ -47,6 +47,8 @@ export function buildControls(table, configSchema, containers, onChange) {
       });
       box.append(select);
       setters[c.key] = (v) => { select.value = String(v); };
+    } else if (c.kind === "number" || c.kind === "list" || c.kind === "check") {
+      setters[c.key] = inputControl(c, configSchema, box, label, onChange);
     } else {
       const range = schemaRange(configSchema, c.key);
       const input = document.createElement("input");
@@ -70,4 +72,39 @@ export function buildControls(table, configSchema, containers, onChange) {
       for (const [key, set] of Object.entries(setters)) if (key in config) set(config[key]);
     },
   };
+}
+
+// A typed number (any value; the server checks the range and names it on error), a
+// comma-separated list of integers, or a checkbox. Returns the setter.
+function inputControl(c, configSchema, box, label, onChange) {
+  const prop = configSchema.properties[c.key] || {};
+  const input = document.createElement("input");
+  input.id = `ctl-${c.key}`;
+  if (c.kind === "check") {
+    input.type = "checkbox";
+    input.addEventListener("change", () => onChange({ [c.key]: input.checked }));
+    box.prepend(input);
+    return (v) => { input.checked = Boolean(v); };
+  }
+  input.type = c.kind === "number" ? "number" : "text";
+  if (c.kind === "number") {
+    input.step = "any";
+    if (prop.minimum != null) input.min = prop.minimum;
+    if (prop.maximum != null) input.max = prop.maximum;
+  }
+  const range = prop.minimum ?? prop.exclusiveMinimum;
+  const top = prop.maximum ?? prop.exclusiveMaximum;
+  if (prop.description) input.title = prop.description + (range != null ? ` (${range} to ${top})` : "");
+  input.addEventListener("change", () => {
+    const raw = input.value.trim();
+    if (c.kind === "list") {
+      // "200, 400" -> [200, 400]; anything else goes as typed so the server names the problem
+      const parts = raw.split(/[\s,]+/).filter(Boolean);
+      onChange({ [c.key]: parts.every((x) => /^-?\d+$/.test(x)) ? parts.map(Number) : raw });
+    } else if (raw !== "") {
+      onChange({ [c.key]: Number(raw) });
+    }
+  });
+  box.append(input);
+  return (v) => { input.value = Array.isArray(v) ? v.join(", ") : v; };
 }

@@ -1,5 +1,5 @@
 // Metric curves against epochs (or steps), streamed with Plotly.extendTraces.
-// traces: [{ name, key (the history series), color }]
+// traces: [{ name, key (the history series), color, dash?, width?, axis? ("y2" = right-hand scale) }]
 
 const LAYOUT = {
   margin: { l: 44, r: 8, t: 6, b: 30 },
@@ -24,7 +24,8 @@ export class LossChart {
 
   empty() {
     return this.traces.map((t) => ({
-      x: [], y: [], name: t.name, mode: "lines", line: { color: t.color, width: 2 },
+      x: [], y: [], name: t.name, mode: "lines", line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
+      yaxis: t.axis ?? "y", // "y2": a second scale on the right (e.g. the learning rate)
       hovertemplate: `${t.name} %{y:.4f}<extra>%{x}</extra>`,
     }));
   }

@@ -10,30 +10,48 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...activations import ACTIVATIONS
+from ... import stats
+from ...activations import ACTIVATIONS, activation_curve
 from ...datasets import EXTENT, featurize, generate, grid
 from ...history import History
+from ...initializers import INITIALIZERS, InitParams
+from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from .schema import GRID, Config
 
 DATA_KEYS = {"problem", "dataset", "noise", "train_ratio", "seed"}
-NETWORK_KEYS = {"features", "hidden", "activation"}
-OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
+NETWORK_KEYS = {"features", "hidden", "activation", "loss", "dropout", "norm"} | set(InitParams.model_fields)
+SCHEDULE_KEYS = {"schedule_steps"} | set(ScheduleParams.model_fields)
+# A schedule change rebuilds the optimizer too: both start afresh on the kept network.
+OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields) | SCHEDULE_KEYS
+CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the page
 
 
 def build_network(config: Config, seed: int) -> nn.Sequential:
-    """features -> hidden... -> 1, the chosen activation between layers; tanh output for
-    classification (labels are -1/+1), linear for regression."""
+    """features -> hidden... -> outputs. Each hidden layer: Linear, [Batch/LayerNorm],
+    activation, [Dropout]. The output is tanh-squashed for classification with a
+    value loss (labels are -1/+1), raw logits for BCE/CE, linear for regression."""
     torch.manual_seed(seed)
-    widths = [len(config.features), *config.hidden, 1]
+    loss = LOSSES[config.loss].meta
+    widths = [len(config.features), *config.hidden, loss["outputs"]]
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
+        linear = nn.Linear(fan_in, fan_out)
+        if config.init != "default":  # the default is what nn.Linear just did
+            INITIALIZERS[config.init].fn(linear, config)
+        layers.append(linear)
         if i < len(widths) - 2:
+            if config.norm == "batch":
+                layers.append(nn.BatchNorm1d(fan_out))
+            elif config.norm == "layer":
+                layers.append(nn.LayerNorm(fan_out))
             layers.append(ACTIVATIONS[config.activation].fn())
-    if config.problem == "classification":
+            if config.dropout > 0:
+                layers.append(nn.Dropout(config.dropout))
+    if config.problem == "classification" and not loss["logits"]:
         layers.append(nn.Tanh())
     return nn.Sequential(*layers)
 
@@ -75,29 +93,47 @@ class Lab(BaseLab):
         self.model = build_network(cfg, seed=cfg.seed * 1009 + self.resets).to(self.device)
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.weights = [m.weight for m in self.linears]
-        self._build_optimizer()
+        self.loss_fn = LOSSES[cfg.loss].fn
+        self.predict = LOSSES[cfg.loss].meta["predict"]
+        self.grad_trace = stats.Trace(len(self.weights))
+        self._before_step: list[torch.Tensor] = []  # weights before the last step (update ratio)
         self.step_count = 0
+        self._build_optimizer()
         self.epoch = 0
         self.diverged = None
         self._batches: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.history = History(("train_loss", "test_loss"))
+        self.history = History(("train_loss", "test_loss", "lr"))
         self._epoch_metrics = self._evaluate()
-        self.history.append(0, self._epoch_metrics)
+        self.history.append(0, {**self._epoch_metrics, "lr": self.lr})
 
     def _build_optimizer(self) -> None:
         cfg = self.config
         self.optimizer = OPTIMIZERS[cfg.optimizer].fn(self.model.parameters(), cfg.learning_rate, cfg)
+        self._build_schedule()
+
+    def _build_schedule(self) -> None:
+        """(Re)attach the schedule at the current step: the LR jumps onto the new curve there."""
+        cfg = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.learning_rate
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.schedule_steps, start=self.step_count)
+        self.curve_version = getattr(self, "curve_version", 0) + 1
+        self._curve_sent = -1
 
     # ---- training -------------------------------------------------------------------
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.y_train) / self.config.batch_size)
+        n, bs = len(self.y_train), self.config.batch_size
+        if self.config.norm == "batch" and n % bs == 1:
+            return n // bs  # the 1-sample remainder is dropped (BatchNorm needs 2)
+        return math.ceil(n / bs)
 
     def _new_epoch(self) -> None:
         order = torch.randperm(len(self.y_train), device=self.device)
         bs = self.config.batch_size
         self._batches = list(zip(self.x_train[order].split(bs), self.y_train[order].split(bs)))
+        self._batches = self._batches[: self.steps_per_epoch]
         self._batches.reverse()  # pop() from the end is O(1)
 
     def _penalty(self) -> torch.Tensor | float:
@@ -109,16 +145,18 @@ class Lab(BaseLab):
         return cfg.regularization_rate * 0.5 * sum((w * w).sum() for w in self.weights)
 
     def step(self, n: int) -> None:
-        model, optimizer = self.model, self.optimizer
-        for _ in range(n):
+        model, optimizer, schedule, loss_fn = self.model, self.optimizer, self.schedule, self.loss_fn
+        for i in range(n):
             if not self._batches:
                 self._new_epoch()
             xb, yb = self._batches.pop()
-            out = model(xb).squeeze(1)
-            loss = 0.5 * (out - yb).square().mean() + self._penalty()
+            loss = loss_fn(model(xb), yb) + self._penalty()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if i == n - 1:  # only the last step of a call feeds the update/weight ratio view
+                self._before_step = [w.detach().clone() for w in self.weights]
             optimizer.step()
+            schedule.step()
             self.step_count += 1
             if not self._batches:
                 self._end_epoch()
@@ -128,20 +166,30 @@ class Lab(BaseLab):
     def _end_epoch(self) -> None:
         self.epoch += 1
         self._epoch_metrics = self._evaluate()
-        self.history.append(self.epoch, self._epoch_metrics)
+        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr})
         loss = self._epoch_metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
             self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch}"
 
     @torch.no_grad()
+    def _predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(raw output (N, outputs), prediction (N,) on the label scale), in eval mode
+        (dropout off, BatchNorm on its running statistics)."""
+        self.model.eval()
+        try:
+            out = self.model(x)
+        finally:
+            self.model.train()
+        return out, self.predict(out)
+
     def _evaluate(self) -> dict[str, float | None]:
         metrics: dict[str, float | None] = {}
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            out = self.model(x).squeeze(1)
-            loss = float(0.5 * (out - y).square().mean())
+            out, pred = self._predict(x)
+            loss = float(self.loss_fn(out, y))
             metrics[f"{split}_loss"] = loss if math.isfinite(loss) else float("nan")
             if self.config.problem == "classification":
-                metrics[f"{split}_accuracy"] = float(((out >= 0) == (y > 0)).float().mean())
+                metrics[f"{split}_accuracy"] = float(((pred >= 0) == (y > 0)).float().mean())
         return metrics
 
     # ---- changes --------------------------------------------------------------------
@@ -160,8 +208,7 @@ class Lab(BaseLab):
             self._build_optimizer()
             return "optimizer"
         if "learning_rate" in changed:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.learning_rate
+            self._build_schedule()  # same schedule from the new base LR; optimizer state kept
         return "none"
 
     def reset(self) -> None:
@@ -169,6 +216,12 @@ class Lab(BaseLab):
         self._build_network()
 
     # ---- reading --------------------------------------------------------------------
+
+    def schedule_view(self) -> dict[str, Any]:
+        cfg = self.config
+        curve = schedule_curve(cfg, cfg.learning_rate, cfg.schedule_steps)
+        steps, lr = _sampled(curve, CURVE_POINTS)
+        return {"horizon": cfg.schedule_steps, "steps": steps, "lr": lr}
 
     @property
     def lr(self) -> float:
@@ -179,7 +232,10 @@ class Lab(BaseLab):
 
     @torch.no_grad()
     def views(self, full: bool) -> dict[str, Any]:
-        boundary = self.model(self.x_grid).squeeze(1)
+        _, boundary = self._predict(self.x_grid)
+        grad_norms = stats.grad_norms(self.weights)
+        if self.weights[0].grad is not None:
+            self.grad_trace.record(self.step_count, grad_norms)
         views: dict[str, Any] = {
             "boundary": {
                 "resolution": GRID,
@@ -188,17 +244,36 @@ class Lab(BaseLab):
                 "encoding": "base64-uint8",
                 "data": encode_unit(torch.nan_to_num(boundary, nan=0.0)),
             },
-            "grad_norms": [
-                float(w.grad.norm()) if w.grad is not None else 0.0 for w in self.weights
-            ],
+            "grad_norms": grad_norms,
             "layers": [f"layer {i + 1}" for i in range(len(self.weights))],
+            "update_ratio": stats.update_ratios(self._before_step, self.weights),
+            "grad_trace": self.grad_trace.encode(),
+            "histograms": [
+                {"weights": stats.histogram(w), "grads": stats.histogram(w.grad if w.grad is not None else torch.zeros(0))}
+                for w in self.weights
+            ],
+            "optimizer_state": stats.state_norms(self.optimizer, self.config.optimizer, self.weights),
         }
+        if full or self._curve_sent != self.curve_version:
+            views["schedule"] = self.schedule_view()
+            self._curve_sent = self.curve_version
+        if full:
+            views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
         if full:
             views["data"] = {
                 "train": _points(self.train_xy, self.train_label),
                 "test": _points(self.test_xy, self.test_label),
             }
         return views
+
+
+def _sampled(curve: list[float], points: int) -> tuple[list[int], list[float]]:
+    """At most ~``points`` evenly spaced samples of ``curve``, keeping its first and last."""
+    stride = max(1, math.ceil(len(curve) / points))
+    steps = list(range(0, len(curve), stride))
+    if steps[-1] != len(curve) - 1:
+        steps.append(len(curve) - 1)
+    return steps, [curve[i] for i in steps]
 
 
 def _points(xy: np.ndarray, label: np.ndarray) -> dict[str, list[float]]:

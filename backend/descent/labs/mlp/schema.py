@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...activations import ACTIVATIONS
 from ...datasets import DATASETS, FEATURES, SAMPLES
+from ...initializers import INITIALIZERS, InitParams
+from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...schedules import SCHEDULES, ScheduleParams
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
@@ -20,12 +23,22 @@ DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
 FeatureName = Literal[FEATURES.names()]  # type: ignore[valid-type]
 ActivationName = Literal[ACTIVATIONS.names()]  # type: ignore[valid-type]
 OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
+LossName = Literal[LOSSES.names()]  # type: ignore[valid-type]
+MAX_SCHEDULE_STEPS = 20_000  # the whole curve is computed on each schedule change
+
+# For the page: which hyper-parameter fields each choice reads, and display labels.
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS, "loss": LOSSES}
+SCHEMA_EXTRA = {
+    "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
+    "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
+}
 
 
-class Config(OptimizerParams):
-    """Everything that defines a playground run. Keys are the URL-hash keys too."""
+class Config(OptimizerParams, ScheduleParams, InitParams):
+    """Everything that defines a playground run. Keys are the URL-hash keys too.
+    Optimizer, schedule and init hyper-parameters are inherited flat fields."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=SCHEMA_EXTRA)
 
     lab: Literal["mlp"] = "mlp"
     problem: Literal["classification", "regression"] = "classification"
@@ -38,8 +51,14 @@ class Config(OptimizerParams):
         [4, 2], max_length=MAX_LAYERS, description=f"widths of 0-{MAX_LAYERS} hidden layers of 1-{MAX_WIDTH} neurons"
     )
     activation: ActivationName = "tanh"
-    learning_rate: float = Field(0.03, gt=0, le=10)
+    loss: LossName = Field("mse", description="mse/mae/huber for both problems; bce/ce for classification")
+    dropout: float = Field(0.0, ge=0.0, le=0.9, description="dropout probability after each hidden activation (0 = off)")
+    norm: Literal["none", "batch", "layer"] = Field("none", description="BatchNorm or LayerNorm before each hidden activation")
+    learning_rate: float = Field(0.03, gt=0, le=10, description="the base LR (the peak for onecycle)")
     optimizer: OptimizerName = "sgd"
+    schedule_steps: int = Field(
+        2500, ge=2, le=MAX_SCHEDULE_STEPS, description="steps the LR schedule is planned over; the LR holds after it"
+    )
     regularization: Literal["none", "l1", "l2"] = "none"
     regularization_rate: float = Field(0.0, ge=0, le=10)
     seed: int = Field(3, ge=0, le=2**31 - 1, description="data seed; 'regenerate' picks a new one")
@@ -54,6 +73,12 @@ class Config(OptimizerParams):
             raise ValueError(f"dataset {self.dataset!r} is a {problem} dataset; for {self.problem} use one of {allowed}")
         if self.batch_size > self.train_size:
             raise ValueError(f"batch_size {self.batch_size}: at most the training-set size, {self.train_size}")
+        if self.problem not in LOSSES[self.loss].meta["problems"]:
+            allowed = [e.name for e in LOSSES if self.problem in e.meta["problems"]]
+            raise ValueError(f"loss {self.loss!r} does not apply to {self.problem}; use one of {allowed}")
+        if self.norm == "batch" and self.batch_size < 2:
+            raise ValueError("batch_size: BatchNorm needs at least 2 samples per batch")
+        self.check_horizon(self.schedule_steps, "schedule_steps")
         return self
 
     @property
@@ -84,10 +109,60 @@ class DataView(BaseModel):
     test: Points
 
 
+class GradTrace(BaseModel):
+    """Per-layer gradient norms over steps, sampled at frame time (the layer x step heatmap)."""
+
+    steps: list[int] = Field(description="the step of each column")
+    layers: int
+    range: tuple[float, float] = Field(description="log10 values mapped to byte 1 and byte 255")
+    encoding: Literal["base64-uint8-log10"] = "base64-uint8-log10"
+    data: str = Field(description="layers*len(steps) bytes, row-major (layer, step), base64; 0 = zero, 255 = not finite")
+
+
+class Histogram(BaseModel):
+    lo: float
+    hi: float
+    counts: list[int] = Field(description="equal bins over [lo, hi]")
+
+
+class LayerHistograms(BaseModel):
+    weights: Histogram
+    grads: Histogram
+
+
+class OptimizerState(BaseModel):
+    key: str = Field(description="torch optimizer state name, e.g. momentum_buffer, exp_avg_sq")
+    label: str
+    values: list[float] = Field(description="norm per layer")
+
+
+class ScheduleCurve(BaseModel):
+    """The whole LR schedule ahead of time; sent with full frames and when it changes."""
+
+    horizon: int = Field(description="steps the schedule is planned over")
+    steps: list[int] = Field(description="sampled steps (at most ~500, always including 0 and horizon-1)")
+    lr: list[float] = Field(description="LR at each sampled step")
+
+
+class ActivationCurve(BaseModel):
+    """The hidden activation and its derivative (autograd), sent with full frames."""
+
+    name: str
+    x: list[float]
+    y: list[float]
+    dy: list[float]
+
+
 class Views(BaseModel):
     """What an MLP frame carries in ``views``."""
 
     boundary: Heatmap
     grad_norms: list[float] = Field(description="L2 norm of dL/dW per layer, input side first")
     layers: list[str] = Field(description="layer names matching grad_norms")
+    update_ratio: list[float] = Field(description="‖ΔW‖/‖W‖ of the last step, per layer")
+    grad_trace: GradTrace
+    histograms: list[LayerHistograms] = Field(description="per layer, input side first")
+    optimizer_state: list[OptimizerState] = Field(description="norms of the optimizer's state tensors per layer")
+    schedule: ScheduleCurve | None = None
+    activation: ActivationCurve | None = None
     data: DataView | None = None

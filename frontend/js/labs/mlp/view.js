@@ -1,6 +1,9 @@
 // The MLP playground view: data, network and output columns, after TensorFlow Playground.
-import { buildControls, LR_LADDER, schemaEnum } from "../../controls.js";
+import { buildControls, LABELS, LR_LADDER, schemaEnum } from "../../controls.js";
+import { GradHeatmap } from "../../gradheatmap.js";
+import { drawActivation, drawHistogram } from "../../histogram.js";
 import { LossChart } from "../../losschart.js";
+import { ScheduleChart } from "../../schedulechart.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
 import { NetworkView, renderGradNorms } from "./network.js";
 
@@ -9,12 +12,21 @@ export const counter = "Epoch";
 
 const REG_RATE_LADDER = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const pct = (v) => `${v}%`;
+Object.assign(LABELS, {
+  momentum: "Momentum", nesterov: "Nesterov", adagrad: "AdaGrad", rmsprop: "RMSprop", adadelta: "Adadelta",
+  adamw: "AdamW", yogi: "Yogi", multistep: "Multi-step", exponential: "Exponential", warmup_cosine: "Warmup + cosine",
+  onecycle: "One-cycle", leaky_relu: "Leaky ReLU", gelu: "GELU", silu: "SiLU", elu: "ELU", mse: "MSE", mae: "MAE",
+  huber: "Huber", bce: "Binary cross-entropy", ce: "Cross-entropy", he: "He (Kaiming)", xavier: "Xavier (Glorot)",
+  default: "PyTorch default", batch: "BatchNorm", layer: "LayerNorm",
+});
+const DROPOUT_LADDER = [0, 0.1, 0.2, 0.3, 0.5];
 const FEATURE_LABELS = { x1: "X₁", x2: "X₂", x1sq: "X₁²", x2sq: "X₂²", x1x2: "X₁X₂", sinx1: "sin(X₁)", sinx2: "sin(X₂)" };
 
 // Every control of this lab, in one table (see controls.js).
 const CONTROLS = [
   { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
   { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
+  { key: "schedule", label: "LR schedule", kind: "select", where: "hyper" },
   { key: "activation", label: "Activation", kind: "select", where: "hyper" },
   { key: "regularization", label: "Regularization", kind: "select", where: "hyper" },
   { key: "regularization_rate", label: "Regularization rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
@@ -22,7 +34,35 @@ const CONTROLS = [
   { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: pct },
   { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: pct },
   { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
+  // the network's building blocks (data column)
+  { key: "init", label: "Initialization", kind: "select", where: "build" },
+  { key: "init_scale", label: "scale", kind: "number", where: "build" },
+  { key: "init_value", label: "value", kind: "number", where: "build" },
+  { key: "loss", label: "Loss", kind: "select", where: "build" },
+  { key: "norm", label: "Normalization", kind: "select", where: "build" },
+  { key: "dropout", label: "Dropout", kind: "select", where: "build", options: () => DROPOUT_LADDER },
+  // schedule and optimizer hyper-parameters (output column); each shown only where it is used
+  { key: "schedule_steps", label: "horizon (steps)", kind: "number", where: "sched" },
+  { key: "step_size", label: "step_size", kind: "number", where: "sched" },
+  { key: "milestones", label: "milestones", kind: "list", where: "sched" },
+  { key: "gamma", label: "γ", kind: "number", where: "sched" },
+  { key: "factor", label: "factor", kind: "number", where: "sched" },
+  { key: "min_lr", label: "final / min LR", kind: "number", where: "sched" },
+  { key: "power", label: "power", kind: "number", where: "sched" },
+  { key: "warmup_steps", label: "warmup steps", kind: "number", where: "sched" },
+  { key: "div_factor", label: "start ÷", kind: "number", where: "sched" },
+  { key: "final_div_factor", label: "end ÷", kind: "number", where: "sched" },
+  { key: "momentum", label: "momentum", kind: "number", where: "optim" },
+  { key: "beta1", label: "β₁", kind: "number", where: "optim" },
+  { key: "beta2", label: "β₂", kind: "number", where: "optim" },
+  { key: "rho", label: "ρ", kind: "number", where: "optim" },
+  { key: "eps", label: "ε", kind: "number", where: "optim" },
+  { key: "weight_decay", label: "weight decay", kind: "number", where: "optim" },
+  { key: "bias_correction", label: "bias correction", kind: "check", where: "optim" },
 ];
+// Which choice decides whether a parameter control shows (x-uses in the schema).
+const USED_BY = { build: "init", sched: "schedule", optim: "optimizer" };
+const ALWAYS = new Set(["init", "loss", "norm", "dropout", "schedule_steps"]);
 
 const TEMPLATE = `
   <div class="columns">
@@ -32,6 +72,10 @@ const TEMPLATE = `
       <div class="datasets" data-ref="datasets"></div>
       <div data-ref="dataControls"></div>
       <button class="text-button" data-ref="regenerate">Regenerate</button>
+      <h2 class="section-gap">Network</h2>
+      <div class="param-grid" data-ref="buildControls"></div>
+      <h3>Activation <span class="hint">f (solid) and f′ (dashed)</span></h3>
+      <canvas class="activation-plot" data-ref="activation" aria-label="activation and its derivative"></canvas>
     </section>
     <section class="column network-column">
       <div class="network-header">
@@ -46,6 +90,17 @@ const TEMPLATE = `
       <div class="grad-panel">
         <h3>Gradient norm per layer <span class="hint">‖∂L/∂W‖, last step</span></h3>
         <div class="grad-norms" data-ref="gradNorms"></div>
+        <h3>Update / weight per layer <span class="hint">‖ΔW‖/‖W‖ of one step (≈1e-3 is healthy)</span></h3>
+        <div class="grad-norms" data-ref="ratios"></div>
+        <h3>Gradient norm, layer × step <span class="hint">log₁₀, sampled each frame</span></h3>
+        <div class="grad-heatmap" data-ref="heatmap"></div>
+        <h3>Histograms of <select data-ref="histLayer" aria-label="layer for the histograms"></select></h3>
+        <div class="histograms">
+          <canvas data-ref="histWeights" aria-label="weight histogram"></canvas>
+          <canvas data-ref="histGrads" aria-label="gradient histogram"></canvas>
+        </div>
+        <h3>Optimizer state <span class="hint" data-ref="stateHint">per layer</span></h3>
+        <div data-ref="optState"></div>
       </div>
     </section>
     <section class="column output-column">
@@ -64,6 +119,11 @@ const TEMPLATE = `
         <span class="swatch neg"></span> −1 <span class="gradient"></span> +1 <span class="swatch pos"></span>
         <label class="check"><input type="checkbox" data-ref="showTest"> show test data</label>
       </div>
+      <h3>Learning rate <span class="hint">the whole schedule; the red dot is now (<span class="num" data-ref="lrNow">—</span>)</span></h3>
+      <div class="schedule-chart" data-ref="schedule"></div>
+      <div class="param-grid" data-ref="schedControls"></div>
+      <h3>Optimizer <span class="hint" data-ref="optLabel"></span></h3>
+      <div class="param-grid" data-ref="optControls"></div>
     </section>
   </div>`;
 
@@ -79,7 +139,19 @@ export async function mount(root, ctx) {
     ctx.configure(patch);
   };
 
-  const controls = buildControls(CONTROLS, ctx.schema, { hyper: ctx.hyper, data: ref.dataControls }, configure);
+  const containers = { hyper: ctx.hyper, data: ref.dataControls, build: ref.buildControls, sched: ref.schedControls, optim: ref.optControls };
+  const controls = buildControls(CONTROLS, ctx.schema, containers, configure);
+  const uses = ctx.schema["x-uses"] || {};
+  const labels = ctx.schema["x-labels"] || {};
+  // Show only the parameters the chosen optimizer / schedule / initializer reads.
+  const showUsed = (config) => {
+    for (const [where, choice] of Object.entries(USED_BY)) {
+      const used = new Set(uses[choice]?.[config[choice]] || []);
+      for (const box of containers[where].querySelectorAll(".control")) {
+        box.hidden = !(ALWAYS.has(box.dataset.key) || used.has(box.dataset.key));
+      }
+    }
+  };
   const features = schemaEnum(ctx.schema, "features").map((f) => [f, FEATURE_LABELS[f] || f]);
   const hiddenProp = ctx.schema.properties.hidden;
   const network = new NetworkView(ref.network, features, hiddenProp.maxItems, hiddenProp.items.maximum, configure);
@@ -87,7 +159,24 @@ export async function mount(root, ctx) {
   const chart = new LossChart(ref.chart, [
     { name: "test", key: "test_loss", color: "#111" },
     { name: "train", key: "train_loss", color: "#9aa3ad" },
-  ]);
+    // the LR the schedule gave at each epoch's end, on its own scale, same epoch axis as the loss
+    { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
+  ], {
+    margin: { l: 44, r: 44, t: 6, b: 30 },
+    yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
+              exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
+  });
+  const schedule = new ScheduleChart(ref.schedule);
+  const heatmap = new GradHeatmap(ref.heatmap);
+  let histLayer = 0;
+  let lastHistograms = null;
+  const drawHistograms = () => {
+    const h = lastHistograms?.[histLayer];
+    if (!h) return;
+    drawHistogram(ref.histWeights, h.weights, "#0877bd", "weights");
+    drawHistogram(ref.histGrads, h.grads, "#f59322", "gradients");
+  };
+  ref.histLayer.addEventListener("change", () => { histLayer = Number(ref.histLayer.value); drawHistograms(); });
   let current = null;
 
   const thumbs = datasets.map((d) => {
@@ -115,6 +204,14 @@ export async function mount(root, ctx) {
       controls.update(config);
       network.render(config);
       ref.layerCount.textContent = config.hidden.length;
+      showUsed(config);
+      ref.optLabel.textContent = labels.optimizer?.[config.optimizer] ?? config.optimizer;
+      const layerCount = config.hidden.length + 1;
+      if (ref.histLayer.options.length !== layerCount) {
+        ref.histLayer.replaceChildren(...Array.from({ length: layerCount }, (_, i) => new Option(`layer ${i + 1}`, i)));
+        histLayer = Math.min(histLayer, layerCount - 1);
+        ref.histLayer.value = histLayer;
+      }
       ref.accuracyLine.hidden = config.problem !== "classification";
       ref.datasets.replaceChildren(...thumbs.filter((c) => c.dataset.problem === config.problem));
       for (const c of thumbs) c.classList.toggle("selected", c.dataset.dataset === config.dataset);
@@ -128,12 +225,42 @@ export async function mount(root, ctx) {
       ref.testAcc.textContent = f.metrics.test_accuracy == null ? "—" : `${(100 * f.metrics.test_accuracy).toFixed(1)}%`;
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
-      renderGradNorms(ref.gradNorms, f.views.layers, f.views.grad_norms);
+      const v = f.views;
+      renderGradNorms(ref.gradNorms, v.layers, v.grad_norms);
+      renderGradNorms(ref.ratios, v.layers, v.update_ratio.length ? v.update_ratio : v.layers.map(() => 0));
+      heatmap.update(v.grad_trace, v.layers);
+      lastHistograms = v.histograms;
+      drawHistograms();
+      renderOptimizerState(ref.optState, v.layers, v.optimizer_state);
+      if (v.schedule) schedule.setCurve(v.schedule);
+      schedule.setStep(f.step, f.lr);
+      ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
+      if (v.activation) drawActivation(ref.activation, v.activation);
       chart.apply(f.history);
     },
     unmount() {
       window.removeEventListener("resize", onResize);
-      Plotly.purge(ref.chart);
+      for (const el of [ref.chart, ref.schedule, ref.heatmap]) Plotly.purge(el);
     },
   };
+}
+
+// Each optimizer-state tensor (velocity, moments ...) as per-layer norm bars.
+function renderOptimizerState(root, layers, states) {
+  if (!states.length) {
+    if (root.dataset.keys !== "") { root.innerHTML = `<span class="hint">none yet (SGD keeps none; the others start at the first step)</span>`; root.dataset.keys = ""; }
+    return;
+  }
+  const keys = states.map((s) => s.key).join(",");
+  if (root.dataset.keys !== keys) {
+    root.dataset.keys = keys;
+    root.replaceChildren(...states.map((s) => {
+      const box = document.createElement("div");
+      box.className = "state-block";
+      box.innerHTML = `<div class="state-label"></div><div class="grad-norms"></div>`;
+      box.firstChild.textContent = s.label;
+      return box;
+    }));
+  }
+  states.forEach((s, i) => renderGradNorms(root.children[i].lastChild, layers, s.values));
 }

@@ -1,0 +1,67 @@
+"""Loss registry, shared by every lab that predicts a value or a label:
+name -> fn(out, y) -> scalar tensor.
+
+``out`` is the network output, shape (B, meta outputs); ``y`` is (B,): a value for
+regression, -1/+1 for binary classification. Meta says which problems a loss applies to,
+how many outputs it needs, whether the output is logits (no tanh squashing on the last
+layer) and ``predict``: out -> (B,) the prediction on the label scale ([-1, 1])."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .registry import Registry
+
+LOSSES: Registry[Callable[[Any, Any], Any]] = Registry("loss")
+BOTH = ("classification", "regression")
+
+
+def _first(out: Any) -> Any:
+    return out[:, 0]
+
+
+@LOSSES.register("mse", problems=BOTH, outputs=1, logits=False, predict=_first, label="MSE (half mean squared error)")
+def mse(out: Any, y: Any) -> Any:
+    """0.5 * mean((out - y)^2): the 1/2 makes its gradient the plain error (out - y)."""
+    from torch.nn import functional as F
+
+    return 0.5 * F.mse_loss(out[:, 0], y)
+
+
+@LOSSES.register("mae", problems=BOTH, outputs=1, logits=False, predict=_first, label="MAE (mean absolute error)")
+def mae(out: Any, y: Any) -> Any:
+    from torch.nn import functional as F
+
+    return F.l1_loss(out[:, 0], y)
+
+
+@LOSSES.register("huber", problems=BOTH, outputs=1, logits=False, predict=_first, label="Huber (delta 1)")
+def huber(out: Any, y: Any) -> Any:
+    """Squared near 0, absolute beyond |error| = 1: robust to outliers, smooth at the minimum."""
+    from torch.nn import functional as F
+
+    return F.huber_loss(out[:, 0], y, delta=1.0)
+
+
+@LOSSES.register(
+    "bce", problems=("classification",), outputs=1, logits=True,
+    predict=lambda out: (out[:, 0] / 2).tanh(),  # 2 sigmoid(z) - 1
+    label="binary cross-entropy",
+)
+def bce(out: Any, y: Any) -> Any:
+    """One logit z, p(+1) = sigmoid(z); labels -1/+1 become 0/1."""
+    from torch.nn import functional as F
+
+    return F.binary_cross_entropy_with_logits(out[:, 0], (y + 1) / 2)
+
+
+@LOSSES.register(
+    "ce", problems=("classification",), outputs=2, logits=True,
+    predict=lambda out: ((out[:, 1] - out[:, 0]) / 2).tanh(),  # softmax p(+1) - p(-1)
+    label="cross-entropy (softmax over 2 classes)",
+)
+def ce(out: Any, y: Any) -> Any:
+    """Two logits (class -1, class +1), softmax cross-entropy."""
+    from torch.nn import functional as F
+
+    return F.cross_entropy(out, (y > 0).long())
