@@ -1,0 +1,204 @@
+"""Every LR schedule against its formula and against torch.optim.lr_scheduler built by hand;
+schedule_curve against what a live optimizer actually sees."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import warnings
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from descent.schedules import SCHEDULES, ScheduleParams, build_schedule, schedule_curve
+
+BASE = 0.4
+T = 60
+P = ScheduleParams(step_size=7, gamma=0.3, milestones=[5, 17, 40], factor=0.9, min_lr=0.02, power=2.0,
+                   warmup_steps=10, div_factor=10.0, final_div_factor=100.0)
+
+
+def formula(name: str, p: ScheduleParams, t: int, total: int = T) -> float:
+    """The LR of step t (0-based), written out."""
+    t = min(t, total - 1)  # held after the horizon
+    if name == "constant":
+        return BASE
+    if name == "step":
+        return BASE * p.gamma ** (t // p.step_size)
+    if name == "multistep":
+        return BASE * p.gamma ** sum(t >= m for m in p.milestones)
+    if name == "factor":
+        return max(BASE * p.factor**t, p.min_lr)
+    if name == "exponential":
+        return BASE * p.factor**t
+    if name == "polynomial":
+        return BASE * (1 - t / total) ** p.power
+    if name == "cosine":
+        return p.min_lr + (BASE - p.min_lr) * (1 + math.cos(math.pi * t / (total - 1))) / 2
+    if name == "warmup_cosine":
+        w = p.warmup_steps
+        if t < w:
+            return BASE * (t + 1) / (w + 1)
+        return p.min_lr + (BASE - p.min_lr) * (1 + math.cos(math.pi * (t - w) / (total - 1 - w))) / 2
+    if name == "onecycle":
+        start, end = BASE / p.div_factor, BASE / p.div_factor / p.final_div_factor
+        peak_at = p.warmup_steps - 1
+
+        def cos_anneal(a: float, b: float, frac: float) -> float:
+            return b + (a - b) * (1 + math.cos(math.pi * frac)) / 2
+
+        if t <= peak_at:
+            return cos_anneal(start, BASE, t / peak_at)
+        return cos_anneal(BASE, end, (t - peak_at) / (total - 1 - peak_at))
+    raise AssertionError(name)
+
+
+def test_names_are_the_documented_ones() -> None:
+    assert SCHEDULES.names() == (
+        "constant", "step", "multistep", "factor", "exponential", "polynomial", "cosine", "warmup_cosine", "onecycle"
+    )
+
+
+@pytest.mark.parametrize("name", SCHEDULES.names())
+def test_curve_matches_formula(name: str) -> None:
+    p = P.model_copy(update={"schedule": name})
+    curve = schedule_curve(p, BASE, T)
+    assert len(curve) == T
+    want = [formula(name, p, t) for t in range(T)]
+    assert curve == pytest.approx(want, rel=1e-6, abs=1e-9)
+
+
+def torch_reference(name: str, opt: torch.optim.Optimizer) -> object:
+    """The same schedules built directly from torch.optim.lr_scheduler with the raw arguments."""
+    s = torch.optim.lr_scheduler
+    return {
+        "step": lambda: s.StepLR(opt, 7, 0.3),
+        "multistep": lambda: s.MultiStepLR(opt, [5, 17, 40], 0.3),
+        "exponential": lambda: s.ExponentialLR(opt, 0.9),
+        "factor": lambda: s.ExponentialLR(opt, 0.9),  # equal while above the floor
+        "polynomial": lambda: s.PolynomialLR(opt, total_iters=T, power=2.0),
+        "cosine": lambda: s.CosineAnnealingLR(opt, T_max=T - 1, eta_min=0.02),
+        "onecycle": lambda: s.OneCycleLR(opt, max_lr=BASE, total_steps=T, pct_start=10 / T,
+                                         cycle_momentum=False, div_factor=10.0, final_div_factor=100.0),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", ["step", "multistep", "exponential", "factor", "polynomial", "cosine", "onecycle"])
+def test_curve_matches_torch_scheduler(name: str) -> None:
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=BASE)
+    sched = torch_reference(name, opt)
+    want = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(T):
+            want.append(opt.param_groups[0]["lr"])
+            sched.step()  # type: ignore[attr-defined]
+    curve = schedule_curve(P.model_copy(update={"schedule": name}), BASE, T)
+    if name == "factor":  # the floor cuts in once 0.4 * 0.9^t < 0.02
+        want = [max(v, 0.02) for v in want]
+    assert curve == pytest.approx(want, rel=1e-9)
+
+
+def test_warmup_cosine_matches_torch_sequential_of_linear_and_cosine() -> None:
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=BASE)
+    s = torch.optim.lr_scheduler
+    w = 10
+    sched = s.SequentialLR(
+        opt,
+        [s.LinearLR(opt, start_factor=1 / (w + 1), total_iters=w), s.CosineAnnealingLR(opt, T_max=T - 1 - w, eta_min=0.02)],
+        milestones=[w],
+    )
+    want = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(T):
+            want.append(opt.param_groups[0]["lr"])
+            sched.step()
+    assert schedule_curve(P.model_copy(update={"schedule": "warmup_cosine"}), BASE, T) == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", SCHEDULES.names())
+def test_live_optimizer_follows_curve_and_holds_after_horizon(name: str) -> None:
+    """The same code drives training: an optimizer stepped past the horizon sees the curve,
+    then the last value."""
+    p = P.model_copy(update={"schedule": name})
+    curve = schedule_curve(p, BASE, T)
+    w = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=BASE)
+    sched = build_schedule(opt, p, T)
+    seen = []
+    for _ in range(T + 15):
+        seen.append(opt.param_groups[0]["lr"])
+        w.grad = torch.ones(2)
+        opt.step()
+        sched.step()
+    assert seen[:T] == pytest.approx(curve, rel=1e-12)
+    assert seen[T:] == pytest.approx([curve[-1]] * 15, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")
+@pytest.mark.parametrize("name", SCHEDULES.names())
+def test_rebuild_mid_run_continues_on_the_step_axis(name: str) -> None:
+    """A schedule rebuilt at step k on an optimizer whose LR was already decayed by another
+    schedule picks up the new curve at k (no stale base LR)."""
+    p = P.model_copy(update={"schedule": name})
+    curve = schedule_curve(p, BASE, T)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=BASE)
+    first = build_schedule(opt, P.model_copy(update={"schedule": "exponential"}), T)
+    for _ in range(20):
+        first.step()
+    for group in opt.param_groups:
+        group["lr"] = BASE  # the lab resets the base LR before rebuilding
+    second = build_schedule(opt, p, T, start=20)
+    got = []
+    for _ in range(20, T):
+        got.append(opt.param_groups[0]["lr"])
+        second.step()
+    assert got == pytest.approx(curve[20:], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "patch,field",
+    [
+        ({"milestones": [10, 10]}, "milestones"),
+        ({"milestones": [30, 20]}, "milestones"),
+        ({"milestones": [0, 20]}, "milestones"),
+        ({"milestones": []}, "milestones"),
+        ({"gamma": 0.0}, "gamma"),
+        ({"gamma": 1.5}, "gamma"),
+        ({"factor": 1.01}, "factor"),
+        ({"warmup_steps": -1}, "warmup_steps"),
+        ({"min_lr": -0.1}, "min_lr"),
+        ({"power": 0}, "power"),
+        ({"schedule": "sawtooth"}, "schedule"),
+        ({"step_size": 0}, "step_size"),
+    ],
+)
+def test_bad_params_name_the_field(patch: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        ScheduleParams(**patch)
+    (e,) = err.value.errors()
+    assert e["loc"][0] == field
+    assert e["msg"]
+
+
+def test_warmup_longer_than_horizon_names_the_field() -> None:
+    p = ScheduleParams(schedule="warmup_cosine", warmup_steps=100)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        schedule_curve(p, BASE, 50)
+    # a schedule that does not use warmup_steps does not care
+    assert len(schedule_curve(p.model_copy(update={"schedule": "cosine"}), BASE, 50)) == 50
+
+
+def test_uses_fields_exist() -> None:
+    for entry in SCHEDULES:
+        assert set(entry.meta["uses"]) <= set(ScheduleParams.model_fields), entry.name
+
+
+def test_module_is_torch_free_at_import() -> None:
+    code = "import sys; import descent.schedules, descent.optimizers; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": "backend"}, cwd=__file__.rsplit("/tests/", 1)[0])
+    assert out.stdout.strip() == "False"
