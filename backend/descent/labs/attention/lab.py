@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...history import History
+from ...history import Cursor, History
 from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from .model import Transformer, masked_loss
@@ -21,6 +22,8 @@ from .timelapse import Timelapse
 TASK_KEYS = {"task", "length", "symbols", "seed"}
 NETWORK_KEYS = {"layers", "heads", "d_model", "ffn", "positional", "causal", "norm", "ffn_activation"}
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
+SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
+CURVE_POINTS = 200  # the planned LR curve is sent at this many points
 EVAL_SIZE = 256  # held-out sequences scored at the end of every epoch
 SAMPLES = 6  # held-out examples shown as input -> output
 MAX_PROBE_CHARS = 200
@@ -44,7 +47,7 @@ def head_entropy(maps: torch.Tensor) -> torch.Tensor:
 
 
 class Lab(BaseLab):
-    commands = ("probe", "snapshot")
+    commands = ("probe",)
 
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
@@ -58,7 +61,7 @@ class Lab(BaseLab):
     def _build_task(self) -> None:
         cfg = self.config
         self.task: Task = make_task(cfg.task, cfg.length, cfg.symbols)
-        tokens, targets = self.task.generate(np.random.default_rng([cfg.seed, 1]), EVAL_SIZE)
+        tokens, targets = self.task.generate(np.random.default_rng([cfg.seed, 1]), EVAL_SIZE, True)
         self.eval_tokens = torch.from_numpy(tokens).to(self.device)
         self.eval_targets = torch.from_numpy(targets).to(self.device)
 
@@ -79,20 +82,30 @@ class Lab(BaseLab):
             pre_norm=cfg.norm == "pre",
             causal=cfg.causal,
         ).to(self.device)
-        self._build_optimizer()
         self.step_count = 0
         self.epoch = 0
+        self._build_optimizer()
         self.diverged = None
         self._epoch_losses: list[torch.Tensor] = []
         self.head_names = [f"entropy_{l + 1}_{h + 1}" for l in range(cfg.layers) for h in range(cfg.heads)]
         self.history = History(("train_loss", "test_loss", "test_accuracy", "perplexity", "lr", *self.head_names))
         self.timelapse = Timelapse()
+        self._timelapse_sent = Cursor()
         self._epoch_metrics = self._evaluate(train_loss=None)
         self._record()
 
     def _build_optimizer(self) -> None:
         cfg = self.config
         self.optimizer = OPTIMIZERS[cfg.optimizer].fn(self.model.parameters(), cfg.learning_rate, cfg)
+        self._build_schedule()
+
+    def _build_schedule(self) -> None:
+        """The schedule on the run's step axis: a change mid-run jumps onto the new curve."""
+        cfg = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.learning_rate  # the base the schedule scales
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=getattr(self, "step_count", 0))
+        self._curve: dict[str, list[float]] | None = None  # planned curve, computed when next shown
 
     # ---- training -------------------------------------------------------------------
 
@@ -110,6 +123,7 @@ class Lab(BaseLab):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            self.schedule.step()
             self._epoch_losses.append(loss.detach())
             self.step_count += 1
             if self.step_count % EPOCH_STEPS == 0:
@@ -176,9 +190,8 @@ class Lab(BaseLab):
         if changed & OPTIMIZER_KEYS:
             self._build_optimizer()
             return "optimizer"
-        if "learning_rate" in changed:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.learning_rate
+        if changed & SCHEDULE_KEYS:
+            self._build_schedule()
         return "none"
 
     def reset(self) -> None:
@@ -234,12 +247,23 @@ class Lab(BaseLab):
             "scored": (self.eval_targets[k] != IGNORE).tolist(),
             "predictions": [vocab[i] for i in predictions[k].tolist()],
             "samples": [self._sample(i, predictions[i]) for i in range(SAMPLES)],
-            "timelapse": self.timelapse.epochs,
             "heads": self.head_names,
         }
         if full:
+            self._timelapse_sent = Cursor()
             views["vocab"] = list(vocab)
+        views["timelapse"] = self.timelapse.since(self._timelapse_sent)
+        if full or self._curve is None:
+            views["lr_curve"] = self._curve = self._curve or self._planned_curve()
         return views
+
+    def _planned_curve(self) -> dict[str, list[float]]:
+        """The schedule's LR over its horizon, at most CURVE_POINTS points (by step)."""
+        cfg = self.config
+        lrs = schedule_curve(cfg, cfg.learning_rate, cfg.horizon)
+        every = max(1, len(lrs) // CURVE_POINTS)
+        steps = [*range(0, len(lrs), every), len(lrs) - 1]
+        return {"step": steps, "lr": [lrs[i] for i in steps]}
 
     def _sample(self, i: int, predicted: torch.Tensor) -> dict[str, Any]:
         vocab, targets = self.task.vocab, self.eval_targets[i]
@@ -259,28 +283,15 @@ class Lab(BaseLab):
         if len(text) > MAX_PROBE_CHARS:
             raise ValueError(f"args.tokens: at most {MAX_PROBE_CHARS} characters")
         task = self.task
-        ids = task.complete(task.ids(text))
+        ids, answer = task.complete(task.ids(text))
         logits, maps = self._run(torch.tensor([ids], device=self.device))
         predicted = [task.vocab[i] for i in logits[0].argmax(-1).tolist()]
-        typed = len(task.ids(text))
-        # seq2seq and modadd answer in the positions after the typed input; next-token tasks
-        # answer after the last token
-        output = "".join(predicted[typed:]) if len(ids) > typed else predicted[-1]
+        output = "".join(predicted[i] for i in answer)
         return {
             "input": text,
             "maps": self._maps_view(maps[:, 0], ids),
             "ideal": self._ideal_view(ids),
             "predictions": predicted,
             "output": output,
+            "answer": answer,
         }
-
-    def command_snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
-        """One time-lapse frame: the chosen example's maps at an earlier epoch."""
-        index = args.get("index")
-        count = len(self.timelapse.epochs)
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
-            raise ValueError(f"args.index: an integer 0-{count - 1} (the time-lapse holds {count} frames)")
-        epoch, maps = self.timelapse.get(index)
-        ids = self.eval_tokens[self.config.example].tolist()
-        view = self._maps_view(maps, ids)
-        return {"index": index, "epoch": epoch, "maps": view}

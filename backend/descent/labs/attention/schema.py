@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...schedules import ScheduleParams
 from .positional import POSITIONAL
 from .tasks import SYMBOLS, TASKS
 
@@ -15,6 +16,7 @@ MAX_HEADS = 8
 MAX_D_MODEL = 128
 MAX_FFN = 512
 MAX_BATCH = 256
+MAX_HORIZON = 10_000  # schedule horizon in steps (the planned curve is computed step by step)
 MAX_EXAMPLES = 16  # eval examples the maps can show
 EPOCH_STEPS = 20  # an "epoch" here is 20 batches of fresh examples (the tasks have no fixed data set)
 
@@ -26,7 +28,7 @@ OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 TASK_INFO = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
 
 
-class Config(OptimizerParams):
+class Config(OptimizerParams, ScheduleParams):
     """Everything that defines an attention run. Keys are the URL-hash keys too."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"tasks": TASK_INFO})
@@ -47,6 +49,7 @@ class Config(OptimizerParams):
     batch_size: int = Field(64, ge=1, le=MAX_BATCH)
     learning_rate: float = Field(0.003, gt=0, le=10)
     optimizer: OptimizerName = "adam"
+    horizon: int = Field(1000, ge=2, le=MAX_HORIZON, description="steps the LR schedule is planned over (cosine ends there); after it the LR stays")
     example: int = Field(0, ge=0, lt=MAX_EXAMPLES, description="which held-out example the maps show")
     seed: int = Field(1, ge=0, le=2**31 - 1, description="seed of the weights and the data")
 
@@ -60,6 +63,7 @@ class Config(OptimizerParams):
         meta = TASKS[self.task].meta
         if meta.get("causal_only") and not self.causal:
             raise ValueError(f"task {self.task!r} predicts the next token and needs causal: true (without the mask the answer is visible)")
+        self.check_horizon(self.horizon)
         top = meta.get("max_length")
         if top is not None and self.length > top:
             raise ValueError(f"length {self.length}: task {self.task!r} allows length 2-{top}")
@@ -82,6 +86,19 @@ class Sample(BaseModel):
     correct: bool
 
 
+class TimelapseView(BaseModel):
+    """Bounded: at most 48 frames, thinned to every other one (and resent) when full."""
+
+    reset: bool = Field(description="replace what the client holds (new run, new example, or thinned)")
+    epochs: list[int]
+    frames: list[str] = Field(description="one per epoch: base64-uint8 maps of the shape in maps.shape")
+
+
+class LrCurve(BaseModel):
+    step: list[int]
+    lr: list[float]
+
+
 class Views(BaseModel):
     """What an attention frame carries in ``views``."""
 
@@ -90,6 +107,7 @@ class Views(BaseModel):
     scored: list[bool] = Field(description="per position of the chosen example: is it scored (a query the task asks about)")
     predictions: list[str] = Field(description="per position: the model's most likely token")
     samples: list[Sample] = Field(description="a few held-out examples, input -> output, live")
-    timelapse: list[int] = Field(description="epochs at which maps of the chosen example were kept (bounded, thinned); the 'snapshot' command returns one")
+    timelapse: TimelapseView | None = Field(None, description="maps of the chosen example kept during training, only the part this client lacks")
+    lr_curve: LrCurve | None = Field(None, description="the planned LR schedule (sent when it changes and in full frames)")
     heads: list[str] = Field(description="the per-head series names in the history ('entropy_<layer>_<head>', 1-based)")
     vocab: list[str] | None = Field(None, description="the task's tokens (full frames only)")

@@ -37,10 +37,11 @@ class Task:
     vocab: tuple[str, ...]  # token strings; the index is the token id
     seq_len: int  # T, the model's sequence length
     causal_only: bool  # next-token tasks: without the mask the answer is visible
-    # (rng, batch) -> tokens (B, T) int64, targets (B, T) int64 with IGNORE where unscored
-    generate: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
-    # the ids a user types (validated) -> the full sequence the model reads
-    complete: Callable[[list[int]], list[int]]
+    # (rng, batch, test) -> tokens (B, T) int64, targets (B, T) int64 with IGNORE where unscored;
+    # test=True draws the held-out examples (only text has a fixed split; the others draw fresh)
+    generate: Callable[[np.random.Generator, int, bool], tuple[np.ndarray, np.ndarray]]
+    # the ids a user types (validated) -> the full sequence the model reads, the positions of its answer
+    complete: Callable[[list[int]], tuple[list[int], list[int]]]
     input_len: int  # how many tokens a user types at most
     exact: bool = False  # the user must type exactly input_len tokens (slots follow the input)
     per_char: bool = False  # every character is a token, spaces included
@@ -75,15 +76,15 @@ def _seq2seq(name: str, answer: Callable[[np.ndarray], np.ndarray], ideal_source
         vocab = (*SYMBOLS[:symbols], SEP, SLOT)
         sep, slot = symbols, symbols + 1
 
-        def generate(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        def generate(rng: np.random.Generator, batch: int, test: bool = False) -> tuple[np.ndarray, np.ndarray]:
             x = rng.integers(0, symbols, size=(batch, n))
             tokens = np.concatenate([x, np.full((batch, 1), sep), np.full((batch, n), slot)], axis=1)  # (B, 2n+1)
             targets = np.full_like(tokens, IGNORE)
             targets[:, n + 1 :] = answer(x)
             return tokens, targets
 
-        def complete(ids: list[int]) -> list[int]:
-            return [*ids, sep, *[slot] * len(ids)]
+        def complete(ids: list[int]) -> tuple[list[int], list[int]]:
+            return [*ids, sep, *[slot] * n], list(range(n + 1, 2 * n + 1))
 
         def ideal(ids: list[int]) -> np.ndarray | None:
             if ideal_source is None:
@@ -104,18 +105,18 @@ def _modadd(length: int, symbols: int) -> Task:
     vocab = (*SYMBOLS[:p], "+", "=")
     plus, eq = p, p + 1
 
-    def generate(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    def generate(rng: np.random.Generator, batch: int, test: bool = False) -> tuple[np.ndarray, np.ndarray]:
         a, b = rng.integers(0, p, size=(2, batch))
         tokens = np.stack([a, np.full(batch, plus), b, np.full(batch, eq)], axis=1)  # (B, 4)
         targets = np.full_like(tokens, IGNORE)
         targets[:, 3] = (a + b) % p
         return tokens, targets
 
-    def complete(ids: list[int]) -> list[int]:
+    def complete(ids: list[int]) -> tuple[list[int], list[int]]:
         digits = [i for i in ids if i < p]
         if len(digits) != 2 or len(ids) not in (2, 3) or (len(ids) == 3 and ids[1] != plus):
             raise ValueError(f"tokens: modadd reads two numbers 'a b' or 'a+b', each one of {' '.join(vocab[:p])}")
-        return [digits[0], plus, digits[1], eq]
+        return [digits[0], plus, digits[1], eq], [3]
 
     return Task("modadd", vocab, 4, False, generate, complete, 3)
 
@@ -124,7 +125,7 @@ def _induction(length: int, symbols: int) -> Task:
     n = length
     vocab = tuple(SYMBOLS[:symbols])
 
-    def generate(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    def generate(rng: np.random.Generator, batch: int, test: bool = False) -> tuple[np.ndarray, np.ndarray]:
         prefix = rng.integers(0, symbols, size=(batch, n))
         tokens = np.concatenate([prefix, prefix], axis=1)  # (B, 2n)
         targets = np.full_like(tokens, IGNORE)
@@ -140,8 +141,8 @@ def _induction(length: int, symbols: int) -> Task:
             m[k + i, i + 1] = 1.0  # attend to the token after the previous occurrence
         return m
 
-    def complete(ids: list[int]) -> list[int]:
-        return ids
+    def complete(ids: list[int]) -> tuple[list[int], list[int]]:
+        return ids, [len(ids) - 1]  # the next token after the input
 
     return Task("induction", vocab, 2 * n, True, generate, complete, 2 * n, ideal=ideal)
 
@@ -149,15 +150,17 @@ def _induction(length: int, symbols: int) -> Task:
 def _text(length: int, symbols: int) -> Task:
     vocab = tuple(sorted(set(TEXT)))
     data = np.array([vocab.index(c) for c in TEXT], dtype=np.int64)
+    split = len(data) * 9 // 10  # the last tenth is held out
 
-    def generate(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        start = rng.integers(0, len(data) - length - 1, size=batch)
+    def generate(rng: np.random.Generator, batch: int, test: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        low, high = (split, len(data)) if test else (0, split)
+        start = rng.integers(low, high - length - 1, size=batch)
         window = start[:, None] + np.arange(length + 1)  # (B, T+1)
         chars = data[window]
         return chars[:, :-1], chars[:, 1:]
 
-    def complete(ids: list[int]) -> list[int]:
-        return ids
+    def complete(ids: list[int]) -> tuple[list[int], list[int]]:
+        return ids, [len(ids) - 1]  # the next token after the input
 
     return Task("text", vocab, length, True, generate, complete, length, per_char=True)
 
