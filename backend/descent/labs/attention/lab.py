@@ -88,7 +88,8 @@ class Lab(BaseLab):
         self.diverged = None
         self._epoch_losses: list[torch.Tensor] = []
         self.head_names = [f"entropy_{l + 1}_{h + 1}" for l in range(cfg.layers) for h in range(cfg.heads)]
-        self.history = History(("train_loss", "test_loss", "test_accuracy", "perplexity", "lr", *self.head_names))
+        series = ("train_loss", "test_loss", "test_accuracy", "sequence_accuracy", "perplexity", "lr")
+        self.history = History((*series, *self.head_names))
         self.timelapse = Timelapse()
         self._timelapse_sent = Cursor()
         self._epoch_metrics = self._evaluate(train_loss=None)
@@ -105,7 +106,7 @@ class Lab(BaseLab):
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.learning_rate  # the base the schedule scales
         self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=getattr(self, "step_count", 0))
-        self._curve: dict[str, list[float]] | None = None  # planned curve, computed when next shown
+        self._curve: dict[str, Any] | None = None  # planned curve, computed when next shown
 
     # ---- training -------------------------------------------------------------------
 
@@ -257,13 +258,13 @@ class Lab(BaseLab):
             views["lr_curve"] = self._curve = self._curve or self._planned_curve()
         return views
 
-    def _planned_curve(self) -> dict[str, list[float]]:
+    def _planned_curve(self) -> dict[str, Any]:
         """The schedule's LR over its horizon, at most CURVE_POINTS points (by step)."""
         cfg = self.config
         lrs = schedule_curve(cfg, cfg.learning_rate, cfg.horizon)
         every = max(1, len(lrs) // CURVE_POINTS)
         steps = [*range(0, len(lrs), every), len(lrs) - 1]
-        return {"step": steps, "lr": [lrs[i] for i in steps]}
+        return {"step": steps, "lr": [lrs[i] for i in steps], "steps_per_epoch": EPOCH_STEPS}
 
     def _sample(self, i: int, predicted: torch.Tensor) -> dict[str, Any]:
         vocab, targets = self.task.vocab, self.eval_targets[i]

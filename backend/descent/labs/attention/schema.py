@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import ScheduleParams
+from ...schedules import SCHEDULES, ScheduleParams
 from .positional import POSITIONAL
 from .tasks import SYMBOLS, TASKS
 
@@ -26,12 +26,13 @@ OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 
 # What the page needs to know about each task (also in the JSON Schema as "tasks").
 TASK_INFO = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
+SCHEDULE_USES = {e.name: list(e.meta["uses"]) for e in SCHEDULES}  # which fields each schedule reads
 
 
 class Config(OptimizerParams, ScheduleParams):
     """Everything that defines an attention run. Keys are the URL-hash keys too."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"tasks": TASK_INFO})
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"tasks": TASK_INFO, "schedule_uses": SCHEDULE_USES})
 
     lab: Literal["attention"] = "attention"
     task: TaskName = "reverse"
@@ -97,6 +98,7 @@ class TimelapseView(BaseModel):
 class LrCurve(BaseModel):
     step: list[int]
     lr: list[float]
+    steps_per_epoch: int = Field(description="to place steps on the epoch axis")
 
 
 class Views(BaseModel):
