@@ -269,3 +269,11 @@ def test_probe_on_text_and_modadd() -> None:
     assert reply["maps"]["tokens"] == ["3", "+", "5", "="] and len(reply["output"]) == 1
     with pytest.raises(ValueError, match="two numbers"):
         lab.command("probe", {"tokens": "3++"})
+
+
+def test_timelapse_memory_is_bounded_for_the_largest_maps() -> None:
+    lab = Lab(Config(layers=4, heads=8, d_model=32, ffn=8, length=16, batch_size=1), CPU)
+    for epoch in range(200):
+        lab.epoch = epoch
+        lab._capture()  # what every epoch end keeps; the bound does not depend on training
+    assert lab.timelapse.nbytes <= 512 * 1024 and len(lab.timelapse.epochs) >= 8

@@ -27,6 +27,7 @@ CURVE_POINTS = 200  # the planned LR curve is sent at this many points
 EVAL_SIZE = 256  # held-out sequences scored at the end of every epoch
 SAMPLES = 6  # held-out examples shown as input -> output
 MAX_PROBE_CHARS = 200
+TIMELAPSE_BYTES = 512 * 1024  # per session: 48 frames of small maps, fewer of big ones
 
 
 def to_bytes(weights: torch.Tensor) -> np.ndarray:
@@ -90,7 +91,8 @@ class Lab(BaseLab):
         self.head_names = [f"entropy_{l + 1}_{h + 1}" for l in range(cfg.layers) for h in range(cfg.heads)]
         series = ("train_loss", "test_loss", "test_accuracy", "sequence_accuracy", "perplexity", "lr")
         self.history = History((*series, *self.head_names))
-        self.timelapse = Timelapse()
+        frame = cfg.layers * cfg.heads * task.seq_len**2  # bytes of one time-lapse frame
+        self.timelapse = Timelapse(cap=max(8, min(48, TIMELAPSE_BYTES // frame)))
         self._timelapse_sent = Cursor()
         self._epoch_metrics = self._evaluate(train_loss=None)
         self._record()

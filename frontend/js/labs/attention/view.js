@@ -240,6 +240,7 @@ export async function mount(root, ctx) {
       if (v.heads.join() !== headNames.join()) {
         headNames = v.heads;
         const heads = Math.max(...v.heads.map((n) => +n.split("_")[2]));
+        entropy.layout.showlegend = v.heads.length <= 8; // beyond that, names on hover only
         entropy.setTraces(v.heads.map((key) => {
           const [, l, h] = key.split("_").map(Number);
           return { name: `L${l}H${h}`, key, color: headColor(l - 1, h - 1, heads), width: 1.5 };
