@@ -277,3 +277,24 @@ def test_timelapse_memory_is_bounded_for_the_largest_maps() -> None:
         lab.epoch = epoch
         lab._capture()  # what every epoch end keeps; the bound does not depend on training
     assert lab.timelapse.nbytes <= 512 * 1024 and len(lab.timelapse.epochs) >= 8
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"norm": "post"},
+        {"ffn_activation": "gelu", "dropout": 0.1},
+        {"positional": "sinusoidal", "optimizer": "sgd", "learning_rate": 0.1},
+        {"positional": "rope", "schedule": "onecycle", "horizon": 200},
+        {"positional": "none", "causal": True, "layers": 1, "heads": 8},
+        {"task": "induction", "causal": True, "length": 4},
+        {"task": "text", "causal": True, "length": 12},
+        {"task": "modadd", "symbols": 5},
+    ],
+)
+def test_every_option_trains_and_lowers_the_loss(patch: dict) -> None:
+    lab = Lab(Config(**patch), CPU)
+    first = lab.metrics()["test_loss"]
+    lab.step(60)
+    assert lab.diverged is None
+    assert lab.metrics()["test_loss"] < first

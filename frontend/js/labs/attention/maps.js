@@ -32,7 +32,8 @@ export function drawMap(canvas, maps, layer, head, opts = {}) {
   const css = canvas.clientWidth || canvas.width;
   const cell0 = css / (T + 1.6);
   const labels = opts.labels !== false && cell0 >= 7;
-  const margin = labels ? Math.round(cell0 * 1.6) : 0;
+  const fontSize = Math.max(8, Math.min(15, cell0 * 0.8));
+  const margin = labels ? Math.round(fontSize * 1.8) : 0;
   const cell = (css - margin) / T;
   canvas.width = Math.round(css * dpr);
   canvas.height = Math.round(css * dpr);
@@ -55,7 +56,7 @@ export function drawMap(canvas, maps, layer, head, opts = {}) {
   ctx.lineWidth = 1;
   ctx.strokeRect(margin + 0.5, margin + 0.5, cell * T - 1, cell * T - 1);
   if (!labels) return { margin, cell };
-  ctx.font = `${Math.max(8, Math.min(15, cell * 0.8))}px ui-monospace, Menlo, Consolas, monospace`;
+  ctx.font = `${fontSize}px ui-monospace, Menlo, Consolas, monospace`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   maps.tokens.forEach((tok, i) => {
@@ -132,7 +133,8 @@ export class Enlarged {
     this.target = null;
     this.z.close.addEventListener("click", () => this.close());
     el.addEventListener("click", (e) => { if (e.target === el) this.close(); });
-    document.addEventListener("keydown", (e) => { if (e.key === "Escape") this.close(); });
+    this.onKey = (e) => { if (e.key === "Escape") this.close(); };
+    document.addEventListener("keydown", this.onKey);
     this.z.canvas.addEventListener("mousemove", (e) => this.hover(e));
   }
 
@@ -145,6 +147,10 @@ export class Enlarged {
   close() {
     this.target = null;
     this.el.hidden = true;
+  }
+
+  destroy() {
+    document.removeEventListener("keydown", this.onKey);
   }
 
   render(state) {

@@ -136,7 +136,7 @@ export async function mount(root, ctx) {
     { name: "test", key: "test_loss", color: "#111" },
     { name: "train", key: "train_loss", color: "#9aa3ad" },
     { name: "perplexity", key: "perplexity", color: "#f59322", yaxis: "y2", width: 1.5 },
-  ], { yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", zeroline: false, showgrid: false, title: { text: "ppl", font: { size: 10 } } } });
+  ], { yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", zeroline: false, showgrid: false, tickformat: ".1f", nticks: 4, title: { text: "ppl", font: { size: 10 } } } });
   const accuracy = new Curves(ref.accuracy, [
     { name: "tokens", key: "test_accuracy", color: "#0877bd" },
     { name: "sequences", key: "sequence_accuracy", color: "#6baed6", dash: "dot" },
@@ -167,7 +167,8 @@ export async function mount(root, ctx) {
     ref.caption.classList.toggle("probe", !!probe);
     zoom.render(state);
   };
-  new ResizeObserver(() => render()).observe(ref.grid);
+  const resize = new ResizeObserver(() => render());
+  resize.observe(ref.grid);
 
   const syncScrub = () => {
     const n = timelapse.epochs.length;
@@ -290,6 +291,8 @@ export async function mount(root, ctx) {
     unmount() {
       clearInterval(replayTimer);
       clearTimeout(resync);
+      resize.disconnect();
+      zoom.destroy();
       for (const el of [ref.loss, ref.accuracy, ref.entropy, ref.lr]) Plotly.purge(el);
     },
   };
