@@ -298,3 +298,16 @@ def test_every_option_trains_and_lowers_the_loss(patch: dict) -> None:
     lab.step(60)
     assert lab.diverged is None
     assert lab.metrics()["test_loss"] < first
+
+
+def test_divergence_stops_the_run_and_frames_stay_valid_json() -> None:
+    import json
+
+    lab = Lab(Config(optimizer="sgd", learning_rate=10), CPU)
+    lab.step(200)
+    assert lab.diverged and "nan" in lab.diverged and lab.step_count < 200
+    assert lab.metrics()["test_loss"] is None and lab.metrics()["perplexity"] is None
+    json.dumps(lab.views(True), allow_nan=False)
+    json.dumps(lab.history.since(Cursor()), allow_nan=False)
+    lab.reset()
+    assert lab.diverged is None and lab.step_count == 0

@@ -31,8 +31,8 @@ TIMELAPSE_BYTES = 512 * 1024  # per session: 48 frames of small maps, fewer of b
 
 
 def to_bytes(weights: torch.Tensor) -> np.ndarray:
-    """Weights in [0, 1] -> uint8 (byte b = weight b / 255)."""
-    return (weights.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    """Weights in [0, 1] -> uint8 (byte b = weight b / 255); NaN (a diverged run) -> 0."""
+    return (torch.nan_to_num(weights, nan=0.0).clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
 def encode_weights(weights: torch.Tensor | np.ndarray) -> str:
