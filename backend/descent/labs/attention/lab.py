@@ -15,7 +15,7 @@ from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from .model import Transformer, masked_loss
-from .schema import EPOCH_STEPS, MAX_EXAMPLES, Config
+from .schema import EPOCH_STEPS, Config
 from .tasks import IGNORE, Task, make_task
 from .timelapse import Timelapse
 
@@ -107,7 +107,7 @@ class Lab(BaseLab):
         cfg = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.learning_rate  # the base the schedule scales
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=getattr(self, "step_count", 0))
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count)
         self._curve: dict[str, Any] | None = None  # planned curve, computed when next shown
 
     # ---- training -------------------------------------------------------------------

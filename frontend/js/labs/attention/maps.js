@@ -146,6 +146,7 @@ export class Enlarged {
 
   close() {
     this.target = null;
+    this.cell = null;
     this.el.hidden = true;
   }
 
@@ -156,6 +157,7 @@ export class Enlarged {
   render(state) {
     if (!this.target || !state) return;
     const { maps, ideal, scored, caption } = state;
+    this.scored = scored;
     const t = this.target;
     const isIdeal = t.kind === "ideal";
     if (isIdeal && !ideal) return this.close();
@@ -163,6 +165,22 @@ export class Enlarged {
     this.state = { maps: isIdeal ? { ...maps, bytes: ideal, heads: 1, layers: 1 } : maps, layer: isIdeal ? 0 : +t.layer, head: isIdeal ? 0 : +t.head };
     this.z.title.textContent = `${isIdeal ? "Ideal map" : `Layer ${+t.layer + 1}, head ${+t.head + 1}`} — ${caption}`;
     this.geom = drawMap(this.z.canvas, this.state.maps, this.state.layer, this.state.head, { ideal: isIdeal, scored });
+    this.outline();
+  }
+
+  // Outline the hovered cell, and its row and column faintly.
+  outline() {
+    if (!this.cell || !this.geom) return;
+    const { q, k } = this.cell;
+    const { margin, cell } = this.geom;
+    const ctx = this.z.canvas.getContext("2d");
+    const span = cell * this.state.maps.T;
+    ctx.fillStyle = "rgba(245, 147, 34, 0.12)";
+    ctx.fillRect(margin, margin + q * cell, span, cell);
+    ctx.fillRect(margin + k * cell, margin, cell, span);
+    ctx.strokeStyle = "#f59322";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(margin + k * cell + 1, margin + q * cell + 1, cell - 2, cell - 2);
   }
 
   hover(e) {
@@ -176,5 +194,10 @@ export class Enlarged {
     const tok = (i) => JSON.stringify(maps.tokens[i]);
     const w = weightAt(maps, layer, head, q, k);
     this.z.hover.textContent = `query ${q} ${tok(q)} → key ${k} ${tok(k)}: weight ${w.toFixed(3)}`;
+    if (this.cell?.q !== q || this.cell?.k !== k) {
+      this.cell = { q, k };
+      this.geom = drawMap(this.z.canvas, maps, layer, head, { ideal: this.target?.kind === "ideal", scored: this.scored });
+      this.outline();
+    }
   }
 }
