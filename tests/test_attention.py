@@ -311,3 +311,13 @@ def test_divergence_stops_the_run_and_frames_stay_valid_json() -> None:
     json.dumps(lab.history.since(Cursor()), allow_nan=False)
     lab.reset()
     assert lab.diverged is None and lab.step_count == 0
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{}, {"positional": "rope", "norm": "post"}, {"task": "text", "causal": True, "length": 32, "layers": 4, "heads": 8, "d_model": 128, "ffn": 512}, {"task": "modadd", "symbols": 13, "positional": "none"}],
+)
+def test_parameter_count_formula_matches_the_model(patch: dict) -> None:
+    cfg = Config(**patch)
+    lab = Lab(cfg, CPU)
+    assert Lab.parameter_count(cfg) == sum(p.numel() for p in lab.model.parameters() if p.requires_grad)

@@ -57,6 +57,16 @@ class Lab(BaseLab):
         self._build_task()
         self._build_network()
 
+    @classmethod
+    def parameter_count(cls, config: Config) -> int:
+        """Trainable parameters of the transformer ``config`` builds, by formula (no build)."""
+        task = make_task(config.task, config.length, config.symbols)
+        v, t, d, f = len(task.vocab), task.seq_len, config.d_model, config.ffn
+        block = (3 * d * d + 3 * d) + (d * d + d) + (d * f + f + f * d + d) + 2 * (2 * d)  # qkv, out, ffn, 2 norms
+        positional = t * d if config.positional == "learned" else 0
+        final_norm = 2 * d if config.norm == "pre" else 0
+        return v * d + positional + config.layers * block + final_norm + (d * v + v)
+
     # ---- building -------------------------------------------------------------------
 
     def _build_task(self) -> None:
