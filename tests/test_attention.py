@@ -321,3 +321,52 @@ def test_parameter_count_formula_matches_the_model(patch: dict) -> None:
     cfg = Config(**patch)
     lab = Lab(cfg, CPU)
     assert Lab.parameter_count(cfg) == sum(p.numel() for p in lab.model.parameters() if p.requires_grad)
+
+
+def test_any_valid_config_builds_trains_and_shows() -> None:
+    """Random valid setups (hypothesis): build, train a few steps, views are JSON, a probe of a
+    held-out input answers."""
+    import json
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def configs(draw: st.DrawFn) -> Config:
+        task = draw(st.sampled_from(TASKS.names()))
+        meta = TASKS[task].meta
+        heads = draw(st.sampled_from([1, 2, 4, 8]))
+        d_model = draw(st.sampled_from([8, 16, 32]))  # small: the largest model is built elsewhere
+        positional = draw(st.sampled_from(POSITIONAL.names()))
+        if positional == "rope" and (d_model // heads) % 2:
+            positional = "learned"  # rope needs an even head width (a config error, tested above)
+        return Config(
+            task=task,
+            length=draw(st.integers(2, meta.get("max_length", 32))),
+            symbols=draw(st.integers(2, 32)),
+            layers=draw(st.integers(1, 4)),
+            heads=heads,
+            d_model=d_model,
+            ffn=draw(st.sampled_from([8, 64])),
+            positional=positional,
+            causal=True if meta.get("causal_only") else draw(st.booleans()),
+            norm=draw(st.sampled_from(["pre", "post"])),
+            ffn_activation=draw(st.sampled_from(["relu", "gelu"])),
+            dropout=draw(st.sampled_from([0.0, 0.5])),
+            batch_size=draw(st.integers(1, 8)),
+            example=draw(st.integers(0, 15)),
+        )
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(configs())
+    def check(cfg: Config) -> None:
+        lab = Lab(cfg, CPU)
+        lab.step(3)
+        views = lab.views(True)
+        json.dumps(views, allow_nan=False)
+        assert decode(views["maps"]).shape == (cfg.layers, cfg.heads, lab.task.seq_len, lab.task.seq_len)
+        assert Lab.parameter_count(cfg) == sum(p.numel() for p in lab.model.parameters())
+        reply = lab.command("probe", {"tokens": views["samples"][0]["input"]})
+        json.dumps(reply, allow_nan=False)
+
+    check()
