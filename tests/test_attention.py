@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from descent.labs.attention.lab import Lab, head_entropy
 from descent.labs.attention.model import Transformer, attention_weights, causal_mask, masked_loss
 from descent.labs.attention.positional import POSITIONAL
-from descent.labs.attention.schema import Config
+from descent.labs.attention.schema import Config, ProbeReply
 from descent.labs.attention.tasks import IGNORE, TASKS, make_task
 from descent.labs.attention.timelapse import Timelapse
 from descent.history import Cursor
@@ -242,6 +242,7 @@ def test_probe_answers_and_rejects_bad_tokens() -> None:
     lab = Lab(Config(task="reverse", length=4), CPU)
     lab.step(20)
     reply = lab.command("probe", {"tokens": "1 2 3 4"})
+    ProbeReply.model_validate(reply)
     assert reply["maps"]["tokens"] == ["1", "2", "3", "4", "|", "_", "_", "_", "_"]
     assert len(reply["output"]) == 4 and len(reply["predictions"]) == 9
     assert decode(reply["maps"]).shape == (2, 2, 9, 9)
@@ -260,6 +261,8 @@ def test_probe_on_text_and_modadd() -> None:
     lab = Lab(Config(task="text", causal=True, length=16), CPU)
     reply = lab.command("probe", {"tokens": "the river "})
     assert reply["maps"]["shape"] == [2, 2, 10, 10] and len(reply["output"]) == 1
+    assert reply["continuation"][0] == reply["output"] and len(reply["continuation"]) == 24
+    ProbeReply.model_validate(reply)
     with pytest.raises(ValueError, match="at most 16"):
         lab.command("probe", {"tokens": "the river and the mill"})
     with pytest.raises(ValueError, match="not in the text vocabulary"):

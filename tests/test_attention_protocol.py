@@ -66,3 +66,4 @@ def test_schema_documents_the_maps(client: TestClient) -> None:
     assert "(layers, heads, T, T)" in maps["shape"]["description"]
     assert "base64" in maps["data"]["description"]
     assert schema["config"]["tasks"]["text"]["causal_only"] is True
+    assert "continuation" in schema["views"]["commands"]["probe"]["properties"]

@@ -27,6 +27,7 @@ CURVE_POINTS = 200  # the planned LR curve is sent at this many points
 EVAL_SIZE = 128  # held-out sequences scored at the end of every epoch
 SAMPLES = 6  # held-out examples shown as input -> output
 MAX_PROBE_CHARS = 200
+CONTINUATION = 24  # tokens a probe of a next-token task generates
 TIMELAPSE_BYTES = 512 * 1024  # per session: 48 frames of small maps, fewer of big ones
 
 
@@ -300,7 +301,7 @@ class Lab(BaseLab):
         logits, maps = self._run(torch.tensor([ids], device=self.device))
         predicted = [task.vocab[i] for i in logits[0].argmax(-1).tolist()]
         output = "".join(predicted[i] for i in answer)
-        return {
+        reply = {
             "input": text,
             "maps": self._maps_view(maps[:, 0], ids),
             "ideal": self._ideal_view(ids),
@@ -308,3 +309,16 @@ class Lab(BaseLab):
             "output": output,
             "answer": answer,
         }
+        if task.causal_only:  # next-token tasks: let the model go on by itself
+            reply["continuation"] = "".join(task.vocab[i] for i in self._generate(ids, CONTINUATION))
+        return reply
+
+    def _generate(self, ids: list[int], steps: int) -> list[int]:
+        """Greedy continuation, each token read from the last seq_len tokens (the trained context)."""
+        out: list[int] = []
+        window = list(ids)
+        for _ in range(steps):
+            logits, _ = self._run(torch.tensor([window[-self.task.seq_len :]], device=self.device))
+            out.append(int(logits[0, -1].argmax()))
+            window.append(out[-1])
+        return out

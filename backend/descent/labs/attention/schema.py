@@ -101,8 +101,25 @@ class LrCurve(BaseModel):
     steps_per_epoch: int = Field(description="to place steps on the epoch axis")
 
 
+class ProbeReply(BaseModel):
+    """The reply to ``{"type": "command", "name": "probe", "args": {"tokens": "..."}}``: the model
+    on a typed input. Tokens are characters (or whitespace-separated); a token outside the task's
+    vocabulary, or a wrong length, gets an error naming the allowed values."""
+
+    input: str
+    maps: Maps
+    ideal: str | None = Field(None, description="as Views.ideal")
+    predictions: list[str] = Field(description="per position: the model's most likely next/answer token")
+    output: str = Field(description="the answer: the predictions at the answer positions")
+    answer: list[int] = Field(description="the answer positions")
+    continuation: str | None = Field(None, description="next-token tasks: a greedy continuation of the input")
+
+
 class Views(BaseModel):
-    """What an attention frame carries in ``views``."""
+    """What an attention frame carries in ``views``. The lab's commands and their replies are
+    under ``commands`` in this schema."""
+
+    model_config = ConfigDict(json_schema_extra={"commands": {"probe": ProbeReply.model_json_schema()}})
 
     maps: Maps = Field(description="the chosen example (config.example), live")
     ideal: str | None = Field(None, description="the ideal (T, T) map for the chosen example (copy, reverse, induction): base64-uint8, 255 = attend")

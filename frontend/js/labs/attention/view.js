@@ -44,6 +44,7 @@ const TEMPLATE = `
     <section class="column attn-setup">
       <h2>Data</h2>
       <div data-ref="data"></div>
+      <p class="hint attn-epoch-note" data-ref="epochNote"></p>
       <h2>Model</h2>
       <label class="check attn-causal"><input type="checkbox" data-ref="causal"> causal mask</label>
       <div data-ref="model"></div>
@@ -248,7 +249,10 @@ export async function mount(root, ctx) {
         }));
       }
       for (const chart of [loss, accuracy, entropy, lr]) chart.apply(f.history);
-      if (v.lr_curve) lr.plan(v.lr_curve);
+      if (v.lr_curve) {
+        lr.plan(v.lr_curve);
+        ref.epochNote.textContent = `An epoch here is ${v.lr_curve.steps_per_epoch} batches of fresh examples; the metrics are measured on held-out ones.`;
+      }
       if (v.timelapse) {
         if (v.timelapse.reset) { timelapse.epochs = []; timelapse.frames = []; scrubbing = false; }
         timelapse.epochs.push(...v.timelapse.epochs);
@@ -283,7 +287,7 @@ export async function mount(root, ctx) {
         maps: decodeMaps(msg.maps),
         ideal: msg.ideal ? decodeBase64(msg.ideal) : null,
         scored: msg.maps.tokens.map((_, i) => answer.has(i)),
-        caption: `your input ${show(msg.input)} → ${show(msg.output)}`,
+        caption: `your input ${show(msg.input)} → ${show(msg.output)}${msg.continuation ? ` · goes on: ${show(msg.continuation)}` : ""}`,
       };
       ref.live.hidden = false;
       render();
