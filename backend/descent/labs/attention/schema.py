@@ -115,11 +115,28 @@ class ProbeReply(BaseModel):
     continuation: str | None = Field(None, description="next-token tasks: a greedy continuation of the input")
 
 
+def inlined_schema(model: type[BaseModel]) -> dict:
+    """A model's JSON Schema with its $refs replaced by the definitions (to embed it elsewhere)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: object) -> object:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(schema)  # type: ignore[return-value]
+
+
 class Views(BaseModel):
     """What an attention frame carries in ``views``. The lab's commands and their replies are
     under ``commands`` in this schema."""
 
-    model_config = ConfigDict(json_schema_extra={"commands": {"probe": ProbeReply.model_json_schema()}})
+    model_config = ConfigDict(json_schema_extra={"commands": {"probe": inlined_schema(ProbeReply)}})
 
     maps: Maps = Field(description="the chosen example (config.example), live")
     ideal: str | None = Field(None, description="the ideal (T, T) map for the chosen example (copy, reverse, induction): base64-uint8, 255 = attend")
