@@ -37,7 +37,8 @@ async function main() {
     $("counter-label").textContent = module.counter;
     document.body.dataset.lab = lab;
     for (const tab of $("lab-tabs").children) tab.classList.toggle("active", tab.dataset.lab === lab);
-    const ctx = { schema: schema.labs[lab].config, configure, control, toast, hyper: $("hyper") };
+    const command = (name, args) => conn.send({ type: "command", name, args });
+    const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper") };
     view = { lab, handlers: await module.mount($("lab-root"), ctx) };
     return view.handlers;
   }
@@ -98,6 +99,9 @@ async function main() {
         document.body.dataset.step = msg.step;
         document.body.dataset.lr = msg.lr;
         view.handlers.frame(msg);
+        break;
+      case "reply":
+        view?.handlers.reply?.(msg);
         break;
       case "error":
         toast(msg.message);

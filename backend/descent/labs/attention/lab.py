@@ -1,0 +1,324 @@
+"""The attention lab: a tiny transformer trained live on a toy task, its attention maps shown."""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...history import Cursor, History
+from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...schedules import ScheduleParams, build_schedule, schedule_curve
+from ..base import Lab as BaseLab
+from ..base import Rebuilt
+from .model import Transformer, masked_loss
+from .schema import EPOCH_STEPS, Config
+from .tasks import IGNORE, Task, make_task
+from .timelapse import Timelapse
+
+TASK_KEYS = {"task", "length", "symbols", "seed"}
+NETWORK_KEYS = {"layers", "heads", "d_model", "ffn", "positional", "causal", "norm", "ffn_activation"}
+OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
+SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
+CURVE_POINTS = 200  # the planned LR curve is sent at this many points
+EVAL_SIZE = 128  # held-out sequences scored at the end of every epoch
+SAMPLES = 6  # held-out examples shown as input -> output
+MAX_PROBE_CHARS = 200
+CONTINUATION = 24  # tokens a probe of a next-token task generates
+TIMELAPSE_BYTES = 512 * 1024  # per session: 48 frames of small maps, fewer of big ones
+
+
+def to_bytes(weights: torch.Tensor) -> np.ndarray:
+    """Weights in [0, 1] -> uint8 (byte b = weight b / 255); NaN (a diverged run) -> 0."""
+    return (torch.nan_to_num(weights, nan=0.0).clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+
+
+def encode_weights(weights: torch.Tensor | np.ndarray) -> str:
+    """Weights in [0, 1] (or their bytes) -> base64 of uint8, C order."""
+    data = weights if isinstance(weights, np.ndarray) else to_bytes(weights)
+    return base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii")
+
+
+def head_entropy(maps: torch.Tensor) -> torch.Tensor:
+    """Mean entropy (nats) of each head's attention rows. (L, B, H, T, T) -> (L, H)."""
+    plogp = torch.where(maps > 0, maps * maps.clamp_min(1e-30).log(), torch.zeros_like(maps))
+    return -plogp.sum(-1).mean(dim=(1, 3))
+
+
+class Lab(BaseLab):
+    commands = ("probe",)
+
+    def __init__(self, config: Config, device: torch.device) -> None:
+        self.device = device
+        self.config = config
+        self.resets = 0
+        self._build_task()
+        self._build_network()
+
+    @classmethod
+    def parameter_count(cls, config: Config) -> int:
+        """Trainable parameters of the transformer ``config`` builds, by formula (no build)."""
+        task = make_task(config.task, config.length, config.symbols)
+        v, t, d, f = len(task.vocab), task.seq_len, config.d_model, config.ffn
+        block = (3 * d * d + 3 * d) + (d * d + d) + (d * f + f + f * d + d) + 2 * (2 * d)  # qkv, out, ffn, 2 norms
+        positional = t * d if config.positional == "learned" else 0
+        final_norm = 2 * d if config.norm == "pre" else 0
+        return v * d + positional + config.layers * block + final_norm + (d * v + v)
+
+    # ---- building -------------------------------------------------------------------
+
+    def _build_task(self) -> None:
+        cfg = self.config
+        self.task: Task = make_task(cfg.task, cfg.length, cfg.symbols)
+        tokens, targets = self.task.generate(np.random.default_rng([cfg.seed, 1]), EVAL_SIZE, True)
+        self.eval_tokens = torch.from_numpy(tokens).to(self.device)
+        self.eval_targets = torch.from_numpy(targets).to(self.device)
+
+    def _build_network(self) -> None:
+        cfg, task = self.config, self.task
+        torch.manual_seed(cfg.seed * 1009 + self.resets)
+        self.rng = np.random.default_rng([cfg.seed, 2, self.resets])  # the training batches
+        self.model = Transformer(
+            vocab=len(task.vocab),
+            max_len=task.seq_len,
+            d_model=cfg.d_model,
+            heads=cfg.heads,
+            layers=cfg.layers,
+            ffn=cfg.ffn,
+            positional=cfg.positional,
+            activation=cfg.ffn_activation,
+            dropout=cfg.dropout,
+            pre_norm=cfg.norm == "pre",
+            causal=cfg.causal,
+        ).to(self.device)
+        self.step_count = 0
+        self.epoch = 0
+        self._build_optimizer()
+        self.diverged = None
+        self._epoch_losses: list[torch.Tensor] = []
+        self.head_names = [f"entropy_{l + 1}_{h + 1}" for l in range(cfg.layers) for h in range(cfg.heads)]
+        series = ("train_loss", "test_loss", "test_accuracy", "sequence_accuracy", "perplexity", "lr")
+        self.history = History((*series, *self.head_names))
+        frame = cfg.layers * cfg.heads * task.seq_len**2  # bytes of one time-lapse frame
+        self.timelapse = Timelapse(cap=max(8, min(48, TIMELAPSE_BYTES // frame)))
+        self._timelapse_sent = Cursor()
+        self._epoch_metrics = self._evaluate(train_loss=None)
+        self._record()
+
+    def _build_optimizer(self) -> None:
+        cfg = self.config
+        self.optimizer = OPTIMIZERS[cfg.optimizer].fn(self.model.parameters(), cfg.learning_rate, cfg)
+        self._build_schedule()
+
+    def _build_schedule(self) -> None:
+        """The schedule on the run's step axis: a change mid-run jumps onto the new curve."""
+        cfg = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.learning_rate  # the base the schedule scales
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count)
+        self._curve: dict[str, Any] | None = None  # planned curve, computed when next shown
+
+    # ---- training -------------------------------------------------------------------
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return EPOCH_STEPS
+
+    def step(self, n: int) -> None:
+        model, optimizer = self.model, self.optimizer
+        model.train()
+        for _ in range(n):
+            tokens, targets = self.task.generate(self.rng, self.config.batch_size)
+            logits, _ = model(torch.from_numpy(tokens).to(self.device))
+            loss = masked_loss(logits, torch.from_numpy(targets).to(self.device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            self.schedule.step()
+            self._epoch_losses.append(loss.detach())
+            self.step_count += 1
+            if self.step_count % EPOCH_STEPS == 0:
+                self._end_epoch()
+                if self.diverged:
+                    return
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        train_loss = float(torch.stack(self._epoch_losses).mean())
+        self._epoch_losses = []
+        self._epoch_metrics = self._evaluate(train_loss)
+        self._record()
+        if not math.isfinite(train_loss):
+            self.diverged = f"train loss became {train_loss} at epoch {self.epoch}"
+
+    @torch.no_grad()
+    def _evaluate(self, train_loss: float | None) -> dict[str, float | None]:
+        self.model.eval()
+        logits, maps = self.model(self.eval_tokens)
+        self.model.train()
+        loss = float(masked_loss(logits, self.eval_targets))
+        scored = self.eval_targets != IGNORE
+        right = (logits.argmax(-1) == self.eval_targets) | ~scored
+        finite = math.isfinite(loss)
+        self._entropy = head_entropy(maps).flatten().tolist() if finite else [None] * len(self.head_names)
+        return {
+            "train_loss": train_loss,
+            "test_loss": loss if finite else None,
+            "test_accuracy": float(right[scored].float().mean()),
+            "sequence_accuracy": float(right.all(dim=1).float().mean()),
+            # exp of the mean cross-entropy per scored token, in nats: the model is as unsure as a
+            # uniform choice among this many tokens
+            "perplexity": math.exp(loss) if finite and loss < 700 else None,
+        }
+
+    def _record(self) -> None:
+        """History point and time-lapse frame for the current epoch."""
+        values = {**self._epoch_metrics, "lr": self.lr, **dict(zip(self.head_names, self._entropy))}
+        self.history.append(self.epoch, values)
+        self._capture()
+
+    def _capture(self) -> None:
+        maps, _ = self._example_maps()
+        self.timelapse.add(self.epoch, to_bytes(maps))
+
+    # ---- changes --------------------------------------------------------------------
+
+    def configure(self, config: Config) -> Rebuilt:
+        old, self.config = self.config, config
+        changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
+        if changed & TASK_KEYS:
+            self._build_task()
+        if changed & (TASK_KEYS | NETWORK_KEYS):
+            self._build_network()
+            return "network"
+        if "dropout" in changed:  # a rate, not a shape: set it in place
+            for module in self.model.modules():
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = config.dropout
+        if "example" in changed:
+            self.timelapse.clear()  # its frames show the old example
+            self._capture()
+        if changed & OPTIMIZER_KEYS:
+            self._build_optimizer()
+            return "optimizer"
+        if changed & SCHEDULE_KEYS:
+            self._build_schedule()
+        return "none"
+
+    def reset(self) -> None:
+        self.resets += 1
+        self._build_network()
+
+    # ---- reading --------------------------------------------------------------------
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def metrics(self) -> dict[str, float | None]:
+        return {k: (v if v is None or math.isfinite(v) else None) for k, v in self._epoch_metrics.items()}
+
+    @torch.no_grad()
+    def _run(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eval-mode forward: (B, T) -> logits (B, T, V), maps (L, B, H, T, T)."""
+        self.model.eval()
+        try:
+            return self.model(tokens)
+        finally:
+            self.model.train()
+
+    def _example_maps(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The chosen example's maps (L, H, T, T) and logits (T, V)."""
+        k = self.config.example
+        logits, maps = self._run(self.eval_tokens[k : k + 1])
+        return maps[:, 0], logits[0]
+
+    def _maps_view(self, maps: torch.Tensor | np.ndarray, ids: list[int]) -> dict[str, Any]:
+        return {
+            "shape": list(maps.shape),
+            "encoding": "base64-uint8",
+            "data": encode_weights(maps),
+            "tokens": [self.task.vocab[i] for i in ids],
+        }
+
+    def _ideal_view(self, ids: list[int]) -> str | None:
+        ideal = self.task.ideal(ids)
+        return None if ideal is None else encode_weights(torch.from_numpy(ideal))
+
+    def views(self, full: bool) -> dict[str, Any]:
+        n = max(SAMPLES, self.config.example + 1)
+        logits, maps = self._run(self.eval_tokens[:n])
+        predictions = logits.argmax(-1)  # (n, T)
+        k = self.config.example
+        ids = self.eval_tokens[k].tolist()
+        vocab = self.task.vocab
+        views: dict[str, Any] = {
+            "maps": self._maps_view(maps[:, k], ids),
+            "ideal": self._ideal_view(ids),
+            "scored": (self.eval_targets[k] != IGNORE).tolist(),
+            "predictions": [vocab[i] for i in predictions[k].tolist()],
+            "samples": [self._sample(i, predictions[i]) for i in range(SAMPLES)],
+            "heads": self.head_names,
+        }
+        if full:
+            self._timelapse_sent = Cursor()
+            views["vocab"] = list(vocab)
+        views["timelapse"] = self.timelapse.since(self._timelapse_sent)
+        if full or self._curve is None:
+            views["lr_curve"] = self._curve = self._curve or self._planned_curve()
+        return views
+
+    def _planned_curve(self) -> dict[str, Any]:
+        """The schedule's LR over its horizon, at most CURVE_POINTS points (by step)."""
+        cfg = self.config
+        lrs = schedule_curve(cfg, cfg.learning_rate, cfg.horizon)
+        every = max(1, len(lrs) // CURVE_POINTS)
+        steps = [*range(0, len(lrs), every), len(lrs) - 1]
+        return {"step": steps, "lr": [lrs[i] for i in steps], "steps_per_epoch": EPOCH_STEPS}
+
+    def _sample(self, i: int, predicted: torch.Tensor) -> dict[str, Any]:
+        vocab, targets = self.task.vocab, self.eval_targets[i]
+        scored = targets != IGNORE
+        ids = self.eval_tokens[i].tolist()
+        output = "".join(vocab[t] for t in predicted[scored].tolist())
+        target = "".join(vocab[t] for t in targets[scored].tolist())
+        return {"input": "".join(vocab[t] for t in ids[: self.task.input_len]), "output": output, "target": target, "correct": output == target}
+
+    # ---- commands -------------------------------------------------------------------
+
+    def command_probe(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Run the model on a typed input: its maps, its per-position predictions and its answer."""
+        text = args.get("tokens")
+        if not isinstance(text, str):
+            raise ValueError("args.tokens: a string of tokens, e.g. '31415926'")
+        if len(text) > MAX_PROBE_CHARS:
+            raise ValueError(f"args.tokens: at most {MAX_PROBE_CHARS} characters")
+        task = self.task
+        ids, answer = task.complete(task.ids(text))
+        logits, maps = self._run(torch.tensor([ids], device=self.device))
+        predicted = [task.vocab[i] for i in logits[0].argmax(-1).tolist()]
+        output = "".join(predicted[i] for i in answer)
+        reply = {
+            "input": text,
+            "maps": self._maps_view(maps[:, 0], ids),
+            "ideal": self._ideal_view(ids),
+            "predictions": predicted,
+            "output": output,
+            "answer": answer,
+        }
+        if task.causal_only:  # next-token tasks: let the model go on by itself
+            reply["continuation"] = "".join(task.vocab[i] for i in self._generate(ids, CONTINUATION))
+        return reply
+
+    def _generate(self, ids: list[int], steps: int) -> list[int]:
+        """Greedy continuation, each token read from the last seq_len tokens (the trained context)."""
+        out: list[int] = []
+        window = list(ids)
+        for _ in range(steps):
+            logits, _ = self._run(torch.tensor([window[-self.task.seq_len :]], device=self.device))
+            out.append(int(logits[0, -1].argmax()))
+            window.append(out[-1])
+        return out
