@@ -5,4 +5,5 @@
 //               toast(text, kind), hyper (the top-bar element for the lab's main controls) }.
 export const LAB_VIEWS = {
   mlp: () => import("./mlp/view.js"),
+  arena: () => import("./arena/view.js"),
 };

@@ -15,7 +15,7 @@ from ...schedules import build_schedule
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from .pace import Pace
-from .schema import GRID, Config, Racer, lr_presets
+from .schema import GRID, Config, Racer, lr_presets, optimizer_catalog
 from .surfaces import SURFACES, contains
 
 # Changing these only changes how the race goes on; anything else starts a new race, since
@@ -202,6 +202,7 @@ class Lab(BaseLab):
         views: dict[str, Any] = {"racers": racers, "tolerance": self.tolerance}
         if full:
             views["surface"] = self._surface_view()
+            views["optimizers"] = optimizer_catalog()
         return views
 
     @torch.no_grad()

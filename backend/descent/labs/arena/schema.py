@@ -184,6 +184,19 @@ class RacerView(BaseModel):
     reached: int | None = Field(description="step at which it first came within tolerance of a known minimum")
 
 
+class OptimizerInfo(BaseModel):
+    label: str
+    uses: list[str] = Field(description="the racer hyper-parameters this optimizer reads")
+    adaptive: bool = Field(description="divides by a running gradient scale: its step is about lr")
+
+
+def optimizer_catalog() -> dict[str, dict[str, Any]]:
+    return {
+        e.name: {"label": e.meta.get("label", e.name), "uses": list(e.meta.get("uses", ())), "adaptive": is_adaptive(e.name)}
+        for e in OPTIMIZERS
+    }
+
+
 class Views(BaseModel):
     """What an arena frame carries in ``views``. Trajectories and loss curves travel in the
     frame's ``history`` (x = step): series ``x{i}``, ``y{i}`` (the point of racer i) and
@@ -192,3 +205,4 @@ class Views(BaseModel):
     racers: list[RacerView]
     tolerance: float = Field(description="distance to a minimum that counts as reached")
     surface: SurfaceView | None = None
+    optimizers: dict[str, OptimizerInfo] | None = Field(None, description="sent with the surface: the registry, for the racer cards")
