@@ -91,18 +91,9 @@ export class ContourPlot {
     Plotly.react(this.fg, above, this.layout(surface, true), PLOT_CONFIG);
   }
 
-  setTrajectories(paths) {
-    if (!this.count) return;
-    Plotly.restyle(this.fg, { x: paths.map((p) => p.x), y: paths.map((p) => p.y) }, paths.map((_, i) => i));
-  }
-
-  extendTrajectories(chunks) {
-    if (!this.count) return;
-    Plotly.extendTraces(this.fg, { x: chunks.map((c) => c.x), y: chunks.map((c) => c.y) }, chunks.map((_, i) => i));
-  }
-
-  // Current points and arrows. show = { grad, momentum, coord } toggles.
-  update(racers, show) {
+  // Trajectories (paths: per racer {x, y}), current points and arrows, in one redraw.
+  // show = { grad, momentum, coord } toggles.
+  update(paths, racers, show) {
     if (!this.count || racers.length !== this.count) return;
     const span = this.surface.span;
     const live = racers.filter((r) => r.status === "racing");
@@ -131,16 +122,16 @@ export class ContourPlot {
       }
     }
     const arrows = ["grad", "momentum", "coord"].map((kind) => arrowTrace(kind, segments[kind]));
-    const base = this.count;
+    const lines = paths.map(() => null);
     Plotly.restyle(
       this.fg,
       {
-        x: [racers.map((r) => r.point[0]), ...arrows.map((a) => a.x)],
-        y: [racers.map((r) => r.point[1]), ...arrows.map((a) => a.y)],
-        "marker.symbol": [racers.map((r) => (r.status === "diverged" ? "x" : "circle")), ...arrows.map(() => "arrow")],
-        "marker.size": [racers.map(() => 12), ...arrows.map((a) => a.marker.size)],
+        x: [...paths.map((p) => p.x), racers.map((r) => r.point[0]), ...arrows.map((a) => a.x)],
+        y: [...paths.map((p) => p.y), racers.map((r) => r.point[1]), ...arrows.map((a) => a.y)],
+        "marker.symbol": [...lines, racers.map((r) => (r.status === "diverged" ? "x" : "circle")), ...arrows.map(() => "arrow")],
+        "marker.size": [...lines, racers.map(() => 12), ...arrows.map((a) => a.marker.size)],
       },
-      [base, base + 1, base + 2, base + 3],
+      Array.from({ length: this.count + 4 }, (_, i) => i),
     );
   }
 
@@ -159,8 +150,8 @@ export class SurfacePlot3D {
     this.surface = surface;
     this.count = racers.length;
     const traces = [
-      { type: "surface", x: surface.xs, y: surface.ys, z: surface.z, colorscale: COLORSCALE, showscale: false, opacity: 0.92,
-        hoverinfo: "skip", contours: { z: { show: true, usecolormap: true, project: { z: false } } } },
+      { type: "surface", ...coarse(surface, 2), colorscale: COLORSCALE, showscale: false,
+        hoverinfo: "skip" },
       ...racers.map((r, i) => ({
         type: "scatter3d", mode: "lines", name: r.label, x: [], y: [], z: [], hoverinfo: "skip",
         line: { color: RACER_COLORS[i], width: 5 },
@@ -172,7 +163,9 @@ export class SurfacePlot3D {
     const layout = {
       margin: { l: 0, r: 0, t: 0, b: 0 }, showlegend: false, paper_bgcolor: "rgba(0,0,0,0)",
       scene: {
-        xaxis: { title: { text: "x" } }, yaxis: { title: { text: "y" } }, zaxis: { title: { text: zLabel } },
+        xaxis: { title: { text: "x" }, range: [surface.window[0], surface.window[1]], nticks: 5 },
+        yaxis: { title: { text: "y" }, range: [surface.window[2], surface.window[3]], nticks: 5 },
+        zaxis: { title: { text: zLabel }, range: surface.grid.range, nticks: 5 },
         camera: { eye: { x: -1.3, y: -1.5, z: 1.1 } }, aspectmode: "manual", aspectratio: { x: 1, y: 1, z: 0.6 },
       },
       uirevision: surface.name, // keep the user's camera across updates of the same surface
@@ -180,18 +173,28 @@ export class SurfacePlot3D {
     Plotly.react(this.el, traces, layout, PLOT_CONFIG);
   }
 
-  // paths: per racer {x, y, gap} arrays; points: current racer views
-  update(paths, racers) {
+  // paths: per racer {x, y, gap} arrays. Points outside the window are left out (a null
+  // breaks the line there), so a diverging racer cannot squash the surface's z scale.
+  update(paths) {
     if (!this.count || paths.length !== this.count) return;
     const s = this.surface;
-    const lift = (gap) => s.zOf(gap);
-    const last = paths.map((p) => p.x.length - 1);
+    const [x0, x1, y0, y1] = s.window;
+    const inside = (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
+    const lines = paths.map((p) => {
+      const line = { x: [], y: [], z: [] };
+      p.x.forEach((x, k) => {
+        const ok = inside(x, p.y[k]);
+        line.x.push(ok ? x : null); line.y.push(ok ? p.y[k] : null); line.z.push(ok ? s.zOf(p.gap[k]) : null);
+      });
+      return line;
+    });
+    const tips = lines.map((l) => l.x.length - 1);
     Plotly.restyle(
       this.el,
       {
-        x: [...paths.map((p) => p.x), paths.map((p, i) => p.x[last[i]])],
-        y: [...paths.map((p) => p.y), paths.map((p, i) => p.y[last[i]])],
-        z: [...paths.map((p) => p.gap.map(lift)), paths.map((p, i) => lift(p.gap[last[i]]))],
+        x: [...lines.map((l) => l.x), lines.map((l, i) => l.x[tips[i]])],
+        y: [...lines.map((l) => l.y), lines.map((l, i) => l.y[tips[i]])],
+        z: [...lines.map((l) => l.z), lines.map((l, i) => l.z[tips[i]])],
       },
       [...paths.map((_, i) => i + 1), paths.length + 1],
     );
@@ -200,4 +203,10 @@ export class SurfacePlot3D {
   resize() { Plotly.Plots.resize(this.el); }
 
   purge() { Plotly.purge(this.el); }
+}
+
+// Every k-th grid line: the 3-D view does not need the contour's resolution.
+function coarse(surface, k) {
+  const pick = (_, i, all) => i % k === 0 || i === all.length - 1;
+  return { x: surface.xs.filter(pick), y: surface.ys.filter(pick), z: surface.z.filter(pick).map((row) => row.filter(pick)) };
 }

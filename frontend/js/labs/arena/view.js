@@ -14,7 +14,8 @@ export const counter = "Step";
 const NOISE_LADDER = [0, 0.01, 0.1, 0.3, 1, 3, 10, 30, 100];
 const SPEED_LADDER = [1, 3, 10, 30, 100, 300, 1000];
 const HORIZON_LADDER = [100, 200, 500, 1000, 2000, 5000, 10000];
-const THREE_D_INTERVAL = 500; // ms between 3-D redraws while racing: WebGL redraws cost the most
+const THREE_D_INTERVAL = 1000; // ms between live 3-D redraws while racing
+const CHART_INTERVAL = 250; // ms between loss-chart redraws while racing
 
 const CONTROLS = [
   { key: "surface", label: "Surface", kind: "select", where: "hyper" },
@@ -30,9 +31,9 @@ const TEMPLATE = `
       <h2>Racers</h2>
       <div class="racer-cards" data-ref="cards"></div>
       <h3>Show</h3>
-      <label class="check"><input type="checkbox" data-ref="showGrad" checked> gradient arrow (−∇f, downhill)</label>
-      <label class="check"><input type="checkbox" data-ref="showMomentum"> velocity / momentum arrow</label>
-      <label class="check"><input type="checkbox" data-ref="showCoord"> per-coordinate step (Adam)</label>
+      <label class="check"><input type="checkbox" data-ref="showGrad" checked> <span class="arrow-key grad"></span> gradient arrow (−∇f, downhill)</label>
+      <label class="check"><input type="checkbox" data-ref="showMomentum"> <span class="arrow-key momentum"></span> velocity / momentum arrow</label>
+      <label class="check"><input type="checkbox" data-ref="showCoord"> <span class="arrow-key coord"></span> per-coordinate step (Adam)</label>
       <label class="check"><input type="checkbox" data-ref="stepMode"> step-by-step numbers</label>
     </section>
     <section class="column arena-map">
@@ -50,7 +51,8 @@ const TEMPLATE = `
         <div class="arena-steps-head"><h2>Step by step</h2><button class="text-button small" data-ref="stepButton">one step →</button></div>
         <div data-ref="stepNumbers"></div>
       </div>
-      <h2>Surface in 3-D</h2>
+      <div class="arena-3d-head"><h2>Surface in 3-D</h2>
+        <label class="check" title="redraw the 3-D view every second while racing (WebGL: heavy on machines without a GPU)"><input type="checkbox" data-ref="live3d"> live while racing</label></div>
       <div class="arena-3d" data-ref="surface3d"></div>
       <h2>f − f* per racer <span class="hint">log scale</span></h2>
       <div class="arena-loss" data-ref="chart"></div>
@@ -114,45 +116,42 @@ export async function mount(root, ctx) {
   }
 
   // Frames can come faster than the page draws: each frame only records what it brings,
-  // and one animation frame draws everything recorded since the last draw.
-  let pending = null; // { reset, chunks, history }
+  // and one animation frame draws everything recorded since the last draw. The loss chart
+  // and the 3-D view redraw less often (their redraws cost the most).
+  let pendingHistory = null;
   let latest = null;
   let drawScheduled = false;
+  let lastChart = 0;
 
   function record(f) {
     const history = f.history;
     latest = f;
     if (!history) return;
     const chunks = chunksOf(history);
-    if (history.reset) {
-      paths = chunks.map((c) => ({ x: [...c.x], y: [...c.y], gap: [...c.gap] }));
-      pending = { reset: true, chunks: null, history };
-      return;
-    }
-    chunks.forEach((c, i) => { paths[i].x.push(...c.x); paths[i].y.push(...c.y); paths[i].gap.push(...c.gap); });
-    if (!pending) pending = { reset: false, chunks: chunks.map(() => ({ x: [], y: [] })), history: null };
-    if (pending.chunks) chunks.forEach((c, i) => { pending.chunks[i].x.push(...c.x); pending.chunks[i].y.push(...c.y); });
-    pending.history = mergeHistory(pending.history, history);
+    if (history.reset) paths = chunks;
+    else chunks.forEach((c, i) => { paths[i].x.push(...c.x); paths[i].y.push(...c.y); paths[i].gap.push(...c.gap); });
+    pendingHistory = mergeHistory(pendingHistory, history);
   }
 
   function draw() {
     drawScheduled = false;
     const f = latest;
     if (!f || !surface || f.views.racers.length !== paths.length) return;
-    if (pending) {
-      if (pending.reset) contour.setTrajectories(paths);
-      else if (pending.chunks.some((c) => c.x.length)) contour.extendTrajectories(pending.chunks);
-      chart.apply(pending.history);
-      pending = null;
-    }
-    contour.update(f.views.racers, show());
-    cards.status(f.views.racers);
-    renderNumbers(f);
     const now = performance.now();
-    if (now - last3d > THREE_D_INTERVAL || f.state !== "running") {
-      plot3d.update(paths, f.views.racers);
+    const settled = f.state !== "running";
+    contour.update(paths, f.views.racers, show());
+    if (pendingHistory && (settled || pendingHistory.reset || now - lastChart > CHART_INTERVAL)) {
+      chart.apply(pendingHistory);
+      pendingHistory = null;
+      lastChart = now;
+    }
+    // 3-D redraws are WebGL scene redraws: always when the race stops, live only on request
+    if (settled || (ref.live3d.checked && now - last3d > THREE_D_INTERVAL)) {
+      plot3d.update(paths);
       last3d = now;
     }
+    cards.status(f.views.racers);
+    renderNumbers(f);
     document.body.dataset.arenaPoints = paths.map((p) => p.x.length).join(",");
   }
 
@@ -186,8 +185,8 @@ export async function mount(root, ctx) {
         ref.note.textContent = surface.note;
         if (config.start == null) ref.start.textContent = `(${fmtNum(surface.start[0], 3)}, ${fmtNum(surface.start[1], 3)})`;
         rebuildPlots();
-        pending = null;
-        last3d = 0;
+        pendingHistory = null;
+        last3d = lastChart = 0;
       }
       if (!surface || v.racers.length !== paths.length) return; // a frame from before the racers changed
       record(f);
