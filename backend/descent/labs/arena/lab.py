@@ -15,7 +15,7 @@ from ...schedules import build_schedule
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from .pace import Pace
-from .schema import GRID, Config, Racer, lr_presets, optimizer_catalog
+from .schema import GRID, Config, Racer, lr_presets, optimizer_catalog, schedule_catalog
 from .surfaces import SURFACES, contains
 
 # Changing these only changes how the race goes on; anything else starts a new race, since
@@ -204,6 +204,7 @@ class Lab(BaseLab):
         if full:
             views["surface"] = self._surface_view()
             views["optimizers"] = optimizer_catalog()
+            views["schedules"] = schedule_catalog()
         return views
 
     @torch.no_grad()

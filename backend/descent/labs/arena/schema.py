@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import MAX_STEPS, ScheduleParams
+from ...schedules import MAX_STEPS, SCHEDULES, ScheduleParams
 from .surfaces import SURFACES, contains
 
 MAX_RACERS = 6
@@ -190,6 +190,15 @@ class OptimizerInfo(BaseModel):
     adaptive: bool = Field(description="divides by a running gradient scale: its step is about lr")
 
 
+class ScheduleInfo(BaseModel):
+    label: str
+    uses: list[str] = Field(description="the config's schedule fields this schedule reads")
+
+
+def schedule_catalog() -> dict[str, dict[str, Any]]:
+    return {e.name: {"label": e.meta.get("label", e.name), "uses": list(e.meta.get("uses", ()))} for e in SCHEDULES}
+
+
 def optimizer_catalog() -> dict[str, dict[str, Any]]:
     return {
         e.name: {"label": e.meta.get("label", e.name), "uses": list(e.meta.get("uses", ())), "adaptive": is_adaptive(e.name)}
@@ -206,3 +215,4 @@ class Views(BaseModel):
     tolerance: float = Field(description="distance to a minimum that counts as reached")
     surface: SurfaceView | None = None
     optimizers: dict[str, OptimizerInfo] | None = Field(None, description="sent with the surface: the registry, for the racer cards")
+    schedules: dict[str, ScheduleInfo] | None = Field(None, description="sent with the surface: the schedule registry")

@@ -67,6 +67,8 @@ export class ContourPlot {
   reset(surface, racers) {
     this.surface = surface;
     this.count = racers.length;
+    const [x0, x1, y0, y1] = surface.window;
+    this.el.style.aspectRatio = `${x1 - x0} / ${y1 - y0}`; // equal scales on both axes, no blank bands
     const below = [
       {
         type: "contour", x: surface.xs, y: surface.ys, z: surface.z, colorscale: COLORSCALE, showscale: false,

@@ -5,6 +5,7 @@ import { buildControls } from "../../controls.js";
 import { LossChart } from "../../losschart.js";
 import { ContourPlot, SurfacePlot3D } from "./plots.js";
 import { fmtNum, RacerCards } from "./racers.js";
+import { ScheduleParams } from "./schedule.js";
 import { renderSteps } from "./stepper.js";
 import { RACER_COLORS, Surface } from "./surface.js";
 
@@ -67,6 +68,7 @@ export async function mount(root, ctx) {
     ctx.configure(patch);
   };
   const controls = buildControls(CONTROLS, ctx.schema, { hyper: ctx.hyper }, configure);
+  const scheduleParams = new ScheduleParams(ctx.hyper, ctx.schema, configure);
   const maxRacers = ctx.schema.properties.racers.maxItems;
   const cards = new RacerCards(ref.cards, ctx.schema, maxRacers, (racers) => configure({ racers }));
   const contour = new ContourPlot(ref.contour, ([x, y]) => configure({ start: [Number(x.toFixed(3)), Number(y.toFixed(3))] }));
@@ -171,6 +173,7 @@ export async function mount(root, ctx) {
       // the URL hash writes arrays with join(","): give each racer its compact text form
       for (const r of next.racers) Object.defineProperty(r, "toString", { value: () => racerText(r, ctx.schema), enumerable: false });
       if (racersChanged) cards.render(next.racers);
+      scheduleParams.render(next);
       const start = next.start ?? surface?.start;
       ref.start.textContent = start ? `(${fmtNum(start[0], 3)}, ${fmtNum(start[1], 3)})` : "default";
       ref.defaultStart.hidden = next.start == null;
@@ -179,6 +182,7 @@ export async function mount(root, ctx) {
     frame(f) {
       const v = f.views;
       if (v.optimizers && v.surface) cards.setCatalog(v.optimizers, v.surface.presets);
+      if (v.schedules) scheduleParams.setCatalog(v.schedules);
       if (v.surface) {
         surface = new Surface(v.surface);
         ref.surfaceLabel.textContent = surface.label;
