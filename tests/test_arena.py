@@ -12,10 +12,11 @@ import torch
 from pydantic import ValidationError
 
 from descent.errors import describe
-from descent.labs.arena.lab import Lab
+from descent.labs.arena.lab import STEP_FLOOR, Lab
 from descent.labs.arena.pace import Pace
 from descent.labs.arena.schema import MAX_RACERS, Config, Racer, Views, lr_presets
 from descent.labs.arena.surfaces import SURFACES, contains
+from descent.session import Session
 
 CPU = torch.device("cpu")
 
@@ -204,3 +205,26 @@ def test_pace_runs_a_step_at_once_then_keeps_the_rate() -> None:
         taken += pace.take(50)
     # bounds, not timings: paced calls never run ahead of the clock
     assert 1 <= taken <= 200 * (time.perf_counter() - started) + 1
+
+
+def test_a_paced_call_spends_its_share_of_time_so_the_session_estimate_holds() -> None:
+    # The session divides the call's time by n to size its next request: a call that did
+    # nothing must still last n * STEP_FLOOR, or that estimate would shrink towards zero.
+    lab = make(surface="bowl", speed=1, racers=["sgd 0.1"])
+    lab.step(5)  # a fresh start: one step
+    started = time.perf_counter()
+    lab.step(5)  # nothing due for a second
+    assert time.perf_counter() - started >= 5 * STEP_FLOOR
+    assert lab.step_count == 1
+
+
+def test_paced_race_runs_in_a_real_session() -> None:
+    session = Session("arena-test", CPU, lambda message: None)
+    session.configure({"lab": "arena", "surface": "bowl", "speed": 100, "racers": ["sgd 0.01", "adam 0.1"]})
+    session.control("play")
+    started = time.perf_counter()
+    for _ in range(100):
+        session.tick(0.01)
+    elapsed = time.perf_counter() - started
+    assert session.state == "running"
+    assert 1 <= session.lab.step_count <= 100 * elapsed + 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 IDLE_GAP = 0.1  # seconds without a call after which a call is a fresh start (play, the step button)
-MAX_WAIT = 0.005  # longest a call sleeps for the next step: at most half a worker quantum
 MAX_DEBT = 0.25  # seconds of owed steps kept when the race falls behind its clock
 
 
@@ -17,20 +16,16 @@ class Pace:
         self._last_call = -1e9
 
     def take(self, wanted: int) -> int:
-        """How many of ``wanted`` steps to run now. When none is due yet it sleeps a little
-        (at most MAX_WAIT) instead of returning at once, so a running race does not spin
-        the worker thread; the first call after a pause always gets one step at once."""
+        """How many of ``wanted`` steps are due now (0 if none yet). The first call after a
+        pause (or the step button) always gets one step at once."""
         now = time.perf_counter()
         interval = 1.0 / self.rate
         if now - self._last_call > IDLE_GAP:
             self._clock = now
+        self._last_call = now
         self._clock = max(self._clock, now - MAX_DEBT)
-        due = int((now - self._clock) / interval) + 1 if now >= self._clock else 0
-        if due == 0:
-            time.sleep(min(MAX_WAIT, self._clock - now))
-            self._last_call = time.perf_counter()
+        if now < self._clock:
             return 0
-        n = min(wanted, due)
+        n = min(wanted, int((now - self._clock) / interval) + 1)
         self._clock += n * interval
-        self._last_call = time.perf_counter()
         return n
