@@ -70,6 +70,12 @@ def test_click_on_the_map_sets_the_start_point(page: Any) -> None:
     page.wait_for_function("document.body.dataset.arenaPoints === '2,2'")
     sgd, _ = trajectories(page)
     assert (sgd["x"][0], sgd["y"][0]) == (x, y)  # the race restarted from the clicked point
+    # the start is in the URL: a reload (or a shared link) races from the same point
+    page.reload()
+    page.wait_for_selector(f"{OVERLAY} .main-svg")
+    page.wait_for_function("(document.body.dataset.arenaPoints || '') === '1,1'")
+    sgd, _ = trajectories(page)
+    assert (sgd["x"][0], sgd["y"][0]) == (x, y)
 
 
 def test_presets_and_step_by_step_numbers(page: Any) -> None:

@@ -85,7 +85,8 @@ export class ContourPlot {
         type: "scatter", mode: "lines", name: `${i + 1}. ${r.label}`, x: [], y: [], hoverinfo: "skip",
         line: { color: RACER_COLORS[i], width: 2.5 },
       })),
-      { type: "scatter", mode: "markers", x: [], y: [], hoverinfo: "skip",
+      { type: "scatter", mode: "markers+text", x: [], y: [], hoverinfo: "skip", text: [], cliponaxis: false,
+        textfont: { color: "#c62828", size: 13 },
         marker: { size: 12, color: RACER_COLORS.slice(0, racers.length), line: { color: "#fff", width: 1.5 } } },
       arrowTrace("grad", []), arrowTrace("momentum", []), arrowTrace("coord", []),
     ];
@@ -125,11 +126,17 @@ export class ContourPlot {
     }
     const arrows = ["grad", "momentum", "coord"].map((kind) => arrowTrace(kind, segments[kind]));
     const lines = paths.map(() => null);
+    // a diverged racer is marked where it left the view (on the window's edge)
+    const [x0, x1, y0, y1] = this.surface.window;
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const marks = racers.map((r) => (r.status === "diverged" ? [clamp(r.point[0], x0, x1), clamp(r.point[1], y0, y1)] : r.point));
     Plotly.restyle(
       this.fg,
       {
-        x: [...paths.map((p) => p.x), racers.map((r) => r.point[0]), ...arrows.map((a) => a.x)],
-        y: [...paths.map((p) => p.y), racers.map((r) => r.point[1]), ...arrows.map((a) => a.y)],
+        x: [...paths.map((p) => p.x), marks.map((m) => m[0]), ...arrows.map((a) => a.x)],
+        y: [...paths.map((p) => p.y), marks.map((m) => m[1]), ...arrows.map((a) => a.y)],
+        text: [...lines, racers.map((r) => (r.status === "diverged" ? `${r.index + 1} diverged` : "")), ...arrows.map(() => null)],
+        textposition: [...lines, marks.map((m) => (m[1] >= y1 ? "bottom center" : "top center")), ...arrows.map(() => null)],
         "marker.symbol": [...lines, racers.map((r) => (r.status === "diverged" ? "x" : "circle")), ...arrows.map(() => "arrow")],
         "marker.size": [...lines, racers.map(() => 12), ...arrows.map((a) => a.marker.size)],
       },
