@@ -29,6 +29,7 @@ export function renderSteps(root, views, racerConfigs, labels, step, noisy) {
       lines.push(`<b>w_new = w_old − lr·g = ${vec(last.w_new)}</b>`);
     } else {
       const eff = last.update.map((u, k) => (last.grad[k] ? -u / last.grad[k] : null));
+      if (v.momentum) lines.push(`velocity (momentum buffer / 1st moment) = ${vec(v.momentum)}`);
       lines.push(`update Δw (torch.optim) = ${vec(last.update)}`);
       lines.push(`per-coordinate lr = −Δw/g = ${vec(eff)} <span class="hint">(plain SGD: ${fmtNum(last.lr)} both)</span>`);
       lines.push(`<b>w_new = w_old + Δw = ${vec(last.w_new)}</b>`);
