@@ -80,6 +80,11 @@ def test_click_on_the_map_sets_the_start_point(page: Any) -> None:
 
 def test_presets_and_step_by_step_numbers(page: Any) -> None:
     open_race(page, "/#lab=arena&surface=bowl&racers=sgd+0.2&speed=300")
+    # an out-of-range hyper-parameter: the server names the field, the card goes back
+    page.fill(".racer-hp input[type=number]", "5")
+    page.press(".racer-hp input[type=number]", "Enter")
+    page.wait_for_selector(".toast:has-text('config.racers.0.weight_decay')")
+    page.wait_for_function("document.querySelector('.racer-hp input[type=number]').value === '0'")
     page.click(".racer-card .preset-diverging")
     page.wait_for_function("location.hash.includes('racers=sgd+1.05')")
     page.check("[data-ref=stepMode]")

@@ -12,6 +12,7 @@ export const fmtNum = (v, digits = 4) => {
   return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : Number(v.toPrecision(digits)).toString();
 };
 const roundLr = (v) => Number(v.toPrecision(2));
+const REVERT_MS = 2000;
 
 export class RacerCards {
   constructor(root, configSchema, maxRacers, onChange) {
@@ -34,11 +35,19 @@ export class RacerCards {
   }
 
   change(i, patch) {
-    const racers = this.racers.map((r, j) => (j === i ? { ...r, ...patch } : r));
+    this.send(this.racers.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  }
+
+  // Send new racers; if the server refuses them (its error is shown as a toast), no config
+  // comes back, so the cards go back to the server's racers after a moment.
+  send(racers) {
     this.onChange(racers);
+    clearTimeout(this.revert);
+    this.revert = setTimeout(() => this.render(this.racers), REVERT_MS);
   }
 
   render(racers) {
+    clearTimeout(this.revert);
     this.racers = racers;
     this.badges = [];
     const cards = racers.map((r, i) => this.card(r, i));
@@ -51,7 +60,7 @@ export class RacerCards {
       const used = new Set(racers.map((r) => r.optimizer));
       const next = Object.keys(this.catalog ?? { sgd: 1 }).find((o) => !used.has(o)) ?? "sgd";
       const lr = this.presets?.[next]?.good ?? 0.01;
-      this.onChange([...racers, { optimizer: next, learning_rate: lr }]);
+      this.send([...racers, { optimizer: next, learning_rate: lr }]);
     });
     this.root.replaceChildren(...cards, add);
   }
@@ -86,7 +95,7 @@ export class RacerCards {
     });
     const remove = q(".racer-remove");
     remove.disabled = this.racers.length <= 1;
-    remove.addEventListener("click", () => this.onChange(this.racers.filter((_, j) => j !== i)));
+    remove.addEventListener("click", () => this.send(this.racers.filter((_, j) => j !== i)));
 
     const slider = q(".racer-lr input");
     const out = q(".racer-lr output");

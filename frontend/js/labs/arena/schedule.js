@@ -20,9 +20,17 @@ export class ScheduleParams {
   }
 
   render(config) {
+    clearTimeout(this.revert);
     this.config = config;
     const uses = this.catalog?.[config.schedule]?.uses ?? [];
     this.box.replaceChildren(...uses.map((key) => this.input(key, config[key])));
+  }
+
+  // As for the racer cards: a refused value goes back to the server's after a moment.
+  send(patch) {
+    this.configure(patch);
+    clearTimeout(this.revert);
+    this.revert = setTimeout(() => this.render(this.config), 2000);
   }
 
   input(key, value) {
@@ -39,13 +47,13 @@ export class ScheduleParams {
     if (Array.isArray(value)) {
       input.type = "text";
       input.value = value.join(",");
-      input.addEventListener("change", () => this.configure({ [key]: input.value.split(",").map((v) => Number(v.trim())) }));
+      input.addEventListener("change", () => this.send({ [key]: input.value.split(",").map((v) => Number(v.trim())) }));
     } else {
       input.type = "number";
       input.step = "any";
       input.value = value;
       // the server checks the range and names it when the value is outside
-      input.addEventListener("change", () => this.configure({ [key]: Number(input.value) }));
+      input.addEventListener("change", () => this.send({ [key]: Number(input.value) }));
     }
     box.append(label, input);
     return box;
