@@ -249,7 +249,8 @@ class Session:
             return
         self._steps.spend(n)
         self.lab.step(n)
-        self._step_cost = 0.7 * self._step_cost + 0.3 * (time.perf_counter() - started) / n
+        # floored: a lab that had nothing to do (a finished race) must not make the next quantum huge
+        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * (time.perf_counter() - started) / n)
         self._dirty = True
         self._check_divergence()
 

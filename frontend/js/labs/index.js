@@ -6,4 +6,5 @@
 export const LAB_VIEWS = {
   mlp: () => import("./mlp/view.js"),
   attention: () => import("./attention/view.js"),
+  arena: () => import("./arena/view.js"),
 };
