@@ -1,0 +1,70 @@
+"""The playground page (MLP lab) in a real Chromium against a real uvicorn server:
+what a student sees on opening Descent, pressing play and touching the controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import screenshot
+
+EPOCH = "Number(document.body.dataset.epoch ?? -1)"
+TRAIN_LOSS = "(() => { const el = document.querySelector('.loss-chart'); return el.data ? el.data[0].y : []; })()"
+BOUNDARY = "document.querySelector('canvas.boundary').toDataURL()"
+
+
+def open_page(page: Any, hash: str = "") -> None:
+    page.goto(page.base_url + hash)
+    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=30_000)
+
+
+def test_the_page_shows_data_boundary_network_and_device(page: Any) -> None:
+    open_page(page)
+    assert page.locator("canvas[data-dataset]").count() >= 4  # dataset thumbnails
+    assert page.locator(".network [data-feature]").count() >= 2  # the inputs of the network diagram
+    assert page.inner_text("#device") == "device: cpu"
+    assert page.is_visible("canvas.boundary") and page.is_visible(".loss-chart .main-svg")
+
+
+def test_play_trains_live_and_controls_do_what_they_say(page: Any) -> None:
+    open_page(page, "/#dataset=xor&learning_rate=0.03")
+    boundary_before = page.evaluate(BOUNDARY)
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 40", timeout=30_000)
+    # the epoch counter, the loss curve and the heatmap all moved
+    losses = page.evaluate(TRAIN_LOSS)
+    assert len(losses) >= 10 and losses[-1] < 0.8 * losses[0]
+    assert page.evaluate(BOUNDARY) != boundary_before
+    assert int(page.inner_text("#epoch").replace(",", "")) >= 40
+
+    # the learning rate changes mid-run without a reset
+    epoch = page.evaluate(EPOCH)
+    page.select_option("#ctl-learning_rate", "0.1")
+    page.wait_for_function("() => Number(document.body.dataset.lr) === 0.1", timeout=10_000)
+    assert page.evaluate(EPOCH) >= epoch
+    page.wait_for_function("() => location.hash.includes('learning_rate=0.1')")
+
+    # a new dataset starts a new network: the counter goes back to the beginning
+    page.click("canvas[data-dataset=spiral]")
+    page.wait_for_function("() => location.hash.includes('dataset=spiral')", timeout=10_000)
+    page.wait_for_function(f"() => {EPOCH} < 20", timeout=10_000)
+    page.click("#play")  # pause
+    page.wait_for_function("() => document.body.dataset.state === 'paused'", timeout=10_000)
+    screenshot(page, "playground_1280")
+
+    # step trains exactly one epoch
+    epoch = page.evaluate(EPOCH)
+    page.click("#step")
+    page.wait_for_function(f"() => {EPOCH} === {epoch + 1}", timeout=10_000)
+
+
+def test_projector_size(browser: Any, server_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.goto(server_url + "/#dataset=spiral")
+    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=30_000)
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 30", timeout=30_000)
+    # nothing overflows sideways on a projector
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "playground_1920")
+    context.close()
