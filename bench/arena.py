@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
-from typing import Any, Callable
+from typing import Any
 
 import torch
+
+from bench.common import median_time, print_table
+
+TITLE = "descent arena (CPU, 1 thread)"
 
 from descent.history import Cursor
 from descent.labs.arena.lab import Lab
@@ -21,14 +24,6 @@ from descent.labs.arena.schema import Config, Racer
 CPU = torch.device("cpu")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "yogi")
 
-
-def median_time(fn: Callable[[], Any], repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def race(racers: int) -> Lab:
@@ -77,11 +72,7 @@ def rows() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    table = rows()
-    width = max(len(r["name"]) for r in table)
-    print(f"{'benchmark':<{width}}  {'value':>10}  unit     note")
-    for r in table:
-        print(f"{r['name']:<{width}}  {r['value']:>10}  {r['unit']:<7}  {r['note']}")
+    print_table(TITLE, rows())
 
 
 if __name__ == "__main__":

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from typing import Any, Callable
+from typing import Any
 
 import torch
+
+from bench.common import median_time, print_table
+
+TITLE = "attention lab (CPU, 1 thread)"
 
 from descent.labs.attention.lab import Lab
 from descent.labs.attention.schema import EPOCH_STEPS, Config
@@ -19,14 +23,6 @@ from descent.labs.attention.schema import EPOCH_STEPS, Config
 CPU = torch.device("cpu")
 LARGEST = dict(layers=4, heads=8, d_model=128, ffn=512, length=16)  # the biggest maps a user can ask for
 
-
-def median_time(fn: Callable[[], Any], repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def frame_bytes(lab: Lab, full: bool) -> int:
@@ -68,11 +64,7 @@ def rows() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    table = rows()
-    width = max(len(r["name"]) for r in table)
-    print(f"{'benchmark':<{width}}  {'value':>10}  unit     note")
-    for r in table:
-        print(f"{r['name']:<{width}}  {r['value']:>10}  {r['unit']:<7}  {r['note']}")
+    print_table(TITLE, rows())
 
 
 if __name__ == "__main__":

@@ -11,11 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +20,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from bench.common import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,12 +75,6 @@ class Result:
         """RSS at the end minus RSS at the first sample after ``warmup`` seconds."""
         after = [s for s in self.samples if s.t >= warmup]
         return after[-1].rss_mb - after[0].rss_mb if len(after) >= 2 else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -165,36 +157,13 @@ def run_in_thread(coroutine: Any) -> None:
 
 def soak(seconds: float = 30, clients: int = 4, seed: int = 0, every: float = 2.0, grace: float = 2.0) -> Result:
     """Run a server on a free loopback port, soak it, stop it; the samples and tallies."""
-    port = free_port()
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "backend"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DESCENT_DEVICE": "cpu",
         "DESCENT_RESUME_GRACE_SECONDS": str(grace),
         "DESCENT_MAX_SESSIONS_PER_CLIENT": str(4 * clients),  # every client is 127.0.0.1
     }
-    log_path = ROOT / "artifacts" / f"soak-server-{port}.log"
-    log_path.parent.mkdir(exist_ok=True)
     result = Result()
-    with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "descent"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"server did not start; see {log_path}")
-                time.sleep(0.2)
-            run_in_thread(drive(f"ws://127.0.0.1:{port}/ws", server.pid, seconds, clients, seed, every, result))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with running_server(env, "soak-server") as (url, server, log_path):
+        run_in_thread(drive(url.replace("http", "ws") + "/ws", server.pid, seconds, clients, seed, every, result))
     result.log = log_path.read_text()
     return result
 

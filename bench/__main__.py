@@ -1,0 +1,23 @@
+"""`make bench`: every benchmark's table, one section per lab. The soak test is separate
+(`python -m bench.soak`, minutes long)."""
+
+from __future__ import annotations
+
+import platform
+
+import torch
+
+from bench import arena, attention, mlp
+from bench.common import print_table
+from descent.device import choose_device
+
+
+def main() -> None:
+    print(f"# Descent benchmarks\n\nmachine: {platform.machine()}, {torch.get_num_threads()} threads available, "
+          f"torch {torch.__version__}, training device {choose_device('auto')}")
+    for module in (mlp, attention, arena):
+        print_table(module.TITLE, module.rows())
+
+
+if __name__ == "__main__":
+    main()

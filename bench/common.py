@@ -1,0 +1,71 @@
+"""Pieces every benchmark uses: timing medians, a loopback server in a child process, and
+the printed table (one row: name, value, unit, note)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+Row = dict[str, Any]
+
+
+def median_time(fn: Callable[[], Any], repeats: int = 5) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """``python -m descent`` on a free loopback port; yields (base URL, process, log path)."""
+    port = free_port()
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "HOST": "127.0.0.1", "PORT": str(port),
+                "DESCENT_DEVICE": "cpu", **env}
+    log_path = ROOT / "artifacts" / f"{log_name}-{port}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "descent"], env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"server did not start; see {log_path}")
+                time.sleep(0.2)
+            yield url, server, log_path
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    width = max(len(r["name"]) for r in rows)
+    print(f"\n## {title}\n")
+    print(f"{'benchmark':<{width}}  {'value':>10}  {'unit':<8} note")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['value']:>10}  {r['unit']:<8} {r['note']}")
