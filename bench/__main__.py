@@ -8,13 +8,12 @@ import platform
 import torch
 
 from bench import arena, attention, mlp
-from bench.common import print_table
-from descent.device import choose_device
+from bench.common import DEVICE, print_table
 
 
 def main() -> None:
     print(f"# Descent benchmarks\n\nmachine: {platform.machine()}, {torch.get_num_threads()} threads available, "
-          f"torch {torch.__version__}, training device {choose_device('auto')}")
+          f"torch {torch.__version__}, training device {DEVICE} (DESCENT_DEVICE overrides)")
     for module in (mlp, attention, arena):
         print_table(module.TITLE, module.rows())
 

@@ -13,22 +13,21 @@ from typing import Any
 
 import torch
 
-from bench.common import median_time, print_table
+from bench.common import DEVICE, WHERE, median_time, print_table
 
-TITLE = "descent arena (CPU, 1 thread)"
+TITLE = f"descent arena ({WHERE})"
 
 from descent.history import Cursor
 from descent.labs.arena.lab import Lab
 from descent.labs.arena.schema import Config, Racer
 
-CPU = torch.device("cpu")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "yogi")
 
 
 
 def race(racers: int) -> Lab:
     specs = [Racer(optimizer=o, learning_rate=0.001 if o in ("sgd", "momentum") else 0.05) for o in OPTIMIZERS[:racers]]
-    return Lab(Config(surface="rosenbrock", racers=specs), CPU)
+    return Lab(Config(surface="rosenbrock", racers=specs), DEVICE)
 
 
 def frame_bytes(lab: Lab, cursor: Cursor, full: bool) -> int:

@@ -13,14 +13,13 @@ from typing import Any
 
 import torch
 
-from bench.common import median_time, print_table
+from bench.common import DEVICE, WHERE, median_time, print_table
 
-TITLE = "attention lab (CPU, 1 thread)"
+TITLE = f"attention lab ({WHERE})"
 
 from descent.labs.attention.lab import Lab
 from descent.labs.attention.schema import EPOCH_STEPS, Config
 
-CPU = torch.device("cpu")
 LARGEST = dict(layers=4, heads=8, d_model=128, ffn=512, length=16)  # the biggest maps a user can ask for
 
 
@@ -31,7 +30,7 @@ def frame_bytes(lab: Lab, full: bool) -> int:
 
 
 def time_to_learn_reverse(seed: int) -> tuple[int, float]:
-    lab = Lab(Config(seed=seed), CPU)
+    lab = Lab(Config(seed=seed), DEVICE)
     started = time.perf_counter()
     while lab.metrics()["test_accuracy"] < 0.99 and lab.step_count < 5000:
         lab.step(EPOCH_STEPS)
@@ -43,7 +42,7 @@ def rows() -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     out: list[dict[str, Any]] = []
     for label, cfg in (("default (reverse n=8, 2x2 heads, d=32)", Config()), ("largest (4 layers x 8 heads, d=128, T=33)", Config(**LARGEST))):
-        lab = Lab(cfg, CPU)
+        lab = Lab(cfg, DEVICE)
         lab.step(EPOCH_STEPS)  # warm up
         steps = 5 * EPOCH_STEPS if cfg == Config() else EPOCH_STEPS
         seconds = median_time(lambda: lab.step(steps), repeats=3)

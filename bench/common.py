@@ -14,17 +14,31 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import httpx
+import torch
+
+from descent.device import choose_device, device_name
 
 ROOT = Path(__file__).resolve().parents[1]
 Row = dict[str, Any]
+# Where the labs train: the server's own rule (CUDA when there is one), or DESCENT_DEVICE.
+DEVICE_SETTING = os.environ.get("DESCENT_DEVICE", "auto")
+DEVICE = choose_device(DEVICE_SETTING)
+WHERE = f"{device_name(DEVICE)}, 1 CPU thread"
+
+
+def sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def median_time(fn: Callable[[], Any], repeats: int = 5) -> float:
     """Median wall time of ``fn`` over ``repeats`` calls, in seconds."""
     times = []
     for _ in range(repeats):
+        sync()
         started = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -39,8 +53,8 @@ def free_port() -> int:
 def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     """``python -m descent`` on a free loopback port; yields (base URL, process, log path)."""
     port = free_port()
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "HOST": "127.0.0.1", "PORT": str(port),
-                "DESCENT_DEVICE": "cpu", **env}
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), os.environ.get("PYTHONPATH", "")]), "HOST": "127.0.0.1", "PORT": str(port),
+                "DESCENT_DEVICE": DEVICE_SETTING, **env}
     log_path = ROOT / "artifacts" / f"{log_name}-{port}.log"
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "w") as log:

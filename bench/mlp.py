@@ -19,13 +19,12 @@ from typing import Any
 import torch
 import websockets
 
-from bench.common import Row, median_time, running_server
+from bench.common import DEVICE, WHERE, Row, median_time, running_server
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
 from descent.protocol import to_json
 
-TITLE = "playground / MLP lab (CPU, 1 thread)"
-CPU = torch.device("cpu")
+TITLE = f"playground / MLP lab ({WHERE})"
 BIG = {"dataset": "spiral", "features": ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"], "hidden": [8] * 6,
        "activation": "tanh"}
 SETUPS: dict[str, dict[str, Any]] = {
@@ -42,7 +41,7 @@ def training_rows() -> list[Row]:
     torch.set_num_threads(1)
     out: list[Row] = []
     for name, overrides in SETUPS.items():
-        lab = Lab(Config(**overrides), CPU)
+        lab = Lab(Config(**overrides), DEVICE)
         lab.step(50)  # warm up
         per_epoch = lab.steps_per_epoch
         epochs = 10
@@ -58,7 +57,7 @@ def training_rows() -> list[Row]:
         out.append({"name": f"views per frame, {name}", "value": round(views * 1e3, 2), "unit": "ms",
                     "note": "boundary grid, gradient norms, histograms, optimizer state"})
     for name, overrides in (("default", {}), ("big", BIG)):
-        lab = Lab(Config(**overrides), CPU)
+        lab = Lab(Config(**overrides), DEVICE)
         lab.step(lab.steps_per_epoch * 5)
         frame = {"type": "frame", "views": lab.views(full=False), "metrics": lab.metrics()}
         full = {"type": "frame", "views": lab.views(full=True), "metrics": lab.metrics()}

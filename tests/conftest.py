@@ -46,7 +46,7 @@ def free_port() -> int:
 def server_url() -> Iterator[str]:
     """A real uvicorn server running Descent on a free loopback port."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "HOST": "127.0.0.1", "PORT": str(port), "DESCENT_DEVICE": "cpu"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), os.environ.get("PYTHONPATH", "")]), "HOST": "127.0.0.1", "PORT": str(port), "DESCENT_DEVICE": "cpu"}
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "descent"], env=env, stdout=log, stderr=subprocess.STDOUT)

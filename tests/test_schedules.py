@@ -4,6 +4,7 @@ schedule_curve against what a live optimizer actually sees."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import warnings
@@ -200,7 +201,7 @@ def test_uses_fields_exist() -> None:
 def test_module_is_torch_free_at_import() -> None:
     code = "import sys; import descent.schedules, descent.optimizers; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": "backend"}, cwd=__file__.rsplit("/tests/", 1)[0])
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(["backend", os.environ.get("PYTHONPATH", "")])}, cwd=__file__.rsplit("/tests/", 1)[0])
     assert out.stdout.strip() == "False"
 
 
