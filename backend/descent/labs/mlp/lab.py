@@ -114,9 +114,7 @@ class Lab(BaseLab):
     def _build_schedule(self) -> None:
         """(Re)attach the schedule at the current step: the LR jumps onto the new curve there."""
         cfg = self.config
-        for group in self.optimizer.param_groups:
-            group["lr"] = cfg.learning_rate
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.schedule_steps, start=self.step_count)
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.schedule_steps, start=self.step_count, base_lr=cfg.learning_rate)
         self.curve_version = getattr(self, "curve_version", 0) + 1
         self._curve_sent = -1
 
