@@ -74,7 +74,10 @@ async function main() {
       case "config": {
         const handlers = await ensureView(msg.config.lab);
         handlers.config(msg.config, msg);
-        if (msg.rebuilt === "optimizer") toast("Optimizer changed: its state (momentum, moments) was rebuilt; the network is kept.", "info");
+        if (msg.rebuilt === "optimizer") {
+          const what = msg.changed.includes("optimizer") ? "Optimizer" : `Optimizer/schedule settings (${msg.changed.join(", ")})`;
+          toast(`${what} changed: the optimizer's state (momentum, moments) was rebuilt; the network is kept.`, "info");
+        }
         const hash = resumedWith;
         resumedWith = null;
         writeHash(msg.config, defaults(msg.config.lab));
