@@ -56,6 +56,13 @@ def build_network(config: Config, seed: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def steps_per_epoch(config: Config) -> int:
+    n, bs = config.train_size, config.batch_size
+    if config.norm == "batch" and n % bs == 1:
+        return n // bs  # the 1-sample remainder is dropped (BatchNorm needs 2)
+    return math.ceil(n / bs)
+
+
 def encode_unit(values: torch.Tensor) -> str:
     """Values in [-1, 1] -> base64 of uint8 (0 = -1, 255 = +1)."""
     scaled = ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -63,6 +70,8 @@ def encode_unit(values: torch.Tensor) -> str:
 
 
 class Lab(BaseLab):
+    commands = ("code",)
+
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
         self.config = config
@@ -122,10 +131,7 @@ class Lab(BaseLab):
 
     @property
     def steps_per_epoch(self) -> int:
-        n, bs = len(self.y_train), self.config.batch_size
-        if self.config.norm == "batch" and n % bs == 1:
-            return n // bs  # the 1-sample remainder is dropped (BatchNorm needs 2)
-        return math.ceil(n / bs)
+        return steps_per_epoch(self.config)
 
     def _new_epoch(self) -> None:
         order = torch.randperm(len(self.y_train), device=self.device)
@@ -263,6 +269,14 @@ class Lab(BaseLab):
                 "test": _points(self.test_xy, self.test_label),
             }
         return views
+
+    # ---- commands -------------------------------------------------------------------
+
+    def command_code(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The plain PyTorch script of the current setup (show the code / download)."""
+        from .script import render
+
+        return {"filename": "descent_run.py", "script": render(self.config)}
 
 
 def _sampled(curve: list[float], points: int) -> tuple[list[int], list[float]]:
