@@ -68,3 +68,20 @@ def test_projector_size(browser: Any, server_url: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "playground_1920")
     context.close()
+
+
+def test_show_the_code_and_download_it(page: Any, tmp_path: Any) -> None:
+    open_page(page, "/#optimizer=adam&schedule=cosine")
+    page.click("[data-ref=showCode]")
+    page.wait_for_selector(".code-panel:not([hidden])")
+    text = page.inner_text(".code-text")
+    assert "loss.backward()" in text and "Adam(params" in text and "CosineAnnealingLR" in text
+    screenshot(page, "show_the_code_1280")
+    with page.expect_download() as download:
+        page.click(".code-actions [data-c=download]")
+    path = tmp_path / "descent_run.py"
+    download.value.save_as(path)
+    script = path.read_text()
+    assert script.startswith('"""Descent playground run') and "Adam(params" in script and "optimizer.zero_grad(" in script
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".code-panel", state="hidden")

@@ -111,7 +111,7 @@ from torch.optim import Optimizer
 # the settings the registry functions below read
 hp = SimpleNamespace({_hyper(cfg, tuple(fields))})
 ''',
-        "# ---- data " + "-" * 70 + "\n",
+        "\n# ---- data " + "-" * 70 + "\n",
         _helpers(datasets, generator),
         generator,
         f'''

@@ -1,4 +1,5 @@
 // The MLP playground view: data, network and output columns, after TensorFlow Playground.
+import { CodePanel } from "../../codepanel.js";
 import { buildControls, LABELS, LR_LADDER, schemaEnum } from "../../controls.js";
 import { GradHeatmap } from "../../gradheatmap.js";
 import { drawActivation, drawHistogram } from "../../histogram.js";
@@ -104,7 +105,7 @@ const TEMPLATE = `
       </div>
     </section>
     <section class="column output-column">
-      <h2>Output</h2>
+      <div class="output-head"><h2>Output</h2><button class="text-button small" data-ref="showCode" title="the plain PyTorch code of this setup">&lt;/&gt; Show the code</button></div>
       <div class="losses">
         <div>Test loss <span class="num" data-ref="testLoss">—</span></div>
         <div>Training loss <span class="num" data-ref="trainLoss">—</span></div>
@@ -195,10 +196,15 @@ export async function mount(root, ctx) {
   ref.addLayer.addEventListener("click", () => network.addLayer());
   ref.removeLayer.addEventListener("click", () => network.removeLayer());
   ref.showTest.addEventListener("change", (e) => boundary.setShowTest(e.target.checked));
+  const codePanel = new CodePanel();
+  ref.showCode.addEventListener("click", () => ctx.command("code", {}));
   const onResize = () => current && network.render(current);
   window.addEventListener("resize", onResize);
 
   return {
+    reply(msg) {
+      if (msg.name === "code") codePanel.show(msg);
+    },
     config(config) {
       current = config;
       controls.update(config);
@@ -240,6 +246,7 @@ export async function mount(root, ctx) {
     },
     unmount() {
       window.removeEventListener("resize", onResize);
+      codePanel.destroy();
       for (const el of [ref.chart, ref.schedule, ref.heatmap]) Plotly.purge(el);
     },
   };
