@@ -173,7 +173,16 @@ class Lab(BaseLab):
         self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr})
         loss = self._epoch_metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
-            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch}"
+            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch} (step {self.step_count}, lr {self.lr:.3g}); {self._blown_layer()}"
+
+    def _blown_layer(self) -> str:
+        """Which layer's gradient blew up in the last step: the first not finite, else the largest."""
+        norms = stats.grad_norms(self.weights)
+        for i, n in enumerate(norms):
+            if not math.isfinite(n):
+                return f"layer {i + 1}'s gradient norm was the first to overflow"
+        worst = max(range(len(norms)), key=lambda i: norms[i])
+        return f"layer {worst + 1} had the largest gradient norm ({norms[worst]:.3g})"
 
     @torch.no_grad()
     def _predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
