@@ -3,6 +3,7 @@
 import { Connection } from "./connection.js";
 import { readHash, writeHash } from "./hash.js";
 import { LAB_VIEWS } from "./labs/index.js";
+import { lessonPreset, showLesson } from "./lessons.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,6 +19,7 @@ const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d
 
 async function main() {
   const schema = await (await fetch("/api/schema")).json();
+  const lesson = await lessonPreset(); // a lesson link puts its preset in the hash first
   const defaults = (lab) =>
     Object.fromEntries(Object.entries(schema.labs[lab].config.properties).map(([k, p]) => [k, p.default]));
   let conn = null;
@@ -131,6 +133,8 @@ async function main() {
     },
   );
   $("conn").addEventListener("click", () => conn.reopen());
+  if (lesson?.error) toast(lesson.error);
+  else if (lesson) showLesson(lesson, configure);
 
   const togglePlay = () => control(runState === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);
