@@ -1,5 +1,6 @@
-// Metric curves against epochs (or steps), streamed with Plotly.extendTraces.
+// Metric curves against epochs, streamed with Plotly.extendTraces; used by every lab.
 // traces: [{ name, key (the history series), color, dash?, width?, axis? ("y2" = right-hand scale) }]
+// The chart keeps the series it has drawn, so its set of traces can change (setTraces).
 
 const LAYOUT = {
   margin: { l: 44, r: 8, t: 6, b: 30 },
@@ -19,25 +20,40 @@ export class LossChart {
     this.traces = traces;
     this.layout = { ...LAYOUT, ...layout };
     this.marker = null;
-    Plotly.newPlot(el, this.empty(), this.layout, { displayModeBar: false, responsive: true });
+    this.x = [];
+    this.ys = {};
+    Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
-  empty() {
+  data() {
     return this.traces.map((t) => ({
-      x: [], y: [], name: t.name, mode: "lines", line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
-      yaxis: t.axis ?? "y", // "y2": a second scale on the right (e.g. the learning rate)
-      hovertemplate: `${t.name} %{y:.4f}<extra>%{x}</extra>`,
+      x: [...this.x], y: [...(this.ys[t.key] || [])], name: t.name, mode: "lines",
+      line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
+      yaxis: t.axis ?? "y", // "y2": a second scale on the right (the learning rate, perplexity)
+      hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
   }
 
+  redraw() {
+    Plotly.react(this.el, this.data(), { ...this.layout, shapes: this.shapes() });
+  }
+
+  setTraces(traces) {
+    this.traces = traces;
+    this.redraw();
+  }
+
+  // A history message {reset, epoch, series}: replaces (reset) or extends the curves.
   apply(history) {
     if (!history) return;
-    const ys = this.traces.map((t) => history.series[t.key] || []);
     if (history.reset) {
-      const data = this.empty();
-      data.forEach((d, i) => { d.x = history.epoch; d.y = ys[i]; });
-      Plotly.react(this.el, data, { ...this.layout, shapes: this.shapes() });
+      this.x = [...history.epoch];
+      this.ys = Object.fromEntries(Object.entries(history.series).map(([k, v]) => [k, [...v]]));
+      this.redraw();
     } else if (history.epoch.length) {
+      this.x.push(...history.epoch);
+      for (const [k, v] of Object.entries(history.series)) (this.ys[k] ||= []).push(...v);
+      const ys = this.traces.map((t) => history.series[t.key] || history.epoch.map(() => null));
       Plotly.extendTraces(this.el, { x: ys.map(() => history.epoch), y: ys }, ys.map((_, i) => i));
     }
   }
