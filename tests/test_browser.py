@@ -85,3 +85,24 @@ def test_show_the_code_and_download_it(page: Any, tmp_path: Any) -> None:
     assert script.startswith('"""Descent playground run') and "Adam(params" in script and "optimizer.zero_grad(" in script
     page.keyboard.press("Escape")
     page.wait_for_selector(".code-panel", state="hidden")
+
+
+def test_saved_runs_are_overlaid_on_the_loss_chart(page: Any) -> None:
+    open_page(page, "/#dataset=xor")
+    page.click("#step")
+    page.click("#step")
+    page.wait_for_function(f"() => {EPOCH} >= 2")
+    page.click("[data-ref=saveRun]")
+    # a new optimizer: the saved curve stays, labelled with what differs from the default
+    page.select_option("#ctl-optimizer", "adam")
+    page.wait_for_function("() => location.hash.includes('optimizer=adam')")
+    names = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => t.name)")
+    assert names[:3] == ["test", "train", "lr"] and names[3] == "saved: xor"
+    saved = page.evaluate("() => document.querySelector('.loss-chart').data[3].y.length")
+    assert saved == 3  # epochs 0, 1, 2
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 15")
+    page.click("#play")
+    screenshot(page, "saved_run_1280")
+    page.click("[data-ref=clearRuns]")
+    assert page.evaluate("() => document.querySelector('.loss-chart').data.length") == 3

@@ -14,6 +14,8 @@ const LAYOUT = {
   font: { family: "inherit", size: 12 },
 };
 
+const SAVED_COLORS = ["#7b3294", "#1a9641", "#e66101", "#5e3c99", "#008837", "#b2182b"];
+
 export class LossChart {
   constructor(el, traces, layout = {}) {
     this.el = el;
@@ -22,16 +24,34 @@ export class LossChart {
     this.marker = null;
     this.x = [];
     this.ys = {};
+    this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
     Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
   data() {
-    return this.traces.map((t) => ({
+    const live = this.traces.map((t) => ({
       x: [...this.x], y: [...(this.ys[t.key] || [])], name: t.name, mode: "lines",
       line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
       yaxis: t.axis ?? "y", // "y2": a second scale on the right (the learning rate, perplexity)
       hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
+    // after the live traces, so extendTraces' indices stay those of the live ones
+    const saved = this.saved.map((run, i) => ({
+      x: run.x, y: run.y, name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
+      hovertemplate: `${run.label} %{y:.4g}<extra>epoch %{x}</extra>`,
+    }));
+    return [...live, ...saved];
+  }
+
+  // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets.
+  save(key, label) {
+    this.saved.push({ label, x: [...this.x], y: [...(this.ys[key] || [])] });
+    this.redraw();
+  }
+
+  clearSaved() {
+    this.saved = [];
+    this.redraw();
   }
 
   redraw() {

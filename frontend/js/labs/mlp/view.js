@@ -112,6 +112,8 @@ const TEMPLATE = `
         <div data-ref="accuracyLine">Test accuracy <span class="num" data-ref="testAcc">—</span></div>
       </div>
       <div class="loss-chart" data-ref="chart"></div>
+      <div class="saved-runs"><button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
+        <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
         <div class="axis-labels"><span>−6</span><span>0</span><span>6</span></div>
@@ -129,6 +131,17 @@ const TEMPLATE = `
   </div>`;
 
 const fmt = (v) => (v == null ? "—" : v.toFixed(3));
+
+// "adam, lr 0.1, spiral": the settings that differ from the defaults, for a saved run's legend.
+function runLabel(config, schema) {
+  const parts = [];
+  for (const [key, value] of Object.entries(config)) {
+    const base = schema.properties[key]?.default;
+    if (key === "lab" || key === "seed" || JSON.stringify(value) === JSON.stringify(base)) continue;
+    parts.push(key === "learning_rate" ? `lr ${value}` : typeof value === "string" ? value : `${key} ${value}`);
+  }
+  return `saved: ${parts.join(", ") || "default"}`.slice(0, 60);
+}
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
@@ -167,6 +180,12 @@ export async function mount(root, ctx) {
     yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
               exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
   });
+  // Saved runs: the test-loss curve, labelled with how the setup differs from the default.
+  ref.saveRun.addEventListener("click", () => {
+    chart.save("test_loss", runLabel(current, ctx.schema));
+    ref.clearRuns.hidden = false;
+  });
+  ref.clearRuns.addEventListener("click", () => { chart.clearSaved(); ref.clearRuns.hidden = true; });
   const schedule = new ScheduleChart(ref.schedule);
   const heatmap = new GradHeatmap(ref.heatmap);
   let histLayer = 0;
