@@ -106,3 +106,25 @@ def test_saved_runs_are_overlaid_on_the_loss_chart(page: Any) -> None:
     screenshot(page, "saved_run_1280")
     page.click("[data-ref=clearRuns]")
     assert page.evaluate("() => document.querySelector('.loss-chart').data.length") == 3
+
+
+def test_fork_and_compare(page: Any) -> None:
+    open_page(page, "/#dataset=xor")
+    for _ in range(3):
+        page.click("#step")
+    page.wait_for_function(f"() => {EPOCH} >= 3")
+    page.click("[data-ref=forkButton]")
+    page.select_option("[data-ref=forkKey]", "optimizer")
+    page.select_option("[data-ref=forkValue]", "adam")
+    page.click("[data-ref=forkGo]")
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 20")
+    page.click("#play")
+    names = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => t.name)")
+    assert "fork: optimizer adam (test)" in names
+    fork_x = page.evaluate("() => document.querySelector('.loss-chart').data[3].x")
+    assert fork_x[0] == 3 and fork_x[-1] >= 15  # the fork starts where it was made
+    screenshot(page, "fork_1280")
+    page.click("[data-ref=unfork]")
+    page.wait_for_function("() => document.querySelector('.loss-chart').data.length === 3")

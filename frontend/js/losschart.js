@@ -25,6 +25,7 @@ export class LossChart {
     this.x = [];
     this.ys = {};
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
+    this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
     Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
@@ -40,7 +41,26 @@ export class LossChart {
       x: run.x, y: run.y, name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
       hovertemplate: `${run.label} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
-    return [...live, ...saved];
+    const fork = !this.fork ? [] : [["test_loss", "test", "solid"], ["train_loss", "train", "dot"]].map(([key, name, dash]) => ({
+      x: [...this.fork.x], y: [...(this.fork.ys[key] || [])], name: `${this.fork.label} (${name})`, mode: "lines",
+      line: { color: "#7b3294", width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
+    }));
+    return [...live, ...fork, ...saved];
+  }
+
+  // A frame's fork view ({label, history, diverged}), or null when the fork ended.
+  applyFork(view) {
+    if (!view) {
+      if (this.fork) { this.fork = null; this.redraw(); }
+      return;
+    }
+    const history = view.history;
+    if (!this.fork || this.fork.label !== view.label) this.fork = { label: view.label, x: [], ys: {} };
+    if (!history) return;
+    if (history.reset) { this.fork.x = []; this.fork.ys = {}; }
+    this.fork.x.push(...history.epoch);
+    for (const [k, v] of Object.entries(history.series)) (this.fork.ys[k] ||= []).push(...v);
+    this.redraw();
   }
 
   // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets.
@@ -55,7 +75,16 @@ export class LossChart {
   }
 
   redraw() {
-    Plotly.react(this.el, this.data(), { ...this.layout, shapes: this.shapes() });
+    const layout = { ...this.layout, shapes: this.shapes() };
+    const extra = (this.fork ? 2 : 0) + this.saved.length;
+    if (extra) {
+      // with compared runs the legend gets long: it goes below the plot, one run per line
+      layout.legend = { orientation: "h", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } };
+      layout.height = (this.layout.height ?? 150) + 22 * (1 + extra);
+      layout.margin = { ...this.layout.margin, b: 30 + 22 * (1 + extra) };
+    }
+    this.el.style.height = extra ? `${layout.height}px` : ""; // the box grows with the plot
+    Plotly.react(this.el, this.data(), layout);
   }
 
   setTraces(traces) {

@@ -11,6 +11,7 @@ from ...datasets import DATASETS, FEATURES, SAMPLES
 from ...initializers import INITIALIZERS, InitParams
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...protocol import History
 from ...schedules import SCHEDULES, ScheduleParams
 
 MAX_LAYERS = 6
@@ -153,6 +154,14 @@ class ActivationCurve(BaseModel):
     dy: list[float]
 
 
+class ForkView(BaseModel):
+    """A forked run (command ``fork``): its loss history, in the frame's history format."""
+
+    label: str = Field(description="what the fork changed, e.g. 'fork: optimizer adam'")
+    history: History | None = Field(description="new epochs since the last frame (reset = replace)")
+    diverged: str | None = None
+
+
 class Views(BaseModel):
     """What an MLP frame carries in ``views``."""
 
@@ -166,3 +175,4 @@ class Views(BaseModel):
     schedule: ScheduleCurve | None = None
     activation: ActivationCurve | None = None
     data: DataView | None = None
+    fork: ForkView | None = Field(None, description="present while a fork runs; null once when it ends")

@@ -112,7 +112,14 @@ const TEMPLATE = `
         <div data-ref="accuracyLine">Test accuracy <span class="num" data-ref="testAcc">—</span></div>
       </div>
       <div class="loss-chart" data-ref="chart"></div>
-      <div class="saved-runs"><button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
+      <div class="saved-runs">
+        <span class="fork-form" data-ref="forkForm" hidden>fork with
+          <select data-ref="forkKey" aria-label="the setting the fork changes"></select>
+          <select data-ref="forkValue" aria-label="its value in the fork"></select>
+          <button class="text-button small" data-ref="forkGo">start</button></span>
+        <button class="text-button small" data-ref="forkButton" title="a second run from this point, on the same batches, with one setting changed">Fork…</button>
+        <button class="text-button small" data-ref="unfork" hidden>End fork</button>
+        <button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
         <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
@@ -186,6 +193,26 @@ export async function mount(root, ctx) {
     ref.clearRuns.hidden = false;
   });
   ref.clearRuns.addEventListener("click", () => { chart.clearSaved(); ref.clearRuns.hidden = true; });
+  // Fork and compare: which setting the fork changes, and to what.
+  const forkChoices = {
+    optimizer: schemaEnum(ctx.schema, "optimizer"),
+    learning_rate: LR_LADDER,
+    schedule: schemaEnum(ctx.schema, "schedule"),
+    regularization: schemaEnum(ctx.schema, "regularization"),
+  };
+  ref.forkKey.replaceChildren(...Object.keys(forkChoices).map((k) => new Option(k.replace("_", " "), k)));
+  const fillForkValues = () => {
+    ref.forkValue.replaceChildren(...forkChoices[ref.forkKey.value].map((v) => new Option(String(v), String(v))));
+  };
+  fillForkValues();
+  ref.forkKey.addEventListener("change", fillForkValues);
+  ref.forkButton.addEventListener("click", () => { ref.forkForm.hidden = !ref.forkForm.hidden; });
+  ref.forkGo.addEventListener("click", () => {
+    const key = ref.forkKey.value;
+    const value = key === "learning_rate" ? Number(ref.forkValue.value) : ref.forkValue.value;
+    ctx.command("fork", { patch: { [key]: value } });
+  });
+  ref.unfork.addEventListener("click", () => ctx.command("unfork", {}));
   const schedule = new ScheduleChart(ref.schedule);
   const heatmap = new GradHeatmap(ref.heatmap);
   let histLayer = 0;
@@ -223,6 +250,10 @@ export async function mount(root, ctx) {
   return {
     reply(msg) {
       if (msg.name === "code") codePanel.show(msg);
+      if (msg.name === "fork" || msg.name === "unfork") {
+        ref.forkForm.hidden = true;
+        ref.unfork.hidden = !msg.label;
+      }
     },
     config(config) {
       current = config;
@@ -262,6 +293,10 @@ export async function mount(root, ctx) {
       ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
       if (v.activation) drawActivation(ref.activation, v.activation);
       chart.apply(f.history);
+      if ("fork" in f.views) {
+        chart.applyFork(f.views.fork);
+        ref.unfork.hidden = !f.views.fork;
+      }
     },
     unmount() {
       window.removeEventListener("resize", onResize);
