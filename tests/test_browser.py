@@ -128,3 +128,13 @@ def test_fork_and_compare(page: Any) -> None:
     screenshot(page, "fork_1280")
     page.click("[data-ref=unfork]")
     page.wait_for_function("() => document.querySelector('.loss-chart').data.length === 3")
+
+
+def test_loss_spikes_are_marked_on_the_chart(page: Any) -> None:
+    open_page(page, "/#problem=regression&dataset=plane&hidden=8,8&activation=relu&learning_rate=0.3")
+    page.click("#play")
+    page.wait_for_function("() => (document.querySelector('.loss-chart').layout.annotations || []).length > 0", timeout=30_000)
+    page.click("#play")
+    note = page.evaluate("() => document.querySelector('.loss-chart').layout.annotations[0].hovertext")
+    assert "loss ×" in note and "lr 0.3" in note
+    screenshot(page, "spikes_1280")

@@ -22,6 +22,7 @@ export class LossChart {
     this.traces = traces;
     this.layout = { ...LAYOUT, ...layout };
     this.marker = null;
+    this.spikes = []; // [{epoch, text}]: loss spikes, marked with their explanation on hover
     this.x = [];
     this.ys = {};
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
@@ -75,7 +76,7 @@ export class LossChart {
   }
 
   redraw() {
-    const layout = { ...this.layout, shapes: this.shapes() };
+    const layout = { ...this.layout, shapes: this.shapes(), annotations: this.annotations() };
     const extra = (this.fork ? 2 : 0) + this.saved.length;
     if (extra) {
       // with compared runs the legend gets long: it goes below the plot, one run per line
@@ -107,6 +108,18 @@ export class LossChart {
     }
   }
 
+  // Loss spikes: a thin line at each, and a ⚡ whose hover text explains it.
+  markSpikes(spikes) {
+    if (spikes.length === this.spikes.length && spikes.at(-1)?.epoch === this.spikes.at(-1)?.epoch) return;
+    this.spikes = spikes;
+    Plotly.relayout(this.el, { shapes: this.shapes(), annotations: this.annotations() });
+  }
+
+  annotations() {
+    return this.spikes.map((s) => ({ x: s.epoch, yref: "paper", y: 1, text: "⚡", showarrow: false, hovertext: s.text,
+      font: { color: "#e66101", size: 12 } }));
+  }
+
   // A vertical line marking where the run diverged (null clears it).
   markDivergence(epoch) {
     if (epoch === this.marker) return;
@@ -115,7 +128,8 @@ export class LossChart {
   }
 
   shapes() {
-    if (this.marker == null) return [];
-    return [{ type: "line", x0: this.marker, x1: this.marker, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2, dash: "dot" } }];
+    const spikes = this.spikes.map((s) => ({ type: "line", x0: s.epoch, x1: s.epoch, yref: "paper", y0: 0, y1: 1, line: { color: "#e66101", width: 1, dash: "dash" } }));
+    if (this.marker == null) return spikes;
+    return [...spikes, { type: "line", x0: this.marker, x1: this.marker, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2, dash: "dot" } }];
   }
 }

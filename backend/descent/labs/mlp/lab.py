@@ -28,6 +28,8 @@ NETWORK_KEYS = {"features", "hidden", "activation", "loss", "dropout", "norm"} |
 SCHEDULE_KEYS = {"schedule_steps"} | set(ScheduleParams.model_fields)
 # A schedule change rebuilds the optimizer too: both start afresh on the kept network.
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields) | SCHEDULE_KEYS
+SPIKE = 2.0  # a train loss over twice the last epoch's (and up by 0.01 at least) is a spike
+MAX_SPIKES = 20  # the most recent ones are kept
 CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the page
 
 
@@ -114,6 +116,8 @@ class Lab(BaseLab):
         self._batches: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.history = History(("train_loss", "test_loss", "lr"))
         self.fork: Fork | None = None  # a network change ends a fork
+        self.spikes: list[dict[str, Any]] = []  # loss spikes, explained (the chart marks them)
+        self._previous_loss: float | None = None
         self._fork_shown = getattr(self, "_fork_shown", False)
         self._epoch_metrics = self.evaluate()
         self.history.append(0, {**self._epoch_metrics, "lr": self.lr})
@@ -173,6 +177,12 @@ class Lab(BaseLab):
         loss = self._epoch_metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
             self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch} (step {self.step_count}, lr {self.lr:.3g}); {self._blown_layer()}"
+        elif self._previous_loss is not None and loss > SPIKE * self._previous_loss and loss - self._previous_loss > 0.01:
+            # a spike: marked on the chart with what explains it, while the run goes on
+            self.spikes.append({"epoch": self.epoch, "step": self.step_count, "lr": self.lr,
+                                "text": f"loss ×{loss / self._previous_loss:.1f} at step {self.step_count} (lr {self.lr:.3g}); {self._blown_layer()}"})
+            del self.spikes[:-MAX_SPIKES]
+        self._previous_loss = loss
 
     def _blown_layer(self) -> str:
         """Which layer's gradient blew up in the last step: the first not finite, else the largest."""
@@ -273,6 +283,7 @@ class Lab(BaseLab):
             self._curve_sent = self.curve_version
         if full:
             views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
+        views["spikes"] = self.spikes
         if self.fork or self._fork_shown:  # None once tells the page the fork ended
             views["fork"] = self.fork.view(full) if self.fork else None
             self._fork_shown = self.fork is not None

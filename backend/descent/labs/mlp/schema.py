@@ -154,6 +154,13 @@ class ActivationCurve(BaseModel):
     dy: list[float]
 
 
+class Spike(BaseModel):
+    epoch: int
+    step: int
+    lr: float
+    text: str = Field(description="the jump, the step, the LR there and the layer whose gradient was largest")
+
+
 class ForkView(BaseModel):
     """A forked run (command ``fork``): its loss history, in the frame's history format."""
 
@@ -176,3 +183,4 @@ class Views(BaseModel):
     activation: ActivationCurve | None = None
     data: DataView | None = None
     fork: ForkView | None = Field(None, description="present while a fork runs; null once when it ends")
+    spikes: list[Spike] = Field([], description="the latest loss spikes (train loss over twice the last epoch's), explained")

@@ -293,6 +293,7 @@ export async function mount(root, ctx) {
       ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
       if (v.activation) drawActivation(ref.activation, v.activation);
       chart.apply(f.history);
+      chart.markSpikes(f.views.spikes ?? []);
       if ("fork" in f.views) {
         chart.applyFork(f.views.fork);
         ref.unfork.hidden = !f.views.fork;
