@@ -23,8 +23,9 @@ T = TypeVar("T")
 
 
 class Worker:
-    def __init__(self, quantum: float = 0.01, torch_threads: int = 1) -> None:
+    def __init__(self, quantum: float = 0.01, torch_threads: int = 1, max_running: int | None = None) -> None:
         self.quantum = quantum
+        self.max_running = max_running  # None: no admission limit
         self.torch_threads = torch_threads
         self.sessions: dict[str, Session] = {}
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
@@ -55,6 +56,21 @@ class Worker:
 
     def add(self, session: Session) -> None:
         self.sessions[session.id] = session
+        session.room = self.room
+
+    def running(self) -> int:
+        """How many sessions train now. (Read from the event loop too: a snapshot of
+        attributes the worker writes, good enough for admission.)"""
+        return sum(1 for s in list(self.sessions.values()) if s.running)
+
+    def room(self) -> str | None:
+        """None if one more session may start training, else why not (for the user)."""
+        if self.max_running is None:
+            return None
+        n = self.running()
+        if n < self.max_running:
+            return None
+        return f"the server is full: {n} sessions are training, at most {self.max_running}; try again in a moment"
 
     def remove(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
