@@ -181,9 +181,11 @@ def scenario_rows(setup: str, n: int, seconds: float, result: dict[str, Any]) ->
     return rows
 
 
-def rows(scenarios: list[tuple[str, int, float]] | None = None) -> list[Row]:
+def rows(scenarios: list[tuple[str, int, float]] | None = None, backend: str | None = None) -> list[Row]:
+    """The table; ``backend``: serve from another checkout's backend/ (before/after runs)."""
     out: list[Row] = []
-    with running_server(SERVER_ENV, "bench-load") as (url, server, _):
+    env = {**SERVER_ENV, "PYTHONPATH": backend} if backend else SERVER_ENV
+    with running_server(env, "bench-load") as (url, server, _):
         ws_url = url.replace("http", "ws") + "/ws"
         for setup, n, seconds in scenarios or SCENARIOS:
             result = asyncio.run(scenario(ws_url, url, server.pid, setup, n, seconds))
@@ -219,8 +221,13 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 and 10 clients only")
+    parser.add_argument("--clients", type=int, nargs="*", help="only the default setup with these client counts")
+    parser.add_argument("--backend", help="run the server from this backend/ directory (another checkout, for before/after)")
     args = parser.parse_args()
-    print_table(TITLE, rows(QUICK if args.quick else None))
+    scenarios = QUICK if args.quick else None
+    if args.clients:
+        scenarios = [("default", n, 6.0) for n in args.clients]
+    print_table(TITLE + (f" [server: {args.backend}]" if args.backend else ""), rows(scenarios, args.backend))
 
 
 if __name__ == "__main__":
