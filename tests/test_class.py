@@ -146,3 +146,27 @@ def test_paused_sessions_cost_the_worker_nothing() -> None:
         # the thread sleeps on its command queue: no polling (a few clock ticks at most)
         assert idle <= 0.05, idle
         assert busy >= 0.2, busy  # the measurement itself sees a training thread
+
+
+def test_a_returning_session_resumes_training_only_if_there_is_room() -> None:
+    worker = Worker(max_running=1)
+    worker.start()
+    try:
+        sent: list[dict] = []
+
+        def make(i: int) -> Session:
+            s = Session(f"r{i}", torch.device("cpu"), sent.append)
+            worker.add(s)
+            return s
+
+        a, b = (worker.submit(lambda i=i: make(i)).result() for i in range(2))
+        worker.submit(lambda: (b.control("play"), b.detach())).result()  # b left while training
+        assert b.state == "paused"
+        worker.submit(lambda: a.control("play")).result()  # a takes the only place
+        worker.submit(lambda: b.attach(sent.append)).result()
+        assert (a.state, b.state) == ("running", "paused")  # b comes back paused, not over the limit
+        worker.submit(lambda: (a.control("pause"), b.detach(), b.control("play"), b.detach())).result()
+        worker.submit(lambda: b.attach(sent.append)).result()  # room now: it plays on
+        assert b.state == "running"
+    finally:
+        worker.stop()
