@@ -51,8 +51,9 @@ def training_rows() -> list[Row]:
         if reference:
             note += f"; TF Playground: {reference} epochs/s ({epochs / seconds / reference:.1f}x)"
         out.append({"name": f"epochs/s, {name}", "value": round(epochs / seconds, 1), "unit": "epochs/s", "note": note})
-        out.append({"name": f"µs/step, {name}", "value": round(seconds / (epochs * per_epoch) * 1e6), "unit": "µs",
-                    "note": "one optimizer step, schedule and statistics included"})
+        per_step = seconds / (epochs * per_epoch)
+        out.append({"name": f"steps/s, {name}", "value": round(1 / per_step), "unit": "steps/s",
+                    "note": f"{per_step * 1e6:.0f} µs per optimizer step, schedule and statistics included"})
         views = median_time(lambda: lab.views(full=False), repeats=9)
         out.append({"name": f"views per frame, {name}", "value": round(views * 1e3, 2), "unit": "ms",
                     "note": "boundary grid, gradient norms, histograms, optimizer state"})

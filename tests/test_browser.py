@@ -68,3 +68,73 @@ def test_projector_size(browser: Any, server_url: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "playground_1920")
     context.close()
+
+
+def test_show_the_code_and_download_it(page: Any, tmp_path: Any) -> None:
+    open_page(page, "/#optimizer=adam&schedule=cosine")
+    page.click("[data-ref=showCode]")
+    page.wait_for_selector(".code-panel:not([hidden])")
+    text = page.inner_text(".code-text")
+    assert "loss.backward()" in text and "Adam(params" in text and "CosineAnnealingLR" in text
+    screenshot(page, "show_the_code_1280")
+    with page.expect_download() as download:
+        page.click(".code-actions [data-c=download]")
+    path = tmp_path / "descent_run.py"
+    download.value.save_as(path)
+    script = path.read_text()
+    assert script.startswith('"""Descent playground run') and "Adam(params" in script and "optimizer.zero_grad(" in script
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".code-panel", state="hidden")
+
+
+def test_saved_runs_are_overlaid_on_the_loss_chart(page: Any) -> None:
+    open_page(page, "/#dataset=xor")
+    page.click("#step")
+    page.click("#step")
+    page.wait_for_function(f"() => {EPOCH} >= 2")
+    page.click("[data-ref=saveRun]")
+    # a new optimizer: the saved curve stays, labelled with what differs from the default
+    page.select_option("#ctl-optimizer", "adam")
+    page.wait_for_function("() => location.hash.includes('optimizer=adam')")
+    names = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => t.name)")
+    assert names[:3] == ["test", "train", "lr"] and names[3] == "saved: xor"
+    saved = page.evaluate("() => document.querySelector('.loss-chart').data[3].y.length")
+    assert saved == 3  # epochs 0, 1, 2
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 15")
+    page.click("#play")
+    screenshot(page, "saved_run_1280")
+    page.click("[data-ref=clearRuns]")
+    assert page.evaluate("() => document.querySelector('.loss-chart').data.length") == 3
+
+
+def test_fork_and_compare(page: Any) -> None:
+    open_page(page, "/#dataset=xor")
+    for _ in range(3):
+        page.click("#step")
+    page.wait_for_function(f"() => {EPOCH} >= 3")
+    page.click("[data-ref=forkButton]")
+    page.select_option("[data-ref=forkKey]", "optimizer")
+    page.select_option("[data-ref=forkValue]", "adam")
+    page.click("[data-ref=forkGo]")
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 20")
+    page.click("#play")
+    names = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => t.name)")
+    assert "fork: optimizer adam (test)" in names
+    fork_x = page.evaluate("() => document.querySelector('.loss-chart').data[3].x")
+    assert fork_x[0] == 3 and fork_x[-1] >= 15  # the fork starts where it was made
+    screenshot(page, "fork_1280")
+    page.click("[data-ref=unfork]")
+    page.wait_for_function("() => document.querySelector('.loss-chart').data.length === 3")
+
+
+def test_loss_spikes_are_marked_on_the_chart(page: Any) -> None:
+    open_page(page, "/#problem=regression&dataset=plane&hidden=8,8&activation=relu&learning_rate=0.3")
+    page.click("#play")
+    page.wait_for_function("() => (document.querySelector('.loss-chart').layout.annotations || []).length > 0", timeout=30_000)
+    page.click("#play")
+    note = page.evaluate("() => document.querySelector('.loss-chart').layout.annotations[0].hovertext")
+    assert "loss ×" in note and "lr 0.3" in note
+    screenshot(page, "spikes_1280")

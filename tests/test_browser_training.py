@@ -41,6 +41,8 @@ def test_schedule_change_redraws_the_curve(page: Any) -> None:
     page.select_option("#ctl-schedule", "cosine")
     page.wait_for_function(f"() => (({CURVE})() || [1]).at(-1) < 0.001", timeout=10_000)
     cosine = page.evaluate(CURVE)
+    # the page says the network is kept and the optimizer's state rebuilt
+    page.wait_for_selector(".toast.info:has-text('schedule settings (schedule) changed')", timeout=10_000)
     assert cosine[0] == flat[0] and cosine == sorted(cosine, reverse=True)
     # a schedule parameter redraws it too: the final LR
     assert page.is_visible("#ctl-min_lr") and not page.is_visible("#ctl-milestones")

@@ -96,6 +96,8 @@ def test_divergence_is_detected() -> None:
     lab = make(problem="regression", dataset="plane", features=["x1", "x2", "x1sq", "x2sq", "x1x2"], hidden=[8, 8], activation="relu", learning_rate=10)
     lab.step(lab.steps_per_epoch * 20)
     assert lab.diverged and "loss" in lab.diverged
+    # explained: the step, the LR there, and the layer whose gradient blew up
+    assert f"step {lab.step_count}" in lab.diverged and "lr 10" in lab.diverged and "layer " in lab.diverged
     lab.reset()
     assert lab.diverged is None and lab.epoch == 0
 
@@ -122,3 +124,17 @@ def test_config_limits() -> None:
         with pytest.raises(ValidationError):
             Config(**bad)
     assert Config(train_ratio=90, batch_size=450).batch_size == 450  # up to the training-set size
+
+
+def test_loss_spikes_are_marked_and_explained() -> None:
+    lab = make(problem="regression", dataset="plane", hidden=[8, 8], activation="relu", learning_rate=0.3)
+    lab.step(lab.steps_per_epoch * 20)
+    assert lab.diverged is None and lab.spikes
+    first = lab.spikes[0]
+    losses = lab.history.series["train_loss"]
+    assert losses[first["epoch"]] > 2 * losses[first["epoch"] - 1]  # a real jump at that epoch
+    assert f"step {first['step']}" in first["text"] and "lr 0.3" in first["text"] and "layer " in first["text"]
+    assert lab.views(False)["spikes"] == lab.spikes
+    calm = make(dataset="circle")
+    calm.step(calm.steps_per_epoch * 10)
+    assert calm.spikes == []

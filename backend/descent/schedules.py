@@ -174,10 +174,15 @@ class Schedule:
         return float(self.scheduler.optimizer.param_groups[0]["lr"])
 
 
-def build_schedule(optimizer: Any, params: ScheduleParams, total_steps: int, start: int = 0) -> Schedule:
-    """Attach ``params.schedule`` to ``optimizer``: the base LR is each group's current ``lr``.
-    ``start`` fast-forwards to that step, so a schedule changed mid-run continues on the
-    same step axis (the LR jumps onto the new curve at the current step)."""
+def build_schedule(optimizer: Any, params: ScheduleParams, total_steps: int, start: int = 0,
+                   base_lr: float | None = None) -> Schedule:
+    """Attach ``params.schedule`` to ``optimizer``: the base LR is ``base_lr`` if given (set on
+    every group first), else each group's current ``lr``. ``start`` fast-forwards to that step,
+    so a schedule changed mid-run continues on the same step axis (the LR jumps onto the new
+    curve at the current step)."""
+    if base_lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = base_lr
     import warnings
 
     params.check_horizon(total_steps)

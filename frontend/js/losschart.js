@@ -1,5 +1,6 @@
-// Metric curves against epochs (or steps), streamed with Plotly.extendTraces.
+// Metric curves against epochs, streamed with Plotly.extendTraces; used by every lab.
 // traces: [{ name, key (the history series), color, dash?, width?, axis? ("y2" = right-hand scale) }]
+// The chart keeps the series it has drawn, so its set of traces can change (setTraces).
 
 const LAYOUT = {
   margin: { l: 44, r: 8, t: 6, b: 30 },
@@ -13,33 +14,110 @@ const LAYOUT = {
   font: { family: "inherit", size: 12 },
 };
 
+const SAVED_COLORS = ["#7b3294", "#1a9641", "#e66101", "#5e3c99", "#008837", "#b2182b"];
+
 export class LossChart {
   constructor(el, traces, layout = {}) {
     this.el = el;
     this.traces = traces;
     this.layout = { ...LAYOUT, ...layout };
     this.marker = null;
-    Plotly.newPlot(el, this.empty(), this.layout, { displayModeBar: false, responsive: true });
+    this.spikes = []; // [{epoch, text}]: loss spikes, marked with their explanation on hover
+    this.x = [];
+    this.ys = {};
+    this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
+    this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
+    Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
-  empty() {
-    return this.traces.map((t) => ({
-      x: [], y: [], name: t.name, mode: "lines", line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
-      yaxis: t.axis ?? "y", // "y2": a second scale on the right (e.g. the learning rate)
-      hovertemplate: `${t.name} %{y:.4f}<extra>%{x}</extra>`,
+  data() {
+    const live = this.traces.map((t) => ({
+      x: [...this.x], y: [...(this.ys[t.key] || [])], name: t.name, mode: "lines",
+      line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
+      yaxis: t.axis ?? "y", // "y2": a second scale on the right (the learning rate, perplexity)
+      hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
+    // after the live traces, so extendTraces' indices stay those of the live ones
+    const saved = this.saved.map((run, i) => ({
+      x: run.x, y: run.y, name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
+      hovertemplate: `${run.label} %{y:.4g}<extra>epoch %{x}</extra>`,
+    }));
+    const fork = !this.fork ? [] : [["test_loss", "test", "solid"], ["train_loss", "train", "dot"]].map(([key, name, dash]) => ({
+      x: [...this.fork.x], y: [...(this.fork.ys[key] || [])], name: `${this.fork.label} (${name})`, mode: "lines",
+      line: { color: "#7b3294", width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
+    }));
+    return [...live, ...fork, ...saved];
   }
 
+  // A frame's fork view ({label, history, diverged}), or null when the fork ended.
+  applyFork(view) {
+    if (!view) {
+      if (this.fork) { this.fork = null; this.redraw(); }
+      return;
+    }
+    const history = view.history;
+    if (!this.fork || this.fork.label !== view.label) this.fork = { label: view.label, x: [], ys: {} };
+    if (!history) return;
+    if (history.reset) { this.fork.x = []; this.fork.ys = {}; }
+    this.fork.x.push(...history.epoch);
+    for (const [k, v] of Object.entries(history.series)) (this.fork.ys[k] ||= []).push(...v);
+    this.redraw();
+  }
+
+  // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets.
+  save(key, label) {
+    this.saved.push({ label, x: [...this.x], y: [...(this.ys[key] || [])] });
+    this.redraw();
+  }
+
+  clearSaved() {
+    this.saved = [];
+    this.redraw();
+  }
+
+  redraw() {
+    const layout = { ...this.layout, shapes: this.shapes(), annotations: this.annotations() };
+    const extra = (this.fork ? 2 : 0) + this.saved.length;
+    if (extra) {
+      // with compared runs the legend gets long: it goes below the plot, one run per line
+      layout.legend = { orientation: "h", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } };
+      layout.height = (this.layout.height ?? 150) + 22 * (1 + extra);
+      layout.margin = { ...this.layout.margin, b: 30 + 22 * (1 + extra) };
+    }
+    this.el.style.height = extra ? `${layout.height}px` : ""; // the box grows with the plot
+    Plotly.react(this.el, this.data(), layout);
+  }
+
+  setTraces(traces) {
+    this.traces = traces;
+    this.redraw();
+  }
+
+  // A history message {reset, epoch, series}: replaces (reset) or extends the curves.
   apply(history) {
     if (!history) return;
-    const ys = this.traces.map((t) => history.series[t.key] || []);
     if (history.reset) {
-      const data = this.empty();
-      data.forEach((d, i) => { d.x = history.epoch; d.y = ys[i]; });
-      Plotly.react(this.el, data, { ...this.layout, shapes: this.shapes() });
+      this.x = [...history.epoch];
+      this.ys = Object.fromEntries(Object.entries(history.series).map(([k, v]) => [k, [...v]]));
+      this.redraw();
     } else if (history.epoch.length) {
+      this.x.push(...history.epoch);
+      for (const [k, v] of Object.entries(history.series)) (this.ys[k] ||= []).push(...v);
+      const ys = this.traces.map((t) => history.series[t.key] || history.epoch.map(() => null));
       Plotly.extendTraces(this.el, { x: ys.map(() => history.epoch), y: ys }, ys.map((_, i) => i));
     }
+  }
+
+  // Loss spikes: a thin line at each, and a ⚡ whose hover text explains it.
+  markSpikes(spikes) {
+    if (spikes.length === this.spikes.length && spikes.at(-1)?.epoch === this.spikes.at(-1)?.epoch) return;
+    this.spikes = spikes;
+    Plotly.relayout(this.el, { shapes: this.shapes(), annotations: this.annotations() });
+  }
+
+  annotations() {
+    return this.spikes.map((s) => ({ x: s.epoch, yref: "paper", y: 1, text: "⚡", showarrow: false, hovertext: s.text,
+      font: { color: "#e66101", size: 12 } }));
   }
 
   // A vertical line marking where the run diverged (null clears it).
@@ -50,7 +128,8 @@ export class LossChart {
   }
 
   shapes() {
-    if (this.marker == null) return [];
-    return [{ type: "line", x0: this.marker, x1: this.marker, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2, dash: "dot" } }];
+    const spikes = this.spikes.map((s) => ({ type: "line", x0: s.epoch, x1: s.epoch, yref: "paper", y0: 0, y1: 1, line: { color: "#e66101", width: 1, dash: "dash" } }));
+    if (this.marker == null) return spikes;
+    return [...spikes, { type: "line", x0: this.marker, x1: this.marker, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2, dash: "dot" } }];
   }
 }

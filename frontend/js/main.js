@@ -3,6 +3,7 @@
 import { Connection } from "./connection.js";
 import { readHash, writeHash } from "./hash.js";
 import { LAB_VIEWS } from "./labs/index.js";
+import { lessonPreset, showLesson } from "./lessons.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,6 +19,7 @@ const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d
 
 async function main() {
   const schema = await (await fetch("/api/schema")).json();
+  const lesson = await lessonPreset(); // a lesson link puts its preset in the hash first
   const defaults = (lab) =>
     Object.fromEntries(Object.entries(schema.labs[lab].config.properties).map(([k, p]) => [k, p.default]));
   let conn = null;
@@ -74,7 +76,10 @@ async function main() {
       case "config": {
         const handlers = await ensureView(msg.config.lab);
         handlers.config(msg.config, msg);
-        if (msg.rebuilt === "optimizer") toast("Optimizer changed: its state (momentum, moments) was rebuilt; the network is kept.", "info");
+        if (msg.rebuilt === "optimizer") {
+          const what = msg.changed.includes("optimizer") ? "Optimizer" : `Optimizer/schedule settings (${msg.changed.join(", ")})`;
+          toast(`${what} changed: the optimizer's state (momentum, moments) was rebuilt; the network is kept.`, "info");
+        }
         const hash = resumedWith;
         resumedWith = null;
         writeHash(msg.config, defaults(msg.config.lab));
@@ -128,6 +133,8 @@ async function main() {
     },
   );
   $("conn").addEventListener("click", () => conn.reopen());
+  if (lesson?.error) toast(lesson.error);
+  else if (lesson) showLesson(lesson, configure);
 
   const togglePlay = () => control(runState === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);

@@ -116,9 +116,7 @@ class Lab(BaseLab):
     def _build_schedule(self) -> None:
         """The schedule on the run's step axis: a change mid-run jumps onto the new curve."""
         cfg = self.config
-        for group in self.optimizer.param_groups:
-            group["lr"] = cfg.learning_rate  # the base the schedule scales
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count)
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count, base_lr=cfg.learning_rate)
         self._curve: dict[str, Any] | None = None  # planned curve, computed when next shown
 
     # ---- training -------------------------------------------------------------------

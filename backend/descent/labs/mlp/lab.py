@@ -20,6 +20,7 @@ from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
+from .fork import Fork, penalty
 from .schema import GRID, Config
 
 DATA_KEYS = {"problem", "dataset", "noise", "train_ratio", "seed"}
@@ -27,6 +28,8 @@ NETWORK_KEYS = {"features", "hidden", "activation", "loss", "dropout", "norm"} |
 SCHEDULE_KEYS = {"schedule_steps"} | set(ScheduleParams.model_fields)
 # A schedule change rebuilds the optimizer too: both start afresh on the kept network.
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields) | SCHEDULE_KEYS
+SPIKE = 2.0  # a train loss over twice the last epoch's (and up by 0.01 at least) is a spike
+MAX_SPIKES = 20  # the most recent ones are kept
 CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the page
 
 
@@ -56,6 +59,13 @@ def build_network(config: Config, seed: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def steps_per_epoch(config: Config) -> int:
+    n, bs = config.train_size, config.batch_size
+    if config.norm == "batch" and n % bs == 1:
+        return n // bs  # the 1-sample remainder is dropped (BatchNorm needs 2)
+    return math.ceil(n / bs)
+
+
 def encode_unit(values: torch.Tensor) -> str:
     """Values in [-1, 1] -> base64 of uint8 (0 = -1, 255 = +1)."""
     scaled = ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -63,6 +73,8 @@ def encode_unit(values: torch.Tensor) -> str:
 
 
 class Lab(BaseLab):
+    commands = ("code", "fork", "unfork")
+
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
         self.config = config
@@ -103,7 +115,11 @@ class Lab(BaseLab):
         self.diverged = None
         self._batches: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.history = History(("train_loss", "test_loss", "lr"))
-        self._epoch_metrics = self._evaluate()
+        self.fork: Fork | None = None  # a network change ends a fork
+        self.spikes: list[dict[str, Any]] = []  # loss spikes, explained (the chart marks them)
+        self._previous_loss: float | None = None
+        self._fork_shown = getattr(self, "_fork_shown", False)
+        self._epoch_metrics = self.evaluate()
         self.history.append(0, {**self._epoch_metrics, "lr": self.lr})
 
     def _build_optimizer(self) -> None:
@@ -114,9 +130,7 @@ class Lab(BaseLab):
     def _build_schedule(self) -> None:
         """(Re)attach the schedule at the current step: the LR jumps onto the new curve there."""
         cfg = self.config
-        for group in self.optimizer.param_groups:
-            group["lr"] = cfg.learning_rate
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.schedule_steps, start=self.step_count)
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.schedule_steps, start=self.step_count, base_lr=cfg.learning_rate)
         self.curve_version = getattr(self, "curve_version", 0) + 1
         self._curve_sent = -1
 
@@ -124,10 +138,7 @@ class Lab(BaseLab):
 
     @property
     def steps_per_epoch(self) -> int:
-        n, bs = len(self.y_train), self.config.batch_size
-        if self.config.norm == "batch" and n % bs == 1:
-            return n // bs  # the 1-sample remainder is dropped (BatchNorm needs 2)
-        return math.ceil(n / bs)
+        return steps_per_epoch(self.config)
 
     def _new_epoch(self) -> None:
         order = torch.randperm(len(self.y_train), device=self.device)
@@ -136,27 +147,21 @@ class Lab(BaseLab):
         self._batches = self._batches[: self.steps_per_epoch]
         self._batches.reverse()  # pop() from the end is O(1)
 
-    def _penalty(self) -> torch.Tensor | float:
-        cfg = self.config
-        if cfg.regularization == "none" or cfg.regularization_rate == 0:
-            return 0.0
-        if cfg.regularization == "l1":
-            return cfg.regularization_rate * sum(w.abs().sum() for w in self.weights)
-        return cfg.regularization_rate * 0.5 * sum((w * w).sum() for w in self.weights)
-
     def step(self, n: int) -> None:
         model, optimizer, schedule, loss_fn = self.model, self.optimizer, self.schedule, self.loss_fn
         for i in range(n):
             if not self._batches:
                 self._new_epoch()
             xb, yb = self._batches.pop()
-            loss = loss_fn(model(xb), yb) + self._penalty()
+            loss = loss_fn(model(xb), yb) + penalty(self.config, self.weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if i == n - 1:  # only the last step of a call feeds the update/weight ratio view
                 self._before_step = [w.detach().clone() for w in self.weights]
             optimizer.step()
             schedule.step()
+            if self.fork:
+                self.fork.step(self, xb, yb)
             self.step_count += 1
             if not self._batches:
                 self._end_epoch()
@@ -165,27 +170,46 @@ class Lab(BaseLab):
 
     def _end_epoch(self) -> None:
         self.epoch += 1
-        self._epoch_metrics = self._evaluate()
+        self._epoch_metrics = self.evaluate()
         self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr})
+        if self.fork:
+            self.fork.end_epoch(self)
         loss = self._epoch_metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
-            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch}"
+            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch} (step {self.step_count}, lr {self.lr:.3g}); {self._blown_layer()}"
+        elif self._previous_loss is not None and loss > SPIKE * self._previous_loss and loss - self._previous_loss > 0.01:
+            # a spike: marked on the chart with what explains it, while the run goes on
+            self.spikes.append({"epoch": self.epoch, "step": self.step_count, "lr": self.lr,
+                                "text": f"loss ×{loss / self._previous_loss:.1f} at step {self.step_count} (lr {self.lr:.3g}); {self._blown_layer()}"})
+            del self.spikes[:-MAX_SPIKES]
+        self._previous_loss = loss
+
+    def _blown_layer(self) -> str:
+        """Which layer's gradient blew up in the last step: the first not finite, else the largest."""
+        norms = stats.grad_norms(self.weights)
+        for i, n in enumerate(norms):
+            if not math.isfinite(n):
+                return f"layer {i + 1}'s gradient norm was the first to overflow"
+        worst = max(range(len(norms)), key=lambda i: norms[i])
+        return f"layer {worst + 1} had the largest gradient norm ({norms[worst]:.3g})"
 
     @torch.no_grad()
-    def _predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(raw output (N, outputs), prediction (N,) on the label scale), in eval mode
-        (dropout off, BatchNorm on its running statistics)."""
-        self.model.eval()
+    def _predict(self, x: torch.Tensor, model: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(raw output (N, outputs), prediction (N,) on the label scale) of ``model`` (the
+        lab's own by default), in eval mode (dropout off, BatchNorm on its running statistics)."""
+        model = model or self.model
+        model.eval()
         try:
-            out = self.model(x)
+            out = model(x)
         finally:
-            self.model.train()
+            model.train()
         return out, self.predict(out)
 
-    def _evaluate(self) -> dict[str, float | None]:
+    def evaluate(self, model: nn.Module | None = None) -> dict[str, float | None]:
+        """Losses (and accuracies) of ``model`` (the lab's own by default) on both splits."""
         metrics: dict[str, float | None] = {}
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            out, pred = self._predict(x)
+            out, pred = self._predict(x, model)
             loss = float(self.loss_fn(out, y))
             metrics[f"{split}_loss"] = loss if math.isfinite(loss) else float("nan")
             if self.config.problem == "classification":
@@ -259,12 +283,33 @@ class Lab(BaseLab):
             self._curve_sent = self.curve_version
         if full:
             views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
+        views["spikes"] = self.spikes
+        if self.fork or self._fork_shown:  # None once tells the page the fork ended
+            views["fork"] = self.fork.view(full) if self.fork else None
+            self._fork_shown = self.fork is not None
         if full:
             views["data"] = {
                 "train": _points(self.train_xy, self.train_label),
                 "test": _points(self.test_xy, self.test_label),
             }
         return views
+
+    # ---- commands -------------------------------------------------------------------
+
+    def command_code(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The plain PyTorch script of the current setup (show the code / download)."""
+        from .script import render
+
+        return {"filename": "descent_run.py", "script": render(self.config)}
+
+    def command_fork(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Fork here: a second run from this point with ``args.patch`` applied (replaces any fork)."""
+        self.fork = Fork(self, args.get("patch"))
+        return {"label": self.fork.label}
+
+    def command_unfork(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.fork = None
+        return {"label": None}
 
 
 def _sampled(curve: list[float], points: int) -> tuple[list[int], list[float]]:

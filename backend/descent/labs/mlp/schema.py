@@ -11,6 +11,7 @@ from ...datasets import DATASETS, FEATURES, SAMPLES
 from ...initializers import INITIALIZERS, InitParams
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
+from ...protocol import History
 from ...schedules import SCHEDULES, ScheduleParams
 
 MAX_LAYERS = 6
@@ -153,6 +154,21 @@ class ActivationCurve(BaseModel):
     dy: list[float]
 
 
+class Spike(BaseModel):
+    epoch: int
+    step: int
+    lr: float
+    text: str = Field(description="the jump, the step, the LR there and the layer whose gradient was largest")
+
+
+class ForkView(BaseModel):
+    """A forked run (command ``fork``): its loss history, in the frame's history format."""
+
+    label: str = Field(description="what the fork changed, e.g. 'fork: optimizer adam'")
+    history: History | None = Field(description="new epochs since the last frame (reset = replace)")
+    diverged: str | None = None
+
+
 class Views(BaseModel):
     """What an MLP frame carries in ``views``."""
 
@@ -166,3 +182,5 @@ class Views(BaseModel):
     schedule: ScheduleCurve | None = None
     activation: ActivationCurve | None = None
     data: DataView | None = None
+    fork: ForkView | None = Field(None, description="present while a fork runs; null once when it ends")
+    spikes: list[Spike] = Field([], description="the latest loss spikes (train loss over twice the last epoch's), explained")

@@ -1,7 +1,7 @@
-// The attention lab's curves: history series against epochs (a trace may use the right-hand
-// axis, and the set of traces may change with the network), and the LR, planned and actual.
+// The attention lab's own charts: the LR, planned and actual (its metric curves are the
+// shared LossChart, with BASE as their layout), and a colour per head.
 
-const BASE = {
+export const BASE = {
   margin: { l: 44, r: 44, t: 6, b: 28 },
   height: 130,
   showlegend: true,
@@ -13,47 +13,6 @@ const BASE = {
   font: { family: "inherit", size: 11 },
 };
 const OPTIONS = { displayModeBar: false, responsive: true };
-
-// traces: [{ name, key (history series), color, dash?, yaxis? ("y2") }]
-export class Curves {
-  constructor(el, traces, layout = {}) {
-    this.el = el;
-    this.layout = { ...BASE, ...layout };
-    this.traces = traces;
-    this.x = [];
-    this.ys = {};
-    Plotly.newPlot(el, this.data(), this.layout, OPTIONS);
-  }
-
-  data() {
-    return this.traces.map((t) => ({
-      x: [...this.x], y: [...(this.ys[t.key] || [])], name: t.name, mode: "lines", yaxis: t.yaxis || "y",
-      line: { color: t.color, width: t.width || 2, dash: t.dash || "solid" },
-      hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
-    }));
-  }
-
-  setTraces(traces) {
-    this.traces = traces;
-    Plotly.react(this.el, this.data(), this.layout);
-  }
-
-  // A history message: {reset, epoch, series}. Appends (or replaces on reset).
-  apply(history) {
-    if (!history) return;
-    if (history.reset) {
-      this.x = [...history.epoch];
-      this.ys = Object.fromEntries(Object.entries(history.series).map(([k, v]) => [k, [...v]]));
-      Plotly.react(this.el, this.data(), this.layout);
-      return;
-    }
-    if (!history.epoch.length) return;
-    this.x.push(...history.epoch);
-    for (const [k, v] of Object.entries(history.series)) (this.ys[k] ||= []).push(...v);
-    const ys = this.traces.map((t) => history.series[t.key] || history.epoch.map(() => null));
-    Plotly.extendTraces(this.el, { x: ys.map(() => history.epoch), y: ys }, ys.map((_, i) => i));
-  }
-}
 
 // The planned LR (whole horizon, dotted) and the LR actually used (per epoch).
 export class LrChart {

@@ -2,7 +2,8 @@
 // or for a typed input), and the curves: loss, perplexity, accuracy, entropy per head, LR.
 import { buildControls, LR_LADDER } from "../../controls.js";
 import { decodeBase64 } from "../../colors.js";
-import { Curves, LrChart, headColor } from "./charts.js";
+import { LossChart } from "../../losschart.js";
+import { BASE, LrChart, headColor } from "./charts.js";
 import { decodeMaps, Enlarged, MapGrid } from "./maps.js";
 
 export const title = "Attention";
@@ -133,16 +134,16 @@ export async function mount(root, ctx) {
 
   const grid = new MapGrid(ref.grid, (target) => zoom.open(target, shown()));
   const zoom = new Enlarged(ref.zoom);
-  const loss = new Curves(ref.loss, [
+  const loss = new LossChart(ref.loss, [
     { name: "test", key: "test_loss", color: "#111" },
     { name: "train", key: "train_loss", color: "#9aa3ad" },
-    { name: "perplexity", key: "perplexity", color: "#f59322", yaxis: "y2", width: 1.5 },
-  ], { yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", zeroline: false, showgrid: false, tickformat: ".1f", nticks: 4, title: { text: "ppl", font: { size: 10 } } } });
-  const accuracy = new Curves(ref.accuracy, [
+    { name: "perplexity", key: "perplexity", color: "#f59322", axis: "y2", width: 1.5 },
+  ], { ...BASE, yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", zeroline: false, showgrid: false, tickformat: ".1f", nticks: 4, title: { text: "ppl", font: { size: 10 } } } });
+  const accuracy = new LossChart(ref.accuracy, [
     { name: "tokens", key: "test_accuracy", color: "#0877bd" },
     { name: "sequences", key: "sequence_accuracy", color: "#6baed6", dash: "dot" },
-  ], { yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
-  const entropy = new Curves(ref.entropy, []);
+  ], { ...BASE, yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
+  const entropy = new LossChart(ref.entropy, [], BASE);
   const lr = new LrChart(ref.lr);
   let headNames = [];
 

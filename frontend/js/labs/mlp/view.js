@@ -1,4 +1,5 @@
 // The MLP playground view: data, network and output columns, after TensorFlow Playground.
+import { CodePanel } from "../../codepanel.js";
 import { buildControls, LABELS, LR_LADDER, schemaEnum } from "../../controls.js";
 import { GradHeatmap } from "../../gradheatmap.js";
 import { drawActivation, drawHistogram } from "../../histogram.js";
@@ -104,13 +105,22 @@ const TEMPLATE = `
       </div>
     </section>
     <section class="column output-column">
-      <h2>Output</h2>
+      <div class="output-head"><h2>Output</h2><button class="text-button small" data-ref="showCode" title="the plain PyTorch code of this setup">&lt;/&gt; Show the code</button></div>
       <div class="losses">
         <div>Test loss <span class="num" data-ref="testLoss">—</span></div>
         <div>Training loss <span class="num" data-ref="trainLoss">—</span></div>
         <div data-ref="accuracyLine">Test accuracy <span class="num" data-ref="testAcc">—</span></div>
       </div>
       <div class="loss-chart" data-ref="chart"></div>
+      <div class="saved-runs">
+        <span class="fork-form" data-ref="forkForm" hidden>fork with
+          <select data-ref="forkKey" aria-label="the setting the fork changes"></select>
+          <select data-ref="forkValue" aria-label="its value in the fork"></select>
+          <button class="text-button small" data-ref="forkGo">start</button></span>
+        <button class="text-button small" data-ref="forkButton" title="a second run from this point, on the same batches, with one setting changed">Fork…</button>
+        <button class="text-button small" data-ref="unfork" hidden>End fork</button>
+        <button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
+        <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
         <div class="axis-labels"><span>−6</span><span>0</span><span>6</span></div>
@@ -128,6 +138,17 @@ const TEMPLATE = `
   </div>`;
 
 const fmt = (v) => (v == null ? "—" : v.toFixed(3));
+
+// "adam, lr 0.1, spiral": the settings that differ from the defaults, for a saved run's legend.
+function runLabel(config, schema) {
+  const parts = [];
+  for (const [key, value] of Object.entries(config)) {
+    const base = schema.properties[key]?.default;
+    if (key === "lab" || key === "seed" || JSON.stringify(value) === JSON.stringify(base)) continue;
+    parts.push(key === "learning_rate" ? `lr ${value}` : typeof value === "string" ? value : `${key} ${value}`);
+  }
+  return `saved: ${parts.join(", ") || "default"}`.slice(0, 60);
+}
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
@@ -166,6 +187,32 @@ export async function mount(root, ctx) {
     yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
               exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
   });
+  // Saved runs: the test-loss curve, labelled with how the setup differs from the default.
+  ref.saveRun.addEventListener("click", () => {
+    chart.save("test_loss", runLabel(current, ctx.schema));
+    ref.clearRuns.hidden = false;
+  });
+  ref.clearRuns.addEventListener("click", () => { chart.clearSaved(); ref.clearRuns.hidden = true; });
+  // Fork and compare: which setting the fork changes, and to what.
+  const forkChoices = {
+    optimizer: schemaEnum(ctx.schema, "optimizer"),
+    learning_rate: LR_LADDER,
+    schedule: schemaEnum(ctx.schema, "schedule"),
+    regularization: schemaEnum(ctx.schema, "regularization"),
+  };
+  ref.forkKey.replaceChildren(...Object.keys(forkChoices).map((k) => new Option(k.replace("_", " "), k)));
+  const fillForkValues = () => {
+    ref.forkValue.replaceChildren(...forkChoices[ref.forkKey.value].map((v) => new Option(String(v), String(v))));
+  };
+  fillForkValues();
+  ref.forkKey.addEventListener("change", fillForkValues);
+  ref.forkButton.addEventListener("click", () => { ref.forkForm.hidden = !ref.forkForm.hidden; });
+  ref.forkGo.addEventListener("click", () => {
+    const key = ref.forkKey.value;
+    const value = key === "learning_rate" ? Number(ref.forkValue.value) : ref.forkValue.value;
+    ctx.command("fork", { patch: { [key]: value } });
+  });
+  ref.unfork.addEventListener("click", () => ctx.command("unfork", {}));
   const schedule = new ScheduleChart(ref.schedule);
   const heatmap = new GradHeatmap(ref.heatmap);
   let histLayer = 0;
@@ -195,10 +242,19 @@ export async function mount(root, ctx) {
   ref.addLayer.addEventListener("click", () => network.addLayer());
   ref.removeLayer.addEventListener("click", () => network.removeLayer());
   ref.showTest.addEventListener("change", (e) => boundary.setShowTest(e.target.checked));
+  const codePanel = new CodePanel();
+  ref.showCode.addEventListener("click", () => ctx.command("code", {}));
   const onResize = () => current && network.render(current);
   window.addEventListener("resize", onResize);
 
   return {
+    reply(msg) {
+      if (msg.name === "code") codePanel.show(msg);
+      if (msg.name === "fork" || msg.name === "unfork") {
+        ref.forkForm.hidden = true;
+        ref.unfork.hidden = !msg.label;
+      }
+    },
     config(config) {
       current = config;
       controls.update(config);
@@ -237,9 +293,15 @@ export async function mount(root, ctx) {
       ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
       if (v.activation) drawActivation(ref.activation, v.activation);
       chart.apply(f.history);
+      chart.markSpikes(f.views.spikes ?? []);
+      if ("fork" in f.views) {
+        chart.applyFork(f.views.fork);
+        ref.unfork.hidden = !f.views.fork;
+      }
     },
     unmount() {
       window.removeEventListener("resize", onResize);
+      codePanel.destroy();
       for (const el of [ref.chart, ref.schedule, ref.heatmap]) Plotly.purge(el);
     },
   };

@@ -1,0 +1,198 @@
+"""Show the code: the plain PyTorch script of the current playground setup.
+
+The script is written from the very pieces the lab runs (the dataset generator, the
+registry entries for init, loss, optimizer and schedule, the network the lab builds),
+taken as source with ``inspect``, so it cannot drift from what the server trains. It
+needs only numpy and torch, and run alone it reproduces a fresh run of the lab step for
+step (same data, same initial weights, same batch order): the user can read it, download
+it and run it with ``python descent_run.py``."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+from typing import Any, Callable
+
+from torch import nn
+
+from ... import datasets, initializers, losses, moments
+from ...datasets import DATASETS, FEATURES, SAMPLES
+from ...initializers import INITIALIZERS
+from ...losses import LOSSES
+from ...optimizers import OPTIMIZERS
+from ...schedules import SCHEDULES
+from .schema import Config
+
+# helpers and constants the registry functions may refer to, by module
+HELPERS: dict[Any, tuple[str, ...]] = {
+    datasets: ("_uniform", "EXTENT", "_BUMPS"),
+    initializers: ("_zero_bias",),
+    losses: (),
+}
+
+
+def _function(fn: Callable[..., Any]) -> str:
+    """A registered function's source without its decorator."""
+    source = textwrap.dedent(inspect.getsource(fn))
+    return "\n" + source[source.index("def "):].rstrip() + "\n\n"
+
+
+def _helpers(module: Any, body: str) -> str:
+    """Source of the helpers of ``module`` that ``body`` mentions."""
+    out = []
+    for name in HELPERS.get(module, ()):
+        if not re.search(rf"\b{name}\b", body):
+            continue
+        value = getattr(module, name)
+        out.append(_function(value) if callable(value) else f"\n{name} = {_literal(value)}\n")
+    return "".join(out)
+
+
+def _literal(value: Any) -> str:
+    return f"np.array({value.tolist()!r})" if hasattr(value, "tolist") else repr(value)
+
+
+def _feature(name: str) -> str:
+    """The expression of a feature, from its registered lambda ``lambda x1, x2: <expr>``."""
+    source = inspect.getsource(FEATURES[name].fn)
+    return re.search(r"lambda x1, x2: (.*)\)\s*$", source.strip()).group(1)  # type: ignore[union-attr]
+
+
+def _module(m: nn.Module) -> str:
+    """Code that builds ``m``: torch modules' reprs are their constructor calls."""
+    return f"nn.{m!r}"
+
+
+def _hyper(config: Config, fields: tuple[str, ...]) -> str:
+    return ", ".join(f"{k}={getattr(config, k)!r}" for k in fields)
+
+
+def render(config: Config) -> str:
+    """The whole script for ``config``."""
+    from .lab import build_network, steps_per_epoch  # as the lab builds and trains it
+
+    cfg = config
+    dataset = DATASETS[cfg.dataset]
+    generator = _function(dataset.fn)
+    init = INITIALIZERS[cfg.init]
+    loss = LOSSES[cfg.loss]
+    optimizer = OPTIMIZERS[cfg.optimizer]
+    schedule = SCHEDULES[cfg.schedule]
+    optimizer_source = _function(optimizer.fn)
+    uses_moments = "from .moments import" in optimizer_source
+    optimizer_source = re.sub(r"\n\s*from \.moments import \w+\n", "\n", optimizer_source)
+    network = build_network(cfg, seed=0)
+    features = ", ".join(_feature(f) for f in cfg.features)
+    fields = sorted({*optimizer.meta["uses"], *schedule.meta["uses"], *init.meta["uses"]})
+
+    parts = [
+        f'''"""Descent playground run, as plain PyTorch.
+
+dataset {cfg.dataset} (noise {cfg.noise}%, {cfg.train_ratio}% for training, seed {cfg.seed}),
+features {", ".join(cfg.features)}, hidden layers {cfg.hidden or "none"} of {cfg.activation},
+init {cfg.init}, loss {cfg.loss}, optimizer {cfg.optimizer} (lr {cfg.learning_rate}),
+schedule {cfg.schedule}, batch size {cfg.batch_size}, regularization {cfg.regularization} {cfg.regularization_rate}.
+Run: python descent_run.py [epochs]
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from types import SimpleNamespace
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim import Optimizer
+
+# the settings the registry functions below read
+hp = SimpleNamespace({_hyper(cfg, tuple(fields))})
+''',
+        "\n# ---- data " + "-" * 70 + "\n",
+        _helpers(datasets, generator),
+        generator,
+        f'''
+rng = np.random.default_rng({cfg.seed})
+xy, label = {dataset.fn.__name__}({SAMPLES[dataset.meta["problem"]]}, {cfg.noise / 100!r}, rng)
+order = rng.permutation(len(xy))
+xy, label = xy[order].astype(np.float32), label[order].astype(np.float32)
+x1, x2 = xy[:, 0], xy[:, 1]
+features = np.stack([{features}], axis=1).astype(np.float32)
+n_train = {cfg.train_size}
+x_train, y_train = torch.from_numpy(features[:n_train]), torch.from_numpy(label[:n_train])
+x_test, y_test = torch.from_numpy(features[n_train:]), torch.from_numpy(label[n_train:])
+''',
+        "\n# ---- model " + "-" * 69 + "\n",
+        _helpers(initializers, _function(init.fn)),
+        _function(init.fn) if cfg.init != "default" else "",
+        f"\ntorch.manual_seed({cfg.seed * 1009})\nlayers = []\n",
+        _layers(cfg, network),
+        "model = nn.Sequential(*layers)\n",
+        "\n# ---- loss, optimizer, schedule " + "-" * 49 + "\n",
+        _helpers(losses, _function(loss.fn)),
+        _function(loss.fn),
+        "\n" + inspect.getsource(moments.Moments) + "\n" if uses_moments else "",
+        "\n" + inspect.getsource(moments.Yogi) + "\n" if uses_moments and cfg.optimizer == "yogi" else "",
+        optimizer_source,
+        _function(schedule.fn),
+        f'''
+optimizer = {optimizer.fn.__name__}(model.parameters(), {cfg.learning_rate!r}, hp)
+scheduler = {schedule.fn.__name__}(optimizer, hp, {cfg.schedule_steps})
+weights = [m.weight for m in model if isinstance(m, nn.Linear)]
+
+
+def penalty():
+''',
+        _penalty(cfg),
+        f'''
+
+# ---- training loop ------------------------------------------------------------
+def evaluate(x, y):
+    model.eval()
+    with torch.no_grad():
+        value = {loss.fn.__name__}(model(x), y).item()
+    model.train()
+    return value
+
+
+epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+batch_size = {cfg.batch_size}
+steps_per_epoch = {steps_per_epoch(cfg)}
+print(f"epoch 0: train loss {{evaluate(x_train, y_train):.4f}}, test loss {{evaluate(x_test, y_test):.4f}}")
+for epoch in range(1, epochs + 1):
+    order = torch.randperm(len(y_train))
+    batches = list(zip(x_train[order].split(batch_size), y_train[order].split(batch_size)))[:steps_per_epoch]
+    for xb, yb in batches:
+        loss = {loss.fn.__name__}(model(xb), yb) + penalty()  # forward: model(x), then the criterion
+        optimizer.zero_grad(set_to_none=True)  # forget the last step's gradients
+        loss.backward()  # backward: dloss/dw for every parameter
+        optimizer.step()  # update: w <- w - lr * (the optimizer's step)
+        scheduler.step()  # the LR for the next step
+    print(f"epoch {{epoch}}: train loss {{evaluate(x_train, y_train):.4f}}, test loss {{evaluate(x_test, y_test):.4f}}")
+''',
+    ]
+    return "".join(p for p in parts if p)
+
+
+def _layers(cfg: Config, network: nn.Sequential) -> str:
+    """The layers in the order the lab creates them (the random init consumes the seed in
+    this order, so the weights come out the same)."""
+    lines = []
+    for m in network:
+        lines.append(f"layers.append({_module(m)})")
+        if isinstance(m, nn.Linear) and cfg.init != "default":
+            lines.append(f"{INITIALIZERS[cfg.init].fn.__name__}(layers[-1], hp)")
+    return "\n".join(lines) + "\n"
+
+
+def _penalty(cfg: Config) -> str:
+    rate = cfg.regularization_rate
+    if cfg.regularization == "none" or rate == 0:
+        return "    return 0.0\n"
+    if cfg.regularization == "l1":
+        return f"    return {rate!r} * sum(w.abs().sum() for w in weights)  # L1\n"
+    return f"    return {rate!r} * 0.5 * sum((w * w).sum() for w in weights)  # L2\n"
+

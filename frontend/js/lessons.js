@@ -1,0 +1,51 @@
+// Guided lessons: a few lines of text, a preset, and "now try this" steps, each a link:
+// /?lesson=<id> loads the preset (unless the link carries its own hash) and shows the card.
+// The lessons themselves are data: frontend/lessons.json (tests check every preset and step).
+
+const param = () => new URLSearchParams(location.search).get("lesson");
+
+// Before the shell reads the URL hash: a lesson link without a hash gets the lesson's preset.
+export async function lessonPreset() {
+  const id = param();
+  if (!id) return null;
+  const lessons = await (await fetch("/static/lessons.json")).json();
+  const lesson = lessons[id];
+  if (!lesson) return { error: `unknown lesson '${id}'; lessons: ${Object.keys(lessons).join(", ")}` };
+  if (!location.hash || location.hash === "#") history.replaceState(null, "", `${location.search}#${toHash(lesson.preset)}`);
+  return { id, lesson };
+}
+
+export function toHash(config) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(config)) params.set(key, Array.isArray(value) ? value.join(",") : String(value));
+  return params.toString().replaceAll("%2C", ",");
+}
+
+// The lesson card: text, steps with a "do it" button where the step changes the setup.
+export function showLesson({ id, lesson }, configure) {
+  const card = document.createElement("aside");
+  card.className = "lesson";
+  card.dataset.lesson = id;
+  card.innerHTML = `<div class="lesson-head"><span class="lesson-kicker">Lesson</span><strong></strong>
+      <button class="round tiny" data-l="fold" aria-label="fold the lesson">–</button></div>
+    <div class="lesson-body"><p></p><ol></ol></div>`;
+  card.querySelector("strong").textContent = lesson.title;
+  card.querySelector("p").textContent = lesson.text;
+  const list = card.querySelector("ol");
+  lesson.tries.forEach((step, i) => {
+    const item = document.createElement("li");
+    item.textContent = step.text;
+    if (step.patch) {
+      const go = document.createElement("button");
+      go.className = "text-button small";
+      go.textContent = "do it";
+      go.dataset.step = i;
+      go.addEventListener("click", () => { configure(step.patch); item.classList.add("done"); });
+      item.append(" ", go);
+    }
+    list.append(item);
+  });
+  card.querySelector("[data-l=fold]").addEventListener("click", () => card.classList.toggle("folded"));
+  document.body.append(card);
+  return card;
+}

@@ -1,0 +1,80 @@
+"""Show the code: the script the playground writes for a setup runs on its own (numpy and
+torch only) and trains exactly like the lab does from a fresh start."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from descent.labs.mlp.lab import Lab
+from descent.labs.mlp.schema import Config
+from descent.labs.mlp.script import render
+
+SETUPS: list[dict[str, Any]] = [
+    {},  # the default: circle, tanh 4-2, sgd, constant
+    {"dataset": "spiral", "features": ["x1", "x2", "x1sq", "sinx1"], "hidden": [8, 8], "activation": "relu",
+     "init": "xavier", "loss": "ce", "optimizer": "yogi", "schedule": "warmup_cosine", "norm": "batch",
+     "dropout": 0.1, "regularization": "l2", "regularization_rate": 0.001},
+    {"problem": "regression", "dataset": "multigauss", "init": "constant", "optimizer": "adam",
+     "bias_correction": False, "schedule": "factor", "activation": "leaky_relu", "norm": "layer"},
+    {"dataset": "xor", "features": ["x1x2"], "hidden": [], "loss": "bce", "optimizer": "nesterov",
+     "schedule": "multistep", "milestones": [30, 60], "regularization": "l1", "regularization_rate": 0.01},
+]
+
+
+def run_script(config: Config, tmp_path: Path, epochs: int) -> list[float]:
+    path = tmp_path / "descent_run.py"
+    path.write_text(render(config))
+    # a clean environment: the script must not need Descent on the path
+    out = subprocess.run([sys.executable, str(path), str(epochs)], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, check=True).stdout
+    return [float(v) for v in re.findall(r"train loss ([0-9.]+|nan)", out)]
+
+
+@pytest.mark.parametrize("overrides", SETUPS, ids=["default", "spiral-yogi-bn", "regression-adam", "xor-linear-l1"])
+def test_the_script_trains_like_the_lab(overrides: dict[str, Any], tmp_path: Path) -> None:
+    config = Config(**overrides)
+    epochs = 3
+    script = run_script(config, tmp_path, epochs)
+    lab = Lab(config, torch.device("cpu"))
+    lab.step(epochs * lab.steps_per_epoch)
+    live = [m["train_loss"] for m in _epochs(lab)]
+    assert len(script) == epochs + 1
+    assert script == pytest.approx(live, abs=2e-4)  # printed with 4 decimals
+
+
+def test_the_default_scripts_loss_falls(tmp_path: Path) -> None:
+    losses = run_script(Config(dataset="xor", learning_rate=0.1), tmp_path, 20)
+    assert losses[-1] < 0.6 * losses[0]
+
+
+def test_the_script_shows_the_training_loop() -> None:
+    text = render(Config(optimizer="momentum", schedule="cosine"))
+    for needle in ("model(xb)", "optimizer.zero_grad(", "loss.backward()", "optimizer.step()", "scheduler.step()",
+                   "SGD(params, lr=lr, momentum=hp.momentum", "CosineAnnealingLR", "nn.Linear(in_features=2, out_features=4"):
+        assert needle in text
+
+
+def test_code_command_through_the_protocol(client: Any) -> None:
+    with client.websocket_connect("/ws") as ws:
+        while ws.receive_json()["type"] != "frame":
+            pass
+        ws.send_json({"type": "command", "name": "code", "args": {}})
+        while (msg := ws.receive_json())["type"] != "reply":
+            pass
+        assert msg["name"] == "code" and msg["filename"] == "descent_run.py" and "loss.backward()" in msg["script"]
+
+
+def _epochs(lab: Lab) -> list[dict[str, float]]:
+    """The lab's per-epoch history (epoch 0 included) as a list of metric dicts."""
+    from descent.history import Cursor
+
+    history = lab.history.since(Cursor())
+    series = history["series"]
+    return [{k: series[k][i] for k in series} for i in range(len(series["train_loss"]))]
