@@ -1,6 +1,7 @@
 # make run   - set up and serve Descent on http://127.0.0.1:8000 (HOST / PORT override)
 # make test  - set up and run every test (unit, protocol, browser)
 # make bench - print the benchmark table
+# make load  - the load test: N websocket clients at once (about 2 minutes; not in make bench)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR)/backend
 
-.PHONY: run test bench browser clean
+.PHONY: run test bench load browser clean
 
 # The venv is rebuilt only when the requirements change (a stamp file records it).
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
@@ -28,6 +29,9 @@ test: $(VENV)/.stamp browser
 
 bench: $(VENV)/.stamp browser
 	$(PY) -m bench
+
+load: $(VENV)/.stamp
+	$(PY) -m bench.load
 
 clean:
 	rm -rf $(VENV) artifacts

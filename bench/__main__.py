@@ -1,5 +1,5 @@
 """`make bench`: every benchmark's table, one section per lab. The soak test is separate
-(`python -m bench.soak`, minutes long)."""
+(`python -m bench.soak`, minutes long), and so is the load test (`make load`)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import platform
 
 import torch
 
-from bench import arena, attention, mlp
+from bench import arena, attention, batching, mlp, step, workers
 from bench.common import DEVICE, print_table
 
 
 def main() -> None:
     print(f"# Descent benchmarks\n\nmachine: {platform.machine()}, {torch.get_num_threads()} threads available, "
           f"torch {torch.__version__}, training device {DEVICE} (DESCENT_DEVICE overrides)")
-    for module in (mlp, attention, arena):
+    for module in (mlp, step, batching, workers, attention, arena):
         print_table(module.TITLE, module.rows())
 
 

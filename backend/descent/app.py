@@ -40,7 +40,7 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     device = choose_device(settings.device)
-    worker = Worker()
+    worker = Worker(max_running=settings.max_running_sessions)
     roster = Roster(settings)
 
     def reclaim(entries: list[Entry]) -> None:
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if entry is None:
             refusal, reclaimed = roster.admit(client)
             reclaim(reclaimed)
+            refusal = refusal or worker.room()  # past training capacity: refused, not everyone slower
             if refusal:
                 await close_with(ws, 1013, refusal)
                 return

@@ -60,6 +60,8 @@ class Session:
         self._next_frame_at = 0.0
         self._cursor = Cursor()
         self._step_cost = 1e-3  # seconds per step, smoothed: sizes the training quantum
+        # admission: None if this session may start training, else why not (set by the worker)
+        self.room: Callable[[], str | None] = lambda: None
 
     # ---- messages -------------------------------------------------------------------
 
@@ -101,7 +103,7 @@ class Session:
         """A client (re)takes the session: it gets everything, and a run paused by its
         leaving goes on."""
         self.send = send
-        if self._resume_running and self.state == "paused" and not self.failed:
+        if self._resume_running and self.state == "paused" and not self.failed and self.room() is None:
             self.state = "running"
         self._resume_running = False
         self.start()
@@ -198,6 +200,11 @@ class Session:
         if action == "play":
             if self.state == "diverged":
                 self.send({"type": "error", "message": "the run diverged; reset (or change the setup) to start again", "loc": ["action"]})
+                return
+            refusal = None if self.running else self.room()
+            if refusal:  # past capacity: this one waits rather than everyone slowing down
+                self.send({"type": "error", "message": refusal, "loc": ["action"]})
+                self._send_status()
                 return
             self.state = "running"
         elif action == "pause":

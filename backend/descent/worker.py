@@ -23,8 +23,15 @@ T = TypeVar("T")
 
 
 class Worker:
-    def __init__(self, quantum: float = 0.01, torch_threads: int = 1) -> None:
-        self.quantum = quantum
+    def __init__(self, quantum: float = 0.01, torch_threads: int = 1, max_running: int | None = None,
+                 round_time: float = 1 / 30, min_quantum: float = 0.002) -> None:
+        self.quantum = quantum  # the longest quantum (few sessions running)
+        # Frames and control replies wait for the round to end, so the round, not the quantum,
+        # is held near round_time: quanta shrink as more sessions run, but not below
+        # min_quantum, where a quantum would be mostly bookkeeping.
+        self.round_time = round_time
+        self.min_quantum = min_quantum
+        self.max_running = max_running  # None: no admission limit
         self.torch_threads = torch_threads
         self.sessions: dict[str, Session] = {}
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
@@ -55,6 +62,21 @@ class Worker:
 
     def add(self, session: Session) -> None:
         self.sessions[session.id] = session
+        session.room = self.room
+
+    def running(self) -> int:
+        """How many sessions train now. (Read from the event loop too: a snapshot of
+        attributes the worker writes, good enough for admission.)"""
+        return sum(1 for s in list(self.sessions.values()) if s.running)
+
+    def room(self) -> str | None:
+        """None if one more session may start training, else why not (for the user)."""
+        if self.max_running is None:
+            return None
+        n = self.running()
+        if n < self.max_running:
+            return None
+        return f"the server is full: {n} sessions are training, at most {self.max_running}; try again in a moment"
 
     def remove(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
@@ -70,8 +92,12 @@ class Worker:
     def _serve(self) -> None:
         """One round: a quantum of training for each session, then the frames due. (Its
         locals end with it, so a removed session is not kept alive while the thread sleeps.)"""
-        for session in list(self.sessions.values()):
-            self._guarded(session, lambda s=session: s.tick(self.quantum))
+        sessions = list(self.sessions.values())
+        running = sum(1 for s in sessions if s.running)
+        quantum = max(self.min_quantum, min(self.quantum, self.round_time / max(1, running)))
+        for session in sessions:
+            self._guarded(session, lambda s=session: s.tick(quantum))
+        del sessions
         now = time.perf_counter()
         for session in list(self.sessions.values()):
             if session.frame_due(now) == 0.0:

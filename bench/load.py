@@ -1,0 +1,234 @@
+"""Load test on loopback: N simulated websocket clients train the playground (MLP lab) at
+once against a real server in a child process, and the table says what each one gets.
+
+    PYTHONPATH=backend python -m bench.load              # the whole table, about 2 minutes
+    PYTHONPATH=backend python -m bench.load --quick      # 1 and 10 clients only
+    make load
+
+Not part of ``make bench`` (it takes minutes and loads both cores); ``make load`` runs it.
+
+Each client behaves like the page: it plays, acks every frame, and every ~1.2 s changes the
+learning rate with a ``configure`` message; the control latency is the time from sending
+that message to the first frame whose ``lr`` shows the new value. Reported per scenario:
+per-client epochs/s and frames/s (median over clients, and the slowest client), p50/p95
+control latency (over all probes of all clients), the server's CPU% (both cores = 200%)
+and its RSS from /proc, and how many clients failed (an error, a close or no frames).
+
+Clients read only the head of each frame (type, state, epoch, lr), as a page on its own
+machine would decode the rest elsewhere; the clients still share the 2 cores with the
+server, so their own CPU% is in the notes. Bounded: loopback only, fixed counts and
+durations; the server runs with per-address limits raised (every client is 127.0.0.1)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+from bench.common import WHERE, Row, running_server
+from bench.mlp import BIG
+
+TITLE = f"load: N websocket clients training at once (MLP lab, server on {WHERE})"
+SETUPS: dict[str, dict[str, Any]] = {"default": {}, "big": BIG}
+# (setup, clients, measured seconds): 6 is the default max_running_sessions (settings.py);
+# 100 clients only check that nothing fails
+SCENARIOS = [("default", 1, 5.0), ("default", 6, 6.0), ("default", 10, 6.0), ("default", 50, 8.0), ("big", 1, 5.0), ("big", 10, 6.0),
+             ("big", 50, 8.0), ("default", 100, 5.0)]
+QUICK = [s for s in SCENARIOS if s[1] <= 10]
+WARMUP = 2.0  # seconds of play before measuring
+PROBE_EVERY = 1.2  # seconds between a client's learning-rate changes
+LRS = (0.03, 0.01)
+HEAD = re.compile(r'\{"type": "(\w+)".*?"state": "(\w+)".*?"epoch": (\d+), "lr": ([-+.\deE]+)')
+SERVER_ENV = {
+    "DESCENT_MAX_SESSIONS": "1000",
+    "DESCENT_MAX_SESSIONS_PER_CLIENT": "1000",  # every simulated client is 127.0.0.1
+    "DESCENT_MAX_RUNNING_SESSIONS": "1000",  # measure past the admission limit too
+    "DESCENT_RESUME_GRACE_SECONDS": "0",  # a finished scenario's sessions go at once
+}
+
+
+@dataclass
+class Client:
+    frames: int = 0
+    first: tuple[float, int] | None = None  # (time, epoch) of the first frame measured
+    last: tuple[float, int] | None = None
+    latencies: list[float] = field(default_factory=list)
+    failure: str | None = None
+
+    def rates(self) -> tuple[float, float]:
+        """(epochs/s, frames/s) over the measured window."""
+        if not (self.first and self.last) or self.last[0] <= self.first[0]:
+            return 0.0, 0.0
+        span = self.last[0] - self.first[0]
+        return (self.last[1] - self.first[1]) / span, (self.frames - 1) / span
+
+
+async def run_client(url: str, setup: dict[str, Any], index: int, gate: asyncio.Event, window: list[float],
+                     out: Client) -> None:
+    """One simulated page; ``window`` (start, stop of the measurement) is set when ``gate`` opens."""
+    try:
+        async with websockets.connect(url, max_size=None, open_timeout=30, ping_interval=None) as ws:
+            hello = json.loads(await ws.recv())
+            if hello.get("type") != "hello":
+                raise RuntimeError(f"no hello: {hello}")
+            if setup:
+                await ws.send(json.dumps({"type": "configure", "config": setup}))
+            await gate.wait()  # everyone connected: play together
+            start, stop = window
+            await ws.send(json.dumps({"type": "control", "action": "play"}))
+            lr = LRS[0]
+            pending: tuple[float, float] | None = None  # (lr asked for, when)
+            next_probe = start + PROBE_EVERY * (index % 7) / 7  # spread the clients' probes
+            while True:
+                now = time.monotonic()
+                if now >= stop:
+                    break
+                if pending is None and now >= next_probe:
+                    lr = LRS[1] if lr == LRS[0] else LRS[0]
+                    pending = (lr, time.monotonic())
+                    await ws.send(json.dumps({"type": "configure", "config": {"learning_rate": lr}}))
+                    next_probe += PROBE_EVERY
+                try:
+                    text = await asyncio.wait_for(ws.recv(), timeout=max(0.01, stop - now))
+                except asyncio.TimeoutError:
+                    break
+                head = HEAD.match(text[:400]) if isinstance(text, str) else None
+                if head is None:
+                    if isinstance(text, str) and text.startswith('{"type": "error"'):
+                        raise RuntimeError(json.loads(text)["message"])
+                    continue
+                if head[1] != "frame":
+                    continue
+                await ws.send('{"type":"ack"}')
+                got = time.monotonic()
+                if pending and math.isclose(float(head[4]), pending[0], rel_tol=1e-6):
+                    if pending[1] >= start:
+                        out.latencies.append(got - pending[1])
+                    pending = None
+                if head[2] != "running" or got < start:
+                    continue
+                out.frames += 1
+                out.last = (got, int(head[3]))
+                if out.first is None:
+                    out.first = out.last
+    except Exception as e:  # a failure is a result, counted in the table
+        out.failure = f"{type(e).__name__}: {e}"[:200]
+    if out.failure is None and out.frames < 2:
+        out.failure = "fewer than 2 frames"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def wait_connected(url: str, n: int, limit: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + limit
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if (await http.get(f"{url}/healthz")).json()["connected"] >= n:
+                return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{n} clients did not all connect within {limit:g} s")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def scenario_rows(setup: str, n: int, seconds: float, result: dict[str, Any]) -> list[Row]:
+    clients: list[Client] = result["clients"]
+    ok = [c for c in clients if c.failure is None]
+    failed = [c.failure for c in clients if c.failure is not None]
+    eps = [c.rates()[0] for c in ok] or [0.0]
+    fps = [c.rates()[1] for c in ok] or [0.0]
+    lat = [x for c in ok for x in c.latencies]
+    tag = f"{setup}, {n} client{'s' if n > 1 else ''}"
+    rows: list[Row] = [
+        {"name": f"epochs/s per client, {tag}", "value": round(statistics.median(eps), 1), "unit": "epochs/s",
+         "note": f"median; slowest client {min(eps):.1f}; {seconds:g} s measured"},
+        {"name": f"frames/s per client, {tag}", "value": round(statistics.median(fps), 1), "unit": "frames/s",
+         "note": f"median; slowest client {min(fps):.1f}; asked for 30/s, acking each frame"},
+        {"name": f"control latency p50, {tag}", "value": round(pct(lat, 0.5) * 1e3) if lat else "n/a", "unit": "ms",
+         "note": f"configure learning_rate -> first frame showing it; p95 {pct(lat, 0.95) * 1e3:.0f} ms; {len(lat)} probes"},
+        {"name": f"server CPU, {tag}", "value": round(result["cpu"]), "unit": "%",
+         "note": f"of 200% (2 cores); RSS {result['rss']:.0f} MB; the clients' process used {result['me']:.0f}%"},
+        {"name": f"clients failed, {tag}", "value": len(failed), "unit": "clients",
+         "note": (failed[0] if failed else "none: every client connected, trained and got frames")},
+    ]
+    return rows
+
+
+def rows(scenarios: list[tuple[str, int, float]] | None = None, backend: str | None = None) -> list[Row]:
+    """The table; ``backend``: serve from another checkout's backend/ (before/after runs)."""
+    out: list[Row] = []
+    env = {**SERVER_ENV, "PYTHONPATH": backend} if backend else SERVER_ENV
+    with running_server(env, "bench-load") as (url, server, _):
+        ws_url = url.replace("http", "ws") + "/ws"
+        for setup, n, seconds in scenarios or SCENARIOS:
+            result = asyncio.run(scenario(ws_url, url, server.pid, setup, n, seconds))
+            out += scenario_rows(setup, n, seconds, result)
+            time.sleep(1.5)  # the janitor reclaims the finished scenario's sessions
+    return out
+
+
+async def scenario(ws_url: str, url: str, pid: int, setup: str, n: int, seconds: float) -> dict[str, Any]:
+    gate = asyncio.Event()
+    clients = [Client() for _ in range(n)]
+    window: list[float] = [math.inf, math.inf]
+    tasks = []
+    for i, c in enumerate(clients):
+        tasks.append(asyncio.create_task(run_client(ws_url, SETUPS[setup], i, gate, window, c)))
+        if i % 10 == 9:
+            await asyncio.sleep(0.05)  # connect in small waves, as a class arrives
+    await wait_connected(url, n)
+    start = time.monotonic() + WARMUP
+    window[:] = [start, start + seconds]
+    gate.set()
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
+    cpu0, me0, t0 = cpu_seconds(pid), sum(os.times()[:2]), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu1, me1, t1 = cpu_seconds(pid), sum(os.times()[:2]), time.monotonic()
+    rss = rss_mb(pid)
+    await asyncio.gather(*tasks)
+    return {"clients": clients, "cpu": 100 * (cpu1 - cpu0) / (t1 - t0), "me": 100 * (me1 - me0) / (t1 - t0), "rss": rss}
+
+
+def main() -> None:
+    from bench.common import print_table
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 and 10 clients only")
+    parser.add_argument("--clients", type=int, nargs="*", help="only the default setup with these client counts")
+    parser.add_argument("--backend", help="run the server from this backend/ directory (another checkout, for before/after)")
+    args = parser.parse_args()
+    scenarios = QUICK if args.quick else None
+    if args.clients:
+        scenarios = [("default", n, 6.0) for n in args.clients]
+    print_table(TITLE + (f" [server: {args.backend}]" if args.backend else ""), rows(scenarios, args.backend))
+
+
+if __name__ == "__main__":
+    main()

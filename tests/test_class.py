@@ -1,0 +1,172 @@
+"""Serving a class: admission past training capacity, round-robin fairness between running
+sessions, and paused sessions costing the worker nothing. Real labs, real training."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
+import torch
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from descent.app import create_app
+from descent.session import Session
+from descent.settings import Settings
+from descent.worker import Worker
+
+FULL = "the server is full: 1 sessions are training, at most 1; try again in a moment"
+
+
+@contextmanager
+def serve(**limits: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(device="cpu", **limits))) as client:
+        yield client
+
+
+def until(ws: Any, kind: str, limit: int = 500, **fields: Any) -> dict:
+    for _ in range(limit):
+        msg = ws.receive_json()
+        if msg["type"] == kind and all(msg.get(k) == v for k, v in fields.items()):
+            return msg
+    raise AssertionError(f"no {kind} {fields}")
+
+
+def wait_for(condition: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never held")
+        time.sleep(0.02)
+
+
+# ---- admission ----------------------------------------------------------------------
+
+
+def test_past_training_capacity_a_new_user_is_told_to_try_again() -> None:
+    with serve(max_running_sessions=1) as client:
+        with client.websocket_connect("/ws") as ws1:
+            assert ws1.receive_json()["type"] == "hello"
+            assert ws1.receive_json()["type"] == "config"
+            ws1.send_json({"type": "control", "action": "play"})
+            until(ws1, "status", state="running")
+            with client.websocket_connect("/ws") as ws2:
+                error = ws2.receive_json()
+                assert error == {"type": "error", "message": FULL, "loc": []}
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    ws2.receive_json()
+                assert closed.value.code == 1013 and closed.value.reason == FULL
+            assert client.get("/healthz").json()["sessions"] == 1  # the refused one holds nothing
+            until(ws1, "frame", state="running")  # the first user trains on
+            ws1.send_json({"type": "control", "action": "pause"})
+            until(ws1, "status", state="paused")
+            with client.websocket_connect("/ws") as ws3:  # room again: admitted
+                hello = ws3.receive_json()
+                assert hello["type"] == "hello" and hello["limits"]["max_running_sessions"] == 1
+
+
+def test_play_past_capacity_is_refused_and_the_session_keeps_its_place() -> None:
+    with serve(max_running_sessions=1) as client:
+        with client.websocket_connect("/ws") as ws1, client.websocket_connect("/ws") as ws2:
+            for ws in (ws1, ws2):
+                assert ws.receive_json()["type"] == "hello"
+                until(ws, "frame")
+            ws1.send_json({"type": "control", "action": "play"})
+            until(ws1, "status", state="running")
+            ws2.send_json({"type": "control", "action": "play"})
+            error = until(ws2, "error")
+            assert error["message"] == FULL and error["loc"] == ["action"]
+            assert until(ws2, "status")["state"] == "paused"
+            ws1.send_json({"type": "control", "action": "play"})  # already running: no refusal
+            ws1.send_json({"type": "control", "action": "pause"})
+            until(ws1, "status", state="paused")
+            ws2.send_json({"type": "control", "action": "play"})  # the place freed up
+            until(ws2, "status", state="running")
+            assert until(ws2, "frame", state="running")["step"] > 0
+
+
+# ---- the worker: fairness and idle cost ---------------------------------------------
+
+
+@contextmanager
+def worker_with(n: int) -> Iterator[tuple[Worker, list[Session]]]:
+    """A started worker holding ``n`` real sessions whose frames are taken at once (as a
+    transport that keeps up would)."""
+    worker = Worker()
+    worker.start()
+    try:
+        sessions: list[Session] = []
+
+        def make(i: int) -> Session:
+            s = Session(f"s{i}", torch.device("cpu"), lambda m: None)
+            s.send = lambda m, s=s: s.frame_sent() if m["type"] == "frame" else None
+            worker.add(s)
+            return s
+
+        for i in range(n):
+            sessions.append(worker.submit(lambda i=i: make(i)).result())
+        yield worker, sessions
+    finally:
+        worker.stop()
+
+
+def test_running_sessions_are_served_round_robin() -> None:
+    with worker_with(3) as (worker, (a, b, c)):
+        worker.submit(lambda: (a.control("play"), b.control("play"))).result()
+        wait_for(lambda: a.lab.step_count > 400 and b.lab.step_count > 400, seconds=20)
+        worker.submit(lambda: (a.control("pause"), b.control("pause"))).result()
+        steps = (a.lab.step_count, b.lab.step_count)
+        # each round gives both a quantum of the same length: their counts stay close
+        assert max(steps) / min(steps) < 1.5, steps
+        assert c.lab.step_count == 0  # paused all along: never trained
+
+
+def thread_cpu_seconds(native_id: int) -> float:
+    fields = open(f"/proc/self/task/{native_id}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_paused_sessions_cost_the_worker_nothing() -> None:
+    with worker_with(4) as (worker, sessions):
+        tid = worker._thread.native_id
+        assert tid is not None
+        worker.submit(lambda: [s.start() for s in sessions]).result()  # each owes a first frame
+        time.sleep(0.3)
+        before = thread_cpu_seconds(tid)
+        time.sleep(1.0)
+        idle = thread_cpu_seconds(tid) - before
+        worker.submit(lambda: sessions[0].control("play")).result()
+        before = thread_cpu_seconds(tid)
+        time.sleep(1.0)
+        busy = thread_cpu_seconds(tid) - before
+        worker.submit(lambda: sessions[0].control("pause")).result()
+        # the thread sleeps on its command queue: no polling (a few clock ticks at most)
+        assert idle <= 0.05, idle
+        assert busy >= 0.2, busy  # the measurement itself sees a training thread
+
+
+def test_a_returning_session_resumes_training_only_if_there_is_room() -> None:
+    worker = Worker(max_running=1)
+    worker.start()
+    try:
+        sent: list[dict] = []
+
+        def make(i: int) -> Session:
+            s = Session(f"r{i}", torch.device("cpu"), sent.append)
+            worker.add(s)
+            return s
+
+        a, b = (worker.submit(lambda i=i: make(i)).result() for i in range(2))
+        worker.submit(lambda: (b.control("play"), b.detach())).result()  # b left while training
+        assert b.state == "paused"
+        worker.submit(lambda: a.control("play")).result()  # a takes the only place
+        worker.submit(lambda: b.attach(sent.append)).result()
+        assert (a.state, b.state) == ("running", "paused")  # b comes back paused, not over the limit
+        worker.submit(lambda: (a.control("pause"), b.detach(), b.control("play"), b.detach())).result()
+        worker.submit(lambda: b.attach(sent.append)).result()  # room now: it plays on
+        assert b.state == "running"
+    finally:
+        worker.stop()
