@@ -3,10 +3,10 @@
 // for linear regression, the four points with the current line ŷ = w·x + b.
 import { fmt } from "./numbers.js";
 
-const W = 520, H = 300;
+const W = 600, H = 320;
 
 // node positions of the 2-2-1 network
-const NODES = { x1: [60, 80], x2: [60, 220], h1: [260, 80], h2: [260, 220], o: [450, 150] };
+const NODES = { x1: [60, 85], x2: [60, 235], h1: [260, 85], h2: [260, 235], o: [530, 160] };
 // weight -> [from, to]: a1 = w1·x1 + w2·x2 + b1, a2 = w3·x1 + w4·x2 + b2, a3 = w5·y1 + w6·y2 + b3
 const EDGES = { w1: ["x1", "h1"], w2: ["x2", "h1"], w3: ["x1", "h2"], w4: ["x2", "h2"], w5: ["h1", "o"], w6: ["h2", "o"] };
 const BIAS = { h1: "b1", h2: "b2", o: "b3" };
@@ -14,9 +14,9 @@ const BIAS = { h1: "b1", h2: "b2", o: "b3" };
 function edge(name, p, showGrad) {
   const [a, b] = EDGES[name];
   const [x0, y0] = NODES[a], [x1, y1] = NODES[b];
-  const t = 0.3; // labels near the source, so crossing edges keep their labels apart
-  const lx = x0 + (x1 - x0) * t + 22, ly = y0 + (y1 - y0) * t;
-  const grad = showGrad && p.grad != null ? `<text class="bp-edge-grad" x="${lx}" y="${ly + 13}">∇ ${fmt(p.grad)}</text>` : "";
+  const t = 0.25; // labels near the source, so crossing edges keep their labels apart
+  const lx = x0 + (x1 - x0) * t + 12, ly = y0 + (y1 - y0) * t;
+  const grad = showGrad && p.grad != null ? `<text class="bp-edge-grad" x="${lx}" y="${ly + 15}">∇ ${fmt(p.grad)}</text>` : "";
   const width = Math.min(6, 1 + 4 * Math.abs(p.value ?? 0));
   return `<line class="bp-edge ${(p.value ?? 0) < 0 ? "neg" : "pos"}" x1="${x0}" y1="${y0}" x2="${x1}" y2="${y1}" stroke-width="${width}"/>
     <text class="bp-edge-label" x="${lx}" y="${ly}">${name} = ${fmt(p.value)}</text>${grad}`;
@@ -25,11 +25,13 @@ function edge(name, p, showGrad) {
 function node(id, label, lines, params, showGrad) {
   const [x, y] = NODES[id];
   const bias = BIAS[id] ? params[BIAS[id]] : null;
-  const biasText = bias
-    ? `<text class="bp-bias" x="${x}" y="${y + 52}">${BIAS[id]} = ${fmt(bias.value)}${showGrad && bias.grad != null ? `  ∇ ${fmt(bias.grad)}` : ""}</text>`
-    : "";
-  const body = lines.map((l, i) => `<text class="bp-node-value" x="${x}" y="${y + 4 + (i - (lines.length - 1) / 2) * 13}">${l}</text>`).join("");
-  return `<circle class="bp-node" cx="${x}" cy="${y}" r="36"/><text class="bp-node-name" x="${x}" y="${y - 41}">${label}</text>${body}${biasText}`;
+  // a hidden unit's bias above it (h1, o) or below it (h2): clear of the edge labels
+  const by = id === "h2" ? y + 60 : y - 52;
+  const head = bias
+    ? `<text class="bp-bias" x="${x}" y="${by}">${label}  ${BIAS[id]} = ${fmt(bias.value)}${showGrad && bias.grad != null ? `  ∇ ${fmt(bias.grad)}` : ""}</text>`
+    : `<text class="bp-node-name" x="${x}" y="${y - 52}">${label}</text>`;
+  const body = lines.map((l, i) => `<text class="bp-node-value" x="${x}" y="${y + 4 + (i - (lines.length - 1) / 2) * 15}">${l}</text>`).join("");
+  return `<circle class="bp-node" cx="${x}" cy="${y}" r="42"/>${head}${body}`;
 }
 
 export function drawNetwork(svg, views) {
@@ -38,7 +40,7 @@ export function drawNetwork(svg, views) {
   const inputs = Object.fromEntries(views.inputs.map((q) => [q.name, q.value]));
   const showGrad = views.phase === "backward" || views.phase === "update";
   const unit = (a, y) => (a in f ? [`a ${fmt(f[a])}`, `y ${fmt(f[y])}`] : ["?"]);
-  const loss = views.loss ? `<text class="bp-loss-label" x="${NODES.o[0]}" y="${NODES.o[1] + 78}">L = ${fmt(views.loss.value)}</text>` : "";
+  const loss = views.loss ? `<text class="bp-loss-label" x="${NODES.o[0]}" y="${NODES.o[1] + 82}">L = ${fmt(views.loss.value)}</text>` : "";
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.innerHTML = [
     ...Object.keys(EDGES).map((w) => edge(w, params[w], showGrad)),
@@ -47,8 +49,9 @@ export function drawNetwork(svg, views) {
     node("h1", "σ", unit("a1", "y1"), params, showGrad),
     node("h2", "σ", unit("a2", "y2"), params, showGrad),
     node("o", "σ", unit("a3", "y3"), params, showGrad),
-    `<text class="bp-target" x="${NODES.o[0]}" y="${NODES.o[1] - 62}">target y = ${fmt(inputs.y)}</text>`,
+    `<text class="bp-target" x="${NODES.o[0]}" y="${NODES.o[1] + 62}">target y = ${fmt(inputs.y)}</text>`,
     loss,
+    showGrad ? `<text class="bp-edge-grad" x="8" y="${H - 8}">∇ = .grad, from loss.backward()</text>` : "",
   ].join("");
 }
 
@@ -69,5 +72,5 @@ export function drawLine(svg, views) {
   svg.innerHTML = `<defs><clipPath id="bp-clip"><rect x="${PAD}" y="${PAD}" width="${W - 2 * PAD}" height="${H - 2 * PAD}"/></clipPath></defs>
     ${axes}<g clip-path="url(#bp-clip)">${line(2, 1, "bp-truth")}${fit}</g>${points}
     <text class="bp-legend" x="${PAD + 6}" y="${PAD + 4}">— ŷ = ${fmt(p.w)}·x + ${fmt(p.b)}</text>
-    <text class="bp-legend truth" x="${PAD + 6}" y="${PAD + 20}">- - y = 2x + 1</text>`;
+    <text class="bp-legend truth" x="${PAD + 6}" y="${PAD + 22}">- - y = 2x + 1</text>`;
 }
