@@ -52,8 +52,8 @@ const TEMPLATE = `
       <h2>Loss <span class="hint">per step, log scale</span></h2>
       <div class="bp-lossvalue">L = <span class="num" data-ref="lossValue">—</span></div>
       <div class="bp-chart" data-ref="chart"></div>
-      <p class="hint">With zero_grad() forgotten, <code>.grad</code> keeps the sum of every step's gradient, so each update is
-        too big and points where the gradient was, not where it is: watch the curve.</p>
+      <p class="hint">With zero_grad() forgotten, <code>.grad</code> keeps the sum of every step's gradient: like momentum
+        with no friction, the weights swing past the minimum and back instead of settling. Watch the curve.</p>
     </section>
     <section class="column bp-table-wrap">
       <h2>Parameters <span class="hint" data-ref="tableHint"></span></h2>
@@ -65,6 +65,14 @@ const TEMPLATE = `
   </div>`;
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+
+// The data: (xi, yi) pairs for linear regression, the named inputs and target otherwise.
+function dataText(inputs) {
+  const v = Object.fromEntries(inputs.map((q) => [q.name, q.value]));
+  if (!("x3" in v)) return inputs.map((q) => `<span>${q.name} = ${fmt(q.value)}</span>`).join("");
+  const pairs = inputs.filter((q) => /^x\d+$/.test(q.name)).map((q) => q.name.slice(1));
+  return pairs.map((i) => `<span>(x${i}, y${i}) = (${fmt(v[`x${i}`])}, ${fmt(v[`y${i}`])})</span>`).join("");
+}
 
 function chainCell(p) {
   const c = p.chain;
@@ -137,7 +145,7 @@ export async function mount(root, ctx) {
     ref.label.textContent = views.label;
     if (views.preset === "2-2-1") drawNetwork(ref.svg, views);
     else drawLine(ref.svg, views);
-    ref.inputs.innerHTML = views.inputs.map((q) => `<span>${q.name} = ${fmt(q.value)}</span>`).join("");
+    ref.inputs.innerHTML = dataText(views.inputs);
     ref.forward.innerHTML = views.forward.length
       ? views.forward.map((q) => `<div><b>${esc(q.name)}</b> = ${esc(q.formula)} = ${esc(q.numbers)} = <b>${fmt(q.value)}</b></div>`).join("")
       : `<span class="hint">press “next phase” to run the forward pass</span>`;
@@ -158,7 +166,9 @@ export async function mount(root, ctx) {
       controls.update(c);
       render();
     },
-    status() {},
+    status(s) {
+      chart.markDivergence(s.state === "diverged" ? s.step : null);
+    },
     frame(f) {
       views = f.views;
       chart.apply(f.history);
