@@ -14,7 +14,7 @@ const BIAS = { h1: "b1", h2: "b2", o: "b3" };
 function edge(name, p, showGrad) {
   const [a, b] = EDGES[name];
   const [x0, y0] = NODES[a], [x1, y1] = NODES[b];
-  const t = 0.25; // labels near the source, so crossing edges keep their labels apart
+  const t = 0.2; // labels near the source, so crossing edges keep their labels apart
   const lx = x0 + (x1 - x0) * t + 12, ly = y0 + (y1 - y0) * t;
   const grad = showGrad && p.grad != null ? `<text class="bp-edge-grad" x="${lx}" y="${ly + 15}">∇ ${fmt(p.grad)}</text>` : "";
   const width = Math.min(6, 1 + 4 * Math.abs(p.value ?? 0));
