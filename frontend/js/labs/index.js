@@ -7,4 +7,5 @@ export const LAB_VIEWS = {
   mlp: () => import("./mlp/view.js"),
   attention: () => import("./attention/view.js"),
   arena: () => import("./arena/view.js"),
+  backprop: () => import("./backprop/view.js"),
 };
