@@ -76,6 +76,12 @@ class Result:
         after = [s for s in self.samples if s.t >= warmup]
         return after[-1].rss_mb - after[0].rss_mb if len(after) >= 2 else 0.0
 
+    def extra_sessions(self, warmup: float) -> int:
+        """Sessions held at the end beyond those held at the first sample after ``warmup``
+        (each holds a live lab, so RSS may grow by a few MB for each)."""
+        after = [s for s in self.samples if s.t >= warmup]
+        return max(0, after[-1].sessions - after[0].sessions) if len(after) >= 2 else 0
+
 
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

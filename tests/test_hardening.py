@@ -374,6 +374,32 @@ def test_a_failing_lab_is_reported_restarts_on_reset_and_spares_others() -> None
             assert until(bad, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
 
 
+def test_a_crashed_worker_round_is_reported_and_every_session_can_restart() -> None:
+    with serve() as client:
+        worker = client.app.state.worker
+        with client.websocket_connect("/ws") as one, client.websocket_connect("/ws") as two:
+            greet(one), greet(two)
+            one.send_json({"type": "control", "action": "play"})
+            until(one, of_type("frame"))
+            serve_round = worker._serve
+
+            def crash_once() -> None:  # fault injection: the worker's own round breaks, once
+                worker._serve = serve_round
+                raise RuntimeError("injected worker fault")
+
+            worker._serve = crash_once
+            worker.wake()
+            for ws in (one, two):
+                assert "injected worker fault" in until(ws, of_type("error"))["message"]
+                assert until(ws, of_type("status"))["state"] == "paused"
+            # the worker thread lives on: a reset restarts each session
+            for ws in (one, two):
+                ws.send_json({"type": "control", "action": "reset"})
+                until(ws, of_type("config"))
+                ws.send_json({"type": "control", "action": "play"})
+                assert until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
+
+
 # ---- nothing from a user is executed or becomes a path ---------------------------------
 
 BANNED_BUILTINS = {"eval", "exec", "compile", "__import__"}

@@ -89,3 +89,18 @@ def test_a_lesson_link_loads_the_preset_and_its_steps_apply(page: Any) -> None:
     page.wait_for_function("() => location.hash.includes('init=xavier')")
     page.goto(page.base_url + "/?lesson=nope")
     assert "unknown lesson 'nope'" in page.wait_for_selector(".toast").inner_text()
+
+
+def test_a_lesson_works_embedded_in_a_course_page(page: Any) -> None:
+    from tests.test_hardening_browser import course_site
+
+    course = f'<h3>Week 3: momentum</h3><iframe src="{page.base_url}/?lesson=momentum" width="1240" height="760"></iframe>'
+    with course_site(course) as url:
+        page.goto(url)
+        frame = page.frame_locator("iframe")
+        frame.locator(".lesson[data-lesson=momentum]").wait_for()
+        inner = page.frames[1]
+        inner.wait_for_function("() => location.hash.includes('surface=ravine')")
+        frame.locator(".lesson [data-step='1']").click()
+        inner.wait_for_function("() => location.hash.includes('sgd+0.45')")
+        screenshot(page, "lesson_embedded")

@@ -72,6 +72,7 @@ def test_code_command_through_the_protocol(client: Any) -> None:
         next(m for m in iter(ws.receive_json, None) if m["type"] == "frame")
         ws.send_json({"type": "command", "name": "code", "args": {}})
         msg = next(m for m in iter(ws.receive_json, None) if m["type"] in ("reply", "error"))
+        assert msg["type"] == "reply", msg
         assert msg["name"] == "code" and msg["filename"] == "descent_run.py" and "loss.backward()" in msg["script"]
 
 

@@ -12,8 +12,10 @@ def test_soak_memory_stays_flat_and_sessions_are_reclaimed() -> None:
     t = result.tally
     assert t.connects >= 8 and t.resumed >= 1 and t.frames > 50  # it really exercised the server
     # RSS after 6 s of warm-up (torch and the first labs loaded) vs the end: a leak of a
-    # session per connect (tens of them) would show; allocator noise stays well under this
-    assert result.growth_mb(warmup=6.0) < 10.0, [(s.t, s.rss_mb) for s in result.samples]
+    # session per connect (tens of them) would show; allocator noise stays well under this,
+    # plus a few MB for each session more alive at the end than at the start
+    allowance = 10.0 + 4.0 * result.extra_sessions(warmup=6.0)
+    assert result.growth_mb(warmup=6.0) < allowance, [(s.t, s.rss_mb, s.sessions) for s in result.samples]
     assert max(s.sessions for s in result.samples) <= 4 * 4  # never more than the per-client cap
     assert result.settled_sessions == 0
     assert "Traceback" not in result.log

@@ -86,8 +86,18 @@ class Worker:
     def _run(self) -> None:
         torch.set_num_threads(self.torch_threads)
         while not self._stop.is_set():
-            self._drain(self._wait_time())
-            self._serve()
+            try:
+                self._drain(self._wait_time())
+                self._serve()
+            except Exception as e:  # a fault of the worker itself, not of one session's lab
+                self._crashed(e)
+
+    def _crashed(self, error: Exception) -> None:
+        """The round broke outside any one session: every session is paused and told (reset
+        restarts it), and the thread goes on serving."""
+        log.exception("worker round failed")
+        for session in list(self.sessions.values()):
+            self._guarded(session, lambda s=session: s.fail(error))
 
     def _serve(self) -> None:
         """One round: a quantum of training for each session, then the frames due. (Its
