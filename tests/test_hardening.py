@@ -475,14 +475,14 @@ def test_a_lab_whose_views_raise_fails_once_not_every_frame() -> None:
 def test_bad_command_arguments_are_errors_not_failures() -> None:
     import torch
 
-    from descent.labs.base import Lab
     from descent.session import Session
 
     sent: list[dict] = []
     session = Session("c", torch.device("cpu"), sent.append)
     lab = session.lab
     # a lab command that trusts its arguments (as a lab author might write it)
-    type(lab).commands = ("nudge",)
+    own_commands = type(lab).commands
+    type(lab).commands = (*own_commands, "nudge")
     try:
         type(lab).command_nudge = lambda self, args: {"w": float(self.weights[0].detach()[args["row"], 0])}
         session.command("nudge", {"row": 0})
@@ -492,5 +492,5 @@ def test_bad_command_arguments_are_errors_not_failures() -> None:
             assert sent[-1]["type"] == "error" and sent[-1]["loc"] == ["command", "nudge"]
         assert session.failed is None
     finally:
-        type(lab).commands = Lab.commands
+        type(lab).commands = own_commands
         del type(lab).command_nudge
