@@ -6,24 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from descent.protocol import json_schema
-
-MAX_MESSAGES = 2000
-
-
-def receive_until(ws: Any, want: Any) -> dict:
-    """Messages until one satisfies ``want`` (bounded: a broken server fails, never hangs)."""
-    for _ in range(MAX_MESSAGES):
-        msg = ws.receive_json()
-        if want(msg):
-            return msg
-    raise AssertionError("no such message")
-
-
-def open_arena(ws: Any, **config: Any) -> dict:
-    ws.receive_json()  # hello
-    ws.send_json({"type": "subscribe", "frame_rate": 60})
-    ws.send_json({"type": "configure", "config": {"lab": "arena", **config}})
-    return receive_until(ws, lambda m: m["type"] == "config" and m["config"]["lab"] == "arena")
+from tests.wsutil import open_lab, until
 
 
 def test_schema_documents_the_arena() -> None:
@@ -35,23 +18,23 @@ def test_schema_documents_the_arena() -> None:
 
 def test_race_streams_trajectories_then_diverges(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        msg = open_arena(ws, surface="bowl", speed=1000, racers=["sgd 1.1"])
+        msg = open_lab(ws, "arena", surface="bowl", speed=1000, racers=["sgd 1.1"])
         assert msg["rebuilt"] == "lab" and msg["config"]["racers"][0]["learning_rate"] == 1.1
-        first = receive_until(ws, lambda m: m["type"] == "frame" and "surface" in m["views"])
+        first = until(ws, lambda m: m["type"] == "frame" and "surface" in m["views"])
         assert first["views"]["surface"]["name"] == "bowl"
         ws.send_json({"type": "control", "action": "play"})
-        status = receive_until(ws, lambda m: m["type"] == "status" and m["state"] == "diverged")
+        status = until(ws, lambda m: m["type"] == "status" and m["state"] == "diverged")
         assert "every racer diverged" in status["reason"] and "lr 1.1" in status["reason"]
-        frame = receive_until(ws, lambda m: m["type"] == "frame" and m["state"] == "diverged")
+        frame = until(ws, lambda m: m["type"] == "frame" and m["state"] == "diverged")
         assert frame["views"]["racers"][0]["status"] == "diverged"
         assert "surface" not in frame["views"]  # the grid goes once per surface
 
 
 def test_bad_input_gets_an_error_and_the_race_goes_on(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        open_arena(ws, surface="bowl", speed=1000, racers=["sgd 0.01", "adam 0.05"])
+        open_lab(ws, "arena", surface="bowl", speed=1000, racers=["sgd 0.01", "adam 0.05"])
         ws.send_json({"type": "control", "action": "play"})
-        before = receive_until(ws, lambda m: m["type"] == "frame" and m["step"] > 5)
+        before = until(ws, lambda m: m["type"] == "frame" and m["step"] > 5)
         for patch, field in (
             ({"surface": "volcano"}, "config.surface"),
             ({"start": [9, 9]}, "config.start"),
@@ -59,19 +42,19 @@ def test_bad_input_gets_an_error_and_the_race_goes_on(client: Any) -> None:
             ({"racers": [{"optimizer": "sgd", "learning_rate": -1}]}, "config.racers.0.learning_rate"),
         ):
             ws.send_json({"type": "configure", "config": patch})
-            error = receive_until(ws, lambda m: m["type"] == "error")
+            error = until(ws, lambda m: m["type"] == "error")
             assert error["message"].startswith(field)
-        after = receive_until(ws, lambda m: m["type"] == "frame" and m["step"] > before["step"] + 5)
+        after = until(ws, lambda m: m["type"] == "frame" and m["step"] > before["step"] + 5)
         assert after["state"] == "running" and len(after["views"]["racers"]) == 2
 
 
 def test_history_carries_only_new_trajectory_points(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        open_arena(ws, surface="ravine", speed=300, racers=["sgd 0.1", "momentum 0.05"])
+        open_lab(ws, "arena", surface="ravine", speed=300, racers=["sgd 0.1", "momentum 0.05"])
         ws.send_json({"type": "control", "action": "play"})
         steps: list[int] = []
         for _ in range(5):
-            frame = receive_until(ws, lambda m: m["type"] == "frame" and m["history"])
+            frame = until(ws, lambda m: m["type"] == "frame" and m["history"])
             if frame["history"]["reset"]:
                 steps = []
             steps += frame["history"]["epoch"]
@@ -81,10 +64,10 @@ def test_history_carries_only_new_trajectory_points(client: Any) -> None:
 
 def test_start_click_patch_restarts_from_that_point(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        open_arena(ws, surface="himmelblau", racers=["sgd 0.01"])
+        open_lab(ws, "arena", surface="himmelblau", racers=["sgd 0.01"])
         ws.send_json({"type": "configure", "config": {"start": [2.5, -4.0]}})
-        msg = receive_until(ws, lambda m: m["type"] == "config")
+        msg = until(ws, lambda m: m["type"] == "config")
         assert msg["changed"] == ["start"] and msg["rebuilt"] == "network"
-        frame = receive_until(ws, lambda m: m["type"] == "frame" and "surface" in m["views"])
+        frame = until(ws, lambda m: m["type"] == "frame" and "surface" in m["views"])
         assert frame["views"]["racers"][0]["point"] == [2.5, -4.0]
         assert frame["views"]["surface"]["start"] == [2.5, -4.0]

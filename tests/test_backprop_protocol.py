@@ -9,28 +9,11 @@ from typing import Any
 import pytest
 
 from descent.protocol import json_schema
-
-MAX_MESSAGES = 2000
-
-
-def receive_until(ws: Any, want: Any) -> dict:
-    """Messages until one satisfies ``want`` (bounded: a broken server fails, never hangs)."""
-    for _ in range(MAX_MESSAGES):
-        msg = ws.receive_json()
-        if want(msg):
-            return msg
-    raise AssertionError("no such message")
-
-
-def open_backprop(ws: Any, **config: Any) -> dict:
-    ws.receive_json()  # hello
-    ws.send_json({"type": "subscribe", "frame_rate": 60})
-    ws.send_json({"type": "configure", "config": {"lab": "backprop", **config}})
-    return receive_until(ws, lambda m: m["type"] == "config" and m["config"]["lab"] == "backprop")
+from tests.wsutil import open_lab, until
 
 
 def frame_in(ws: Any, phase: str) -> dict:
-    return receive_until(ws, lambda m: m["type"] == "frame" and m["views"]["phase"] == phase)
+    return until(ws, lambda m: m["type"] == "frame" and m["views"]["phase"] == phase)
 
 
 def test_schema_documents_the_lab() -> None:
@@ -41,7 +24,7 @@ def test_schema_documents_the_lab() -> None:
 
 def test_phases_then_steps_carry_the_numbers(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        msg = open_backprop(ws, preset="2-2-1", learning_rate=0.5)
+        msg = open_lab(ws, "backprop", preset="2-2-1", learning_rate=0.5)
         assert msg["rebuilt"] == "lab"
         first = frame_in(ws, "ready")
         assert first["views"]["presets"]["linear"] == "linear regression y = 2x + 1"
@@ -60,21 +43,21 @@ def test_phases_then_steps_carry_the_numbers(client: Any) -> None:
         assert frame["step"] == 1 and frame["metrics"]["loss"] == pytest.approx(0.274811083, abs=1e-9)
         # the shell's step control: one whole step
         ws.send_json({"type": "control", "action": "step"})
-        frame = receive_until(ws, lambda m: m["type"] == "frame" and m["step"] == 2)
+        frame = until(ws, lambda m: m["type"] == "frame" and m["step"] == 2)
         assert frame["views"]["phase"] == "update"
         assert frame["history"]["epoch"][-1] == 2 and len(frame["history"]["series"]["loss"]) >= 1
 
 
 def test_play_converges_and_forget_zero_grad_accumulates(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        open_backprop(ws, preset="linear", learning_rate=0.1, speed=30)
+        open_lab(ws, "backprop", preset="linear", learning_rate=0.1, speed=30)
         ws.send_json({"type": "control", "action": "play"})
-        frame = receive_until(ws, lambda m: m["type"] == "frame" and m["step"] >= 40)
+        frame = until(ws, lambda m: m["type"] == "frame" and m["step"] >= 40)
         ws.send_json({"type": "control", "action": "pause"})
         values = {p["name"]: p["value"] for p in frame["views"]["params"]}
         assert values["w"] == pytest.approx(2, abs=0.05) and values["b"] == pytest.approx(1, abs=0.05)
         ws.send_json({"type": "configure", "config": {"forget_zero_grad": True}})
-        assert receive_until(ws, lambda m: m["type"] == "config")["changed"] == ["forget_zero_grad"]
+        assert until(ws, lambda m: m["type"] == "config")["changed"] == ["forget_zero_grad"]
         for _ in range(3):  # forward, loss, backward (no zero_grad)
             ws.send_json({"type": "command", "name": "phase", "args": {}})
         views = frame_in(ws, "backward")["views"]
@@ -85,19 +68,19 @@ def test_play_converges_and_forget_zero_grad_accumulates(client: Any) -> None:
 
 def test_bad_input_names_the_field_and_keeps_the_run(client: Any) -> None:
     with client.websocket_connect("/ws") as ws:
-        open_backprop(ws, preset="2-2-1")
+        open_lab(ws, "backprop", preset="2-2-1")
         ws.send_json({"type": "command", "name": "step", "args": {}})
-        receive_until(ws, lambda m: m["type"] == "frame" and m["step"] == 1)
+        until(ws, lambda m: m["type"] == "frame" and m["step"] == 1)
         for patch, words in (
             ({"preset": "3-3-1"}, ["config.preset", "'linear' or '2-2-1'"]),
             ({"learning_rate": 50}, ["config.learning_rate", "10"]),
             ({"forget_zero_grad": "perhaps"}, ["config.forget_zero_grad"]),
         ):
             ws.send_json({"type": "configure", "config": patch})
-            error = receive_until(ws, lambda m: m["type"] == "error")
+            error = until(ws, lambda m: m["type"] == "error")
             assert all(w in error["message"] for w in words), error["message"]
         ws.send_json({"type": "command", "name": "jump", "args": {}})
-        assert "allowed: phase, step" in receive_until(ws, lambda m: m["type"] == "error")["message"]
+        assert "allowed: phase, step" in until(ws, lambda m: m["type"] == "error")["message"]
         ws.send_json({"type": "command", "name": "step", "args": {}})
-        frame = receive_until(ws, lambda m: m["type"] == "frame" and m["step"] == 2)
+        frame = until(ws, lambda m: m["type"] == "frame" and m["step"] == 2)
         assert frame["views"]["preset"] == "2-2-1"

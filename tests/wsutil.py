@@ -45,3 +45,11 @@ def alive(ws: Any) -> Message:
     """Prove the session still answers: pause gets a status back."""
     ws.send_json({"type": "control", "action": "pause"})
     return until(ws, of_type("status"))
+
+
+def open_lab(ws: Any, lab: str, **config: Any) -> Message:
+    """Read the hello, ask for 60 frames/s and switch to ``lab``; return its config message."""
+    ws.receive_json()  # hello
+    ws.send_json({"type": "subscribe", "frame_rate": 60})
+    ws.send_json({"type": "configure", "config": {"lab": lab, **config}})
+    return until(ws, lambda m: m["type"] == "config" and m["config"]["lab"] == lab)
