@@ -20,6 +20,7 @@ from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
+from . import inside
 from .schema import GRID, Config
 
 DATA_KEYS = {"problem", "dataset", "noise", "train_ratio", "seed"}
@@ -63,6 +64,8 @@ def encode_unit(values: torch.Tensor) -> str:
 
 
 class Lab(BaseLab):
+    commands = ("set_weight",)
+
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
         self.config = config
@@ -89,9 +92,12 @@ class Lab(BaseLab):
         self.y_train = self._tensor(self.train_label)
         self.x_test = self._tensor(featurize(self.test_xy, cfg.features))
         self.y_test = self._tensor(self.test_label)
-        self.x_grid = self._tensor(featurize(grid(GRID), cfg.features))
+        # the main heatmap's grid (GRID^2 rows) then the neuron maps' grid (NEURON_GRID^2 rows):
+        # one forward pass over both
+        self.x_grid = self._tensor(featurize(np.concatenate([grid(GRID), grid(inside.NEURON_GRID)]), cfg.features))
         self.model = build_network(cfg, seed=cfg.seed * 1009 + self.resets).to(self.device)
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
+        self.taps = inside.hidden_taps(self.model)
         self.weights = [m.weight for m in self.linears]
         self.loss_fn = LOSSES[cfg.loss].fn
         self.predict = LOSSES[cfg.loss].meta["predict"]
@@ -215,6 +221,12 @@ class Lab(BaseLab):
         self.resets += 1
         self._build_network()
 
+    def command_set_weight(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A weight or bias typed on the diagram, written into the live model (training goes on from it)."""
+        reply = inside.set_parameter(self.linears, args)
+        self._epoch_metrics = self._evaluate()  # the losses shown reflect the edit at once
+        return reply
+
     # ---- reading --------------------------------------------------------------------
 
     def schedule_view(self) -> dict[str, Any]:
@@ -232,7 +244,9 @@ class Lab(BaseLab):
 
     @torch.no_grad()
     def views(self, full: bool) -> dict[str, Any]:
-        _, boundary = self._predict(self.x_grid)
+        out, hidden = inside.forward_with_taps(self.model, self.x_grid, self.taps)
+        cells = GRID * GRID
+        boundary = self.predict(out[:cells])
         grad_norms = stats.grad_norms(self.weights)
         if self.weights[0].grad is not None:
             self.grad_trace.record(self.step_count, grad_norms)
@@ -244,6 +258,8 @@ class Lab(BaseLab):
                 "encoding": "base64-uint8",
                 "data": encode_unit(torch.nan_to_num(boundary, nan=0.0)),
             },
+            "neurons": inside.neuron_maps([a[cells:] for a in hidden]),
+            **inside.weights_view(self.linears),
             "grad_norms": grad_norms,
             "layers": [f"layer {i + 1}" for i in range(len(self.weights))],
             "update_ratio": stats.update_ratios(self._before_step, self.weights),
@@ -258,6 +274,7 @@ class Lab(BaseLab):
             views["schedule"] = self.schedule_view()
             self._curve_sent = self.curve_version
         if full:
+            views["features"] = inside.feature_maps()
             views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
         if full:
             views["data"] = {

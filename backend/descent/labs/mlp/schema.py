@@ -153,10 +153,41 @@ class ActivationCurve(BaseModel):
     dy: list[float]
 
 
+class ScaledMap(BaseModel):
+    scale: float = Field(description="the value mapped to byte 255; byte 0 is -scale (values beyond are clamped)")
+    data: str = Field(description="base64 uint8, row-major, row 0 at the top (x2 = +extent)")
+
+
+class NeuronMaps(BaseModel):
+    """Every hidden neuron's output (after its activation, eval mode) over a coarse grid,
+    from the same forward pass as the boundary. Per layer one ``data`` string of
+    width*resolution*resolution bytes, neuron-major: (neuron, row, col)."""
+
+    resolution: int
+    extent: float = Field(description="the plane is [-extent, extent]^2")
+    encoding: Literal["base64-uint8"] = "base64-uint8"
+    layers: list[ScaledMap] = Field(description="per hidden layer, input side first; scale 1 for bounded activations")
+
+
+class FeatureMaps(BaseModel):
+    """Every input feature (chosen or not) over the same coarse grid; sent with full frames."""
+
+    resolution: int
+    extent: float
+    encoding: Literal["base64-uint8"] = "base64-uint8"
+    features: dict[str, ScaledMap] = Field(description="feature name -> its map (resolution*resolution bytes)")
+
+
 class Views(BaseModel):
-    """What an MLP frame carries in ``views``."""
+    """What an MLP frame carries in ``views``. The lab command ``set_weight`` (args: layer,
+    kind 'weight'|'bias', to, from (weights only), value, finite within ±100) writes one
+    parameter of the live model and replies with what it set."""
 
     boundary: Heatmap
+    neurons: NeuronMaps
+    weights: list[list[list[float | None]]] = Field(description="per layer [out][in], 4 significant digits; null = not finite")
+    biases: list[list[float | None]] = Field(description="per layer [out]")
+    features: FeatureMaps | None = None
     grad_norms: list[float] = Field(description="L2 norm of dL/dW per layer, input side first")
     layers: list[str] = Field(description="layer names matching grad_norms")
     update_ratio: list[float] = Field(description="‖ΔW‖/‖W‖ of the last step, per layer")

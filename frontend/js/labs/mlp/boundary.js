@@ -9,7 +9,10 @@ export class BoundaryView {
     this.points = null;
     this.showTest = false;
     this.heatmap = null;
+    this.override = null; // a hovered neuron's map { resolution, extent, bytes } shown instead
   }
+
+  setOverride(map) { this.override = map; this.draw(); }
 
   setPoints(data) { this.points = data; this.draw(); }
   setShowTest(on) { this.showTest = on; this.draw(); }
@@ -19,10 +22,10 @@ export class BoundaryView {
     const { canvas, ctx } = this;
     const size = canvas.width;
     ctx.clearRect(0, 0, size, size);
-    const h = this.heatmap;
+    const h = this.override ?? this.heatmap;
     if (h) {
       const n = h.resolution;
-      const bytes = decodeBase64(h.data);
+      const bytes = h.bytes ?? decodeBase64(h.data);
       if (this.cells.width !== n) { this.cells.width = n; this.cells.height = n; }
       const cctx = this.cells.getContext("2d");
       const img = cctx.createImageData(n, n);

@@ -113,7 +113,7 @@ const TEMPLATE = `
       <div class="loss-chart" data-ref="chart"></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
-        <div class="axis-labels"><span>−6</span><span>0</span><span>6</span></div>
+        <div class="axis-labels"><span>−6</span><span class="hover-note" data-ref="hoverNote"></span><span>6</span></div>
       </div>
       <div class="legend">
         <span class="swatch neg"></span> −1 <span class="gradient"></span> +1 <span class="swatch pos"></span>
@@ -154,8 +154,15 @@ export async function mount(root, ctx) {
   };
   const features = schemaEnum(ctx.schema, "features").map((f) => [f, FEATURE_LABELS[f] || f]);
   const hiddenProp = ctx.schema.properties.hidden;
-  const network = new NetworkView(ref.network, features, hiddenProp.maxItems, hiddenProp.items.maximum, configure);
   const boundary = new BoundaryView(ref.boundary);
+  const network = new NetworkView(ref.network, features, hiddenProp.maxItems, hiddenProp.items.maximum, configure, {
+    // hovering a neuron shows its output in the main heatmap
+    onHoverNeuron(map) {
+      boundary.setOverride(map);
+      ref.hoverNote.textContent = map ? `showing ${map.label} (colour range ±${map.scale})` : "";
+    },
+    onEdit: (args) => ctx.command("set_weight", args),
+  });
   const chart = new LossChart(ref.chart, [
     { name: "test", key: "test_loss", color: "#111" },
     { name: "train", key: "train_loss", color: "#9aa3ad" },
@@ -226,6 +233,8 @@ export async function mount(root, ctx) {
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;
+      if (v.features) network.setFeatureMaps(v.features);
+      network.update(v, ref.boundary);
       renderGradNorms(ref.gradNorms, v.layers, v.grad_norms);
       renderGradNorms(ref.ratios, v.layers, v.update_ratio.length ? v.update_ratio : v.layers.map(() => 0));
       heatmap.update(v.grad_trace, v.layers);
@@ -237,6 +246,11 @@ export async function mount(root, ctx) {
       ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
       if (v.activation) drawActivation(ref.activation, v.activation);
       chart.apply(f.history);
+    },
+    reply(msg) {
+      if (msg.name === "set_weight") {
+        ctx.toast(`Set the ${msg.kind} to ${msg.value}; training goes on from it.`, "info");
+      }
     },
     unmount() {
       window.removeEventListener("resize", onResize);
