@@ -260,7 +260,10 @@ export class NetworkView {
     input.setAttribute("aria-label", this.describe(target, kind));
     this.card.children[2].textContent = "Enter to apply · Esc to cancel";
     this.card.children[1].replaceChildren(input);
-    const close = () => { this.editing = false; this.hideCard(); };
+    // only this edit's own close counts (a late blur of an earlier field must not end a new edit)
+    const edit = {};
+    this.edit = edit;
+    const close = () => { if (this.edit !== edit) return; this.edit = null; this.editing = false; this.hideCard(); };
     input.addEventListener("keydown", (e) => {
       if (e.key === "Escape") close();
       if (e.key !== "Enter") return;
