@@ -13,6 +13,8 @@ export class BoundaryView {
   }
 
   setOverride(map) { this.override = map; this.draw(); }
+  // Discretize: each cell takes its class colour (the sign of the output), as the Playground does.
+  setDiscretize(on) { this.discretize = on; this.draw(); }
 
   setPoints(data) { this.points = data; this.draw(); }
   setShowTest(on) { this.showTest = on; this.draw(); }
@@ -29,8 +31,9 @@ export class BoundaryView {
       if (this.cells.width !== n) { this.cells.width = n; this.cells.height = n; }
       const cctx = this.cells.getContext("2d");
       const img = cctx.createImageData(n, n);
+      const discrete = this.discretize && !this.override;
       for (let i = 0; i < n * n; i++) {
-        const c = LUT[bytes[i]];
+        const c = LUT[discrete ? (bytes[i] >= 128 ? 255 : 0) : bytes[i]];
         img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
       }
       cctx.putImageData(img, 0, 0);

@@ -6,8 +6,8 @@
 import { LUT, decodeBase64 } from "../../colors.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const NODE = 40;
-const ROW = 52;
+const NODE_FULL = 40;
+const ROW_FULL = 52;
 
 const fmtValue = (v) => (v == null ? "not finite" : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3));
 const linkWidth = (w) => (w == null ? 1 : 0.6 + Math.min(Math.abs(w), 4) * 1.35);
@@ -45,7 +45,16 @@ export class NetworkView {
     const names = this.featureLabels.map(([n]) => n);
     const columns = [names.length, ...hidden, 1];
     const width = this.root.clientWidth || 420;
-    const height = Math.max(names.length, ...hidden) * ROW + 36;
+    // Embed mode: rows and nodes shrink to the height the frame leaves the diagram.
+    const rows = Math.max(names.length, ...hidden);
+    let ROW = ROW_FULL, NODE = NODE_FULL;
+    if (document.body.classList.contains("embed")) {
+      this.root.style.height = "";
+      const room = this.root.clientHeight;
+      if (room > 0) { ROW = Math.max(14, Math.min(ROW_FULL, (room - 36) / rows)); NODE = Math.min(NODE_FULL, ROW * 0.75); }
+    }
+    this.nodeSize = NODE;
+    const height = rows * ROW + 36;
     const left = 64; // room for the feature labels
     const gap = (width - left - NODE) / (columns.length - 1);
     const x = (c) => left + c * gap;
@@ -110,7 +119,8 @@ export class NetworkView {
       const head = document.createElement("div");
       head.className = "layer-head";
       head.style.left = `${x(c) + NODE / 2}px`;
-      head.innerHTML = `<button class="round tiny" data-d="1" title="add a neuron">+</button><button class="round tiny" data-d="-1" title="remove a neuron">−</button><div>${count} neuron${count === 1 ? "" : "s"}</div>`;
+      const fixed = (document.body.dataset.hide ?? "").split(" ").includes("hidden"); // hidden_hide=true
+      head.innerHTML = `${fixed ? "" : `<button class="round tiny" data-d="1" title="add a neuron">+</button><button class="round tiny" data-d="-1" title="remove a neuron">−</button>`}<div>${count} neuron${count === 1 ? "" : "s"}</div>`;
       head.querySelectorAll("button").forEach((b) =>
         b.addEventListener("click", () => {
           const next = [...hidden];
@@ -295,6 +305,7 @@ export class NetworkView {
     el.className = `node ${cls}`;
     el.style.left = `${left}px`;
     el.style.top = `${top}px`;
+    if (this.nodeSize !== NODE_FULL) { el.style.width = el.style.height = `${this.nodeSize}px`; }
     this.root.append(el);
     return el;
   }

@@ -2,6 +2,7 @@
 import { buildControls, LABELS, LR_LADDER, schemaEnum } from "../../controls.js";
 import { GradHeatmap } from "../../gradheatmap.js";
 import { drawActivation, drawHistogram } from "../../histogram.js";
+import { pageOptions, setPageOption } from "../../hash.js";
 import { LossChart } from "../../losschart.js";
 import { ScheduleChart } from "../../schedulechart.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
@@ -69,9 +70,9 @@ const TEMPLATE = `
     <section class="column data-column">
       <h2>Data</h2>
       <div class="control-label">Which dataset do you want to use?</div>
-      <div class="datasets" data-ref="datasets"></div>
+      <div class="datasets" data-ref="datasets" data-control="dataset"></div>
       <div data-ref="dataControls"></div>
-      <button class="text-button" data-ref="regenerate">Regenerate</button>
+      <button class="text-button" data-ref="regenerate" data-control="seed">Regenerate</button>
       <h2 class="section-gap">Network</h2>
       <div class="param-grid" data-ref="buildControls"></div>
       <h3>Activation <span class="hint">f (solid) and f′ (dashed)</span></h3>
@@ -80,7 +81,7 @@ const TEMPLATE = `
     <section class="column network-column">
       <div class="network-header">
         <h2>Features</h2>
-        <div class="layers-control">
+        <div class="layers-control" data-control="hidden">
           <button class="round tiny" data-ref="addLayer" title="add a hidden layer">+</button>
           <button class="round tiny" data-ref="removeLayer" title="remove a hidden layer">−</button>
           <h2><span data-ref="layerCount">2</span> hidden layers</h2>
@@ -117,7 +118,8 @@ const TEMPLATE = `
       </div>
       <div class="legend">
         <span class="swatch neg"></span> −1 <span class="gradient"></span> +1 <span class="swatch pos"></span>
-        <label class="check"><input type="checkbox" data-ref="showTest"> show test data</label>
+        <label class="check" data-control="show_test"><input type="checkbox" data-ref="showTest"> show test data</label>
+        <label class="check" data-control="discretize"><input type="checkbox" data-ref="discretize"> discretize output</label>
       </div>
       <h3>Learning rate <span class="hint">the whole schedule; the red dot is now (<span class="num" data-ref="lrNow">—</span>)</span></h3>
       <div class="schedule-chart" data-ref="schedule"></div>
@@ -170,6 +172,8 @@ export async function mount(root, ctx) {
     { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
   ], {
     margin: { l: 44, r: 44, t: 6, b: 30 },
+    // an embedded page shares its frame's height: the chart takes a fifth of it
+    height: document.body.classList.contains("embed") ? Math.max(80, Math.min(150, Math.round(innerHeight * 0.2))) : 150,
     yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
               exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
   });
@@ -201,7 +205,14 @@ export async function mount(root, ctx) {
   ref.regenerate.addEventListener("click", () => configure({ seed: Math.floor(Math.random() * 2 ** 31) }));
   ref.addLayer.addEventListener("click", () => network.addLayer());
   ref.removeLayer.addEventListener("click", () => network.removeLayer());
-  ref.showTest.addEventListener("change", (e) => boundary.setShowTest(e.target.checked));
+  // page toggles, kept in the hash so a link shows the same
+  const page = pageOptions();
+  for (const [key, el, apply] of [["show_test", ref.showTest, (on) => boundary.setShowTest(on)],
+                                  ["discretize", ref.discretize, (on) => boundary.setDiscretize(on)]]) {
+    el.checked = page[key] === "true";
+    apply(el.checked);
+    el.addEventListener("change", () => { apply(el.checked); setPageOption(key, el.checked && "true"); });
+  }
   const onResize = () => current && network.render(current);
   window.addEventListener("resize", onResize);
 
