@@ -174,6 +174,7 @@ export async function mount(root, ctx) {
     margin: { l: 44, r: 44, t: 6, b: 30 },
     // an embedded page shares its frame's height: the chart takes a fifth of it
     height: document.body.classList.contains("embed") ? Math.max(80, Math.min(150, Math.round(innerHeight * 0.2))) : 150,
+    showlegend: !document.body.classList.contains("embed") || innerHeight >= 560,
     yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
               exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
   });
