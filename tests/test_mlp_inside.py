@@ -117,3 +117,31 @@ def test_set_weight_over_the_websocket() -> None:
         assert until(ws, of_type("reply", name="set_weight"))["value"] == -3
         frame = until(ws, of_type("frame"))
         assert frame["views"]["weights"][0][0][1] == -3
+
+
+def test_drawn_points_join_the_training_data_and_keep_the_network() -> None:
+    lab = make()
+    lab.step(lab.steps_per_epoch)
+    weights = [p.detach().clone() for p in lab.model.parameters()]
+    n = len(lab.y_train)
+    rebuilt = lab.configure(Config(drawn=[1.5, -2.0, 1, -4.0, 4.0, -1]))
+    assert rebuilt == "none" and all(torch.equal(p, q) for p, q in zip(weights, lab.model.parameters()))
+    assert len(lab.y_train) == n + 2 and lab.y_train[-1] == -1 and lab.x_train[-2].tolist() == [1.5, -2.0]
+    data = lab.views(full=False)["data"]  # sent because the data changed
+    assert data["drawn"] == 2 and data["train"]["x1"][-1] == -4.0 and "data" not in lab.views(full=False)
+    lab.step(lab.steps_per_epoch)  # the drawn points are in the batches
+    assert lab.steps_per_epoch == math.ceil((n + 2) / lab.config.batch_size)
+
+
+@pytest.mark.parametrize(
+    "drawn, message",
+    [
+        ([1.0, 2.0], "multiple of 3"),
+        ([1.0, 2.0, 0.5], r"-1 or \+1"),
+        ([9.0, 2.0, 1], "less than or equal to 6"),
+        ([0.0, 0.0, 1] * 101, "at most 300"),
+    ],
+)
+def test_drawn_points_are_checked(drawn: list[float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Config(drawn=drawn)

@@ -30,7 +30,7 @@ export function readHash(schema) {
     if (!prop) { patch[key] = raw; continue; } // the server names unknown keys
     if (prop.type === "array") {
       const items = raw === "" ? [] : raw.split(",");
-      patch[key] = prop.items?.type === "integer" ? items.map(Number) : items;
+      patch[key] = ["integer", "number"].includes(prop.items?.type) ? items.map(Number) : items;
     } else if (prop.type === "integer" || prop.type === "number") {
       patch[key] = Number(raw);
     } else if (prop.type === "boolean") {

@@ -81,6 +81,10 @@ class Lab(BaseLab):
         n_train = cfg.train_size
         self.train_xy, self.train_label = xy[:n_train], label[:n_train]
         self.test_xy, self.test_label = xy[n_train:], label[n_train:]
+        if cfg.drawn:  # drawn points join the training data
+            drawn = np.asarray(cfg.drawn, dtype=np.float32).reshape(-1, 3)  # (points, [x1, x2, label])
+            self.train_xy = np.concatenate([self.train_xy, drawn[:, :2]])
+            self.train_label = np.concatenate([self.train_label, drawn[:, 2]])
         self.data_version = getattr(self, "data_version", 0) + 1
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
@@ -205,6 +209,12 @@ class Lab(BaseLab):
         changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
         if changed & DATA_KEYS:
             self._build_data()
+        elif "drawn" in changed:  # drawing keeps the network: new training data, training goes on
+            self._build_data()
+            self.x_train = self._tensor(featurize(self.train_xy, config.features))
+            self.y_train = self._tensor(self.train_label)
+            self._batches = []
+            self._epoch_metrics = self._evaluate()
         if changed & (DATA_KEYS | NETWORK_KEYS):
             self._build_network()
             return "network"
@@ -276,11 +286,13 @@ class Lab(BaseLab):
         if full:
             views["features"] = inside.feature_maps()
             views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
-        if full:
+        if full or getattr(self, "_data_sent", None) != self.data_version:
             views["data"] = {
                 "train": _points(self.train_xy, self.train_label),
                 "test": _points(self.test_xy, self.test_label),
+                "drawn": len(self.config.drawn) // 3,
             }
+            self._data_sent = self.data_version
         return views
 
 
