@@ -86,3 +86,33 @@ def test_hovering_a_neuron_shows_its_output_in_the_main_heatmap(page: Any) -> No
     assert "neuron 2 of layer 1" in page.inner_text(".hover-note")
     page.mouse.move(5, 5)
     page.wait_for_function(f"(b) => {BOUNDARY} === b", arg=before)
+
+
+def test_drawn_points_join_the_training_data(page: Any) -> None:
+    open_page(page, "/#dataset=gauss")
+    page.wait_for_function("() => document.querySelector('[data-ref=drawnCount]').textContent.startsWith('0 /')")
+    before = page.evaluate(BOUNDARY)
+    page.click("[data-ref=drawPos]")
+    box = page.locator("canvas.boundary").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75)  # (3, -3)
+    page.wait_for_function("() => document.querySelector('[data-ref=drawnCount]').textContent.startsWith('1 /')")
+    page.wait_for_function("() => location.hash.includes('drawn=')")
+    x1, x2, label = map(float, page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('drawn')").split(","))
+    assert abs(x1 - 3) < 0.1 and abs(x2 + 3) < 0.1 and label == 1
+    page.wait_for_function(f"(b) => {BOUNDARY} !== b", arg=before)  # the new point, ringed
+    # the training goes on over the drawn point; clear removes it
+    page.click("#step")
+    page.wait_for_function(f"() => {EPOCH} === 1", timeout=10_000)
+    page.click("[data-ref=clearDrawn]")
+    page.wait_for_function("() => document.querySelector('[data-ref=drawnCount]').textContent.startsWith('0 /')")
+    assert "drawn=" not in page.evaluate("() => location.hash")
+
+
+def test_too_many_drawn_points_are_refused_with_a_message(page: Any) -> None:
+    many = ",".join(["1,1,1"] * 101)
+    open_page(page, f"/#dataset=gauss&learning_rate=0.1&drawn={many}")
+    page.wait_for_function("() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('drawn'))")
+    # the rest of the link's setup still loads
+    page.wait_for_function("() => document.querySelector('#ctl-learning_rate').value === '0.1'")
+    assert page.locator("canvas[data-dataset=gauss].selected").count() == 1
+    assert page.inner_text("[data-ref=drawnCount]").startswith("0 /")

@@ -52,6 +52,8 @@ def test_a_bad_hash_key_is_named_and_the_page_options_still_apply(page: Any) -> 
     open_page(page, "/#dataset=xor&noise=500&embed=true")
     page.wait_for_function("() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('noise'))")
     assert page.evaluate("() => document.body.classList.contains('embed')")
+    # the rest of the link's setup still loads
+    page.wait_for_function("() => document.querySelector('canvas[data-dataset=xor]').classList.contains('selected')")
 
 
 def test_hide_hides_controls_and_hide_text_hides_prose(page: Any) -> None:

@@ -79,6 +79,9 @@ async function main() {
   let view = null; // { lab, handlers }
   let queue = Promise.resolve(); // messages are applied in order, across async lab mounts
   let resumedWith = null; // the URL hash when a session was resumed (see "config")
+  // A link's config while the server may still refuse one of its keys: the page drops that
+  // key (the server's message names it, shown as a toast) and sends the rest again.
+  let hashPatch = null;
 
   const configure = (patch) => conn.send({ type: "configure", config: patch });
   const control = (action) => conn.send({ type: "control", action });
@@ -123,12 +126,13 @@ async function main() {
           break;
         }
         if (msg.resume_error) toast(`Started a new session (${msg.resume_error}).`, "info");
-        if (Object.keys(patch).length) configure(patch);
+        if (Object.keys(patch).length) { hashPatch = patch; configure(patch); }
         break;
       }
       case "config": {
         const handlers = await ensureView(msg.config.lab);
         handlers.config(msg.config, msg);
+        if (hashPatch && msg.changed?.length) hashPatch = null; // the link's setup is in
         if (msg.rebuilt === "optimizer") toast("Optimizer changed: its state (momentum, moments) was rebuilt; the network is kept.", "info");
         const hash = resumedWith;
         resumedWith = null;
@@ -158,9 +162,18 @@ async function main() {
       case "reply":
         view?.handlers.reply?.(msg);
         break;
-      case "error":
+      case "error": {
         toast(msg.message);
+        const key = msg.loc?.[0] === "config" ? (msg.loc[1] ?? msg.message.split(":")[0]) : null;
+        if (hashPatch && key in hashPatch) {
+          delete hashPatch[key];
+          if (Object.keys(hashPatch).length) configure(hashPatch);
+          else hashPatch = null;
+        } else {
+          hashPatch = null;
+        }
         break;
+      }
     }
   }
 

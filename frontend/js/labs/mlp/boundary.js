@@ -56,6 +56,16 @@ export class BoundaryView {
       }
     };
     draw(this.points.train, "#fff");
+    // the points the user drew: the last `drawn` training points, ringed
+    const drawn = this.points.drawn ?? 0;
+    const train = this.points.train;
+    for (let i = train.x1.length - drawn; i < train.x1.length; i++) {
+      ctx.beginPath();
+      ctx.arc(toPx(train.x1[i]), size - toPx(train.x2[i]), r + 2.5, 0, 2 * Math.PI);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#111";
+      ctx.stroke();
+    }
     if (this.showTest) draw(this.points.test, "#000");
   }
 }

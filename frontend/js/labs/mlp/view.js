@@ -121,6 +121,13 @@ const TEMPLATE = `
         <label class="check" data-control="show_test"><input type="checkbox" data-ref="showTest"> show test data</label>
         <label class="check" data-control="discretize"><input type="checkbox" data-ref="discretize"> discretize output</label>
       </div>
+      <div class="draw-tools" data-control="drawn">
+        <span>Draw points:</span>
+        <button class="draw-class neg" data-ref="drawNeg" data-label="-1" aria-pressed="false" title="click the plane to add −1 points">−1</button>
+        <button class="draw-class pos" data-ref="drawPos" data-label="1" aria-pressed="false" title="click the plane to add +1 points">+1</button>
+        <button class="text-button small" data-ref="clearDrawn">clear</button>
+        <span class="hint num" data-ref="drawnCount"></span>
+      </div>
       <h3>Learning rate <span class="hint">the whole schedule; the red dot is now (<span class="num" data-ref="lrNow">—</span>)</span></h3>
       <div class="schedule-chart" data-ref="schedule"></div>
       <div class="param-grid" data-ref="schedControls"></div>
@@ -138,6 +145,8 @@ export async function mount(root, ctx) {
   const configure = (patch) => {
     // A new problem type brings its first dataset along (a circle cannot be regressed).
     if ("problem" in patch && !("dataset" in patch)) patch.dataset = datasets.find((d) => d.problem === patch.problem).name;
+    // points drawn on one dataset do not belong to another
+    if ("dataset" in patch && current && patch.dataset !== current.dataset && !("drawn" in patch)) patch.drawn = [];
     ctx.configure(patch);
   };
 
@@ -214,6 +223,27 @@ export async function mount(root, ctx) {
     apply(el.checked);
     el.addEventListener("change", () => { apply(el.checked); setPageOption(key, el.checked && "true"); });
   }
+  // Draw your own data: pick a class, click the plane; the points join the training set.
+  const maxDrawn = ctx.schema.properties.drawn.maxItems / 3;
+  let drawClass = null;
+  for (const button of [ref.drawNeg, ref.drawPos]) {
+    button.addEventListener("click", () => {
+      drawClass = drawClass === Number(button.dataset.label) ? null : Number(button.dataset.label);
+      for (const b of [ref.drawNeg, ref.drawPos]) b.setAttribute("aria-pressed", String(Number(b.dataset.label) === drawClass));
+      ref.boundary.classList.toggle("drawing", drawClass !== null);
+    });
+  }
+  ref.boundary.addEventListener("click", (e) => {
+    if (drawClass === null || !current) return;
+    const r = ref.boundary.getBoundingClientRect();
+    const extent = 6;
+    const x1 = ((e.clientX - r.left) / r.width) * 2 * extent - extent;
+    const x2 = extent - ((e.clientY - r.top) / r.height) * 2 * extent;
+    const round = (v) => Math.round(Math.max(-extent, Math.min(extent, v)) * 100) / 100;
+    // past the limit the server refuses with a message naming it; nothing drawn is lost
+    configure({ drawn: [...current.drawn, round(x1), round(x2), drawClass] });
+  });
+  ref.clearDrawn.addEventListener("click", () => configure({ drawn: [] }));
   const onResize = () => current && network.render(current);
   window.addEventListener("resize", onResize);
 
@@ -232,6 +262,7 @@ export async function mount(root, ctx) {
         ref.histLayer.value = histLayer;
       }
       ref.accuracyLine.hidden = config.problem !== "classification";
+      ref.drawnCount.textContent = `${config.drawn.length / 3} / ${maxDrawn} drawn`;
       ref.datasets.replaceChildren(...thumbs.filter((c) => c.dataset.problem === config.problem));
       for (const c of thumbs) c.classList.toggle("selected", c.dataset.dataset === config.dataset);
     },
