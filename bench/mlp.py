@@ -56,7 +56,7 @@ def training_rows() -> list[Row]:
                     "note": f"{per_step * 1e6:.0f} µs per optimizer step, schedule and statistics included"})
         views = median_time(lambda: lab.views(full=False), repeats=9)
         out.append({"name": f"views per frame, {name}", "value": round(views * 1e3, 2), "unit": "ms",
-                    "note": "boundary grid, gradient norms, histograms, optimizer state"})
+                    "note": "boundary and neuron maps (one forward pass), weights, gradient norms, histograms, optimizer state"})
     for name, overrides in (("default", {}), ("big", BIG)):
         lab = Lab(Config(**overrides), DEVICE)
         lab.step(lab.steps_per_epoch * 5)
@@ -64,6 +64,10 @@ def training_rows() -> list[Row]:
         full = {"type": "frame", "views": lab.views(full=True), "metrics": lab.metrics()}
         out.append({"name": f"frame size, {name}", "value": len(to_json(frame)), "unit": "bytes",
                     "note": f"a steady frame (JSON); the first frame of a client: {len(to_json(full))} bytes"})
+        inside = {k: frame["views"][k] for k in ("neurons", "weights", "biases")}
+        layers = len(lab.config.hidden)
+        out.append({"name": f"frame size, inside the network, {name}", "value": len(to_json(inside)), "unit": "bytes",
+                    "note": f"of the steady frame: {layers} layers of neuron maps ({lab.config.hidden}), weights, biases"})
     return out
 
 

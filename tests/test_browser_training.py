@@ -59,7 +59,8 @@ def test_bad_schedule_parameter_names_the_field_and_keeps_the_run(page: Any) -> 
     open_page(page)
     page.select_option("#ctl-schedule", "multistep")
     page.wait_for_function("() => document.querySelector('#ctl-milestones').offsetParent !== null", timeout=10_000)
-    page.wait_for_function(f"() => new Set(({CURVE})() || []).size > 1", timeout=10_000)  # the multistep curve is drawn
+    # the multistep curve comes with the next frame, after the config (the constant one is flat)
+    page.wait_for_function(f"() => new Set(({CURVE})() || []).size > 1", timeout=10_000)
     before = page.evaluate(CURVE)
     page.fill("#ctl-milestones", "400, 200")
     page.press("#ctl-milestones", "Tab")

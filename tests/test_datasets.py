@@ -40,8 +40,24 @@ def test_circle_labels_follow_radius() -> None:
     assert np.all(radius[label > 0] < 2.5) and np.all(radius[label < 0] >= 2.5)
 
 
+def test_moons_lie_on_their_half_circles() -> None:
+    xy, label = generate("moons", noise=0.0, seed=2)
+    p = xy / 3.0 + [0.5, 0.25]  # back to the unit moons
+    upper, lower = p[label > 0], p[label < 0]
+    np.testing.assert_allclose(np.hypot(upper[:, 0], upper[:, 1]), 1, atol=1e-5)
+    np.testing.assert_allclose(np.hypot(lower[:, 0] - 1, lower[:, 1] - 0.5), 1, atol=1e-5)
+    assert upper[:, 1].min() >= -1e-6 and lower[:, 1].max() <= 0.5 + 1e-6
+
+
+def test_checkerboard_labels_alternate_by_square() -> None:
+    xy, label = generate("checkerboard", noise=0.0, seed=2)
+    cx, cy = np.floor((xy[:, 0] + 5) / 2.5), np.floor((xy[:, 1] + 5) / 2.5)
+    np.testing.assert_array_equal(label, np.where((cx + cy) % 2 == 0, 1.0, -1.0))
+    assert len(set(zip(cx.tolist(), cy.tolist()))) == 16
+
+
 def test_problem_lists() -> None:
-    assert dataset_names("classification") == ("circle", "xor", "gauss", "spiral")
+    assert dataset_names("classification") == ("circle", "xor", "gauss", "spiral", "moons", "checkerboard")
     assert dataset_names("regression") == ("plane", "multigauss")
 
 

@@ -46,7 +46,7 @@ def test_healthz_and_schema(client: Any) -> None:
     tags = schema["client"]["discriminator"]["mapping"]
     assert {"configure", "control", "subscribe"} <= set(tags)
     mlp = schema["labs"]["mlp"]["config"]["properties"]
-    assert set(mlp["dataset"]["enum"]) == {"circle", "xor", "gauss", "spiral", "plane", "multigauss"}
+    assert set(mlp["dataset"]["enum"]) == {"circle", "xor", "gauss", "spiral", "moons", "checkerboard", "plane", "multigauss"}
     assert "boundary" in schema["labs"]["mlp"]["views"]["properties"]
 
 

@@ -24,7 +24,8 @@ SETUPS: list[dict[str, Any]] = [
     {"problem": "regression", "dataset": "multigauss", "init": "constant", "optimizer": "adam",
      "bias_correction": False, "schedule": "factor", "activation": "leaky_relu", "norm": "layer"},
     {"dataset": "xor", "features": ["x1x2"], "hidden": [], "loss": "bce", "optimizer": "nesterov",
-     "schedule": "multistep", "milestones": [30, 60], "regularization": "l1", "regularization_rate": 0.01},
+     "schedule": "multistep", "milestones": [30, 60], "regularization": "l1", "regularization_rate": 0.01,
+     "drawn": [1.5, 2.0, 1, -3.0, 0.5, -1, 4.0, -4.0, 1]},
 ]
 
 

@@ -82,6 +82,29 @@ def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, 
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+@DATASETS.register("moons", problem="classification")
+def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved half circles: upper (cos t, sin t), lower (1 - cos t, 0.5 - sin t),
+    centred and scaled by 3 to fill the plane."""
+    half = n // 2
+    t = rng.uniform(0, np.pi, n)
+    upper = np.stack([np.cos(t[:half]), np.sin(t[:half])], axis=1)
+    lower = np.stack([1 - np.cos(t[half:]), 0.5 - np.sin(t[half:])], axis=1)
+    xy = (np.concatenate([upper, lower]) - [0.5, 0.25]) * 3.0
+    xy += rng.normal(0, 1, size=(n, 2)) * noise * 3.0
+    return xy, np.concatenate([np.ones(half), -np.ones(n - half)])
+
+
+@DATASETS.register("checkerboard", problem="classification")
+def checkerboard(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A 4 x 4 board of 2.5-wide squares over [-5, 5]^2; noise moves points after labelling."""
+    xy = rng.uniform(-5, 5, size=(n, 2))
+    cells = np.floor((xy + 5) / 2.5).astype(int)
+    label = np.where((cells[:, 0] + cells[:, 1]) % 2 == 0, 1.0, -1.0)
+    xy += rng.uniform(-5, 5, size=(n, 2)) * noise * 0.5
+    return xy, label
+
+
 @DATASETS.register("plane", problem="regression")
 def plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     xy = rng.uniform(-EXTENT, EXTENT, size=(n, 2))

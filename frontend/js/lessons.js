@@ -2,6 +2,8 @@
 // /?lesson=<id> loads the preset (unless the link carries its own hash) and shows the card.
 // The lessons themselves are data: frontend/lessons.json (tests check every preset and step).
 
+import { isPageKey } from "./hash.js";
+
 const param = () => new URLSearchParams(location.search).get("lesson");
 
 // Before the shell reads the URL hash: a lesson link without a hash gets the lesson's preset.
@@ -11,7 +13,12 @@ export async function lessonPreset() {
   const lessons = await (await fetch("/static/lessons.json")).json();
   const lesson = lessons[id];
   if (!lesson) return { error: `unknown lesson '${id}'; lessons: ${Object.keys(lessons).join(", ")}` };
-  if (!location.hash || location.hash === "#") history.replaceState(null, "", `${location.search}#${toHash(lesson.preset)}`);
+  // page options (embed=true, theme ...) stay; any setup key in the link wins over the preset
+  const params = new URLSearchParams(location.hash.slice(1));
+  if ([...params.keys()].every(isPageKey)) {
+    const page = params.toString();
+    history.replaceState(null, "", `${location.search}#${toHash(lesson.preset)}${page ? `&${page}` : ""}`);
+  }
   return { id, lesson };
 }
 

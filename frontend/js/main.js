@@ -1,7 +1,7 @@
 // The page shell: the connection, the run controls, lab switching and the URL hash.
 // Each lab's own view lives in labs/<lab>/view.js (see labs/index.js).
 import { Connection } from "./connection.js";
-import { readHash, writeHash } from "./hash.js";
+import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
 import { LAB_VIEWS } from "./labs/index.js";
 import { lessonPreset, showLesson } from "./lessons.js";
 
@@ -17,7 +17,61 @@ export function toast(text, kind = "error") {
 
 const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
+// Light / dark: the hash's theme=dark wins (a shared link), then this browser's last choice.
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+}
+
+// Embed mode and hidden parts, from the hash: embed=true, hide_text=true, <key>_hide=true.
+function applyPageOptions() {
+  const page = pageOptions();
+  document.body.classList.toggle("embed", page.embed === "true");
+  document.body.classList.toggle("hide-text", page.hide_text === "true");
+  const hidden = Object.entries(page).filter(([k, v]) => k.endsWith("_hide") && v === "true").map(([k]) => k.slice(0, -5));
+  document.body.dataset.hide = hidden.join(" "); // views that redraw read it (the network's +/−)
+  return hidden;
+}
+
+// Hide each control named by a <key>_hide hash key (controls are built by the lab view after mount).
+// (a class, not the hidden attribute: labs show and hide their own controls with that)
+function hideControls(hidden) {
+  for (const key of hidden) {
+    for (const el of document.querySelectorAll(`.control[data-key="${CSS.escape(key)}"], [data-control="${CSS.escape(key)}"]`)) {
+      el.classList.add("user-hidden");
+    }
+  }
+}
+
+function shareBox() {
+  const box = $("share-box");
+  const update = () => {
+    const url = new URL(location.href);
+    const params = new URLSearchParams(url.hash.slice(1));
+    params.delete("embed");
+    if ($("share-hide-text").checked) params.set("hide_text", "true"); else params.delete("hide_text");
+    url.hash = params.toString().replaceAll("%2C", ",");
+    $("share-link").value = url.href;
+    params.set("embed", "true");
+    url.hash = params.toString().replaceAll("%2C", ",");
+    $("share-iframe").value = `<iframe src="${url.href}" width="960" height="600" style="border:0" title="Descent playground"></iframe>`;
+  };
+  $("share").addEventListener("click", () => { box.hidden = !box.hidden; update(); });
+  $("share-close").addEventListener("click", () => { box.hidden = true; });
+  $("share-hide-text").addEventListener("change", update);
+  $("share-link").addEventListener("focus", (e) => e.target.select());
+  $("share-iframe").addEventListener("focus", (e) => e.target.select());
+}
+
 async function main() {
+  applyTheme(pageOptions().theme ?? localStorage.getItem("descent-theme") ?? "light");
+  $("theme").addEventListener("click", () => {
+    const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    applyTheme(next);
+    localStorage.setItem("descent-theme", next);
+    if (pageOptions().theme) setPageOption("theme", next);
+  });
+  const hidden = applyPageOptions();
+  shareBox();
   const schema = await (await fetch("/api/schema")).json();
   const lesson = await lessonPreset(); // a lesson link puts its preset in the hash first
   const defaults = (lab) =>
@@ -27,6 +81,9 @@ async function main() {
   let view = null; // { lab, handlers }
   let queue = Promise.resolve(); // messages are applied in order, across async lab mounts
   let resumedWith = null; // the URL hash when a session was resumed (see "config")
+  // A link's config while the server may still refuse one of its keys: the page drops that
+  // key (the server's message names it, shown as a toast) and sends the rest again.
+  let hashPatch = null;
 
   const configure = (patch) => conn.send({ type: "configure", config: patch });
   const control = (action) => conn.send({ type: "control", action });
@@ -42,6 +99,7 @@ async function main() {
     const command = (name, args) => conn.send({ type: "command", name, args });
     const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper") };
     view = { lab, handlers: await module.mount($("lab-root"), ctx) };
+    hideControls(hidden);
     return view.handlers;
   }
 
@@ -70,12 +128,13 @@ async function main() {
           break;
         }
         if (msg.resume_error) toast(`Started a new session (${msg.resume_error}).`, "info");
-        if (Object.keys(patch).length) configure(patch);
+        if (Object.keys(patch).length) { hashPatch = patch; configure(patch); }
         break;
       }
       case "config": {
         const handlers = await ensureView(msg.config.lab);
         handlers.config(msg.config, msg);
+        if (hashPatch && msg.changed?.length) hashPatch = null; // the link's setup is in
         if (msg.rebuilt === "optimizer") {
           const what = msg.changed.includes("optimizer") ? "Optimizer" : `Optimizer/schedule settings (${msg.changed.join(", ")})`;
           toast(`${what} changed: the optimizer's state (momentum, moments) was rebuilt; the network is kept.`, "info");
@@ -108,9 +167,18 @@ async function main() {
       case "reply":
         view?.handlers.reply?.(msg);
         break;
-      case "error":
+      case "error": {
         toast(msg.message);
+        const key = msg.loc?.[0] === "config" ? (msg.loc[1] ?? msg.message.split(":")[0]) : null;
+        if (hashPatch && key in hashPatch) {
+          delete hashPatch[key];
+          if (Object.keys(hashPatch).length) configure(hashPatch);
+          else hashPatch = null;
+        } else {
+          hashPatch = null;
+        }
         break;
+      }
     }
   }
 

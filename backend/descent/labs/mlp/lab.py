@@ -20,6 +20,7 @@ from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
+from . import inside
 from .fork import Fork, penalty
 from .schema import GRID, Config
 
@@ -60,7 +61,7 @@ def build_network(config: Config, seed: int) -> nn.Sequential:
 
 
 def steps_per_epoch(config: Config) -> int:
-    n, bs = config.train_size, config.batch_size
+    n, bs = config.train_size + len(config.drawn) // 3, config.batch_size  # drawn points train too
     if config.norm == "batch" and n % bs == 1:
         return n // bs  # the 1-sample remainder is dropped (BatchNorm needs 2)
     return math.ceil(n / bs)
@@ -73,7 +74,7 @@ def encode_unit(values: torch.Tensor) -> str:
 
 
 class Lab(BaseLab):
-    commands = ("code", "fork", "unfork")
+    commands = ("set_weight", "code", "fork", "unfork")
 
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
@@ -90,6 +91,10 @@ class Lab(BaseLab):
         n_train = cfg.train_size
         self.train_xy, self.train_label = xy[:n_train], label[:n_train]
         self.test_xy, self.test_label = xy[n_train:], label[n_train:]
+        if cfg.drawn:  # drawn points join the training data
+            drawn = np.asarray(cfg.drawn, dtype=np.float32).reshape(-1, 3)  # (points, [x1, x2, label])
+            self.train_xy = np.concatenate([self.train_xy, drawn[:, :2]])
+            self.train_label = np.concatenate([self.train_label, drawn[:, 2]])
         self.data_version = getattr(self, "data_version", 0) + 1
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
@@ -101,9 +106,12 @@ class Lab(BaseLab):
         self.y_train = self._tensor(self.train_label)
         self.x_test = self._tensor(featurize(self.test_xy, cfg.features))
         self.y_test = self._tensor(self.test_label)
-        self.x_grid = self._tensor(featurize(grid(GRID), cfg.features))
+        # the main heatmap's grid (GRID^2 rows) then the neuron maps' grid (NEURON_GRID^2 rows):
+        # one forward pass over both
+        self.x_grid = self._tensor(featurize(np.concatenate([grid(GRID), grid(inside.NEURON_GRID)]), cfg.features))
         self.model = build_network(cfg, seed=cfg.seed * 1009 + self.resets).to(self.device)
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
+        self.taps = inside.hidden_taps(self.model)
         self.weights = [m.weight for m in self.linears]
         self.loss_fn = LOSSES[cfg.loss].fn
         self.predict = LOSSES[cfg.loss].meta["predict"]
@@ -223,6 +231,12 @@ class Lab(BaseLab):
         changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
         if changed & DATA_KEYS:
             self._build_data()
+        elif "drawn" in changed:  # drawing keeps the network: new training data, training goes on
+            self._build_data()
+            self.x_train = self._tensor(featurize(self.train_xy, config.features))
+            self.y_train = self._tensor(self.train_label)
+            self._batches = []
+            self._epoch_metrics = self._evaluate()
         if changed & (DATA_KEYS | NETWORK_KEYS):
             self._build_network()
             return "network"
@@ -238,6 +252,12 @@ class Lab(BaseLab):
     def reset(self) -> None:
         self.resets += 1
         self._build_network()
+
+    def command_set_weight(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A weight or bias typed on the diagram, written into the live model (training goes on from it)."""
+        reply = inside.set_parameter(self.linears, args)
+        self._epoch_metrics = self._evaluate()  # the losses shown reflect the edit at once
+        return reply
 
     # ---- reading --------------------------------------------------------------------
 
@@ -256,7 +276,9 @@ class Lab(BaseLab):
 
     @torch.no_grad()
     def views(self, full: bool) -> dict[str, Any]:
-        _, boundary = self._predict(self.x_grid)
+        out, hidden = inside.forward_with_taps(self.model, self.x_grid, self.taps)
+        cells = GRID * GRID
+        boundary = self.predict(out[:cells])
         grad_norms = stats.grad_norms(self.weights)
         if self.weights[0].grad is not None:
             self.grad_trace.record(self.step_count, grad_norms)
@@ -268,6 +290,8 @@ class Lab(BaseLab):
                 "encoding": "base64-uint8",
                 "data": encode_unit(torch.nan_to_num(boundary, nan=0.0)),
             },
+            "neurons": inside.neuron_maps([a[cells:] for a in hidden]),
+            **inside.weights_view(self.linears),
             "grad_norms": grad_norms,
             "layers": [f"layer {i + 1}" for i in range(len(self.weights))],
             "update_ratio": stats.update_ratios(self._before_step, self.weights),
@@ -282,16 +306,19 @@ class Lab(BaseLab):
             views["schedule"] = self.schedule_view()
             self._curve_sent = self.curve_version
         if full:
+            views["features"] = inside.feature_maps()
             views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
         views["spikes"] = self.spikes
         if self.fork or self._fork_shown:  # None once tells the page the fork ended
             views["fork"] = self.fork.view(full) if self.fork else None
             self._fork_shown = self.fork is not None
-        if full:
+        if full or getattr(self, "_data_sent", None) != self.data_version:
             views["data"] = {
                 "train": _points(self.train_xy, self.train_label),
                 "test": _points(self.test_xy, self.test_label),
+                "drawn": len(self.config.drawn) // 3,
             }
+            self._data_sent = self.data_version
         return views
 
     # ---- commands -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...activations import ACTIVATIONS
-from ...datasets import DATASETS, FEATURES, SAMPLES
+from ...datasets import DATASETS, EXTENT, FEATURES, SAMPLES
 from ...initializers import INITIALIZERS, InitParams
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
@@ -19,6 +19,7 @@ MAX_WIDTH = 8
 LR_LADDER = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 REG_RATE_LADDER = (0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 GRID = 64  # decision-boundary resolution (cells per side)
+MAX_DRAWN = 100  # points a user may draw onto the plane
 
 DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
 FeatureName = Literal[FEATURES.names()]  # type: ignore[valid-type]
@@ -63,9 +64,22 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
     regularization: Literal["none", "l1", "l2"] = "none"
     regularization_rate: float = Field(0.0, ge=0, le=10)
     seed: int = Field(3, ge=0, le=2**31 - 1, description="data seed; 'regenerate' picks a new one")
+    drawn: list[Annotated[float, Field(ge=-EXTENT, le=EXTENT)]] = Field(
+        [], max_length=3 * MAX_DRAWN,
+        description=f"points drawn on the plane, joining the training data: flat x1, x2, label triples "
+        f"(x1, x2 in [-{EXTENT:g}, {EXTENT:g}]; label -1 or +1 for classification, in [-1, 1] for regression); "
+        f"at most {MAX_DRAWN} points",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
+        if len(self.drawn) % 3:
+            raise ValueError("drawn: x1, x2, label triples (its length must be a multiple of 3)")
+        labels = self.drawn[2::3]
+        if self.problem == "classification" and any(v not in (-1, 1) for v in labels):
+            raise ValueError("drawn: each point's label (every third number) must be -1 or +1 for classification")
+        if any(abs(v) > 1 for v in labels):
+            raise ValueError("drawn: each point's label (every third number) must lie in [-1, 1]")
         if len(set(self.features)) != len(self.features):
             raise ValueError("features: each feature at most once")
         problem = DATASETS[self.dataset].meta["problem"]
@@ -108,6 +122,7 @@ class DataView(BaseModel):
 
     train: Points
     test: Points
+    drawn: int = Field(0, description="the last this many training points are the ones the user drew")
 
 
 class GradTrace(BaseModel):
@@ -169,10 +184,41 @@ class ForkView(BaseModel):
     diverged: str | None = None
 
 
+class ScaledMap(BaseModel):
+    scale: float = Field(description="the value mapped to byte 255; byte 0 is -scale (values beyond are clamped)")
+    data: str = Field(description="base64 uint8, row-major, row 0 at the top (x2 = +extent)")
+
+
+class NeuronMaps(BaseModel):
+    """Every hidden neuron's output (after its activation, eval mode) over a coarse grid,
+    from the same forward pass as the boundary. Per layer one ``data`` string of
+    width*resolution*resolution bytes, neuron-major: (neuron, row, col)."""
+
+    resolution: int
+    extent: float = Field(description="the plane is [-extent, extent]^2")
+    encoding: Literal["base64-uint8"] = "base64-uint8"
+    layers: list[ScaledMap] = Field(description="per hidden layer, input side first; scale 1 for bounded activations")
+
+
+class FeatureMaps(BaseModel):
+    """Every input feature (chosen or not) over the same coarse grid; sent with full frames."""
+
+    resolution: int
+    extent: float
+    encoding: Literal["base64-uint8"] = "base64-uint8"
+    features: dict[str, ScaledMap] = Field(description="feature name -> its map (resolution*resolution bytes)")
+
+
 class Views(BaseModel):
-    """What an MLP frame carries in ``views``."""
+    """What an MLP frame carries in ``views``. The lab command ``set_weight`` (args: layer,
+    kind 'weight'|'bias', to, from (weights only), value, finite within ±100) writes one
+    parameter of the live model and replies with what it set."""
 
     boundary: Heatmap
+    neurons: NeuronMaps
+    weights: list[list[list[float | None]]] = Field(description="per layer [out][in], 4 significant digits; null = not finite")
+    biases: list[list[float | None]] = Field(description="per layer [out]")
+    features: FeatureMaps | None = None
     grad_norms: list[float] = Field(description="L2 norm of dL/dW per layer, input side first")
     layers: list[str] = Field(description="layer names matching grad_norms")
     update_ratio: list[float] = Field(description="‖ΔW‖/‖W‖ of the last step, per layer")

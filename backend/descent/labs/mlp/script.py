@@ -119,11 +119,18 @@ rng = np.random.default_rng({cfg.seed})
 xy, label = {dataset.fn.__name__}({SAMPLES[dataset.meta["problem"]]}, {cfg.noise / 100!r}, rng)
 order = rng.permutation(len(xy))
 xy, label = xy[order].astype(np.float32), label[order].astype(np.float32)
-x1, x2 = xy[:, 0], xy[:, 1]
-features = np.stack([{features}], axis=1).astype(np.float32)
 n_train = {cfg.train_size}
-x_train, y_train = torch.from_numpy(features[:n_train]), torch.from_numpy(label[:n_train])
-x_test, y_test = torch.from_numpy(features[n_train:]), torch.from_numpy(label[n_train:])
+train_xy, train_label = xy[:n_train], label[:n_train]
+test_xy, test_label = xy[n_train:], label[n_train:]
+{_drawn(cfg)}
+
+def featurize(points):
+    x1, x2 = points[:, 0], points[:, 1]
+    return np.stack([{features}], axis=1).astype(np.float32)
+
+
+x_train, y_train = torch.from_numpy(featurize(train_xy)), torch.from_numpy(train_label)
+x_test, y_test = torch.from_numpy(featurize(test_xy)), torch.from_numpy(test_label)
 ''',
         "\n# ---- model " + "-" * 69 + "\n",
         _helpers(initializers, _function(init.fn)),
@@ -186,6 +193,15 @@ def _layers(cfg: Config, network: nn.Sequential) -> str:
         if isinstance(m, nn.Linear) and cfg.init != "default":
             lines.append(f"{INITIALIZERS[cfg.init].fn.__name__}(layers[-1], hp)")
     return "\n".join(lines) + "\n"
+
+
+def _drawn(cfg: Config) -> str:
+    """The points the user drew on the plane: they join the training data."""
+    if not cfg.drawn:
+        return ""
+    return (f"drawn = np.array({list(cfg.drawn)!r}, dtype=np.float32).reshape(-1, 3)  # x1, x2, label\n"
+            "train_xy = np.concatenate([train_xy, drawn[:, :2]])\n"
+            "train_label = np.concatenate([train_label, drawn[:, 2]])\n")
 
 
 def _penalty(cfg: Config) -> str:

@@ -9,7 +9,12 @@ export class BoundaryView {
     this.points = null;
     this.showTest = false;
     this.heatmap = null;
+    this.override = null; // a hovered neuron's map { resolution, extent, bytes } shown instead
   }
+
+  setOverride(map) { this.override = map; this.draw(); }
+  // Discretize: each cell takes its class colour (the sign of the output), as the Playground does.
+  setDiscretize(on) { this.discretize = on; this.draw(); }
 
   setPoints(data) { this.points = data; this.draw(); }
   setShowTest(on) { this.showTest = on; this.draw(); }
@@ -19,15 +24,16 @@ export class BoundaryView {
     const { canvas, ctx } = this;
     const size = canvas.width;
     ctx.clearRect(0, 0, size, size);
-    const h = this.heatmap;
+    const h = this.override ?? this.heatmap;
     if (h) {
       const n = h.resolution;
-      const bytes = decodeBase64(h.data);
+      const bytes = h.bytes ?? decodeBase64(h.data);
       if (this.cells.width !== n) { this.cells.width = n; this.cells.height = n; }
       const cctx = this.cells.getContext("2d");
       const img = cctx.createImageData(n, n);
+      const discrete = this.discretize && !this.override;
       for (let i = 0; i < n * n; i++) {
-        const c = LUT[bytes[i]];
+        const c = LUT[discrete ? (bytes[i] >= 128 ? 255 : 0) : bytes[i]];
         img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
       }
       cctx.putImageData(img, 0, 0);
@@ -50,6 +56,16 @@ export class BoundaryView {
       }
     };
     draw(this.points.train, "#fff");
+    // the points the user drew: the last `drawn` training points, ringed
+    const drawn = this.points.drawn ?? 0;
+    const train = this.points.train;
+    for (let i = train.x1.length - drawn; i < train.x1.length; i++) {
+      ctx.beginPath();
+      ctx.arc(toPx(train.x1[i]), size - toPx(train.x2[i]), r + 2.5, 0, 2 * Math.PI);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#111";
+      ctx.stroke();
+    }
     if (this.showTest) draw(this.points.test, "#000");
   }
 }

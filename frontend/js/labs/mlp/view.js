@@ -3,6 +3,7 @@ import { CodePanel } from "../../codepanel.js";
 import { buildControls, LABELS, LR_LADDER, schemaEnum } from "../../controls.js";
 import { GradHeatmap } from "../../gradheatmap.js";
 import { drawActivation, drawHistogram } from "../../histogram.js";
+import { pageOptions, setPageOption } from "../../hash.js";
 import { LossChart } from "../../losschart.js";
 import { ScheduleChart } from "../../schedulechart.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
@@ -70,9 +71,9 @@ const TEMPLATE = `
     <section class="column data-column">
       <h2>Data</h2>
       <div class="control-label">Which dataset do you want to use?</div>
-      <div class="datasets" data-ref="datasets"></div>
+      <div class="datasets" data-ref="datasets" data-control="dataset"></div>
       <div data-ref="dataControls"></div>
-      <button class="text-button" data-ref="regenerate">Regenerate</button>
+      <button class="text-button" data-ref="regenerate" data-control="seed">Regenerate</button>
       <h2 class="section-gap">Network</h2>
       <div class="param-grid" data-ref="buildControls"></div>
       <h3>Activation <span class="hint">f (solid) and f′ (dashed)</span></h3>
@@ -81,7 +82,7 @@ const TEMPLATE = `
     <section class="column network-column">
       <div class="network-header">
         <h2>Features</h2>
-        <div class="layers-control">
+        <div class="layers-control" data-control="hidden">
           <button class="round tiny" data-ref="addLayer" title="add a hidden layer">+</button>
           <button class="round tiny" data-ref="removeLayer" title="remove a hidden layer">−</button>
           <h2><span data-ref="layerCount">2</span> hidden layers</h2>
@@ -123,11 +124,19 @@ const TEMPLATE = `
         <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
-        <div class="axis-labels"><span>−6</span><span>0</span><span>6</span></div>
+        <div class="axis-labels"><span>−6</span><span class="hover-note" data-ref="hoverNote"></span><span>6</span></div>
       </div>
       <div class="legend">
         <span class="swatch neg"></span> −1 <span class="gradient"></span> +1 <span class="swatch pos"></span>
-        <label class="check"><input type="checkbox" data-ref="showTest"> show test data</label>
+        <label class="check" data-control="show_test"><input type="checkbox" data-ref="showTest"> show test data</label>
+        <label class="check" data-control="discretize"><input type="checkbox" data-ref="discretize"> discretize output</label>
+      </div>
+      <div class="draw-tools" data-control="drawn">
+        <span>Draw points:</span>
+        <button class="draw-class neg" data-ref="drawNeg" data-label="-1" aria-pressed="false" title="click the plane to add −1 points">−1</button>
+        <button class="draw-class pos" data-ref="drawPos" data-label="1" aria-pressed="false" title="click the plane to add +1 points">+1</button>
+        <button class="text-button small" data-ref="clearDrawn">clear</button>
+        <span class="hint num" data-ref="drawnCount"></span>
       </div>
       <h3>Learning rate <span class="hint">the whole schedule; the red dot is now (<span class="num" data-ref="lrNow">—</span>)</span></h3>
       <div class="schedule-chart" data-ref="schedule"></div>
@@ -157,6 +166,8 @@ export async function mount(root, ctx) {
   const configure = (patch) => {
     // A new problem type brings its first dataset along (a circle cannot be regressed).
     if ("problem" in patch && !("dataset" in patch)) patch.dataset = datasets.find((d) => d.problem === patch.problem).name;
+    // points drawn on one dataset do not belong to another
+    if ("dataset" in patch && current && patch.dataset !== current.dataset && !("drawn" in patch)) patch.drawn = [];
     ctx.configure(patch);
   };
 
@@ -175,8 +186,15 @@ export async function mount(root, ctx) {
   };
   const features = schemaEnum(ctx.schema, "features").map((f) => [f, FEATURE_LABELS[f] || f]);
   const hiddenProp = ctx.schema.properties.hidden;
-  const network = new NetworkView(ref.network, features, hiddenProp.maxItems, hiddenProp.items.maximum, configure);
   const boundary = new BoundaryView(ref.boundary);
+  const network = new NetworkView(ref.network, features, hiddenProp.maxItems, hiddenProp.items.maximum, configure, {
+    // hovering a neuron shows its output in the main heatmap
+    onHoverNeuron(map) {
+      boundary.setOverride(map);
+      ref.hoverNote.textContent = map ? `showing ${map.label} (colour range ±${map.scale})` : "";
+    },
+    onEdit: (args) => ctx.command("set_weight", args),
+  });
   const chart = new LossChart(ref.chart, [
     { name: "test", key: "test_loss", color: "#111" },
     { name: "train", key: "train_loss", color: "#9aa3ad" },
@@ -184,6 +202,9 @@ export async function mount(root, ctx) {
     { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
   ], {
     margin: { l: 44, r: 44, t: 6, b: 30 },
+    // an embedded page shares its frame's height: the chart takes a fifth of it
+    height: document.body.classList.contains("embed") ? Math.max(80, Math.min(150, Math.round(innerHeight * 0.2))) : 150,
+    showlegend: !document.body.classList.contains("embed") || innerHeight >= 560,
     yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
               exponentformat: "power", tickfont: { color: "#d62728", size: 10 } },
   });
@@ -241,9 +262,37 @@ export async function mount(root, ctx) {
   ref.regenerate.addEventListener("click", () => configure({ seed: Math.floor(Math.random() * 2 ** 31) }));
   ref.addLayer.addEventListener("click", () => network.addLayer());
   ref.removeLayer.addEventListener("click", () => network.removeLayer());
-  ref.showTest.addEventListener("change", (e) => boundary.setShowTest(e.target.checked));
   const codePanel = new CodePanel();
   ref.showCode.addEventListener("click", () => ctx.command("code", {}));
+  // page toggles, kept in the hash so a link shows the same
+  const page = pageOptions();
+  for (const [key, el, apply] of [["show_test", ref.showTest, (on) => boundary.setShowTest(on)],
+                                  ["discretize", ref.discretize, (on) => boundary.setDiscretize(on)]]) {
+    el.checked = page[key] === "true";
+    apply(el.checked);
+    el.addEventListener("change", () => { apply(el.checked); setPageOption(key, el.checked && "true"); });
+  }
+  // Draw your own data: pick a class, click the plane; the points join the training set.
+  const maxDrawn = ctx.schema.properties.drawn.maxItems / 3;
+  let drawClass = null;
+  for (const button of [ref.drawNeg, ref.drawPos]) {
+    button.addEventListener("click", () => {
+      drawClass = drawClass === Number(button.dataset.label) ? null : Number(button.dataset.label);
+      for (const b of [ref.drawNeg, ref.drawPos]) b.setAttribute("aria-pressed", String(Number(b.dataset.label) === drawClass));
+      ref.boundary.classList.toggle("drawing", drawClass !== null);
+    });
+  }
+  ref.boundary.addEventListener("click", (e) => {
+    if (drawClass === null || !current) return;
+    const r = ref.boundary.getBoundingClientRect();
+    const extent = 6;
+    const x1 = ((e.clientX - r.left) / r.width) * 2 * extent - extent;
+    const x2 = extent - ((e.clientY - r.top) / r.height) * 2 * extent;
+    const round = (v) => Math.round(Math.max(-extent, Math.min(extent, v)) * 100) / 100;
+    // past the limit the server refuses with a message naming it; nothing drawn is lost
+    configure({ drawn: [...current.drawn, round(x1), round(x2), drawClass] });
+  });
+  ref.clearDrawn.addEventListener("click", () => configure({ drawn: [] }));
   const onResize = () => current && network.render(current);
   window.addEventListener("resize", onResize);
 
@@ -269,6 +318,7 @@ export async function mount(root, ctx) {
         ref.histLayer.value = histLayer;
       }
       ref.accuracyLine.hidden = config.problem !== "classification";
+      ref.drawnCount.textContent = `${config.drawn.length / 3} / ${maxDrawn} drawn`;
       ref.datasets.replaceChildren(...thumbs.filter((c) => c.dataset.problem === config.problem));
       for (const c of thumbs) c.classList.toggle("selected", c.dataset.dataset === config.dataset);
     },
@@ -282,6 +332,8 @@ export async function mount(root, ctx) {
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;
+      if (v.features) network.setFeatureMaps(v.features);
+      network.update(v, ref.boundary);
       renderGradNorms(ref.gradNorms, v.layers, v.grad_norms);
       renderGradNorms(ref.ratios, v.layers, v.update_ratio.length ? v.update_ratio : v.layers.map(() => 0));
       heatmap.update(v.grad_trace, v.layers);
@@ -297,6 +349,11 @@ export async function mount(root, ctx) {
       if ("fork" in f.views) {
         chart.applyFork(f.views.fork);
         ref.unfork.hidden = !f.views.fork;
+      }
+    },
+    reply(msg) {
+      if (msg.name === "set_weight") {
+        ctx.toast(`Set the ${msg.kind} to ${msg.value}; training goes on from it.`, "info");
       }
     },
     unmount() {

@@ -1,0 +1,129 @@
+"""Inside the network: every hidden neuron's output over the input plane, the input
+features as maps, and the weights the diagram draws. One batched forward pass over
+the grid serves both the main heatmap and all neuron maps."""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...datasets import EXTENT, FEATURES, featurize, grid
+
+NEURON_GRID = 16  # cells per side of a neuron map: 256 bytes per neuron
+WEIGHT_LIMIT = 100.0  # a typed weight or bias must lie in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
+_NORMS = (nn.BatchNorm1d, nn.LayerNorm)
+
+
+def hidden_taps(model: nn.Sequential) -> list[int]:
+    """Index of each hidden layer's activation module in ``model``: Linear, [Norm], act.
+    (The activation class alone cannot tell: the classification output is a Tanh too.)"""
+    modules = list(model)
+    linears = [i for i, m in enumerate(modules) if isinstance(m, nn.Linear)]
+    taps = []
+    for i in linears[:-1]:
+        j = i + 1
+        while isinstance(modules[j], _NORMS):
+            j += 1
+        taps.append(j)
+    return taps
+
+
+def encode_scaled(values: torch.Tensor, scale: float) -> str:
+    """Values in [-scale, scale] -> base64 of uint8 (0 = -scale, 255 = +scale), clamped."""
+    scaled = ((values / scale).clamp(-1, 1) + 1) * 127.5
+    return base64.b64encode(scaled.round().to(torch.uint8).cpu().numpy().tobytes()).decode("ascii")
+
+
+def layer_scale(values: torch.Tensor) -> float:
+    """The colour range of a layer: ±1 (tanh, sigmoid ...) or its largest |output| (relu ...),
+    rounded up to 2 significant digits so the legend reads cleanly."""
+    top = float(values.abs().max()) if values.numel() else 1.0
+    if not math.isfinite(top) or top <= 1:
+        return 1.0
+    digits = 10 ** (math.floor(math.log10(top)) - 1)
+    return math.ceil(top / digits) * digits
+
+
+@torch.no_grad()
+def forward_with_taps(model: nn.Sequential, x: torch.Tensor, taps: list[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(model output, [hidden activations after each tap]) in eval mode (dropout off)."""
+    model.eval()
+    kept: list[torch.Tensor] = []
+    try:
+        for i, module in enumerate(model):
+            x = module(x)
+            if i in taps:
+                kept.append(x)
+    finally:
+        model.train()
+    return x, kept
+
+
+def neuron_maps(activations: list[torch.Tensor]) -> dict[str, Any]:
+    """activations: per hidden layer (NEURON_GRID**2, width) -> the ``NeuronMaps`` view."""
+    layers = []
+    for a in activations:
+        a = torch.nan_to_num(a, nan=0.0)
+        scale = layer_scale(a)
+        layers.append({"scale": scale, "data": encode_scaled(a.T.contiguous(), scale)})  # (width, cells)
+    return {"resolution": NEURON_GRID, "extent": EXTENT, "encoding": "base64-uint8", "layers": layers}
+
+
+def feature_maps() -> dict[str, Any]:
+    """Every input feature over the plane (all of them, chosen or not), each on its own ±max scale."""
+    xy = grid(NEURON_GRID)
+    maps = {}
+    for name in FEATURES.names():
+        values = torch.from_numpy(featurize(xy, [name])[:, 0])
+        scale = layer_scale(values)
+        maps[name] = {"scale": scale, "data": encode_scaled(values, scale)}
+    return {"resolution": NEURON_GRID, "extent": EXTENT, "encoding": "base64-uint8", "features": maps}
+
+
+def weights_view(linears: list[nn.Linear]) -> dict[str, Any]:
+    """Weights per layer as [out][in] and biases as [out], rounded to 4 significant digits."""
+    return {
+        "weights": [_rounded(m.weight) for m in linears],
+        "biases": [_rounded(m.bias) for m in linears],
+    }
+
+
+def _rounded(t: torch.Tensor) -> list[Any]:
+    return [_round(v) for v in t.detach().cpu().tolist()] if t.dim() == 1 else [_rounded(r) for r in t.detach().cpu()]
+
+
+def _round(v: float) -> float | None:
+    return float(f"{v:.4g}") if math.isfinite(v) else None
+
+
+def set_parameter(linears: list[nn.Linear], args: dict[str, Any]) -> dict[str, Any]:
+    """Write one weight or bias of the live model. args: layer (0 = input side), kind
+    ("weight" | "bias"), to (neuron of that layer's output), from (input index; weights only), value."""
+    kind = args.get("kind", "weight")
+    if kind not in ("weight", "bias"):
+        raise ValueError(f"args.kind: 'weight' or 'bias', not {kind!r}")
+    layer = _index(args, "layer", len(linears))
+    linear = linears[layer]
+    to = _index(args, "to", linear.out_features)
+    value = args.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"args.value: a finite number in [-{WEIGHT_LIMIT:g}, {WEIGHT_LIMIT:g}], not {value!r}")
+    if abs(value) > WEIGHT_LIMIT:
+        raise ValueError(f"args.value: {value:g} is out of range; allowed [-{WEIGHT_LIMIT:g}, {WEIGHT_LIMIT:g}]")
+    with torch.no_grad():
+        if kind == "bias":
+            linear.bias[to] = float(value)
+        else:
+            linear.weight[to, _index(args, "from", linear.in_features)] = float(value)
+    return {"layer": layer, "kind": kind, "to": to, "from": args.get("from"), "value": float(value)}
+
+
+def _index(args: dict[str, Any], key: str, size: int) -> int:
+    v = args.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < size:
+        raise ValueError(f"args.{key}: an integer in [0, {size - 1}], not {v!r}")
+    return v

@@ -1,0 +1,147 @@
+"""Inside the network (MLP lab): neuron maps from one forward pass, feature maps, the
+weights the diagram draws, and set_weight editing the live model."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from descent.datasets import featurize, grid
+from descent.labs.mlp import inside
+from descent.labs.mlp.lab import Lab
+from descent.labs.mlp.schema import Config, Views
+from tests.wsutil import greet, of_type, serve, until
+
+CPU = torch.device("cpu")
+N = inside.NEURON_GRID
+
+
+def make(**overrides: object) -> Lab:
+    return Lab(Config(**overrides), CPU)
+
+
+def decode(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+
+
+def test_neuron_maps_match_each_layer_computed_by_hand() -> None:
+    lab = make(hidden=[3, 2], activation="tanh", features=["x1", "x2", "x1x2"])
+    lab.step(30)
+    views = lab.views(full=False)
+    x = torch.from_numpy(featurize(grid(N), ["x1", "x2", "x1x2"]))
+    a1 = torch.tanh(x @ lab.linears[0].weight.T + lab.linears[0].bias)  # (N*N, 3)
+    a2 = torch.tanh(a1 @ lab.linears[1].weight.T + lab.linears[1].bias)  # (N*N, 2)
+    for layer, expected in zip(views["neurons"]["layers"], (a1, a2)):
+        assert layer["scale"] == 1.0
+        got = decode(layer["data"]).reshape(expected.shape[1], N * N)  # (neuron, cell)
+        values = got / 127.5 - 1
+        assert np.abs(values - expected.T.detach().numpy()).max() <= 1 / 127.5 + 1e-6
+
+
+def test_relu_maps_use_the_layers_largest_output_as_scale() -> None:
+    lab = make(hidden=[4], activation="relu")
+    lab.linears[0].weight.data.fill_(1.0)
+    layer = lab.views(full=False)["neurons"]["layers"][0]
+    with torch.no_grad():
+        top = float(torch.relu(torch.from_numpy(featurize(grid(N), ["x1", "x2"])) @ lab.linears[0].weight.T + lab.linears[0].bias).max())
+    assert top <= layer["scale"] < top * 1.1 and decode(layer["data"]).max() >= 250
+
+
+def test_taps_skip_norms_and_the_output_tanh() -> None:
+    lab = make(hidden=[3, 3], norm="batch", dropout=0.2, activation="sigmoid")
+    mods = list(lab.model)
+    assert [type(mods[i]) for i in lab.taps] == [nn.Sigmoid, nn.Sigmoid]
+    assert isinstance(mods[-1], nn.Tanh) and len(mods) - 1 not in lab.taps
+    assert make(hidden=[]).views(False)["neurons"]["layers"] == []
+
+
+def test_views_validate_and_weights_are_the_models() -> None:
+    lab = make(hidden=[4, 2])
+    views = lab.views(full=True)
+    Views.model_validate(views)
+    json.dumps(views, allow_nan=False)
+    assert len(views["weights"]) == 3 and len(views["weights"][0]) == 4 and len(views["weights"][0][0]) == 2
+    assert views["weights"][1][1][3] == pytest.approx(float(lab.linears[1].weight[1, 3]), rel=1e-3, abs=1e-6)
+    assert views["biases"][2][0] == pytest.approx(float(lab.linears[2].bias[0]), rel=1e-3, abs=1e-6)
+    assert set(views["features"]["features"]) >= {"x1", "x2", "sinx1"} and "features" not in lab.views(full=False)
+    x1 = decode(views["features"]["features"]["x1"]["data"]).reshape(N, N)
+    assert x1[0, 0] < 10 and x1[0, -1] > 245  # x1 grows left to right
+
+
+def test_set_weight_edits_the_live_model_and_the_loss() -> None:
+    lab = make()
+    before = lab.metrics()["train_loss"]
+    reply = lab.command("set_weight", {"layer": 0, "kind": "weight", "to": 1, "from": 0, "value": 5.5})
+    assert reply["value"] == 5.5 and float(lab.linears[0].weight[1, 0]) == 5.5
+    assert lab.metrics()["train_loss"] != before
+    lab.command("set_weight", {"layer": 2, "kind": "bias", "to": 0, "value": -0.25})
+    assert float(lab.linears[2].bias[0]) == -0.25
+    lab.step(lab.steps_per_epoch)  # training goes on from the edited weights
+    assert math.isfinite(lab.metrics()["train_loss"])
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({"layer": 0, "to": 0, "from": 0, "value": float("nan")}, "args.value"),
+        ({"layer": 0, "to": 0, "from": 0, "value": "abc"}, "args.value"),
+        ({"layer": 0, "to": 0, "from": 0, "value": 1e6}, "args.value"),
+        ({"layer": 9, "to": 0, "from": 0, "value": 1}, "args.layer"),
+        ({"layer": 0, "to": 4, "from": 0, "value": 1}, "args.to"),
+        ({"layer": 0, "to": 0, "from": 2, "value": 1}, "args.from"),
+        ({"layer": 0, "kind": "gain", "to": 0, "value": 1}, "args.kind"),
+    ],
+)
+def test_bad_edits_name_the_field_and_change_nothing(args: dict[str, Any], field: str) -> None:
+    lab = make()
+    before = [p.detach().clone() for p in lab.model.parameters()]
+    with pytest.raises(ValueError, match=field):
+        lab.command("set_weight", args)
+    assert all(torch.equal(p, q) for p, q in zip(before, lab.model.parameters()))
+
+
+def test_set_weight_over_the_websocket() -> None:
+    with serve() as client, client.websocket_connect("/ws") as ws:
+        greet(ws)
+        ws.send_json({"type": "command", "name": "set_weight", "args": {"layer": 0, "to": 0, "from": 1, "value": "x"}})
+        error = until(ws, of_type("error"))
+        assert "args.value" in error["message"] and "finite" in error["message"]
+        ws.send_json({"type": "command", "name": "set_weight", "args": {"layer": 0, "to": 0, "from": 1, "value": -3}})
+        assert until(ws, of_type("reply", name="set_weight"))["value"] == -3
+        frame = until(ws, of_type("frame"))
+        assert frame["views"]["weights"][0][0][1] == -3
+
+
+def test_drawn_points_join_the_training_data_and_keep_the_network() -> None:
+    lab = make()
+    lab.step(lab.steps_per_epoch)
+    weights = [p.detach().clone() for p in lab.model.parameters()]
+    n = len(lab.y_train)
+    rebuilt = lab.configure(Config(drawn=[1.5, -2.0, 1, -4.0, 4.0, -1]))
+    assert rebuilt == "none" and all(torch.equal(p, q) for p, q in zip(weights, lab.model.parameters()))
+    assert len(lab.y_train) == n + 2 and lab.y_train[-1] == -1 and lab.x_train[-2].tolist() == [1.5, -2.0]
+    data = lab.views(full=False)["data"]  # sent because the data changed
+    assert data["drawn"] == 2 and data["train"]["x1"][-1] == -4.0 and "data" not in lab.views(full=False)
+    lab.step(lab.steps_per_epoch)  # the drawn points are in the batches
+    assert lab.steps_per_epoch == math.ceil((n + 2) / lab.config.batch_size)
+
+
+@pytest.mark.parametrize(
+    "drawn, message",
+    [
+        ([1.0, 2.0], "multiple of 3"),
+        ([1.0, 2.0, 0.5], r"-1 or \+1"),
+        ([9.0, 2.0, 1], "less than or equal to 6"),
+        ([0.0, 0.0, 1] * 101, "at most 300"),
+    ],
+)
+def test_drawn_points_are_checked(drawn: list[float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Config(drawn=drawn)
