@@ -121,9 +121,26 @@ async def client(url: str, labs: list[str], rng: random.Random, stop_at: float, 
         await asyncio.sleep(rng.uniform(0.0, 0.5))
 
 
+async def warm_up(url: str, labs: list[str]) -> None:
+    """Train each lab once before sampling, so the first-time costs (a lab's modules and
+    buffers, torch's kernels for it) land before the first sample, not inside the soak."""
+    for lab in labs:
+        async with websockets.connect(url, max_size=None) as ws:
+            await ws.recv()  # hello
+            await ws.send(json.dumps({"type": "configure", "config": {"lab": lab}}))
+            await ws.send(json.dumps({"type": "control", "action": "play"}))
+            until = time.monotonic() + 1.0
+            while (left := until - time.monotonic()) > 0:
+                try:
+                    await asyncio.wait_for(ws.recv(), left)
+                except asyncio.TimeoutError:
+                    break
+
+
 async def drive(url: str, pid: int, seconds: float, clients: int, seed: int, every: float, result: Result) -> None:
     http = url.replace("ws://", "http://").removesuffix("/ws")
     labs = httpx.get(f"{http}/healthz").raise_for_status() and list(httpx.get(f"{http}/api/schema").json()["labs"])
+    await warm_up(url, labs)
     started = time.monotonic()
     stop_at = started + seconds
     tasks = [asyncio.create_task(client(url, labs, random.Random(seed + i), stop_at, result.tally)) for i in range(clients)]

@@ -112,7 +112,7 @@ def test_lr_change_keeps_network_architecture_change_resets(client: Any) -> None
 
 
 BAD_INPUTS: list[tuple[str, str]] = [
-    (json.dumps({"type": "configure", "config": {"dataset": "moons"}}), "circle"),
+    (json.dumps({"type": "configure", "config": {"dataset": "galaxy"}}), "circle"),
     (json.dumps({"type": "configure", "config": {"hidden": [4] * 100}}), "hidden"),
     (json.dumps({"type": "configure", "config": {"hidden": [10000]}}), "less than or equal to 8"),
     (json.dumps({"type": "configure", "config": {"learning_rate": -1}}), "learning_rate"),

@@ -11,7 +11,7 @@ def test_soak_memory_stays_flat_and_sessions_are_reclaimed() -> None:
     result = soak(seconds=20, clients=4, seed=1, every=2.0, grace=1.0)
     t = result.tally
     assert t.connects >= 8 and t.resumed >= 1 and t.frames > 50  # it really exercised the server
-    # RSS after 6 s of warm-up (torch and the first labs loaded) vs the end: a leak of a
+    # RSS after 6 s (each lab was trained once before the first sample) vs the end: a leak of a
     # session per connect (tens of them) would show; allocator noise stays well under this,
     # plus a few MB for each session more alive at the end than at the start
     allowance = 10.0 + 4.0 * result.extra_sessions(warmup=6.0)

@@ -236,7 +236,7 @@ class Lab(BaseLab):
             self.x_train = self._tensor(featurize(self.train_xy, config.features))
             self.y_train = self._tensor(self.train_label)
             self._batches = []
-            self._epoch_metrics = self._evaluate()
+            self._epoch_metrics = self.evaluate()
         if changed & (DATA_KEYS | NETWORK_KEYS):
             self._build_network()
             return "network"
@@ -256,7 +256,7 @@ class Lab(BaseLab):
     def command_set_weight(self, args: dict[str, Any]) -> dict[str, Any]:
         """A weight or bias typed on the diagram, written into the live model (training goes on from it)."""
         reply = inside.set_parameter(self.linears, args)
-        self._epoch_metrics = self._evaluate()  # the losses shown reflect the edit at once
+        self._epoch_metrics = self.evaluate()  # the losses shown reflect the edit at once
         return reply
 
     # ---- reading --------------------------------------------------------------------

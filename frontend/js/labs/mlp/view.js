@@ -298,6 +298,7 @@ export async function mount(root, ctx) {
 
   return {
     reply(msg) {
+      if (msg.name === "set_weight") ctx.toast(`Set the ${msg.kind} to ${msg.value}; training goes on from it.`, "info");
       if (msg.name === "code") codePanel.show(msg);
       if (msg.name === "fork" || msg.name === "unfork") {
         ref.forkForm.hidden = true;
@@ -349,11 +350,6 @@ export async function mount(root, ctx) {
       if ("fork" in f.views) {
         chart.applyFork(f.views.fork);
         ref.unfork.hidden = !f.views.fork;
-      }
-    },
-    reply(msg) {
-      if (msg.name === "set_weight") {
-        ctx.toast(`Set the ${msg.kind} to ${msg.value}; training goes on from it.`, "info");
       }
     },
     unmount() {

@@ -1,0 +1,58 @@
+"""What the page shows: frames drawn per second and epochs per second seen in headless
+Chromium (Playwright, Debian's chromium) against a real server, while training runs, for the
+default and the big setup (every neuron map live).
+
+    PYTHONPATH=backend python -m bench.page"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from bench.common import WHERE, Row, running_server
+
+TITLE = f"page in headless Chromium ({WHERE})"
+SETUPS = {"default": "", "big": "dataset=spiral&features=x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2&hidden=8,8,8,8,8,8&activation=tanh"}
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+# counts the frames the page applied (main.js writes each frame's step on <body>)
+WATCH = """() => { window.benchFrames = 0;
+  new MutationObserver(() => { window.benchFrames += 1; }).observe(document.body, { attributes: true, attributeFilter: ["data-step"] }); }"""
+
+
+def measure(page, url: str, seconds: float) -> tuple[float, float]:  # noqa: ANN001
+    page.goto(url)
+    page.wait_for_function("() => Number(document.body.dataset.epoch ?? -1) >= 0", timeout=30_000)
+    page.click("#play")
+    time.sleep(1.0)  # past the first frames
+    page.evaluate(WATCH)
+    epoch0, t0 = int(page.evaluate("() => document.body.dataset.epoch")), time.monotonic()
+    time.sleep(seconds)
+    frames, epoch1 = page.evaluate("() => [window.benchFrames, Number(document.body.dataset.epoch)]")
+    span = time.monotonic() - t0
+    page.click("#play")
+    return frames / span, (epoch1 - epoch0) / span
+
+
+def rows(seconds: float = 5.0, repeats: int = 3) -> list[Row]:
+    from playwright.sync_api import sync_playwright
+
+    out: list[Row] = []
+    with running_server({}, "bench-page") as (url, _, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        for name, setup in SETUPS.items():
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            runs = [measure(page, f"{url}/#{setup}", seconds) for _ in range(repeats)]
+            page.close()
+            out.append({"name": f"page frames/s, {name}", "value": round(statistics.median(r[0] for r in runs), 1),
+                        "unit": "frames/s", "note": f"frames applied and drawn by the page (asked for 30/s); median of {repeats} x {seconds:g} s"})
+            out.append({"name": f"page epochs/s, {name}", "value": round(statistics.median(r[1] for r in runs), 1),
+                        "unit": "epochs/s", "note": "training speed the page shows (TF Playground: 46.7 default, 10.8 big)"})
+        browser.close()
+    return out
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(TITLE, rows())
