@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-
 from tests.conftest import screenshot
-
 
 
 def wait_for(page, script: str, timeout: float = 20.0):
@@ -21,7 +19,8 @@ def wait_for(page, script: str, timeout: float = 20.0):
 
 def open_lab(page) -> None:
     page.goto(page.base_url + "/")
-    page.wait_for_selector(".lab-tab[data-lab='attention']")
+    # the tabs are in the HTML before the page is live: click once the first lab shows a frame
+    wait_for(page, "document.body.dataset.lab === 'mlp' && document.body.dataset.epoch !== undefined")
     page.click(".lab-tab[data-lab='attention']")
     page.wait_for_selector(".attn-map.head")
     wait_for(page, "document.body.dataset.lab === 'attention' && document.body.dataset.epoch !== undefined")

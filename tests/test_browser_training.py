@@ -51,7 +51,7 @@ def test_schedule_change_redraws_the_curve(page: Any) -> None:
     page.wait_for_function(f"() => Math.abs((({CURVE})() || [0]).at(-1) - 0.01) < 1e-9", timeout=10_000)
     # the marker follows the live step
     page.click("#step")
-    page.wait_for_function("() => document.querySelector('.schedule-chart').data[1].x[0] > 0", timeout=10_000)
+    page.wait_for_function("() => Number(document.querySelector('.schedule-chart').dataset.step) > 0", timeout=10_000)
     screenshot(page, "schedule_cosine_1280")
 
 

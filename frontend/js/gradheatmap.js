@@ -2,6 +2,8 @@
 // encodes as base64 uint8 (see stats.Trace): byte 0 = no gradient, 255 = not finite,
 // 1..255 linear over range = [lo, hi] in log10.
 
+import { Pacer } from "./pace.js";
+
 export function decodeTrace(trace) {
   const bytes = Uint8Array.from(atob(trace.data), (ch) => ch.charCodeAt(0));
   const n = trace.steps.length;
@@ -29,26 +31,19 @@ const LAYOUT = {
 };
 
 export class GradHeatmap {
-  // minInterval: ms between redraws (a heatmap react is heavier than a line update)
-  constructor(el, { minInterval = 250 } = {}) {
+  // interval: ms between redraws (a heatmap react is heavier than a line update)
+  constructor(el, { interval = 500 } = {}) {
     this.el = el;
-    this.minInterval = minInterval;
-    this.last = 0;
-    this.pending = null;
+    this.pacer = new Pacer(interval);
     Plotly.newPlot(el, [], LAYOUT, { displayModeBar: false, responsive: true });
   }
 
   update(trace, layerNames) {
-    this.pending = { trace, layerNames };
-    const now = performance.now();
-    if (now - this.last < this.minInterval) return;
-    this.last = now;
-    this.draw();
+    this.pacer.run(() => this.draw(trace, layerNames));
   }
 
-  draw() {
-    const { trace, layerNames } = this.pending;
-    this.pending = null;
+  draw(trace, layerNames) {
+    if (!this.el.isConnected) return;
     this.el.dataset.columns = trace.steps.length;
     this.el.dataset.lastStep = trace.steps.at(-1) ?? "";
     const data = [{

@@ -1,6 +1,8 @@
-// Metric curves against epochs, streamed with Plotly.extendTraces; used by every lab.
+// Metric curves against epochs, streamed live and redrawn at a steady pace; used by every lab.
 // traces: [{ name, key (the history series), color, dash?, width?, axis? ("y2" = right-hand scale) }]
 // The chart keeps the series it has drawn, so its set of traces can change (setTraces).
+
+import { Pacer } from "./pace.js";
 
 const LAYOUT = {
   margin: { l: 44, r: 8, t: 6, b: 30 },
@@ -27,6 +29,7 @@ export class LossChart {
     this.ys = {};
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
     this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
+    this.pacer = new Pacer();
     Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
@@ -37,7 +40,7 @@ export class LossChart {
       yaxis: t.axis ?? "y", // "y2": a second scale on the right (the learning rate, perplexity)
       hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
-    // after the live traces, so extendTraces' indices stay those of the live ones
+    // after the live traces, in a fixed order: the fork, then the saved runs
     const saved = this.saved.map((run, i) => ({
       x: run.x, y: run.y, name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
       hovertemplate: `${run.label} %{y:.4g}<extra>epoch %{x}</extra>`,
@@ -75,7 +78,13 @@ export class LossChart {
     this.redraw();
   }
 
+  // Every change redraws through the pacer: at most a few plotly renders a second.
   redraw() {
+    this.pacer.run(() => this.render());
+  }
+
+  render() {
+    if (!this.el.isConnected) return; // the view was left before the pacer fired
     const layout = { ...this.layout, shapes: this.shapes(), annotations: this.annotations() };
     const extra = (this.fork ? 2 : 0) + this.saved.length;
     if (extra) {
@@ -99,20 +108,23 @@ export class LossChart {
     if (history.reset) {
       this.x = [...history.epoch];
       this.ys = Object.fromEntries(Object.entries(history.series).map(([k, v]) => [k, [...v]]));
-      this.redraw();
     } else if (history.epoch.length) {
+      const n = this.x.length;
       this.x.push(...history.epoch);
-      for (const [k, v] of Object.entries(history.series)) (this.ys[k] ||= []).push(...v);
-      const ys = this.traces.map((t) => history.series[t.key] || history.epoch.map(() => null));
-      Plotly.extendTraces(this.el, { x: ys.map(() => history.epoch), y: ys }, ys.map((_, i) => i));
-    }
+      for (const [k, v] of Object.entries(history.series)) {
+        const ys = (this.ys[k] ||= []);
+        while (ys.length < n) ys.push(null); // a series that starts late lines up with the epochs
+        ys.push(...v);
+      }
+    } else return;
+    this.redraw();
   }
 
   // Loss spikes: a thin line at each, and a ⚡ whose hover text explains it.
   markSpikes(spikes) {
     if (spikes.length === this.spikes.length && spikes.at(-1)?.epoch === this.spikes.at(-1)?.epoch) return;
     this.spikes = spikes;
-    Plotly.relayout(this.el, { shapes: this.shapes(), annotations: this.annotations() });
+    this.redraw();
   }
 
   annotations() {
@@ -124,7 +136,7 @@ export class LossChart {
   markDivergence(epoch) {
     if (epoch === this.marker) return;
     this.marker = epoch;
-    Plotly.relayout(this.el, { shapes: this.shapes() });
+    this.redraw();
   }
 
   shapes() {

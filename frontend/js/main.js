@@ -95,7 +95,10 @@ async function main() {
     const module = await LAB_VIEWS[lab]();
     $("counter-label").textContent = module.counter;
     document.body.dataset.lab = lab;
-    for (const tab of $("lab-tabs").children) tab.classList.toggle("active", tab.dataset.lab === lab);
+    for (const tab of $("lab-tabs").children) {
+      tab.classList.toggle("active", tab.dataset.lab === lab);
+      tab.disabled = false; // live: a click now reaches the server
+    }
     const command = (name, args) => conn.send({ type: "command", name, args });
     const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper") };
     view = { lab, handlers: await module.mount($("lab-root"), ctx) };
@@ -155,8 +158,10 @@ async function main() {
         if (view) view.handlers.status(msg);
         break;
       case "frame":
-        // Ask for the next frame once this one is painted: a slow page gets fewer frames, never a backlog.
-        requestAnimationFrame(() => conn.send({ type: "ack" }));
+        // Ask for the next frame as this one is drawn, so the server builds it meanwhile. Frames
+        // are handled one at a time, so at most one waits here: a slow page gets fewer frames,
+        // never a backlog.
+        conn.send({ type: "ack" });
         if (view?.lab !== msg.lab) break; // a frame of the lab we are leaving
         $("epoch").textContent = fmtCounter(msg.epoch);
         document.body.dataset.epoch = msg.epoch;
@@ -186,6 +191,7 @@ async function main() {
     const tab = document.createElement("button");
     tab.className = "lab-tab";
     tab.dataset.lab = lab;
+    tab.disabled = true; // until the session is live (the first config)
     tab.textContent = (await LAB_VIEWS[lab]()).title;
     tab.addEventListener("click", () => view?.lab !== lab && configure({ lab }));
     $("lab-tabs").append(tab);

@@ -12,6 +12,8 @@ export const BASE = {
   plot_bgcolor: "rgba(0,0,0,0)",
   font: { family: "inherit", size: 11 },
 };
+import { Pacer } from "../../pace.js";
+
 const OPTIONS = { displayModeBar: false, responsive: true };
 
 // The planned LR (whole horizon, dotted) and the LR actually used (per epoch).
@@ -22,6 +24,7 @@ export class LrChart {
     this.planned = { x: [], y: [] };
     this.x = [];
     this.y = [];
+    this.pacer = new Pacer();
     Plotly.newPlot(el, this.data(), this.layout, OPTIONS);
   }
 
@@ -34,7 +37,11 @@ export class LrChart {
 
   plan(curve) {
     this.planned = { x: curve.step.map((s) => s / curve.steps_per_epoch), y: curve.lr };
-    Plotly.react(this.el, this.data(), this.layout);
+    this.redraw();
+  }
+
+  redraw() {
+    this.pacer.run(() => this.el.isConnected && Plotly.react(this.el, this.data(), this.layout));
   }
 
   apply(history) {
@@ -43,12 +50,11 @@ export class LrChart {
     if (history.reset) {
       this.x = [...history.epoch];
       this.y = [...lr];
-      Plotly.react(this.el, this.data(), this.layout);
     } else if (history.epoch.length) {
       this.x.push(...history.epoch);
       this.y.push(...lr);
-      Plotly.extendTraces(this.el, { x: [history.epoch], y: [lr] }, [1]);
-    }
+    } else return;
+    this.redraw();
   }
 }
 

@@ -197,12 +197,15 @@ export class NetworkView {
     for (const link of this.links) {
       const w = views.weights[link.layer]?.[link.to]?.[link.from];
       if (w === undefined) continue;
-      link.el.style.stroke = linkColor(w);
-      link.el.style.strokeWidth = linkWidth(w);
+      // written only when the drawn value changes: a style write costs a restyle and a repaint
+      const stroke = linkColor(w);
+      const width = Math.round(linkWidth(w) * 4) / 4;
+      if (link.stroke !== stroke) link.el.style.stroke = link.stroke = stroke;
+      if (link.width !== width) link.el.style.strokeWidth = link.width = width;
     }
     for (const b of this.biases) {
       const v = views.biases[b.layer]?.[b.to];
-      if (v !== undefined) b.el.style.background = linkColor(v);
+      if (v !== undefined && b.color !== linkColor(v)) b.el.style.background = b.color = linkColor(v);
     }
     if (this.cardTarget && !this.editing) this.fillCard();
     if (this.hovered) this.hoverNeuron(...this.hovered);
