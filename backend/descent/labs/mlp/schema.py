@@ -33,6 +33,7 @@ CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS,
 SCHEMA_EXTRA = {
     "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
     "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
+    "x-problems": {"loss": {e.name: list(e.meta["problems"]) for e in LOSSES}},  # which problems each loss applies to
 }
 
 
