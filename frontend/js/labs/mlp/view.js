@@ -283,7 +283,7 @@ export async function mount(root, ctx) {
     for (const b of ref.drawClasses.children) b.setAttribute("aria-pressed", String(Number(b.dataset.label) === drawClass));
     ref.boundary.classList.toggle("drawing", drawClass !== null);
   };
-  const classButtons = (config) => {
+  const showClasses = (config) => { // the class chooser for drawing and the colour legend
     const multi = config.problem === "multiclass";
     const key = multi ? `classes ${config.classes}` : "binary";
     if (ref.drawClasses.dataset.key === key) return;
@@ -358,7 +358,7 @@ export async function mount(root, ctx) {
         ref.histLayer.value = histLayer;
       }
       ref.accuracyLine.hidden = !["classification", "multiclass"].includes(config.problem);
-      classButtons(config);
+      showClasses(config);
       boundary.setProblem(config.problem);
       classesControl.hidden = config.problem !== "multiclass";
       for (const option of lossSelect?.options ?? []) option.disabled = !(lossProblems[option.value] ?? [config.problem]).includes(config.problem);
