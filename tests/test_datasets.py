@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from descent.datasets import DATASETS, EXTENT, FEATURES, SAMPLES, dataset_names, featurize, generate, grid
+from descent.datasets import CLASSES, DATASETS, EXTENT, FEATURES, SAMPLES, dataset_names, featurize, generate, grid
 
 
 @pytest.mark.parametrize("name", DATASETS.names())
@@ -13,6 +13,8 @@ def test_shapes_and_labels(name: str) -> None:
     if problem == "classification":
         assert set(np.unique(label)) == {-1.0, 1.0}
         assert 0.3 < (label > 0).mean() < 0.7  # both classes well represented
+    elif problem == "multiclass":
+        assert set(np.unique(label)) == {0.0, 1.0, 2.0}  # the default 3 classes
     else:
         assert label.min() >= -1 and label.max() <= 1 and label.std() > 0.1
 
@@ -25,6 +27,47 @@ def test_same_seed_same_data(name: str) -> None:
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(la, lb)
     assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("name", dataset_names("multiclass"))
+@pytest.mark.parametrize("classes", range(CLASSES[0], CLASSES[1] + 1))
+def test_multiclass_data_has_every_class_balanced(name: str, classes: int) -> None:
+    xy, label = generate(name, noise=0.1, seed=5, classes=classes)
+    assert xy.shape == (SAMPLES["multiclass"], 2)
+    counts = np.bincount(label.astype(int))
+    assert len(counts) == classes and (counts == SAMPLES["multiclass"] // classes).all()  # k classes, equal shares
+    assert np.array_equal(label, label.round())  # class indices
+    assert (np.abs(xy) < EXTENT).all(1).mean() > 0.99  # on the plane (a Gaussian tail may stray)
+    again, label_again = generate(name, noise=0.1, seed=5, classes=classes)
+    np.testing.assert_array_equal(xy, again)
+    np.testing.assert_array_equal(label, label_again)
+
+
+def test_binary_datasets_ignore_the_class_count() -> None:
+    a, la = generate("spiral", noise=0.1, seed=4)
+    b, lb = generate("spiral", noise=0.1, seed=4, classes=6)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(la, lb)
+
+
+def test_blobs_sit_around_a_circle_and_noise_widens_them() -> None:
+    xy, label = generate("blobs", noise=0.0, seed=1, classes=4)
+    centres = np.stack([xy[label == c].mean(0) for c in range(4)])
+    np.testing.assert_allclose(np.hypot(centres[:, 0], centres[:, 1]), 3.5, atol=0.2)
+    angles = np.sort(np.arctan2(centres[:, 1], centres[:, 0]))
+    np.testing.assert_allclose(np.diff(angles), np.pi / 2, atol=0.1)  # evenly spaced
+    wide, _ = generate("blobs", noise=0.3, seed=1, classes=4)
+    assert xy[label == 0].std(0).mean() < 0.5 * wide[label == 0].std(0).mean()
+
+
+def test_spiral_arms_wind_out_from_the_centre() -> None:
+    xy, label = generate("spirals", noise=0.0, seed=1, classes=3)
+    for c in range(3):
+        arm = xy[label == c]
+        r = np.hypot(arm[:, 0], arm[:, 1])
+        assert r.min() < 1 and r.max() > 4.5
+    noisy, _ = generate("spirals", noise=0.3, seed=1, classes=3)
+    assert 0 < np.abs(noisy - xy).max() <= 0.3 + 1e-6  # jitter of at most the noise
 
 
 def test_noise_moves_points() -> None:
@@ -59,6 +102,7 @@ def test_checkerboard_labels_alternate_by_square() -> None:
 def test_problem_lists() -> None:
     assert dataset_names("classification") == ("circle", "xor", "gauss", "spiral", "moons", "checkerboard")
     assert dataset_names("regression") == ("plane", "multigauss")
+    assert dataset_names("multiclass") == ("blobs", "spirals")
 
 
 def test_features() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from descent.losses import LOSSES
+from descent.losses import LOSSES, default_loss
 
 torch.manual_seed(0)
 Y = torch.tensor([-1.0, 1.0, 1.0, -1.0, 1.0])
@@ -38,7 +38,15 @@ def test_predictions_on_label_scale() -> None:
     torch.testing.assert_close(LOSSES["mse"].meta["predict"](OUT1), OUT1[:, 0])
 
 
+def test_cross_entropy_over_k_classes() -> None:
+    out, y = torch.randn(6, 4), torch.tensor([0.0, 3.0, 1.0, 2.0, 3.0, 0.0])  # multiclass labels: class indices
+    expected = torch.nn.CrossEntropyLoss()(out, y.long())
+    torch.testing.assert_close(LOSSES["ce"].fn(out, y), expected)
+
+
 def test_meta() -> None:
     for entry in LOSSES:
-        assert entry.meta["outputs"] in (1, 2) and entry.meta["problems"]
-    assert LOSSES["ce"].meta["outputs"] == 2 and "regression" not in LOSSES["bce"].meta["problems"]
+        assert entry.meta["outputs"] in (1, "classes") and entry.meta["problems"]
+    assert LOSSES["ce"].meta["outputs"] == "classes" and "regression" not in LOSSES["bce"].meta["problems"]
+    assert [e.name for e in LOSSES if "multiclass" in e.meta["problems"]] == ["ce"]
+    assert (default_loss("classification"), default_loss("regression"), default_loss("multiclass")) == ("mse", "mse", "ce")

@@ -46,8 +46,11 @@ def test_healthz_and_schema(client: Any) -> None:
     tags = schema["client"]["discriminator"]["mapping"]
     assert {"configure", "control", "subscribe"} <= set(tags)
     mlp = schema["labs"]["mlp"]["config"]["properties"]
-    assert set(mlp["dataset"]["enum"]) == {"circle", "xor", "gauss", "spiral", "moons", "checkerboard", "plane", "multigauss"}
-    assert "boundary" in schema["labs"]["mlp"]["views"]["properties"]
+    assert set(mlp["dataset"]["enum"]) == {"circle", "xor", "gauss", "spiral", "moons", "checkerboard", "plane", "multigauss",
+                                           "blobs", "spirals"}
+    assert (mlp["classes"]["minimum"], mlp["classes"]["maximum"]) == (3, 6) and "multiclass" in mlp["classes"]["description"]
+    views = schema["labs"]["mlp"]["views"]
+    assert "boundary" in views["properties"] and "confidence" in views["$defs"]["ClassHeatmap"]["properties"]
 
 
 def test_plotly_is_served_locally(client: Any) -> None:

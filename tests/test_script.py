@@ -26,6 +26,8 @@ SETUPS: list[dict[str, Any]] = [
     {"dataset": "xor", "features": ["x1x2"], "hidden": [], "loss": "bce", "optimizer": "nesterov",
      "schedule": "multistep", "milestones": [30, 60], "regularization": "l1", "regularization_rate": 0.01,
      "drawn": [1.5, 2.0, 1, -3.0, 0.5, -1, 4.0, -4.0, 1]},
+    {"problem": "multiclass", "dataset": "spirals", "classes": 5, "hidden": [8, 8], "activation": "relu",
+     "optimizer": "adam", "learning_rate": 0.01, "noise": 10, "drawn": [1.0, 2.0, 4, -3.0, 0.5, 0]},
 ]
 
 
@@ -39,7 +41,7 @@ def run_script(config: Config, tmp_path: Path, epochs: int) -> list[float]:
     return [float(v) for v in re.findall(r"train loss ([0-9.]+|nan)", out)]
 
 
-@pytest.mark.parametrize("overrides", SETUPS, ids=["default", "spiral-yogi-bn", "regression-adam", "xor-linear-l1"])
+@pytest.mark.parametrize("overrides", SETUPS, ids=["default", "spiral-yogi-bn", "regression-adam", "xor-linear-l1", "multiclass-spirals"])
 def test_the_script_trains_like_the_lab(overrides: dict[str, Any], tmp_path: Path) -> None:
     config = Config(**overrides)
     epochs = 3
@@ -59,6 +61,17 @@ def test_the_script_trains_like_the_lab(overrides: dict[str, Any], tmp_path: Pat
 def test_the_default_scripts_loss_falls(tmp_path: Path) -> None:
     losses = run_script(Config(dataset="xor", learning_rate=0.1), tmp_path, 20)
     assert losses[-1] < 0.6 * losses[0]
+
+
+def test_a_multiclass_scripts_loss_falls(tmp_path: Path) -> None:
+    config = Config(problem="multiclass", dataset="blobs", classes=4, noise=10, learning_rate=0.1)
+    text = render(config)
+    # k logits, cross-entropy on long class indices, the k-class data
+    for needle in ("nn.Linear(in_features=2, out_features=4", "F.cross_entropy(out, y.clamp(min=0).long())",
+                   "torch.from_numpy(train_label).long()", "blobs(600, 0.1, rng, 4)"):
+        assert needle in text, needle
+    losses = run_script(config, tmp_path, 15)
+    assert losses[-1] < 0.3 * losses[0]
 
 
 def test_the_script_shows_the_training_loop() -> None:

@@ -1,7 +1,8 @@
 """2-D datasets of the playground (after TensorFlow Playground), generated with numpy.
 
-Points lie in the square [-6, 6]^2. Classification labels are -1 / +1, regression
-targets lie in [-1, 1]. ``noise`` is a fraction in [0, 0.5]."""
+Points lie in the square [-6, 6]^2. Classification labels are -1 / +1, multiclass labels
+are class indices 0 .. k-1, regression targets lie in [-1, 1]. ``noise`` is a fraction in
+[0, 0.5]. Generators take (n, noise, rng); multiclass ones also take the class count k."""
 
 from __future__ import annotations
 
@@ -11,23 +12,28 @@ import numpy as np
 
 from .registry import Registry
 
-Problem = Literal["classification", "regression"]
-Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+Problem = Literal["classification", "regression", "multiclass"]
+Generator = Callable[..., tuple[np.ndarray, np.ndarray]]  # (n, noise, rng[, classes]) -> (xy, label)
 DATASETS: Registry[Generator] = Registry("dataset")
 
 EXTENT = 6.0  # the input plane is [-EXTENT, EXTENT]^2
-SAMPLES = {"classification": 500, "regression": 1200}
+SAMPLES = {"classification": 500, "regression": 1200, "multiclass": 600}  # 600: k points of each class for k = 3..6
+CLASSES = (3, 6)  # the class counts a multiclass dataset can have
+DEFAULT_CLASSES = 3
 
 
 def dataset_names(problem: Problem) -> tuple[str, ...]:
     return tuple(e.name for e in DATASETS if e.meta["problem"] == problem)
 
 
-def generate(name: str, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return points (n, 2) float32 and labels (n,) float32, shuffled, for a seed."""
+def generate(name: str, noise: float, seed: int, classes: int = DEFAULT_CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    """Return points (n, 2) float32 and labels (n,) float32, shuffled, for a seed.
+    ``classes`` is the class count of a multiclass dataset; the others ignore it."""
     entry = DATASETS[name]
     rng = np.random.default_rng(seed)
-    xy, label = entry.fn(SAMPLES[entry.meta["problem"]], noise, rng)
+    problem = entry.meta["problem"]
+    extra = (classes,) if problem == "multiclass" else ()
+    xy, label = entry.fn(SAMPLES[problem], noise, rng, *extra)
     order = rng.permutation(len(xy))
     return xy[order].astype(np.float32), label[order].astype(np.float32)
 
@@ -122,6 +128,26 @@ def multigauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarr
     # each bump contributes sign * (1 - distance/2), clamped to [0, 1]
     dist = np.hypot(noisy[:, None, 0] - _BUMPS[:, 0], noisy[:, None, 1] - _BUMPS[:, 1])  # (n, 6)
     return xy, np.clip((np.clip(1 - dist / 2, 0, 1) * _BUMPS[:, 2]).sum(1), -1, 1)
+
+
+@DATASETS.register("blobs", problem="multiclass")
+def blobs(n: int, noise: float, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """k Gaussian clusters evenly around a circle of radius 3.5; noise widens them."""
+    label = np.arange(n) % classes
+    angle = 2 * np.pi * label / classes + np.pi / 2  # class 0 at the top
+    centres = 3.5 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    return centres + rng.normal(0, 0.6 + 3.0 * noise, size=(n, 2)), label
+
+
+@DATASETS.register("spirals", problem="multiclass")
+def spirals(n: int, noise: float, rng: np.random.Generator, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """k interleaved spiral arms, one turn each from the centre out, arm j turned by 2 pi j / k; noise jitters."""
+    label = np.arange(n) % classes
+    s = (np.arange(n) // classes) / (n // classes)  # position along the arm, 0 .. 1
+    r = 0.4 + 4.8 * s
+    t = 2 * np.pi * (s + label / classes)
+    xy = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+    return xy + rng.uniform(-1, 1, size=(n, 2)) * noise, label
 
 
 # Input features computed from a point (x1, x2); the network sees the chosen ones.

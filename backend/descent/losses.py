@@ -2,9 +2,11 @@
 name -> fn(out, y) -> scalar tensor.
 
 ``out`` is the network output, shape (B, meta outputs); ``y`` is (B,): a value for
-regression, -1/+1 for binary classification. Meta says which problems a loss applies to,
-how many outputs it needs, whether the output is logits (no tanh squashing on the last
-layer) and ``predict``: out -> (B,) the prediction on the label scale ([-1, 1])."""
+regression, -1/+1 for binary classification, the class index 0 .. k-1 for multiclass.
+Meta says which problems a loss applies to (the first registered for a problem is its
+default), how many outputs it needs (a number, or "classes": one logit per class, 2 for
+binary classification), whether the output is logits (no tanh squashing on the last
+layer) and ``predict``: out -> (B,) the binary prediction on the label scale ([-1, 1])."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ from .registry import Registry
 
 LOSSES: Registry[Callable[[Any, Any], Any]] = Registry("loss")
 BOTH = ("classification", "regression")
+
+
+def default_loss(problem: str) -> str | None:
+    """The loss a problem gets when none that applies to it is named: the first registered for it."""
+    return next((e.name for e in LOSSES if problem in e.meta["problems"]), None)
 
 
 def _first(out: Any) -> Any:
@@ -56,12 +63,13 @@ def bce(out: Any, y: Any) -> Any:
 
 
 @LOSSES.register(
-    "ce", problems=("classification",), outputs=2, logits=True,
-    predict=lambda out: ((out[:, 1] - out[:, 0]) / 2).tanh(),  # softmax p(+1) - p(-1)
-    label="cross-entropy (softmax over 2 classes)",
+    "ce", problems=("multiclass", "classification"), outputs="classes", logits=True,
+    predict=lambda out: ((out[:, 1] - out[:, 0]) / 2).tanh(),  # binary: softmax p(+1) - p(-1)
+    label="cross-entropy (softmax over the classes)",
 )
 def ce(out: Any, y: Any) -> Any:
-    """Two logits (class -1, class +1), softmax cross-entropy."""
+    """One logit per class, softmax cross-entropy (what nn.CrossEntropyLoss computes) on
+    long class indices: multiclass labels are 0 .. k-1 already, binary -1/+1 become 0/1."""
     from torch.nn import functional as F
 
-    return F.cross_entropy(out, (y > 0).long())
+    return F.cross_entropy(out, y.clamp(min=0).long())

@@ -148,7 +148,7 @@ class Session:
             self.send({"type": "error", "message": f"config.lab: unknown lab; allowed: {', '.join(LAB_NAMES)}{got}", "loc": ["config", "lab"]})
             return
         model = config_model(lab_name)
-        values = patch if lab_name != current.lab else {**current.model_dump(), **patch}  # type: ignore[attr-defined]
+        values = patch if lab_name != current.lab else patched(current, patch)  # type: ignore[attr-defined]
         try:
             config = model.model_validate(values)
         except ValidationError as e:
@@ -319,6 +319,13 @@ class Session:
                 "reason": reason,
             }
         )
+
+
+def patched(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:
+    """The current config with a patch applied; a lab's config model may refine how (its
+    ``patched`` classmethod, e.g. the playground's problem brings a loss that applies)."""
+    refine = getattr(type(current), "patched", None)
+    return refine(current, patch) if refine else {**current.model_dump(), **patch}
 
 
 @lru_cache(maxsize=64)

@@ -24,7 +24,7 @@ from . import inside
 from .fork import Fork, penalty
 from .schema import GRID, Config
 
-DATA_KEYS = {"problem", "dataset", "noise", "train_ratio", "seed"}
+DATA_KEYS = {"problem", "dataset", "classes", "noise", "train_ratio", "seed"}
 NETWORK_KEYS = {"features", "hidden", "activation", "loss", "dropout", "norm"} | set(InitParams.model_fields)
 SCHEDULE_KEYS = {"schedule_steps"} | set(ScheduleParams.model_fields)
 # A schedule change rebuilds the optimizer too: both start afresh on the kept network.
@@ -37,10 +37,11 @@ CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the
 def build_network(config: Config, seed: int) -> nn.Sequential:
     """features -> hidden... -> outputs. Each hidden layer: Linear, [Batch/LayerNorm],
     activation, [Dropout]. The output is tanh-squashed for classification with a
-    value loss (labels are -1/+1), raw logits for BCE/CE, linear for regression."""
+    value loss (labels are -1/+1), raw logits for BCE/CE (one per class for CE), linear
+    for regression."""
     torch.manual_seed(seed)
     loss = LOSSES[config.loss].meta
-    widths = [len(config.features), *config.hidden, loss["outputs"]]
+    widths = [len(config.features), *config.hidden, config.outputs]
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
         linear = nn.Linear(fan_in, fan_out)
@@ -73,6 +74,24 @@ def encode_unit(values: torch.Tensor) -> str:
     return base64.b64encode(scaled.cpu().numpy().tobytes()).decode("ascii")
 
 
+def encode_probability(p: torch.Tensor) -> str:
+    """Probabilities in [0, 1] -> base64 of uint8 (byte = round(255 p))."""
+    return base64.b64encode((p * 255).round().to(torch.uint8).cpu().numpy().tobytes()).decode("ascii")
+
+
+def class_heatmap(probs: torch.Tensor) -> dict[str, Any]:
+    """(GRID^2, classes) softmax probabilities -> the ``ClassHeatmap`` view: argmax class and its probability."""
+    confidence, label = probs.max(1)
+    return {
+        "resolution": GRID,
+        "extent": EXTENT,
+        "classes": probs.shape[1],
+        "encoding": "base64-uint8-class",
+        "data": base64.b64encode(label.to(torch.uint8).cpu().numpy().tobytes()).decode("ascii"),
+        "confidence": encode_probability(confidence),
+    }
+
+
 class Lab(BaseLab):
     commands = ("set_weight", "code", "fork", "unfork")
 
@@ -87,7 +106,7 @@ class Lab(BaseLab):
 
     def _build_data(self) -> None:
         cfg = self.config
-        xy, label = generate(cfg.dataset, cfg.noise / 100, cfg.seed)
+        xy, label = generate(cfg.dataset, cfg.noise / 100, cfg.seed, classes=cfg.classes)
         n_train = cfg.train_size
         self.train_xy, self.train_label = xy[:n_train], label[:n_train]
         self.test_xy, self.test_label = xy[n_train:], label[n_train:]
@@ -220,7 +239,9 @@ class Lab(BaseLab):
             out, pred = self._predict(x, model)
             loss = float(self.loss_fn(out, y))
             metrics[f"{split}_loss"] = loss if math.isfinite(loss) else float("nan")
-            if self.config.problem == "classification":
+            if self.config.problem == "multiclass":
+                metrics[f"{split}_accuracy"] = float((out.argmax(1) == y.long()).float().mean())
+            elif self.config.problem == "classification":
                 metrics[f"{split}_accuracy"] = float(((pred >= 0) == (y > 0)).float().mean())
         return metrics
 
@@ -229,6 +250,8 @@ class Lab(BaseLab):
     def configure(self, config: Config) -> Rebuilt:
         old, self.config = self.config, config
         changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
+        if config.problem != "multiclass" and old.problem != "multiclass":
+            changed.discard("classes")  # only multiclass data has classes: keep the run
         if changed & DATA_KEYS:
             self._build_data()
         elif "drawn" in changed:  # drawing keeps the network: new training data, training goes on
@@ -278,19 +301,25 @@ class Lab(BaseLab):
     def views(self, full: bool) -> dict[str, Any]:
         out, hidden = inside.forward_with_taps(self.model, self.x_grid, self.taps)
         cells = GRID * GRID
-        boundary = self.predict(out[:cells])
         grad_norms = stats.grad_norms(self.weights)
         if self.weights[0].grad is not None:
             self.grad_trace.record(self.step_count, grad_norms)
-        views: dict[str, Any] = {
-            "boundary": {
+        neurons = inside.neuron_maps([a[cells:] for a in hidden])
+        if self.config.problem == "multiclass":
+            probs = torch.nan_to_num(out, nan=0.0).softmax(1)  # (GRID^2 + NEURON_GRID^2, classes)
+            boundary = class_heatmap(probs[:cells])
+            neurons["outputs"] = encode_probability(probs[cells:].T.contiguous())  # (classes, cells)
+        else:
+            boundary = {
                 "resolution": GRID,
                 "extent": EXTENT,
                 "range": (-1.0, 1.0),
                 "encoding": "base64-uint8",
-                "data": encode_unit(torch.nan_to_num(boundary, nan=0.0)),
-            },
-            "neurons": inside.neuron_maps([a[cells:] for a in hidden]),
+                "data": encode_unit(torch.nan_to_num(self.predict(out[:cells]), nan=0.0)),
+            }
+        views: dict[str, Any] = {
+            "boundary": boundary,
+            "neurons": neurons,
             **inside.weights_view(self.linears),
             "grad_norms": grad_norms,
             "layers": [f"layer {i + 1}" for i in range(len(self.weights))],

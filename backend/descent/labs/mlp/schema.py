@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...activations import ACTIVATIONS
-from ...datasets import DATASETS, EXTENT, FEATURES, SAMPLES
+from ...datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
 from ...initializers import INITIALIZERS, InitParams
-from ...losses import LOSSES
+from ...losses import LOSSES, default_loss
 from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...protocol import History
 from ...schedules import SCHEDULES, ScheduleParams
@@ -33,6 +33,7 @@ CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS,
 SCHEMA_EXTRA = {
     "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
     "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
+    "x-problems": {"loss": {e.name: list(e.meta["problems"]) for e in LOSSES}},  # which problems each loss applies to
 }
 
 
@@ -43,8 +44,15 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=SCHEMA_EXTRA)
 
     lab: Literal["mlp"] = "mlp"
-    problem: Literal["classification", "regression"] = "classification"
+    problem: Literal["classification", "regression", "multiclass"] = Field(
+        "classification", description="classification: labels -1/+1; regression: values in [-1, 1]; "
+        "multiclass: class indices 0 .. classes-1 (softmax over one output per class)"
+    )
     dataset: DatasetName = "circle"
+    classes: int = Field(
+        DEFAULT_CLASSES, ge=CLASSES[0], le=CLASSES[1],
+        description=f"classes of a multiclass dataset ({CLASSES[0]}-{CLASSES[1]}); ignored by classification and regression",
+    )
     noise: int = Field(0, ge=0, le=50, description="label/position noise, percent")
     train_ratio: int = Field(50, ge=10, le=90, description="percent of the data used for training")
     batch_size: int = Field(10, ge=1, le=max(SAMPLES.values()), description="at most the training-set size")
@@ -53,7 +61,11 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
         [4, 2], max_length=MAX_LAYERS, description=f"widths of 0-{MAX_LAYERS} hidden layers of 1-{MAX_WIDTH} neurons"
     )
     activation: ActivationName = "tanh"
-    loss: LossName = Field("mse", description="mse/mae/huber for both problems; bce/ce for classification")
+    loss: LossName = Field(
+        "mse", description="mse/mae/huber for classification and regression, bce for classification, ce for "
+        "classification and multiclass. Left out (or, in a patch that changes the problem, no longer applying) it "
+        "becomes the problem's default: mse, or ce for multiclass",
+    )
     dropout: float = Field(0.0, ge=0.0, le=0.9, description="dropout probability after each hidden activation (0 = off)")
     norm: Literal["none", "batch", "layer"] = Field("none", description="BatchNorm or LayerNorm before each hidden activation")
     learning_rate: float = Field(0.03, gt=0, le=10, description="the base LR (the peak for onecycle)")
@@ -67,19 +79,36 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
     drawn: list[Annotated[float, Field(ge=-EXTENT, le=EXTENT)]] = Field(
         [], max_length=3 * MAX_DRAWN,
         description=f"points drawn on the plane, joining the training data: flat x1, x2, label triples "
-        f"(x1, x2 in [-{EXTENT:g}, {EXTENT:g}]; label -1 or +1 for classification, in [-1, 1] for regression); "
-        f"at most {MAX_DRAWN} points",
+        f"(x1, x2 in [-{EXTENT:g}, {EXTENT:g}]; label -1 or +1 for classification, in [-1, 1] for regression, "
+        f"a class index 0 .. classes-1 for multiclass); at most {MAX_DRAWN} points",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_loss(cls, data: Any) -> Any:
+        """No loss named: the problem's default (a multiclass run cannot use the field default, mse)."""
+        if isinstance(data, dict) and "loss" not in data and isinstance(data.get("problem"), str):
+            loss = default_loss(data["problem"])
+            if loss:
+                data = {**data, "loss": loss}
+        return data
+
+    @classmethod
+    def patched(cls, current: "Config", patch: dict[str, Any]) -> dict[str, Any]:
+        """``current`` with ``patch`` applied. A patch that changes the problem and names no loss
+        keeps the loss where it applies to the new problem, else gets the new problem's default
+        (so the page switches problem in one message; a loss named with the problem is checked)."""
+        values = {**current.model_dump(), **patch}
+        problem = patch.get("problem", current.problem)
+        if "loss" not in patch and problem != current.problem and problem not in LOSSES[current.loss].meta["problems"]:
+            del values["loss"]
+        return values
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
         if len(self.drawn) % 3:
             raise ValueError("drawn: x1, x2, label triples (its length must be a multiple of 3)")
-        labels = self.drawn[2::3]
-        if self.problem == "classification" and any(v not in (-1, 1) for v in labels):
-            raise ValueError("drawn: each point's label (every third number) must be -1 or +1 for classification")
-        if any(abs(v) > 1 for v in labels):
-            raise ValueError("drawn: each point's label (every third number) must lie in [-1, 1]")
+        self._check_drawn_labels(self.drawn[2::3])
         if len(set(self.features)) != len(self.features):
             raise ValueError("features: each feature at most once")
         problem = DATASETS[self.dataset].meta["problem"]
@@ -96,19 +125,54 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
         self.check_horizon(self.schedule_steps, "schedule_steps")
         return self
 
+    def _check_drawn_labels(self, labels: list[float]) -> None:
+        if self.problem == "multiclass":
+            allowed, ok = f"a class index 0 .. {self.classes - 1}", lambda v: v == int(v) and 0 <= v < self.classes
+        elif self.problem == "classification":
+            allowed, ok = "-1 or +1", lambda v: v in (-1, 1)
+        else:
+            allowed, ok = "in [-1, 1]", lambda v: abs(v) <= 1
+        bad = next((v for v in labels if not ok(v)), None)
+        if bad is not None:
+            raise ValueError(f"drawn: each point's label (every third number) must be {allowed} for {self.problem}, not {bad:g}")
+
     @property
     def train_size(self) -> int:
         return SAMPLES[self.problem] * self.train_ratio // 100
 
+    @property
+    def class_count(self) -> int:
+        """Classes of the problem: ``classes`` for multiclass, 2 for classification, 0 for regression."""
+        return {"multiclass": self.classes, "classification": 2}.get(self.problem, 0)
+
+    @property
+    def outputs(self) -> int:
+        """The width of the network's last layer: what the loss asks for ("classes": one per class)."""
+        n = LOSSES[self.loss].meta["outputs"]
+        return self.class_count if n == "classes" else n
+
 
 class Heatmap(BaseModel):
-    """A square grid over the input plane, row 0 at the top (x2 = +extent)."""
+    """A square grid over the input plane, row 0 at the top (x2 = +extent): the binary or
+    regression output on the label scale."""
 
     resolution: int
     extent: float = Field(description="the plane is [-extent, extent]^2")
     range: tuple[float, float] = Field(description="value mapped to byte 0 and to byte 255")
     encoding: Literal["base64-uint8"] = "base64-uint8"
     data: str = Field(description="resolution*resolution bytes, row-major, base64")
+
+
+class ClassHeatmap(BaseModel):
+    """The multiclass boundary: per cell the argmax class and the softmax probability of it
+    (the page colours a cell by its class, faded toward the background by low confidence)."""
+
+    resolution: int
+    extent: float = Field(description="the plane is [-extent, extent]^2")
+    classes: int
+    encoding: Literal["base64-uint8-class"] = "base64-uint8-class"
+    data: str = Field(description="resolution*resolution bytes, row-major, base64: the argmax class 0 .. classes-1")
+    confidence: str = Field(description="resolution*resolution bytes, row-major, base64: max softmax probability, byte = round(255 p)")
 
 
 class Points(BaseModel):
@@ -198,6 +262,10 @@ class NeuronMaps(BaseModel):
     extent: float = Field(description="the plane is [-extent, extent]^2")
     encoding: Literal["base64-uint8"] = "base64-uint8"
     layers: list[ScaledMap] = Field(description="per hidden layer, input side first; scale 1 for bounded activations")
+    outputs: str | None = Field(
+        None, description="multiclass only: each output's softmax probability over the grid, base64 of "
+        "classes*resolution*resolution bytes, output-major (class, row, col), byte = round(255 p)",
+    )
 
 
 class FeatureMaps(BaseModel):
@@ -214,7 +282,7 @@ class Views(BaseModel):
     kind 'weight'|'bias', to, from (weights only), value, finite within ±100) writes one
     parameter of the live model and replies with what it set."""
 
-    boundary: Heatmap
+    boundary: Union[Heatmap, ClassHeatmap] = Field(discriminator="encoding")
     neurons: NeuronMaps
     weights: list[list[list[float | None]]] = Field(description="per layer [out][in], 4 significant digits; null = not finite")
     biases: list[list[float | None]] = Field(description="per layer [out]")

@@ -89,7 +89,7 @@ def render(config: Config) -> str:
     parts = [
         f'''"""Descent playground run, as plain PyTorch.
 
-dataset {cfg.dataset} (noise {cfg.noise}%, {cfg.train_ratio}% for training, seed {cfg.seed}),
+dataset {cfg.dataset}{_classes_note(cfg)} (noise {cfg.noise}%, {cfg.train_ratio}% for training, seed {cfg.seed}),
 features {", ".join(cfg.features)}, hidden layers {cfg.hidden or "none"} of {cfg.activation},
 init {cfg.init}, loss {cfg.loss}, optimizer {cfg.optimizer} (lr {cfg.learning_rate}),
 schedule {cfg.schedule}, batch size {cfg.batch_size}, regularization {cfg.regularization} {cfg.regularization_rate}.
@@ -116,7 +116,7 @@ hp = SimpleNamespace({_hyper(cfg, tuple(fields))})
         generator,
         f'''
 rng = np.random.default_rng({cfg.seed})
-xy, label = {dataset.fn.__name__}({SAMPLES[dataset.meta["problem"]]}, {cfg.noise / 100!r}, rng)
+xy, label = {dataset.fn.__name__}({SAMPLES[dataset.meta["problem"]]}, {cfg.noise / 100!r}, rng{_classes_arg(cfg)})
 order = rng.permutation(len(xy))
 xy, label = xy[order].astype(np.float32), label[order].astype(np.float32)
 n_train = {cfg.train_size}
@@ -129,8 +129,8 @@ def featurize(points):
     return np.stack([{features}], axis=1).astype(np.float32)
 
 
-x_train, y_train = torch.from_numpy(featurize(train_xy)), torch.from_numpy(train_label)
-x_test, y_test = torch.from_numpy(featurize(test_xy)), torch.from_numpy(test_label)
+x_train, y_train = torch.from_numpy(featurize(train_xy)), torch.from_numpy(train_label){_labels(cfg)}
+x_test, y_test = torch.from_numpy(featurize(test_xy)), torch.from_numpy(test_label){_labels(cfg)}
 ''',
         "\n# ---- model " + "-" * 69 + "\n",
         _helpers(initializers, _function(init.fn)),
@@ -193,6 +193,20 @@ def _layers(cfg: Config, network: nn.Sequential) -> str:
         if isinstance(m, nn.Linear) and cfg.init != "default":
             lines.append(f"{INITIALIZERS[cfg.init].fn.__name__}(layers[-1], hp)")
     return "\n".join(lines) + "\n"
+
+
+def _classes_note(cfg: Config) -> str:
+    return f" with {cfg.classes} classes" if cfg.problem == "multiclass" else ""
+
+
+def _classes_arg(cfg: Config) -> str:
+    """Multiclass generators take the class count too."""
+    return f", {cfg.classes}" if cfg.problem == "multiclass" else ""
+
+
+def _labels(cfg: Config) -> str:
+    """Multiclass labels are class indices: long, as cross-entropy wants them."""
+    return ".long()" if cfg.problem == "multiclass" else ""
 
 
 def _drawn(cfg: Config) -> str:

@@ -1,5 +1,7 @@
 // The main heatmap: the network's output over the input plane, with the data points on it.
-import { LUT, colorOf, decodeBase64 } from "../../colors.js";
+// Binary and regression: the output on the diverging scale. Multiclass: each cell in the
+// colour of its argmax class, faded toward the neutral as its confidence falls to 1/k.
+import { CLASS_LUTS, LUT, decodeBase64, pointColor } from "../../colors.js";
 
 export class BoundaryView {
   constructor(canvas) {
@@ -9,8 +11,11 @@ export class BoundaryView {
     this.points = null;
     this.showTest = false;
     this.heatmap = null;
-    this.override = null; // a hovered neuron's map { resolution, extent, bytes } shown instead
+    this.override = null; // a hovered neuron's map { resolution, extent, bytes, lut? } shown instead
+    this.problem = "classification";
   }
+
+  setProblem(problem) { this.problem = problem; this.draw(); }
 
   setOverride(map) { this.override = map; this.draw(); }
   // Discretize: each cell takes its class colour (the sign of the output), as the Playground does.
@@ -18,7 +23,23 @@ export class BoundaryView {
 
   setPoints(data) { this.points = data; this.draw(); }
   setShowTest(on) { this.showTest = on; this.draw(); }
-  setHeatmap(heatmap) { this.heatmap = heatmap; this.draw(); }
+  setHeatmap(heatmap) {
+    const confidence = heatmap.confidence ? decodeBase64(heatmap.confidence) : null;
+    this.heatmap = { ...heatmap, bytes: decodeBase64(heatmap.data), confidence };
+    this.draw();
+  }
+
+  // cell i -> [r, g, b]
+  cellColor(h, bytes) {
+    if (h.encoding === "base64-uint8-class") {
+      const floor = 255 / h.classes; // confidence 1/k: nothing known, the neutral colour
+      const fade = (c) => (this.discretize ? 255 : Math.max(0, Math.round(((c - floor) * 255) / (255 - floor))));
+      return (i) => CLASS_LUTS[bytes[i]][fade(h.confidence[i])];
+    }
+    const lut = h.lut ?? LUT;
+    const discrete = this.discretize && !this.override;
+    return (i) => lut[discrete ? (bytes[i] >= 128 ? 255 : 0) : bytes[i]];
+  }
 
   draw() {
     const { canvas, ctx } = this;
@@ -27,13 +48,13 @@ export class BoundaryView {
     const h = this.override ?? this.heatmap;
     if (h) {
       const n = h.resolution;
-      const bytes = h.bytes ?? decodeBase64(h.data);
+      const bytes = h.bytes;
       if (this.cells.width !== n) { this.cells.width = n; this.cells.height = n; }
       const cctx = this.cells.getContext("2d");
       const img = cctx.createImageData(n, n);
-      const discrete = this.discretize && !this.override;
+      const color = this.cellColor(h, bytes);
       for (let i = 0; i < n * n; i++) {
-        const c = LUT[discrete ? (bytes[i] >= 128 ? 255 : 0) : bytes[i]];
+        const c = color(i);
         img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
       }
       cctx.putImageData(img, 0, 0);
@@ -48,7 +69,7 @@ export class BoundaryView {
       for (let i = 0; i < pts.x1.length; i++) {
         ctx.beginPath();
         ctx.arc(toPx(pts.x1[i]), size - toPx(pts.x2[i]), r, 0, 2 * Math.PI);
-        ctx.fillStyle = colorOf(pts.label[i] * 1.0);
+        ctx.fillStyle = pointColor(pts.label[i], this.problem);
         ctx.fill();
         ctx.lineWidth = 1;
         ctx.strokeStyle = stroke;
@@ -71,14 +92,14 @@ export class BoundaryView {
 }
 
 // A small static preview of a dataset for the dataset picker.
-export function drawThumbnail(canvas, points) {
+export function drawThumbnail(canvas, points, problem) {
   const ctx = canvas.getContext("2d");
   const size = canvas.width;
   ctx.fillStyle = "#f4f5f6";
   ctx.fillRect(0, 0, size, size);
   const toPx = (v) => ((v + 6) / 12) * size;
   for (let i = 0; i < points.x1.length; i++) {
-    ctx.fillStyle = colorOf(points.label[i]);
+    ctx.fillStyle = pointColor(points.label[i], problem);
     ctx.fillRect(toPx(points.x1[i]) - 1, size - toPx(points.x2[i]) - 1, 2.2, 2.2);
   }
 }

@@ -3,7 +3,8 @@
 // Inside it (frames): each input and hidden neuron as a small map of its output over the
 // plane, links coloured by weight sign (blue +, orange -) and as thick as |weight|, a bias
 // square on each neuron; hovering shows values, clicking a link or bias edits it.
-import { LUT, decodeBase64 } from "../../colors.js";
+// Multiclass: one output node per class (edged in its colour), each showing its softmax probability.
+import { CLASS_LUTS, LUT, classColor, decodeBase64 } from "../../colors.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_FULL = 40;
@@ -14,12 +15,12 @@ const linkWidth = (w) => (w == null ? 1 : 0.6 + Math.min(Math.abs(w), 4) * 1.35)
 const linkColor = (w) => (w == null ? "#c62828" : w >= 0 ? "#0877bd" : "#f59322");
 
 // One map (bytes at offset, n x n) into a canvas of n x n pixels (CSS scales it up).
-export function paintMap(canvas, bytes, offset, n) {
+export function paintMap(canvas, bytes, offset, n, lut = LUT) {
   if (canvas.width !== n) { canvas.width = n; canvas.height = n; }
   const ctx = canvas.getContext("2d");
   const img = ctx.createImageData(n, n);
   for (let i = 0; i < n * n; i++) {
-    const c = LUT[bytes[offset + i]];
+    const c = lut[bytes[offset + i]];
     img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
@@ -43,10 +44,12 @@ export class NetworkView {
     this.config = config;
     const { features, hidden } = config;
     const names = this.featureLabels.map(([n]) => n);
-    const columns = [names.length, ...hidden, 1];
+    this.multiclass = config.problem === "multiclass";
+    const outputs = this.multiclass ? config.classes : 1; // (binary ce's two logits show as one output)
+    const columns = [names.length, ...hidden, outputs];
     const width = this.root.clientWidth || 420;
     // Embed mode: rows and nodes shrink to the height the frame leaves the diagram.
-    const rows = Math.max(names.length, ...hidden);
+    const rows = Math.max(names.length, ...hidden, outputs);
     let ROW = ROW_FULL, NODE = NODE_FULL;
     if (document.body.classList.contains("embed")) {
       this.root.style.height = "";
@@ -130,10 +133,19 @@ export class NetworkView {
       );
       this.root.append(head);
     });
-    const out = this.node(x(columns.length - 1), y(columns.length - 1, 0), "output");
-    out.title = "output";
-    this.outputCanvas = this.mapCanvas(out);
-    this.bias(out, hidden.length, 0);
+    this.outputCanvases = [];
+    for (let j = 0; j < outputs; j++) {
+      const out = this.node(x(columns.length - 1), y(columns.length - 1, j), "output");
+      out.dataset.output = j;
+      out.title = this.multiclass ? `output ${j}: p(class ${j})` : "output";
+      if (this.multiclass) {
+        out.style.borderColor = classColor(j);
+        out.addEventListener("mouseenter", () => this.hoverOutput(j));
+        out.addEventListener("mouseleave", () => this.hoverNeuron(null));
+      }
+      this.outputCanvases.push(this.mapCanvas(out));
+      this.bias(out, hidden.length, j);
+    }
     this.card = document.createElement("div");
     this.card.className = "value-card";
     this.card.hidden = true;
@@ -189,9 +201,15 @@ export class NetworkView {
       if (!bytes) return;
       canvases.forEach((canvas, i) => { if ((i + 1) * n * n <= bytes.length) paintMap(canvas, bytes, i * n * n, n); });
     });
-    if (boundaryCanvas && this.outputCanvas) {
-      const ctx = this.outputCanvas.getContext("2d");
-      if (this.outputCanvas.width !== 48) { this.outputCanvas.width = 48; this.outputCanvas.height = 48; }
+    if (this.multiclass && maps.outputs) {
+      this.decodedOutputs = decodeBase64(maps.outputs);
+      this.outputCanvases.forEach((canvas, j) => {
+        if ((j + 1) * n * n <= this.decodedOutputs.length) paintMap(canvas, this.decodedOutputs, j * n * n, n, CLASS_LUTS[j]);
+      });
+    } else if (boundaryCanvas && this.outputCanvases?.length) {
+      const canvas = this.outputCanvases[0];
+      const ctx = canvas.getContext("2d");
+      if (canvas.width !== 48) { canvas.width = 48; canvas.height = 48; }
       ctx.drawImage(boundaryCanvas, 0, 0, 48, 48);
     }
     for (const link of this.links) {
@@ -219,7 +237,8 @@ export class NetworkView {
 
   describe(target, kind) {
     const layers = this.config.hidden.length;
-    const neuron = (layer, i) => (layer >= layers ? "the output" : `neuron ${i + 1} of layer ${layer + 1}`);
+    const output = (i) => (this.multiclass ? `output ${i} (class ${i})` : "the output");
+    const neuron = (layer, i) => (layer >= layers ? output(i) : `neuron ${i + 1} of layer ${layer + 1}`);
     if (kind === "bias") return `bias of ${neuron(target.layer, target.to)}`;
     const from = target.layer === 0
       ? (this.featureLabels.find(([n]) => n === this.config.features[target.from])?.[1] ?? "input")
@@ -292,7 +311,19 @@ export class NetworkView {
     input.select();
   }
 
+  // A multiclass output: its softmax probability over the plane, in its class colour.
+  hoverOutput(j) {
+    this.hovered = ["output", j];
+    if (!this.hooks.onHoverNeuron || !this.decodedOutputs) return;
+    const n = this.views.neurons.resolution;
+    this.hooks.onHoverNeuron({
+      resolution: n, extent: this.views.neurons.extent, lut: CLASS_LUTS[j], note: "probability 0 to 1",
+      bytes: this.decodedOutputs.subarray(j * n * n, (j + 1) * n * n), label: `output ${j}, p(class ${j})`,
+    });
+  }
+
   hoverNeuron(layer, i) {
+    if (layer === "output") { this.hoverOutput(i); return; }
     this.hovered = layer == null ? null : [layer, i];
     if (!this.hooks.onHoverNeuron) return;
     if (layer == null || !this.decoded?.[layer]) { this.hooks.onHoverNeuron(null); return; }

@@ -6,6 +6,7 @@ import { drawActivation, drawHistogram } from "../../histogram.js";
 import { pageOptions, setPageOption } from "../../hash.js";
 import { LossChart } from "../../losschart.js";
 import { ScheduleChart } from "../../schedulechart.js";
+import { classColor } from "../../colors.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
 import { NetworkView, renderGradNorms } from "./network.js";
 
@@ -19,7 +20,7 @@ Object.assign(LABELS, {
   adamw: "AdamW", yogi: "Yogi", multistep: "Multi-step", exponential: "Exponential", warmup_cosine: "Warmup + cosine",
   onecycle: "One-cycle", leaky_relu: "Leaky ReLU", gelu: "GELU", silu: "SiLU", elu: "ELU", mse: "MSE", mae: "MAE",
   huber: "Huber", bce: "Binary cross-entropy", ce: "Cross-entropy", he: "He (Kaiming)", xavier: "Xavier (Glorot)",
-  default: "PyTorch default", batch: "BatchNorm", layer: "LayerNorm",
+  default: "PyTorch default", batch: "BatchNorm", layer: "LayerNorm", multiclass: "Multi-class",
 });
 const DROPOUT_LADDER = [0, 0.1, 0.2, 0.3, 0.5];
 const FEATURE_LABELS = { x1: "X₁", x2: "X₂", x1sq: "X₁²", x2sq: "X₂²", x1x2: "X₁X₂", sinx1: "sin(X₁)", sinx2: "sin(X₂)" };
@@ -35,6 +36,7 @@ const CONTROLS = [
   { key: "problem", label: "Problem type", kind: "select", where: "hyper" },
   { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: pct },
   { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: pct },
+  { key: "classes", label: "Classes", kind: "range", where: "data", step: 1 }, // shown for multiclass only
   { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
   // the network's building blocks (data column)
   { key: "init", label: "Initialization", kind: "select", where: "build" },
@@ -127,14 +129,14 @@ const TEMPLATE = `
         <div class="axis-labels"><span>−6</span><span class="hover-note" data-ref="hoverNote"></span><span>6</span></div>
       </div>
       <div class="legend">
-        <span class="swatch neg"></span> −1 <span class="gradient"></span> +1 <span class="swatch pos"></span>
+        <span class="legend-scale" data-ref="valueLegend"><span class="swatch neg"></span> −1 <span class="gradient"></span> +1 <span class="swatch pos"></span></span>
+        <span class="legend-scale" data-ref="classLegend" hidden></span>
         <label class="check" data-control="show_test"><input type="checkbox" data-ref="showTest"> show test data</label>
         <label class="check" data-control="discretize"><input type="checkbox" data-ref="discretize"> discretize output</label>
       </div>
       <div class="draw-tools" data-control="drawn">
         <span>Draw points:</span>
-        <button class="draw-class neg" data-ref="drawNeg" data-label="-1" aria-pressed="false" title="click the plane to add −1 points">−1</button>
-        <button class="draw-class pos" data-ref="drawPos" data-label="1" aria-pressed="false" title="click the plane to add +1 points">+1</button>
+        <span class="draw-classes" data-ref="drawClasses"></span>
         <button class="text-button small" data-ref="clearDrawn">clear</button>
         <span class="hint num" data-ref="drawnCount"></span>
       </div>
@@ -191,7 +193,7 @@ export async function mount(root, ctx) {
     // hovering a neuron shows its output in the main heatmap
     onHoverNeuron(map) {
       boundary.setOverride(map);
-      ref.hoverNote.textContent = map ? `showing ${map.label} (colour range ±${map.scale})` : "";
+      ref.hoverNote.textContent = map ? `showing ${map.label} (${map.note ?? `colour range ±${map.scale}`})` : "";
     },
     onEdit: (args) => ctx.command("set_weight", args),
   });
@@ -255,7 +257,7 @@ export async function mount(root, ctx) {
     canvas.dataset.dataset = d.name;
     canvas.dataset.problem = d.problem;
     canvas.addEventListener("click", () => configure({ dataset: d.name, problem: d.problem }));
-    drawThumbnail(canvas, d.points);
+    drawThumbnail(canvas, d.points, d.problem);
     return canvas;
   });
 
@@ -273,15 +275,52 @@ export async function mount(root, ctx) {
     el.addEventListener("change", () => { apply(el.checked); setPageOption(key, el.checked && "true"); });
   }
   // Draw your own data: pick a class, click the plane; the points join the training set.
+  // The classes: -1 and +1, or the k classes of a multiclass run (in their colours).
   const maxDrawn = ctx.schema.properties.drawn.maxItems / 3;
   let drawClass = null;
-  for (const button of [ref.drawNeg, ref.drawPos]) {
-    button.addEventListener("click", () => {
-      drawClass = drawClass === Number(button.dataset.label) ? null : Number(button.dataset.label);
-      for (const b of [ref.drawNeg, ref.drawPos]) b.setAttribute("aria-pressed", String(Number(b.dataset.label) === drawClass));
-      ref.boundary.classList.toggle("drawing", drawClass !== null);
-    });
-  }
+  const pickClass = (label) => {
+    drawClass = drawClass === label ? null : label;
+    for (const b of ref.drawClasses.children) b.setAttribute("aria-pressed", String(Number(b.dataset.label) === drawClass));
+    ref.boundary.classList.toggle("drawing", drawClass !== null);
+  };
+  const showClasses = (config) => { // the class chooser for drawing and the colour legend
+    const multi = config.problem === "multiclass";
+    const key = multi ? `classes ${config.classes}` : "binary";
+    if (ref.drawClasses.dataset.key === key) return;
+    ref.drawClasses.dataset.key = key;
+    const labels = multi ? Array.from({ length: config.classes }, (_, c) => c) : [-1, 1];
+    ref.drawClasses.replaceChildren(...labels.map((label) => {
+      const b = document.createElement("button");
+      const text = multi ? String(label) : label < 0 ? "−1" : "+1";
+      b.className = `draw-class${multi ? "" : label < 0 ? " neg" : " pos"}`;
+      if (multi) b.style.background = classColor(label);
+      else b.dataset.ref = label < 0 ? "drawNeg" : "drawPos";
+      b.dataset.label = label;
+      b.setAttribute("aria-pressed", "false");
+      b.title = `click the plane to add ${multi ? "class " : ""}${text} points`;
+      b.textContent = text;
+      b.addEventListener("click", () => pickClass(label));
+      return b;
+    }));
+    drawClass = null;
+    ref.boundary.classList.remove("drawing");
+    // the colour legend: the classes, or the diverging scale
+    ref.valueLegend.hidden = multi;
+    ref.classLegend.hidden = !multi;
+    ref.classLegend.replaceChildren(...(multi ? labels : []).map((c) => {
+      const item = document.createElement("span");
+      item.className = "class-item";
+      item.dataset.class = c;
+      item.innerHTML = `<span class="swatch"></span> class ${c}`;
+      item.firstChild.style.background = classColor(c);
+      return item;
+    }));
+    if (multi) ref.classLegend.insertAdjacentHTML("beforeend", `<span class="hint">pale = unsure</span>`);
+  };
+  // Losses that do not apply to the problem are greyed out in the loss list.
+  const lossProblems = ctx.schema["x-problems"]?.loss ?? {};
+  const lossSelect = containers.build.querySelector("#ctl-loss");
+  const classesControl = containers.data.querySelector('[data-key="classes"]');
   ref.boundary.addEventListener("click", (e) => {
     if (drawClass === null || !current) return;
     const r = ref.boundary.getBoundingClientRect();
@@ -318,7 +357,11 @@ export async function mount(root, ctx) {
         histLayer = Math.min(histLayer, layerCount - 1);
         ref.histLayer.value = histLayer;
       }
-      ref.accuracyLine.hidden = config.problem !== "classification";
+      ref.accuracyLine.hidden = !["classification", "multiclass"].includes(config.problem);
+      showClasses(config);
+      boundary.setProblem(config.problem);
+      classesControl.hidden = config.problem !== "multiclass";
+      for (const option of lossSelect?.options ?? []) option.disabled = !(lossProblems[option.value] ?? [config.problem]).includes(config.problem);
       ref.drawnCount.textContent = `${config.drawn.length / 3} / ${maxDrawn} drawn`;
       ref.datasets.replaceChildren(...thumbs.filter((c) => c.dataset.problem === config.problem));
       for (const c of thumbs) c.classList.toggle("selected", c.dataset.dataset === config.dataset);
