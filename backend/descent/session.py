@@ -10,6 +10,7 @@ lab: a lab that raises is reported, the run pauses, and reset rebuilds it from s
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from functools import lru_cache
 from typing import Any, Callable
@@ -29,6 +30,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], None]
 
+ACK_WINDOW = 2  # frames a client that acks may have in flight (see Session._in_flight)
 # Config keys that never change a lab's size: changing only these skips the parameter guard.
 UNSIZED_KEYS = frozenset({"learning_rate", "optimizer", *OptimizerParams.model_fields})
 
@@ -53,8 +55,13 @@ class Session:
         self.lab: Lab = lab_class(DEFAULT_LAB)(config_model(DEFAULT_LAB)(), device)
         self._good_config = self.lab.config  # the last config a lab was built from without error
         self.frame_interval = 1 / 30
-        self._credit = True  # the client took our last frame
-        self._acking = False  # the client acks frames (then only acks give credit)
+        # Frames out and not yet taken back: a client that acks frames may have ACK_WINDOW in
+        # flight (it draws one while the next travels); one that does not, one at a time (the
+        # transport's delivery takes it back). Either way a slow client gets fewer frames,
+        # never a queue. Written by the worker (sent) and the transport (taken back).
+        self._in_flight = 0
+        self._flight_lock = threading.Lock()
+        self._acking = False  # the client acks frames (then only acks take frames back)
         self._dirty = True  # something changed since the last frame
         self._full = True  # the next frame carries the full views (data points ...)
         self._next_frame_at = 0.0
@@ -95,7 +102,9 @@ class Session:
     def start(self) -> None:
         """Introduce the session to a (new or returning) client."""
         self._cursor = Cursor()
-        self._credit = self._dirty = self._full = True
+        with self._flight_lock:
+            self._in_flight = 0
+        self._dirty = self._full = True
         self._send_config("none", [])
         self._send_status(reason=self.failed or self.lab.diverged)
 
@@ -269,20 +278,30 @@ class Session:
     def frame_due(self, now: float) -> float | None:
         """Seconds until a frame is due (0 = now), or None if none is owed (or the lab failed:
         its views may be what raises)."""
-        if not (self._credit and self._dirty) or self.failed:
+        return self.next_frame_in(now) if self._dirty else None
+
+    def next_frame_in(self, now: float) -> float | None:
+        """Seconds until the client may have its next frame, were the lab to change now; None
+        if it has as many in flight as it may (the worker ends a quantum then, so frames
+        leave on time rather than at the end of a quantum)."""
+        if self._in_flight >= (ACK_WINDOW if self._acking else 1) or self.failed:
             return None
         return max(0.0, self._next_frame_at - now)
 
     def frame_sent(self) -> None:
-        """The transport delivered our last frame: the next may be built (unless the
-        client acks frames, then its ack says when)."""
+        """The transport delivered a frame: it is taken back (unless the client acks
+        frames, then its ack does that)."""
         if not self._acking:
-            self._credit = True
+            self._take_back()
 
     def ack(self) -> None:
-        """The client drew our last frame (called from the transport's thread)."""
+        """The client is drawing a frame (called from the transport's thread)."""
         self._acking = True
-        self._credit = True
+        self._take_back()
+
+    def _take_back(self) -> None:
+        with self._flight_lock:
+            self._in_flight = max(0, self._in_flight - 1)
 
     def send_frame(self, now: float) -> None:
         lab = self.lab
@@ -297,7 +316,9 @@ class Session:
             "history": lab.history.since(self._cursor),
             "views": lab.views(self._full),
         }
-        self._credit = self._dirty = self._full = False
+        self._dirty = self._full = False
+        with self._flight_lock:
+            self._in_flight += 1
         # a steady rate: schedule from the last deadline unless that is long past (idle)
         following = self._next_frame_at + self.frame_interval
         self._next_frame_at = following if following > now - self.frame_interval else now + self.frame_interval

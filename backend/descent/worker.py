@@ -105,8 +105,12 @@ class Worker:
         sessions = list(self.sessions.values())
         running = sum(1 for s in sessions if s.running)
         quantum = max(self.min_quantum, min(self.quantum, self.round_time / max(1, running)))
+        now = time.perf_counter()
         for session in sessions:
-            self._guarded(session, lambda s=session: s.tick(quantum))
+            # a session whose next frame falls due within its quantum trains until then
+            due = session.next_frame_in(now)
+            budget = quantum if due is None else min(quantum, due)
+            self._guarded(session, lambda s=session, b=budget: s.tick(b))
         del sessions
         now = time.perf_counter()
         for session in list(self.sessions.values()):

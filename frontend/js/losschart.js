@@ -16,6 +16,26 @@ const LAYOUT = {
   font: { family: "inherit", size: 12 },
 };
 
+// A long curve drawn with about MAX_POINTS points: a few hundred pixels of chart cannot show
+// more, and drawing 10 000 would cost the page its frame rate.
+const MAX_POINTS = 600;
+
+// Per bucket of consecutive epochs, its first point and its highest (so a spike stays).
+export function thin(x, y, max = MAX_POINTS) {
+  const n = x.length;
+  if (n <= max) return { x: [...x], y: Array.from({ length: n }, (_, i) => y[i] ?? null) };
+  const size = Math.ceil((2 * n) / max);
+  const xs = [];
+  const ys = [];
+  for (let start = 0; start < n; start += size) {
+    const end = Math.min(n, start + size);
+    let top = start;
+    for (let j = start; j < end; j++) if (y[j] != null && (y[top] == null || y[j] > y[top])) top = j;
+    for (const j of top === start ? [start] : [start, top]) { xs.push(x[j]); ys.push(y[j] ?? null); }
+  }
+  return { x: xs, y: ys };
+}
+
 const SAVED_COLORS = ["#7b3294", "#1a9641", "#e66101", "#5e3c99", "#008837", "#b2182b"];
 
 export class LossChart {
@@ -35,18 +55,18 @@ export class LossChart {
 
   data() {
     const live = this.traces.map((t) => ({
-      x: [...this.x], y: [...(this.ys[t.key] || [])], name: t.name, mode: "lines",
+      ...thin(this.x, this.ys[t.key] || []), name: t.name, mode: "lines",
       line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
       yaxis: t.axis ?? "y", // "y2": a second scale on the right (the learning rate, perplexity)
       hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
     // after the live traces, in a fixed order: the fork, then the saved runs
     const saved = this.saved.map((run, i) => ({
-      x: run.x, y: run.y, name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
+      ...thin(run.x, run.y), name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
       hovertemplate: `${run.label} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
     const fork = !this.fork ? [] : [["test_loss", "test", "solid"], ["train_loss", "train", "dot"]].map(([key, name, dash]) => ({
-      x: [...this.fork.x], y: [...(this.fork.ys[key] || [])], name: `${this.fork.label} (${name})`, mode: "lines",
+      ...thin(this.fork.x, this.fork.ys[key] || []), name: `${this.fork.label} (${name})`, mode: "lines",
       line: { color: "#7b3294", width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
     return [...live, ...fork, ...saved];

@@ -7,7 +7,9 @@ export class BoundaryView {
   constructor(canvas) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
-    this.cells = document.createElement("canvas");
+    this.cells = document.createElement("canvas"); // the heatmap at its own resolution
+    this.dots = document.createElement("canvas"); // the data points, redrawn only when they change
+    this.dotsKey = null;
     this.points = null;
     this.showTest = false;
     this.heatmap = null;
@@ -63,6 +65,18 @@ export class BoundaryView {
     }
     if (!this.points) return;
     const extent = h ? h.extent : 6;
+    const key = [this.points, this.showTest, this.problem, size, extent];
+    if (!this.dotsKey || key.some((v, i) => v !== this.dotsKey[i])) {
+      this.dotsKey = key;
+      this.drawDots(size, extent);
+    }
+    ctx.drawImage(this.dots, 0, 0);
+  }
+
+  drawDots(size, extent) {
+    const canvas = this.dots;
+    canvas.width = canvas.height = size;
+    const ctx = canvas.getContext("2d");
     const toPx = (v) => ((v + extent) / (2 * extent)) * size;
     const r = Math.max(2.5, size / 130);
     const draw = (pts, stroke) => {

@@ -5,6 +5,7 @@ import { GradHeatmap } from "../../gradheatmap.js";
 import { drawActivation, drawHistogram } from "../../histogram.js";
 import { pageOptions, setPageOption } from "../../hash.js";
 import { LossChart } from "../../losschart.js";
+import { Pacer } from "../../pace.js";
 import { ScheduleChart } from "../../schedulechart.js";
 import { classColor } from "../../colors.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
@@ -239,6 +240,7 @@ export async function mount(root, ctx) {
   const schedule = new ScheduleChart(ref.schedule);
   const heatmap = new GradHeatmap(ref.heatmap);
   let histLayer = 0;
+  const histPacer = new Pacer();
   let lastHistograms = null;
   const drawHistograms = () => {
     const h = lastHistograms?.[histLayer];
@@ -377,12 +379,12 @@ export async function mount(root, ctx) {
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;
       if (v.features) network.setFeatureMaps(v.features);
-      network.update(v, ref.boundary);
+      network.update(v, boundary.override ? null : boundary.cells); // the output node: the heatmap, unscaled
       renderGradNorms(ref.gradNorms, v.layers, v.grad_norms);
       renderGradNorms(ref.ratios, v.layers, v.update_ratio.length ? v.update_ratio : v.layers.map(() => 0));
       heatmap.update(v.grad_trace, v.layers);
       lastHistograms = v.histograms;
-      drawHistograms();
+      histPacer.run(drawHistograms); // small print that changes little frame to frame
       renderOptimizerState(ref.optState, v.layers, v.optimizer_state);
       if (v.schedule) schedule.setCurve(v.schedule);
       schedule.setStep(f.step, f.lr);
