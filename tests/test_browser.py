@@ -96,6 +96,7 @@ def test_saved_runs_are_overlaid_on_the_loss_chart(page: Any) -> None:
     # a new optimizer: the saved curve stays, labelled with what differs from the default
     page.select_option("#ctl-optimizer", "adam")
     page.wait_for_function("() => location.hash.includes('optimizer=adam')")
+    page.wait_for_function("() => document.querySelector('.loss-chart').data.length === 4")  # redraws are paced
     names = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => t.name)")
     assert names[:3] == ["test", "train", "lr"] and names[3] == "saved: xor"
     saved = page.evaluate("() => document.querySelector('.loss-chart').data[3].y.length")
@@ -105,7 +106,7 @@ def test_saved_runs_are_overlaid_on_the_loss_chart(page: Any) -> None:
     page.click("#play")
     screenshot(page, "saved_run_1280")
     page.click("[data-ref=clearRuns]")
-    assert page.evaluate("() => document.querySelector('.loss-chart').data.length") == 3
+    page.wait_for_function("() => document.querySelector('.loss-chart').data.length === 3")
 
 
 def test_fork_and_compare(page: Any) -> None:
@@ -121,6 +122,7 @@ def test_fork_and_compare(page: Any) -> None:
     page.click("#play")
     page.wait_for_function(f"() => {EPOCH} >= 20")
     page.click("#play")
+    page.wait_for_function("() => { const d = document.querySelector('.loss-chart').data; return d.length > 3 && d[3].x.at(-1) >= 15; }")
     names = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => t.name)")
     assert "fork: optimizer adam (test)" in names
     fork_x = page.evaluate("() => document.querySelector('.loss-chart').data[3].x")
