@@ -51,7 +51,7 @@ def rows(seconds: float = 5.0, repeats: int = 3) -> list[Row]:
                 runs.append(measure(page, f"{url}/#{setup}", seconds))
                 page.close()
             out.append({"name": f"page frames/s, {name}", "value": round(statistics.median(r[0] for r in runs), 1),
-                        "unit": "frames/s", "note": f"new frames painted by the page (it asks for up to 60/s); median of {repeats} x {seconds:g} s"})
+                        "unit": "frames/s", "note": f"new frames painted by the page (it asks for 30/s); median of {repeats} x {seconds:g} s"})
             out.append({"name": f"page epochs/s, {name}", "value": round(statistics.median(r[1] for r in runs), 1),
                         "unit": "epochs/s", "note": "training speed the page shows (TF Playground: 46.7 default, 10.8 big)"})
         browser.close()

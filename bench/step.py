@@ -94,7 +94,7 @@ def rows() -> list[Row]:
         wholes.append(per_step(lambda: lab.step(1), reps=REPS // 2))
     whole = statistics.median(wholes)
     shuffle = per_step(lab._new_epoch, reps=200) / spe
-    evaluate = per_step(lab._evaluate, reps=200) / spe
+    evaluate = per_step(lab.evaluate, reps=200) / spe
     stages = [(name, statistics.median(r[i] for r in runs)) for i, name in enumerate(names)]
     stages += [(f"shuffle and split an epoch, per step (/{spe})", shuffle),
                (f"evaluate train+test at epoch end, per step (/{spe})", evaluate)]

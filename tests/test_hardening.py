@@ -400,6 +400,34 @@ def test_a_crashed_worker_round_is_reported_and_every_session_can_restart() -> N
                 assert until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
 
 
+def test_a_killed_worker_thread_is_replaced_and_its_sessions_told() -> None:
+    """The worker thread killed outright (an exception raised into it, as a kill would end
+    it, which no round catches): within the janitor's second a new thread serves, every
+    session is paused and told, and a reset restarts it."""
+    import ctypes
+
+    with serve() as client:
+        worker = client.app.state.worker
+        with client.websocket_connect("/ws") as one, client.websocket_connect("/ws") as two:
+            greet(one), greet(two)
+            one.send_json({"type": "control", "action": "play"})
+            until(one, of_type("frame"))
+            dead = worker._thread
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(dead.ident), ctypes.py_object(SystemExit))
+            worker.wake()
+            dead.join(timeout=5)
+            assert not dead.is_alive()
+            for ws in (one, two):
+                assert "the training worker stopped" in until(ws, of_type("error"))["message"]
+                assert until(ws, of_type("status"))["state"] == "paused"
+            assert worker._thread is not dead and worker._thread.is_alive()
+            for ws in (one, two):
+                ws.send_json({"type": "control", "action": "reset"})
+                until(ws, of_type("config"))
+                ws.send_json({"type": "control", "action": "play"})
+                assert until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
+
+
 # ---- nothing from a user is executed or becomes a path ---------------------------------
 
 BANNED_BUILTINS = {"eval", "exec", "compile", "__import__"}

@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             while True:
                 await anyio.sleep(1.0)
                 reap(tg)
+                worker.revive()  # a dead worker thread is replaced, its sessions told
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

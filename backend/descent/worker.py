@@ -92,12 +92,25 @@ class Worker:
             except Exception as e:  # a fault of the worker itself, not of one session's lab
                 self._crashed(e)
 
-    def _crashed(self, error: Exception) -> None:
+    def _crashed(self, error: BaseException) -> None:
         """The round broke outside any one session: every session is paused and told (reset
         restarts it), and the thread goes on serving."""
-        log.exception("worker round failed")
+        log.error("worker round failed", exc_info=error)
         for session in list(self.sessions.values()):
             self._guarded(session, lambda s=session: s.fail(error))
+
+    def revive(self) -> bool:
+        """If the thread died (killed by a fault no round could catch), start another: its
+        first act is to pause and tell every session it served (reset restarts each), then it
+        serves as before. Called by the app's janitor each second; True if it had to."""
+        if self._stop.is_set() or self._thread.ident is None or self._thread.is_alive():
+            return False
+        log.error("the worker thread died; starting another")
+        stopped = RuntimeError("the training worker stopped and was restarted")
+        self.submit(lambda: self._crashed(stopped))
+        self._thread = threading.Thread(target=self._run, name="descent-worker", daemon=True)
+        self._thread.start()
+        return True
 
     def _serve(self) -> None:
         """One round: a quantum of training for each session, then the frames due. (Its

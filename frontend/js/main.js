@@ -123,9 +123,9 @@ async function main() {
       case "hello": {
         $("device").textContent = `device: ${msg.device}`;
         $("device").classList.toggle("gpu", msg.device.startsWith("cuda"));
-        // As many frames as a display shows (the protocol's most, 60/s): the acks hold it to
-        // what this page can draw, and a busy server's rounds to what it can build.
-        conn.send({ type: "subscribe", frame_rate: 60 });
+        // 30 frames/s: smooth, and each frame costs the server's worker ~2-4 ms of training
+        // time (asking for 60 measured ~40 % fewer epochs/s, see docs/benchmarks.md)
+        conn.send({ type: "subscribe", frame_rate: 30 });
         document.body.dataset.session = msg.session;
         const patch = readHash(schema);
         if (msg.resumed) { // the session has its config (the config message follows) ...
