@@ -400,6 +400,7 @@ def test_a_crashed_worker_round_is_reported_and_every_session_can_restart() -> N
                 assert until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the kill, on purpose
 def test_a_killed_worker_thread_is_replaced_and_its_sessions_told() -> None:
     """The worker thread killed outright (an exception raised into it, as a kill would end
     it, which no round catches): within the janitor's second a new thread serves, every
