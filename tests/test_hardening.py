@@ -7,6 +7,7 @@ import gc
 import logging
 import time
 import weakref
+from typing import Any, Callable
 
 import pytest
 from pydantic import ValidationError
@@ -374,59 +375,55 @@ def test_a_failing_lab_is_reported_restarts_on_reset_and_spares_others() -> None
             assert until(bad, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
 
 
-def test_a_crashed_worker_round_is_reported_and_every_session_can_restart() -> None:
+def worker_fault_is_told_and_reset_restarts(inject: Callable[[Any], None], told: str) -> None:
+    """Two sessions, one training; ``inject`` breaks the worker; both are paused and told
+    ``told``, and a reset restarts each."""
     with serve() as client:
         worker = client.app.state.worker
         with client.websocket_connect("/ws") as one, client.websocket_connect("/ws") as two:
             greet(one), greet(two)
             one.send_json({"type": "control", "action": "play"})
             until(one, of_type("frame"))
-            serve_round = worker._serve
-
-            def crash_once() -> None:  # fault injection: the worker's own round breaks, once
-                worker._serve = serve_round
-                raise RuntimeError("injected worker fault")
-
-            worker._serve = crash_once
-            worker.wake()
+            inject(worker)
             for ws in (one, two):
-                assert "injected worker fault" in until(ws, of_type("error"))["message"]
+                assert told in until(ws, of_type("error"))["message"]
                 assert until(ws, of_type("status"))["state"] == "paused"
-            # the worker thread lives on: a reset restarts each session
+            assert worker._thread.is_alive()  # the same thread or its replacement
             for ws in (one, two):
                 ws.send_json({"type": "control", "action": "reset"})
                 until(ws, of_type("config"))
                 ws.send_json({"type": "control", "action": "play"})
                 assert until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
+
+
+def test_a_crashed_worker_round_is_reported_and_every_session_can_restart() -> None:
+    def crash_a_round(worker: Any) -> None:  # fault injection: the worker's own round breaks, once
+        serve_round = worker._serve
+
+        def crash_once() -> None:
+            worker._serve = serve_round
+            raise RuntimeError("injected worker fault")
+
+        worker._serve = crash_once
+        worker.wake()
+
+    worker_fault_is_told_and_reset_restarts(crash_a_round, "injected worker fault")
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the kill, on purpose
 def test_a_killed_worker_thread_is_replaced_and_its_sessions_told() -> None:
     """The worker thread killed outright (an exception raised into it, as a kill would end
-    it, which no round catches): within the janitor's second a new thread serves, every
-    session is paused and told, and a reset restarts it."""
+    it, which no round catches): within the janitor's second a new thread serves."""
     import ctypes
 
-    with serve() as client:
-        worker = client.app.state.worker
-        with client.websocket_connect("/ws") as one, client.websocket_connect("/ws") as two:
-            greet(one), greet(two)
-            one.send_json({"type": "control", "action": "play"})
-            until(one, of_type("frame"))
-            dead = worker._thread
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(dead.ident), ctypes.py_object(SystemExit))
-            worker.wake()
-            dead.join(timeout=5)
-            assert not dead.is_alive()
-            for ws in (one, two):
-                assert "the training worker stopped" in until(ws, of_type("error"))["message"]
-                assert until(ws, of_type("status"))["state"] == "paused"
-            assert worker._thread is not dead and worker._thread.is_alive()
-            for ws in (one, two):
-                ws.send_json({"type": "control", "action": "reset"})
-                until(ws, of_type("config"))
-                ws.send_json({"type": "control", "action": "play"})
-                assert until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 2)["state"] == "running"
+    def kill(worker: Any) -> None:
+        dead = worker._thread
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(dead.ident), ctypes.py_object(SystemExit))
+        worker.wake()
+        dead.join(timeout=5)
+        assert not dead.is_alive()
+
+    worker_fault_is_told_and_reset_restarts(kill, "the training worker stopped")
 
 
 # ---- nothing from a user is executed or becomes a path ---------------------------------

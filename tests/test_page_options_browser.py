@@ -56,6 +56,23 @@ def test_a_bad_hash_key_is_named_and_the_page_options_still_apply(page: Any) -> 
     page.wait_for_function("() => document.querySelector('canvas[data-dataset=xor]').classList.contains('selected')")
 
 
+def test_fps_asks_the_server_for_that_frame_rate_and_a_bad_one_is_named(page: Any) -> None:
+    open_page(page, "/#dataset=xor&fps=10")
+    page.click("#play")
+    page.wait_for_function("() => Number(document.body.dataset.epoch) >= 1")
+    page.evaluate("""() => { window.seen = 0; new MutationObserver(() => { window.seen += 1; })
+      .observe(document.body, { attributes: true, attributeFilter: ["data-step"] }); }""")
+    page.wait_for_timeout(2000)
+    seen = page.evaluate("() => window.seen")
+    page.click("#play")
+    assert 8 <= seen <= 24, seen  # ~10 frames/s for 2 s, not the default 30
+    other = page.context.new_page()  # (a new hash on the same page would not reload it)
+    other.goto(page.base_url + "/#dataset=gauss&fps=500")
+    other.wait_for_function("() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('fps=500 is not allowed: 1 to 60'))")
+    other.wait_for_function("() => document.querySelector('canvas[data-dataset=gauss]')?.classList.contains('selected')")
+    other.close()
+
+
 def test_hide_hides_controls_and_hide_text_hides_prose(page: Any) -> None:
     open_page(page, "/#learning_rate_hide=true&dataset_hide=true&discretize_hide=true&hidden_hide=true&hide_text=true")
     assert not page.is_visible("#ctl-learning_rate")

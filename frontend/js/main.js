@@ -15,6 +15,15 @@ export function toast(text, kind = "error") {
   setTimeout(() => el.remove(), 7000);
 }
 
+// The page option fps (frames per second asked of the server): 1 to 60, else the default 30.
+function frameRate(fps) {
+  if (fps === undefined) return 30;
+  const n = Number(fps);
+  if (Number.isFinite(n) && n >= 1 && n <= 60) return n;
+  toast(`fps=${fps} is not allowed: 1 to 60 frames per second; showing 30.`);
+  return 30;
+}
+
 const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 // Light / dark: the hash's theme=dark wins (a shared link), then this browser's last choice.
@@ -118,14 +127,38 @@ async function main() {
     }
   }
 
+  // Frames waiting for the next animation frame. The server has at most two out to this
+  // page (each ack lets one more come), so this holds two at most: never a backlog.
+  const frames = [];
+
+  function drawFrame(msg) {
+    conn.send({ type: "ack" }); // the server builds the next frame while this one is drawn
+    if (view?.lab !== msg.lab) return; // a frame of the lab we are leaving
+    $("epoch").textContent = fmtCounter(msg.epoch);
+    document.body.dataset.epoch = msg.epoch;
+    document.body.dataset.step = msg.step;
+    document.body.dataset.lr = msg.lr;
+    view.handlers.frame(msg);
+  }
+
+  function drawFrames() {
+    try {
+      if (frames.length) drawFrame(frames.shift());
+    } finally { // a view that throws must not stop the frames that follow
+      if (frames.length) requestAnimationFrame(drawFrames);
+    }
+  }
+
   async function onMessage(msg) {
+    // any other message comes after the frames before it: draw those first, in order
+    if (msg.type !== "frame") while (frames.length) drawFrame(frames.shift());
     switch (msg.type) {
       case "hello": {
         $("device").textContent = `device: ${msg.device}`;
         $("device").classList.toggle("gpu", msg.device.startsWith("cuda"));
-        // 30 frames/s: smooth, and each frame costs the server's worker ~2-4 ms of training
-        // time (asking for 60 measured ~40 % fewer epochs/s, see docs/benchmarks.md)
-        conn.send({ type: "subscribe", frame_rate: 30 });
+        // 30 frames/s unless the link says (fps=1..60): each frame costs the server's worker
+        // a few ms of training time (docs/benchmarks.md measures 30 against 60)
+        conn.send({ type: "subscribe", frame_rate: frameRate(pageOptions().fps) });
         document.body.dataset.session = msg.session;
         const patch = readHash(schema);
         if (msg.resumed) { // the session has its config (the config message follows) ...
@@ -160,16 +193,10 @@ async function main() {
         if (view) view.handlers.status(msg);
         break;
       case "frame":
-        // Ask for the next frame as this one is drawn, so the server builds it meanwhile. Frames
-        // are handled one at a time, so at most one waits here: a slow page gets fewer frames,
-        // never a backlog.
-        conn.send({ type: "ack" });
-        if (view?.lab !== msg.lab) break; // a frame of the lab we are leaving
-        $("epoch").textContent = fmtCounter(msg.epoch);
-        document.body.dataset.epoch = msg.epoch;
-        document.body.dataset.step = msg.step;
-        document.body.dataset.lr = msg.lr;
-        view.handlers.frame(msg);
+        // Drawn at the display's pace, one per animation frame: two frames that arrive close
+        // together are shown one after the other, not the first overwritten unseen.
+        frames.push(msg);
+        if (frames.length === 1) requestAnimationFrame(drawFrames);
         break;
       case "reply":
         view?.handlers.reply?.(msg);
