@@ -15,10 +15,15 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 CUDA = torch.device("cuda:0")
 
 
-@pytest.mark.parametrize("lab", ["mlp", "attention", "arena"])
-def test_each_lab_trains_on_the_gpu(lab: str) -> None:
+@pytest.mark.parametrize(("lab", "patch"), [
+    ("mlp", {}),
+    ("mlp", {"problem": "multiclass", "dataset": "spirals", "classes": 4, "loss": "ce", "hidden": [8, 8]}),
+    ("attention", {}),
+    ("arena", {}),
+])
+def test_each_lab_trains_on_the_gpu(lab: str, patch: dict) -> None:
     model = config_model(lab)
-    instance = lab_class(lab)(model(lab=lab), CUDA)
+    instance = lab_class(lab)(model(lab=lab, **patch), CUDA)
     before = instance.metrics()
     instance.step(200)
     views = json.loads(to_json({"views": instance.views(True), "metrics": instance.metrics()}))
