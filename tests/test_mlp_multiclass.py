@@ -159,3 +159,12 @@ def test_switching_to_multiclass_over_the_websocket() -> None:
         # to regression, which ce does not apply to: its default, mse
         ws.send_json({"type": "configure", "config": {"problem": "regression", "dataset": "plane"}})
         assert until(ws, of_type("config"))["config"]["loss"] == "mse"
+
+
+def test_dataset_previews_have_the_asked_class_count() -> None:
+    with serve() as client:
+        previews = {d["name"]: d for d in client.get("/api/datasets", params={"classes": 5}).json()}
+        assert set(previews["blobs"]["points"]["label"]) == {0, 1, 2, 3, 4}
+        assert set(previews["circle"]["points"]["label"]) == {-1, 1}  # binary ones are as before
+        refused = client.get("/api/datasets", params={"classes": 9})
+        assert refused.status_code == 422 and "classes" in refused.text and "6" in refused.text

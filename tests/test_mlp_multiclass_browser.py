@@ -67,6 +67,8 @@ def test_a_multiclass_link_loads(page: Any) -> None:
     page.wait_for_function("() => document.querySelectorAll('.node.output').length === 4")
     assert page.evaluate(LEGEND) == ["class 0", "class 1", "class 2", "class 3"]
     assert page.locator("canvas[data-dataset=spirals].selected").count() == 1
+    # the previews show the run's 4 classes, not the default 3
+    page.wait_for_function("() => document.querySelector('canvas[data-dataset=blobs]').dataset.classes === '4'")
     assert page.locator(".draw-class").count() == 4
     assert "loss=ce" in page.evaluate("location.hash") and page.input_value("#ctl-loss") == "ce"
     assert page.evaluate("document.querySelector('#ctl-loss option[value=mse]').disabled")

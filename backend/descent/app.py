@@ -14,13 +14,13 @@ from typing import Any, AsyncIterator, Callable
 import anyio
 import anyio.abc
 import plotly
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
 from . import PROTOCOL_VERSION, __version__
-from .datasets import DATASETS, generate
+from .datasets import CLASSES, DATASETS, DEFAULT_CLASSES, generate
 from .device import choose_device, device_name
 from .errors import describe
 from .labs import LAB_NAMES
@@ -99,9 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return json_schema()
 
     @app.get("/api/datasets")
-    def api_datasets() -> list[dict[str, Any]]:
+    def api_datasets(
+        classes: int = Query(DEFAULT_CLASSES, ge=CLASSES[0], le=CLASSES[1], description="classes of the multiclass previews"),
+    ) -> list[dict[str, Any]]:
         """Each 2-D dataset with its problem type and a sample of its points (for previews)."""
-        return [dataset_preview(entry.name) for entry in DATASETS]
+        return [dataset_preview(entry.name, classes) for entry in DATASETS]
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -285,8 +287,8 @@ def parse(text: str, limit: int) -> Any:
         return {"type": "error", "message": message, "loc": loc}
 
 
-def dataset_preview(name: str) -> dict[str, Any]:
-    xy, label = generate(name, noise=0.0, seed=0)
+def dataset_preview(name: str, classes: int = DEFAULT_CLASSES) -> dict[str, Any]:
+    xy, label = generate(name, noise=0.0, seed=0, classes=classes)
     xy, label = xy[:200], label[:200]
     return {
         "name": name,

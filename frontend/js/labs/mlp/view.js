@@ -263,6 +263,20 @@ export async function mount(root, ctx) {
     return canvas;
   });
 
+  // The multiclass previews show as many classes as the run has: redrawn when that changes.
+  let previewClasses = 3;
+  const drawPreviews = async (classes) => {
+    previewClasses = classes;
+    const fresh = await (await fetch(`/api/datasets?classes=${classes}`)).json();
+    if (classes !== previewClasses) return; // a later change overtook this one
+    for (const d of fresh.filter((f) => f.problem === "multiclass")) {
+      const canvas = thumbs.find((c) => c.dataset.dataset === d.name);
+      if (!canvas) continue;
+      drawThumbnail(canvas, d.points, d.problem);
+      canvas.dataset.classes = classes;
+    }
+  };
+
   ref.regenerate.addEventListener("click", () => configure({ seed: Math.floor(Math.random() * 2 ** 31) }));
   ref.addLayer.addEventListener("click", () => network.addLayer());
   ref.removeLayer.addEventListener("click", () => network.removeLayer());
@@ -366,6 +380,7 @@ export async function mount(root, ctx) {
       for (const option of lossSelect?.options ?? []) option.disabled = !(lossProblems[option.value] ?? [config.problem]).includes(config.problem);
       ref.drawnCount.textContent = `${config.drawn.length / 3} / ${maxDrawn} drawn`;
       ref.datasets.replaceChildren(...thumbs.filter((c) => c.dataset.problem === config.problem));
+      if (config.problem === "multiclass" && config.classes !== previewClasses) drawPreviews(config.classes);
       for (const c of thumbs) c.classList.toggle("selected", c.dataset.dataset === config.dataset);
     },
     status(msg) {
