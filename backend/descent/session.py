@@ -281,9 +281,9 @@ class Session:
         return self.next_frame_in(now) if self._dirty else None
 
     def next_frame_in(self, now: float) -> float | None:
-        """Seconds until the client may have its next frame, were the lab to change now; None
-        if it has as many in flight as it may (the worker ends a quantum then, so frames
-        leave on time rather than at the end of a quantum)."""
+        """Seconds until the client may have its next frame, were the lab to change now (the
+        worker ends a quantum then, so frames leave on time rather than at the end of a
+        quantum); None if it has as many frames in flight as it may."""
         if self._in_flight >= (ACK_WINDOW if self._acking else 1) or self.failed:
             return None
         return max(0.0, self._next_frame_at - now)
