@@ -13,8 +13,9 @@ from bench.common import WHERE, Row, running_server
 
 TITLE = f"page in headless Chromium ({WHERE})"
 BIG = "dataset=spiral&features=x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2&hidden=8,8,8,8,8,8&activation=tanh"
-# the page asks for 30 frames/s unless its link says fps=...; the last row shows what 60 costs
-SETUPS = {"default": "", "big": BIG, "big, fps=60": BIG + "&fps=60"}
+# name: (hash, frames/s the page asks for). The page asks for 30 unless its link says fps=...;
+# the last row shows what 60 costs.
+SETUPS = {"default": ("", 30), "big": (BIG, 30), "big, fps=60": (BIG + "&fps=60", 60)}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 # counts the frames the page painted: animation frames whose screen shows a new step
@@ -46,14 +47,14 @@ def rows(seconds: float = 5.0, repeats: int = 3) -> list[Row]:
     out: list[Row] = []
     with running_server({}, "bench-page") as (url, _, _), sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        for name, setup in SETUPS.items():
+        for name, (setup, fps) in SETUPS.items():
             runs = []
             for _ in range(repeats):  # a fresh page each time (a new session, nothing left from the last)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 runs.append(measure(page, f"{url}/#{setup}", seconds))
                 page.close()
             out.append({"name": f"page frames/s, {name}", "value": round(statistics.median(r[0] for r in runs), 1),
-                        "unit": "frames/s", "note": f"new frames painted by the page (it asks for {60 if 'fps=60' in name else 30}/s); median of {repeats} x {seconds:g} s"})
+                        "unit": "frames/s", "note": f"new frames painted by the page (it asks for {fps}/s); median of {repeats} x {seconds:g} s"})
             out.append({"name": f"page epochs/s, {name}", "value": round(statistics.median(r[1] for r in runs), 1),
                         "unit": "epochs/s", "note": "training speed the page shows (TF Playground: 46.7 default, 10.8 big)"})
         browser.close()

@@ -34,6 +34,19 @@ export const classColor = (label) => rgb(CLASS_COLORS[label] ?? MID);
 // A data point's colour: its class's for multiclass, on the diverging scale otherwise.
 export const pointColor = (label, problem) => (problem === "multiclass" ? classColor(label) : colorOf(label));
 
+// An n x n canvas painted cell by cell: color(i) -> [r, g, b] for cell i (row-major); CSS
+// or drawImage scales it up. Every map of the page (boundary, neurons) is drawn with it.
+export function paintCells(canvas, n, color) {
+  if (canvas.width !== n) { canvas.width = n; canvas.height = n; }
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(n, n);
+  for (let i = 0; i < n * n; i++) {
+    const c = color(i);
+    img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
 export function decodeBase64(text) {
   const bin = atob(text);
   const bytes = new Uint8Array(bin.length);

@@ -1,6 +1,8 @@
 // The attention lab's own charts: the LR, planned and actual (its metric curves are the
 // shared LossChart, with BASE as their layout), and a colour per head.
 
+import { Pacer } from "../../pace.js";
+
 export const BASE = {
   margin: { l: 44, r: 44, t: 6, b: 28 },
   height: 130,
@@ -12,8 +14,6 @@ export const BASE = {
   plot_bgcolor: "rgba(0,0,0,0)",
   font: { family: "inherit", size: 11 },
 };
-import { Pacer } from "../../pace.js";
-
 const OPTIONS = { displayModeBar: false, responsive: true };
 
 // The planned LR (whole horizon, dotted) and the LR actually used (per epoch).

@@ -1,7 +1,7 @@
 // The main heatmap: the network's output over the input plane, with the data points on it.
 // Binary and regression: the output on the diverging scale. Multiclass: each cell in the
 // colour of its argmax class, faded toward the neutral as its confidence falls to 1/k.
-import { CLASS_LUTS, LUT, decodeBase64, pointColor } from "../../colors.js";
+import { CLASS_LUTS, LUT, decodeBase64, paintCells, pointColor } from "../../colors.js";
 
 export class BoundaryView {
   constructor(canvas) {
@@ -49,17 +49,7 @@ export class BoundaryView {
     ctx.clearRect(0, 0, size, size);
     const h = this.override ?? this.heatmap;
     if (h) {
-      const n = h.resolution;
-      const bytes = h.bytes;
-      if (this.cells.width !== n) { this.cells.width = n; this.cells.height = n; }
-      const cctx = this.cells.getContext("2d");
-      const img = cctx.createImageData(n, n);
-      const color = this.cellColor(h, bytes);
-      for (let i = 0; i < n * n; i++) {
-        const c = color(i);
-        img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
-      }
-      cctx.putImageData(img, 0, 0);
+      paintCells(this.cells, h.resolution, this.cellColor(h, h.bytes));
       ctx.imageSmoothingEnabled = true;
       ctx.drawImage(this.cells, 0, 0, size, size);
     }

@@ -4,7 +4,7 @@
 // plane, links coloured by weight sign (blue +, orange -) and as thick as |weight|, a bias
 // square on each neuron; hovering shows values, clicking a link or bias edits it.
 // Multiclass: one output node per class (edged in its colour), each showing its softmax probability.
-import { CLASS_LUTS, LUT, classColor, decodeBase64 } from "../../colors.js";
+import { CLASS_LUTS, LUT, classColor, decodeBase64, paintCells } from "../../colors.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_FULL = 40;
@@ -16,14 +16,7 @@ const linkColor = (w) => (w == null ? "#c62828" : w >= 0 ? "#0877bd" : "#f59322"
 
 // One map (bytes at offset, n x n) into a canvas of n x n pixels (CSS scales it up).
 export function paintMap(canvas, bytes, offset, n, lut = LUT) {
-  if (canvas.width !== n) { canvas.width = n; canvas.height = n; }
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(n, n);
-  for (let i = 0; i < n * n; i++) {
-    const c = lut[bytes[offset + i]];
-    img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  paintCells(canvas, n, (i) => lut[bytes[offset + i]]);
 }
 
 export class NetworkView {

@@ -264,7 +264,7 @@ export async function mount(root, ctx) {
   });
 
   // The multiclass previews show as many classes as the run has: redrawn when that changes.
-  let previewClasses = 3;
+  let previewClasses = ctx.schema.properties.classes.default; // what /api/datasets gave above
   const drawPreviews = async (classes) => {
     previewClasses = classes;
     const fresh = await (await fetch(`/api/datasets?classes=${classes}`)).json();
