@@ -77,6 +77,48 @@ def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, su
             server.wait(timeout=10)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (the server and its worker processes), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):  # (a child belongs to the thread that made it)
+                todo.extend(int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split())
+        except OSError:  # it ended meanwhile
+            pass
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server's process tree, from /proc."""
+    total = 0
+    for p in process_tree(pid):
+        stat = _read(f"/proc/{p}/stat")
+        if stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server's process tree, in MB (shared pages counted in each)."""
+    kb = 0
+    for p in process_tree(pid):
+        for line in _read(f"/proc/{p}/status").splitlines():
+            if line.startswith("VmRSS:"):
+                kb += int(line.split()[1])
+    return kb / 1024
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     width = max(len(r["name"]) for r in rows)
     print(f"\n## {title}\n")

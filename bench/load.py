@@ -34,7 +34,7 @@ from typing import Any
 
 import websockets
 
-from bench.common import WHERE, Row, running_server
+from bench.common import WHERE, Row, cpu_seconds, rss_mb, running_server
 from bench.mlp import BIG
 
 TITLE = f"load: N websocket clients training at once (MLP lab, server on {WHERE})"
@@ -126,17 +126,8 @@ async def run_client(url: str, setup: dict[str, Any], index: int, gate: asyncio.
         out.failure = "fewer than 2 frames"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def wait_connected(url: str, n: int, limit: float = 60.0) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.common import running_server
+from bench.common import rss_mb, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,11 +83,6 @@ class Result:
         return max(0, after[-1].sessions - after[0].sessions) if len(after) >= 2 else 0
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def client(url: str, labs: list[str], rng: random.Random, stop_at: float, tally: Tally) -> None:

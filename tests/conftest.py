@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -32,39 +27,18 @@ def client() -> Iterator[TestClient]:
     from descent.app import create_app
     from descent.settings import Settings
 
-    with TestClient(create_app(Settings(device="cpu"))) as c:
+    with TestClient(create_app(Settings(device="cpu", worker_processes=0))) as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
-    """A real uvicorn server running Descent on a free loopback port."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), os.environ.get("PYTHONPATH", "")]), "HOST": "127.0.0.1", "PORT": str(port), "DESCENT_DEVICE": "cpu"}
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "descent"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start; see artifacts/server.log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    """A real uvicorn server running Descent on a free loopback port (worker processes as
+    in production: one per core)."""
+    from bench.common import running_server
+
+    with running_server({"DESCENT_DEVICE": "cpu"}, "server") as (url, _, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ FULL = "the server is full: 1 sessions are training, at most 1; try again in a m
 
 @contextmanager
 def serve(**limits: Any) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(device="cpu", **limits))) as client:
+    with TestClient(create_app(Settings(device="cpu", worker_processes=0, **limits))) as client:
         yield client
 
 

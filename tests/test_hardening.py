@@ -289,13 +289,18 @@ def test_resume_takes_back_the_same_run() -> None:
             assert history["reset"] is True and history["epoch"][: before["epoch"] + 1] == list(range(before["epoch"] + 1))
 
 
+def session_of(client: Any, token: str) -> Any:
+    """The Session object behind a token (the app runs its training thread in-process)."""
+    return client.app.state.worker.sessions[client.app.state.roster.entries[token].session]
+
+
 def test_a_detached_session_does_not_train() -> None:
     with serve() as client:
         with client.websocket_connect("/ws") as ws:
             hello = greet(ws)
             ws.send_json({"type": "control", "action": "play"})
             until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 1)
-        session = client.app.state.roster.entries[hello["token"]].session
+        session = session_of(client, hello["token"])
         wait_for(lambda: session.state == "paused")
         steps = session.lab.step_count
         time.sleep(0.3)
@@ -326,7 +331,7 @@ def test_detached_sessions_are_reclaimed_after_the_grace_period_and_freed() -> N
             hello = greet(ws)
             ws.send_json({"type": "control", "action": "step"})
             until(ws, of_type("status"))
-            ref = weakref.ref(client.app.state.roster.entries[hello["token"]].session)
+            ref = weakref.ref(session_of(client, hello["token"]))
         wait_for(lambda: client.get("/healthz").json()["sessions"] == 0)
         wait_for(lambda: not client.app.state.worker.sessions)
         gc.collect()
@@ -357,7 +362,7 @@ def test_a_failing_lab_is_reported_restarts_on_reset_and_spares_others() -> None
     with serve() as client:
         with client.websocket_connect("/ws") as bad, client.websocket_connect("/ws") as good:
             bad_token, _ = greet(bad)["token"], greet(good)
-            client.app.state.roster.entries[bad_token].session.lab.step = broken
+            session_of(client, bad_token).lab.step = broken
             good.send_json({"type": "control", "action": "play"})
             bad.send_json({"type": "control", "action": "play"})
             error = until(bad, of_type("error"))

@@ -16,7 +16,7 @@ def serve(**settings: Any) -> Iterator[TestClient]:
     from descent.app import create_app
     from descent.settings import Settings
 
-    with TestClient(create_app(Settings(device="cpu", **settings))) as client:
+    with TestClient(create_app(Settings(**{"device": "cpu", "worker_processes": 0, **settings}))) as client:
         yield client
 
 

@@ -25,12 +25,12 @@ from .device import choose_device, device_name
 from .errors import describe
 from .labs import LAB_NAMES
 from .limits import TokenBucket
-from .protocol import Ack, client_message, json_schema, to_json
+from .protocol import Ack, client_message, json_schema
 from .roster import Entry, Roster
 from .security import SecurityHeaders, origin_allowed, redact_tokens_in_logs
-from .session import Session, discard
+from .hosting import Host, LocalHost
+from .processes import ProcessHost, default_processes
 from .settings import Settings
-from .worker import Worker
 
 log = logging.getLogger(__name__)
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -40,13 +40,12 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     device = choose_device(settings.device)
-    worker = Worker(max_running=settings.max_running_sessions)
+    host = make_host(settings, device)
     roster = Roster(settings)
 
     def reclaim(entries: list[Entry]) -> None:
         for entry in entries:
-            if entry.session is not None:  # (None: still being created, see ws_endpoint)
-                worker.submit(lambda sid=entry.session.id: worker.remove(sid))
+            host.remove(entry.session)
 
     def reap(tg: anyio.abc.TaskGroup) -> None:
         """Reclaim expired sessions; close the idle ones still connected, each in a task of
@@ -64,22 +63,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             while True:
                 await anyio.sleep(1.0)
                 reap(tg)
-                worker.revive()  # a dead worker thread is replaced, its sessions told
+                host.check()  # a dead training thread is replaced, its sessions told
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_logs()
-        worker.start()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(janitor)
-            yield
-            tg.cancel_scope.cancel()
-        worker.stop()
+        await anyio.to_thread.run_sync(host.start)  # (worker processes take seconds to import torch)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(janitor)
+                yield
+                tg.cancel_scope.cancel()
+        finally:
+            await anyio.to_thread.run_sync(host.stop)
 
     app = FastAPI(title="Descent", version=__version__, lifespan=lifespan)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.state.settings = settings
-    app.state.worker = worker
+    app.state.host = host
+    if isinstance(host, LocalHost):
+        app.state.worker = host.worker  # (tests reach into the training thread)
     app.state.roster = roster
 
     @app.get("/healthz")
@@ -128,12 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
-        def send(message: dict[str, Any]) -> None:  # called on the worker thread
-            text = to_json(message)
+        def deliver(kind: str, text: str) -> None:  # called on a training or pipe thread
             if outbox.qsize() >= settings.max_outbox:  # the client is not reading: cut it off
                 loop.call_soon_threadsafe(outbox.put_nowait, ("overflow", ""))
                 return
-            loop.call_soon_threadsafe(outbox.put_nowait, (message["type"], text))
+            loop.call_soon_threadsafe(outbox.put_nowait, (kind, text))
 
         entry, resume_error = None, None
         token = ws.query_params.get("resume")
@@ -142,29 +144,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if entry is None:
             refusal, reclaimed = roster.admit(client)
             reclaim(reclaimed)
-            refusal = refusal or worker.room()  # past training capacity: refused, not everyone slower
+            refusal = refusal or host.room()  # past training capacity: refused, not everyone slower
             if refusal:
                 await close_with(ws, 1013, refusal)
                 return
-            # reserve the place before awaiting, so simultaneous connections cannot all pass admit
-            entry = roster.add(None, client, ws, time.monotonic())
-            try:
-                entry.session = await worker.call(lambda: Session(secrets.token_urlsafe(9), device, discard, settings))
-            finally:
-                if entry.session is None:  # creation failed or the client left meanwhile
-                    roster.remove(entry)
-        session = entry.session
+            entry = roster.add(secrets.token_urlsafe(9), client, ws, time.monotonic())
+            host.create(entry.session)
+        sid = entry.session
         try:
-            await serve(ws, entry, session, send, outbox, token, resume_error)
+            await serve(ws, entry, sid, deliver, outbox, token, resume_error)
         finally:
             if roster.detach(entry, ws, time.monotonic()):
-                worker.submit(session.detach)
+                host.detach(sid)
 
     async def serve(
         ws: WebSocket,
         entry: Entry,
-        session: Session,
-        send: Callable[[dict[str, Any]], None],
+        sid: str,
+        deliver: Callable[[str, str], None],
         outbox: asyncio.Queue[tuple[str, str]],
         token: str | None,
         resume_error: str | None,
@@ -174,7 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {
                 "type": "hello",
                 "protocol": PROTOCOL_VERSION,
-                "session": session.id,
+                "session": sid,
                 "token": entry.token,
                 "resumed": resume_error is None and bool(token),
                 "resume_error": resume_error,
@@ -185,11 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         )
 
-        def attach() -> None:
-            worker.add(session)
-            session.attach(send)
-
-        worker.submit(attach)
+        host.attach(sid, deliver)
 
         async def sender(scope: anyio.CancelScope) -> None:
             try:
@@ -200,8 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         break
                     await ws.send_text(text)
                     if kind == "frame":
-                        session.frame_sent()
-                        worker.wake()
+                        host.frame_sent(sid)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 pass  # the client is gone
             scope.cancel()
@@ -216,8 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 now = time.monotonic()
                 roster.touch(entry, now)
                 if is_ack(message.get("text")):
-                    session.ack()
-                    worker.wake()
+                    host.ack(sid)
                     continue
                 if not rate.take(now):
                     if now - told_at >= 1.0:
@@ -232,7 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if isinstance(reply, dict):
                     await ws.send_json(reply)
                 else:
-                    worker.submit(lambda m=reply: session.handle(m))
+                    host.handle(sid, reply)
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(sender, tg.cancel_scope)
@@ -243,6 +234,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tg.cancel_scope.cancel()
 
     return app
+
+
+def make_host(settings: Settings, device: Any) -> Host:
+    """Worker processes (one per core on the CPU, one for the GPU) unless the setting asks
+    for 0: then one training thread inside the server process."""
+    processes = default_processes(device) if settings.worker_processes is None else settings.worker_processes
+    if processes == 0:
+        return LocalHost(settings, device)
+    return ProcessHost(settings, device, processes)
 
 
 def duration(seconds: float) -> str:

@@ -19,7 +19,7 @@ from .settings import Settings
 
 @dataclass(eq=False)
 class Entry:
-    session: Any  # a Session (kept opaque: the roster never touches it)
+    session: str  # the session's id (the host holds the session)
     token: str
     client: str  # the client's address
     last_input: float
@@ -61,7 +61,7 @@ class Roster:
                 return f"the server is full ({s.max_sessions} sessions); try again in a moment", reclaimed
         return None, reclaimed
 
-    def add(self, session: Any, client: str, connection: Any, now: float) -> Entry:
+    def add(self, session: str, client: str, connection: Any, now: float) -> Entry:
         entry = Entry(session, secrets.token_urlsafe(24), client, now, connection)
         self.entries[entry.token] = entry
         return entry

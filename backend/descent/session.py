@@ -52,6 +52,7 @@ class Session:
         self._steps = TokenBucket(rate, max(1.0, rate / 4), time.perf_counter())
         self.failed: str | None = None  # why the lab raised; cleared by reset
         self._resume_running = False  # was running when its client left
+        self._notice: str | None = None  # told to the next client that attaches (see restore)
         self.lab: Lab = lab_class(DEFAULT_LAB)(config_model(DEFAULT_LAB)(), device)
         self._good_config = self.lab.config  # the last config a lab was built from without error
         self.frame_interval = 1 / 30
@@ -106,7 +107,23 @@ class Session:
             self._in_flight = 0
         self._dirty = self._full = True
         self._send_config("none", [])
-        self._send_status(reason=self.failed or self.lab.diverged)
+        self._send_status(reason=self.failed or self._notice or self.lab.diverged)
+        if self._notice:
+            self.send({"type": "error", "message": self._notice, "loc": []})
+            self._notice = None
+
+    def restore(self, config: dict[str, Any], notice: str | None) -> None:
+        """Start again from ``config`` (its weights and history are gone: the process that
+        held them crashed), paused; ``notice`` tells the next client why."""
+        lab_name = config.get("lab", DEFAULT_LAB)
+        try:
+            model = config_model(lab_name)
+            self.lab = lab_class(lab_name)(model.model_validate(config), self.device)
+        except Exception:  # (it was a good config; should it fail now, the default lab stands)
+            log.exception("session %s: restoring its config failed", self.id)
+        self._good_config = self.lab.config
+        self.state = "paused"
+        self._notice = notice
 
     def attach(self, send: Send) -> None:
         """A client (re)takes the session: it gets everything, and a run paused by its

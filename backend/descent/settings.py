@@ -17,6 +17,10 @@ class Settings(BaseModel):
     # "auto" picks cuda:0 when available, else cpu; "cpu" or "cuda[:N]" force one.
     device: str = "auto"
 
+    # Worker processes that train the sessions: None (the default) = one per core on the CPU,
+    # one on CUDA; 0 = a training thread inside the server process (no crash isolation).
+    worker_processes: int | None = Field(None, ge=0, le=64, description="worker processes that train sessions")
+
     # ---- limits ---------------------------------------------------------------------
     max_sessions: int = Field(200, ge=1, description="sessions held at once (connected or awaiting resume)")
     max_sessions_per_client: int = Field(8, ge=1, description="sessions held at once per client IP address")

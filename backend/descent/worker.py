@@ -22,9 +22,24 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class Census:
+    """How many sessions train in each worker process: one shared-memory count per process,
+    each written by its own process, so admission counts the whole server."""
+
+    def __init__(self, counts: Any, index: int) -> None:
+        self.counts = counts  # a multiprocessing Array of ints, one per worker process
+        self.index = index
+
+    def report(self, running: int) -> None:
+        self.counts[self.index] = running
+
+    def others(self) -> int:
+        return sum(self.counts) - self.counts[self.index]
+
+
 class Worker:
     def __init__(self, quantum: float = 0.01, torch_threads: int = 1, max_running: int | None = None,
-                 round_time: float = 1 / 30, min_quantum: float = 0.002) -> None:
+                 round_time: float = 1 / 30, min_quantum: float = 0.002, census: Census | None = None) -> None:
         self.quantum = quantum  # the longest quantum (few sessions running)
         # Frames and control replies wait for the round to end, so the round, not the quantum,
         # is held near round_time: quanta shrink as more sessions run, but not below
@@ -32,6 +47,7 @@ class Worker:
         self.round_time = round_time
         self.min_quantum = min_quantum
         self.max_running = max_running  # None: no admission limit
+        self.census = census  # the running sessions of other worker processes (admission counts all)
         self.torch_threads = torch_threads
         self.sessions: dict[str, Session] = {}
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
@@ -73,7 +89,7 @@ class Worker:
         """None if one more session may start training, else why not (for the user)."""
         if self.max_running is None:
             return None
-        n = self.running()
+        n = self.running() + (self.census.others() if self.census else 0)
         if n < self.max_running:
             return None
         return f"the server is full: {n} sessions are training, at most {self.max_running}; try again in a moment"
@@ -117,6 +133,8 @@ class Worker:
         locals end with it, so a removed session is not kept alive while the thread sleeps.)"""
         sessions = list(self.sessions.values())
         running = sum(1 for s in sessions if s.running)
+        if self.census:
+            self.census.report(running)
         quantum = max(self.min_quantum, min(self.quantum, self.round_time / max(1, running)))
         now = time.perf_counter()
         for session in sessions:

@@ -1,0 +1,235 @@
+"""Training in worker processes: each process runs a ``LocalHost`` (a training thread and
+its sessions); the server process keeps only which process holds which session.
+
+Why processes: on the CPU, two worker processes train twice what one thread does, and two
+threads of one process train less than one (the GIL; ``bench/workers.py``). A process
+also fences a crash: if one dies (killed, out of memory, a fault in native code), only its
+sessions are hit. Their clients are told at once, a new process is started in its place,
+and each of its sessions comes back paused, built afresh from the last setup its client
+saw (weights and history were in the dead process); the other processes never notice.
+
+Messages both ways go over a pipe per process (``channel.Channel``): to a process,
+``(operation, session id, *arguments)``; back, ``(session id, message type, JSON text)``,
+encoded in the worker process so the event loop only relays text."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+from typing import Any
+
+import torch
+from pydantic import BaseModel
+
+from .channel import Channel
+from .hosting import Deliver, LocalHost
+from .settings import Settings
+from .worker import Census
+
+log = logging.getLogger(__name__)
+CONTEXT = mp.get_context("spawn")  # a fresh interpreter: no torch or event-loop state forked
+START_TIMEOUT = 120.0  # seconds a worker process may take to import torch and say ready
+CRASHED = "the training worker process serving this session crashed; it is being restarted (a few seconds)"
+RESTORED = ("the training worker process serving this session crashed and was restarted: your setup is back, "
+            "but its weights and history were lost; press play to train again")
+OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack", "frame_sent"})  # (and attach)
+
+
+def default_processes(device: torch.device) -> int:
+    """One worker process per core on the CPU; on CUDA one process owns the GPU."""
+    if device.type == "cuda":
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+class WorkerProcess:
+    """One worker process and its end of the pipe, seen from the server."""
+
+    def __init__(self, index: int, host: "ProcessHost") -> None:
+        self.index = index
+        ours, theirs = CONTEXT.Pipe()
+        self.ready = threading.Event()
+        self.process = CONTEXT.Process(
+            target=serve_sessions,
+            args=(theirs, index, host.settings.model_dump(), str(host.device), host.counts),
+            name=f"descent-worker-{index}",
+            daemon=True,
+        )
+        self._theirs = theirs
+        self.channel = Channel(ours, lambda m: host.received(self, m), lambda: host.lost(self), f"descent-pipe-{index}")
+
+    def start(self) -> None:
+        self.process.start()
+        self._theirs.close()  # the child holds its end now: when it dies, our reader sees EOF
+        self.channel.start()
+
+    def send(self, item: Any) -> None:
+        self.channel.send(item)
+
+
+class ProcessHost:
+    def __init__(self, settings: Settings, device: torch.device, processes: int) -> None:
+        self.settings = settings
+        self.device = device
+        self.counts = CONTEXT.Array("i", processes, lock=False)  # running sessions per process (Census)
+        self._lock = threading.Lock()  # placement and the process list (event loop vs pipe readers)
+        self._stopping = False
+        self.processes = [WorkerProcess(i, self) for i in range(processes)]
+        self.placement: dict[str, int] = {}  # session id -> index of the process holding it
+        self.clients: dict[str, Deliver] = {}  # session id -> its connected client
+        self.setups: dict[str, str] = {}  # session id -> the last config message it sent (JSON)
+
+    # ---- lifetime -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every process and wait until each has imported torch and said ready."""
+        for p in self.processes:
+            p.start()
+        for p in self.processes:
+            if not p.ready.wait(START_TIMEOUT):
+                raise RuntimeError(f"worker process {p.index} did not start within {START_TIMEOUT:g} s")
+
+    def stop(self) -> None:
+        self._stopping = True
+        for p in self.processes:
+            p.send(("stop", ""))
+            p.channel.close()
+        for p in self.processes:
+            p.process.join(timeout=5)
+            if p.process.is_alive():
+                p.process.kill()
+
+    def pids(self) -> list[int | None]:
+        return [p.process.pid for p in self.processes]
+
+    def check(self) -> None:
+        """Crashes are found by the pipe readers at once; nothing to poll."""
+
+    # ---- admission ------------------------------------------------------------------
+
+    def room(self) -> str | None:
+        n, limit = sum(self.counts), self.settings.max_running_sessions
+        if n < limit:
+            return None
+        return f"the server is full: {n} sessions are training, at most {limit}; try again in a moment"
+
+    # ---- sessions (from the event loop) ---------------------------------------------
+
+    def create(self, sid: str) -> None:
+        with self._lock:
+            held = [0] * len(self.processes)
+            for index in self.placement.values():
+                held[index] += 1
+            index = held.index(min(held))  # the process holding the fewest sessions
+            self.placement[sid] = index
+            self.processes[index].send(("create", sid))
+
+    def attach(self, sid: str, deliver: Deliver) -> None:
+        self.clients[sid] = deliver
+        self._send(sid, "attach")
+
+    def detach(self, sid: str) -> None:
+        self.clients.pop(sid, None)
+        self._send(sid, "detach")
+
+    def remove(self, sid: str) -> None:
+        self.clients.pop(sid, None)
+        self.setups.pop(sid, None)
+        with self._lock:
+            index = self.placement.pop(sid, None)
+            if index is not None:
+                self.processes[index].send(("remove", sid))
+
+    def handle(self, sid: str, message: BaseModel) -> None:
+        self._send(sid, "handle", message)
+
+    def ack(self, sid: str) -> None:
+        self._send(sid, "ack")
+
+    def frame_sent(self, sid: str) -> None:
+        self._send(sid, "frame_sent")
+
+    def _send(self, sid: str, operation: str, *args: Any) -> None:
+        with self._lock:
+            index = self.placement.get(sid)
+            if index is not None:
+                self.processes[index].send((operation, sid, *args))
+
+    # ---- from the pipe readers ------------------------------------------------------
+
+    def received(self, process: WorkerProcess, item: tuple[str, str, str]) -> None:
+        sid, kind, text = item
+        if kind == "ready":
+            process.ready.set()
+            return
+        if kind == "config":
+            self.setups[sid] = text
+        deliver = self.clients.get(sid)
+        if deliver is not None:
+            deliver(kind, text)
+
+    def lost(self, process: WorkerProcess) -> None:
+        """A process's pipe closed: unless the server is stopping, it crashed. Its clients are
+        told, and a new process takes its sessions back, each rebuilt from its last setup."""
+        if self._stopping:
+            return
+        process.process.join(timeout=1)
+        log.error("worker process %d (pid %s) ended with exit code %s; starting another",
+                  process.index, process.process.pid, process.process.exitcode)
+        crashed = json.dumps({"type": "error", "message": CRASHED, "loc": []})
+        with self._lock:
+            if self.processes[process.index] is not process:  # (already replaced)
+                return
+            replacement = WorkerProcess(process.index, self)
+            for sid, index in self.placement.items():
+                if index != process.index:
+                    continue
+                deliver = self.clients.get(sid)
+                if deliver is not None:
+                    deliver("error", crashed)
+                setup = self.setups.get(sid)
+                replacement.send(("create", sid, json.loads(setup)["config"] if setup else None, RESTORED))
+                if deliver is not None:
+                    replacement.send(("attach", sid))
+            self.counts[process.index] = 0
+            self.processes[process.index] = replacement
+            replacement.start()
+
+
+# ---- in the worker process ----------------------------------------------------------
+
+
+def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str, counts: Any) -> None:
+    """A worker process's main: a LocalHost driven by the server's messages, until the
+    server closes the pipe (or dies)."""
+    logging.basicConfig(level=logging.INFO, format=f"worker {index}: %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the server stops us
+    torch.set_num_threads(1)
+    host = LocalHost(Settings.model_validate(settings), torch.device(device), Census(counts, index))
+    gone = threading.Event()
+
+    def deliver_for(sid: str) -> Deliver:
+        return lambda kind, text: channel.send((sid, kind, text))
+
+    def run(item: tuple[Any, ...]) -> None:
+        operation, sid, *args = item
+        if operation == "attach":
+            host.attach(sid, deliver_for(sid))
+        elif operation == "stop":
+            gone.set()
+        elif operation in OPERATIONS:
+            getattr(host, operation)(sid, *args)
+        else:
+            log.error("unknown operation %r", operation)
+
+    channel = Channel(conn, run, gone.set, f"descent-pipe-{index}")
+    host.start()
+    channel.start()
+    channel.send(("", "ready", ""))
+    while not gone.wait(1.0):
+        host.check()
+    host.stop()

@@ -1,0 +1,140 @@
+"""Worker processes on a real server: sessions are spread over them, admission counts them
+all, and a killed process (SIGKILL, as the OOM killer would) hits only its own sessions:
+their clients are told, and each comes back with its setup in a new process, while the
+other process's client trains on without a hitch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from typing import Any
+
+import websockets
+
+from bench.common import process_tree, running_server
+from descent.processes import CRASHED, RESTORED
+
+Message = dict[str, Any]
+
+
+class Client:
+    """A page-like websocket client: it acks frames and keeps every other message."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.epoch = -1
+        self.frames = 0
+        self.messages: list[Message] = []
+
+    async def send(self, message: Message) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def read_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
+            except asyncio.TimeoutError:
+                return
+            if message["type"] == "frame":
+                self.epoch, self.frames = message["epoch"], self.frames + 1
+                await self.send({"type": "ack"})
+            else:
+                self.messages.append(message)
+
+    def errors(self) -> list[str]:
+        return [m["message"] for m in self.messages if m["type"] == "error"]
+
+
+async def together(clients: list[Client], seconds: float) -> None:
+    await asyncio.gather(*(c.read_for(seconds) for c in clients))
+
+
+def workers(server_pid: int) -> list[int]:
+    """The worker processes (not the server, nor multiprocessing's resource tracker)."""
+    return [p for p in process_tree(server_pid) if b"spawn_main" in open(f"/proc/{p}/cmdline", "rb").read()]
+
+
+def test_a_killed_worker_process_hits_only_its_sessions() -> None:
+    env = {"DESCENT_DEVICE": "cpu", "DESCENT_WORKER_PROCESSES": "2"}
+    with running_server(env, "processes") as (url, server, log_path):
+        pids = workers(server.pid)
+        assert len(pids) == 2, pids
+
+        async def scenario() -> None:
+            ws_url = url.replace("http", "ws") + "/ws"
+            async with websockets.connect(ws_url, max_size=None) as wa, websockets.connect(ws_url, max_size=None) as wb:
+                a, b = Client(wa), Client(wb)
+                for c in (a, b):
+                    await c.send({"type": "configure", "config": {"learning_rate": 0.1, "hidden": [5, 3]}})
+                    await c.send({"type": "control", "action": "play"})
+                await together([a, b], 2.0)
+                assert a.epoch > 5 and b.epoch > 5, (a.epoch, b.epoch)
+
+                os.kill(pids[0], signal.SIGKILL)
+                before = {id(c): (c.epoch, len(c.messages)) for c in (a, b)}
+                await together([a, b], 1.0)
+                hit = [c for c in (a, b) if CRASHED in c.errors()]
+                assert len(hit) == 1, [c.errors() for c in (a, b)]  # the two sessions sat in different processes
+                victim, bystander = hit[0], (b if hit[0] is a else a)
+                assert bystander.errors() == [] and bystander.epoch > before[id(bystander)][0]  # trains on
+
+                # the new process brings the session back: its setup, paused, and why
+                for _ in range(60):
+                    if RESTORED in victim.errors():
+                        break
+                    await together([victim, bystander], 0.5)
+                assert RESTORED in victim.errors(), victim.messages
+                back = victim.messages[before[id(victim)][1]:]
+                config = next(m for m in back if m["type"] == "config")
+                assert config["config"]["learning_rate"] == 0.1 and config["config"]["hidden"] == [5, 3]
+                status = [m for m in back if m["type"] == "status"][-1]
+                assert status["state"] == "paused" and status["step"] == 0
+
+                # and it trains again, as does the bystander, which never saw an error
+                await victim.send({"type": "control", "action": "play"})
+                restarted_at = victim.epoch
+                await together([victim, bystander], 1.5)
+                assert victim.epoch > 5 and victim.frames > restarted_at
+                assert bystander.errors() == []
+
+            # a process took the dead one's place; a new client is served
+            assert len(workers(server.pid)) == 2 and pids[0] not in workers(server.pid)
+            async with websockets.connect(ws_url, max_size=None) as wc:
+                c = Client(wc)
+                await c.send({"type": "control", "action": "play"})
+                await c.read_for(1.5)
+                assert c.epoch > 5 and c.errors() == []
+
+        asyncio.run(scenario())
+        log = log_path.read_text()
+    assert "ended with exit code -9; starting another" in log
+
+
+def test_admission_counts_the_sessions_of_every_process() -> None:
+    env = {"DESCENT_DEVICE": "cpu", "DESCENT_WORKER_PROCESSES": "2", "DESCENT_MAX_RUNNING_SESSIONS": "2"}
+    with running_server(env, "processes") as (url, server, _):
+
+        async def scenario() -> None:
+            ws_url = url.replace("http", "ws") + "/ws"
+            async with (websockets.connect(ws_url) as wa, websockets.connect(ws_url) as wb, websockets.connect(ws_url) as wc):
+                a, b, c = Client(wa), Client(wb), Client(wc)
+                for x in (a, b):
+                    await x.send({"type": "control", "action": "play"})
+                await together([a, b, c], 1.0)
+                assert a.epoch > 1 and b.epoch > 1  # one in each process (placement spreads them)
+                await c.send({"type": "control", "action": "play"})
+                await together([a, b, c], 0.5)
+                assert any("the server is full: 2 sessions are training, at most 2" in e for e in c.errors()), c.messages
+                assert c.frames <= 1  # (its paused first frame at most) it does not train
+
+                await a.send({"type": "control", "action": "pause"})
+                await together([a, b, c], 0.3)
+                await c.send({"type": "control", "action": "play"})
+                await together([a, b, c], 1.0)
+                assert c.epoch > 1  # a place came free in the other process
+
+        asyncio.run(scenario())
