@@ -1,17 +1,17 @@
-"""Measurement for cross-session batching (not used by the server yet): K sessions with the
-same network shape (the default setup, 2-4-2-1 tanh, 0.5*MSE, SGD, batch 10), each with
-its own weights and its own batch, stepped (a) one by one as the labs do now, (b) as one
-computation over stacked parameters with torch.func (vmap of grad of functional_call),
-(c) as one hand-written computation with batched matrix products (bmm). Per-session cost
-as the class grows, and each stacked result checked against stepping every session alone.
+"""Cross-session batching: K sessions with the same network shape (the default setup,
+2-4-2-1 tanh, 0.5*MSE, SGD, batch 10), each with its own weights and its own batch,
+stepped (a) one by one (lab.step), (b) as the worker does for a cohort: whole lab steps
+(batch order, schedule, counters, epoch-end evaluation) with one stacked baddbmm forward,
+autograd and update for all (``Lab.step_together``, labs/mlp/cohort.py), and, bare steps
+only, (c) with torch.func (vmap of grad of functional_call), (d) with hand-written
+batched matrix products and no autograd. Per-session cost as the class grows, and each
+stacked result checked against stepping every session alone.
 
     PYTHONPATH=backend python -m bench.batching"""
 
 from __future__ import annotations
 
 import copy
-import statistics
-import time
 from typing import Callable
 
 import torch
@@ -101,6 +101,15 @@ def rows() -> list[Row]:
         err_bmm = max(float((a - b).abs().max()) for i in range(k) for a, b in zip(alone[i], stacked.flat(i)))
         err_vmap = max(float((alone[i][j] - vparams[n][i]).abs().max()) for i in range(k) for j, n in enumerate(names))
 
+        # the worker's path, on copies of the labs, against the same copies stepped alone
+        cohort = [Lab(Config(seed=i), DEVICE) for i in range(k)]
+        cohort_alone = [Lab(Config(seed=i), DEVICE) for i in range(k)]
+        Lab.step_together(cohort, CHECK_STEPS)
+        for lab in cohort_alone:
+            lab.step(CHECK_STEPS)
+        err_cohort = max(float((a.weight - b.weight).abs().max()) for p, q in zip(cohort, cohort_alone)
+                         for a, b in zip(p.linears, q.linears))
+
         reps = max(4, 400 // k)
 
         def one_by_one() -> None:
@@ -112,11 +121,15 @@ def rows() -> list[Row]:
             for _ in range(reps):
                 stacked.bmm_step(x, y, lr)
 
+        def together_cohort() -> None:
+            Lab.step_together(cohort, reps)
+
         def together_vmap() -> None:
             for _ in range(reps):
                 vstep(x, y)
 
-        for name, fn, err in (("one by one (lab.step, as now)", one_by_one, None),
+        for name, fn, err in (("one by one (lab.step)", one_by_one, None),
+                              ("stacked, Lab.step_together (the worker's cohorts)", together_cohort, err_cohort),
                               ("stacked, torch.func vmap(grad)", together_vmap, err_vmap),
                               ("stacked, hand-written bmm", together_bmm, err_bmm)):
             us = median_time(fn, repeats=3) / (reps * k) * 1e6

@@ -3,11 +3,13 @@ the printed table (one row: name, value, unit, note)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,6 +119,24 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 kb += int(line.split()[1])
     return kb / 1024
+
+
+def run_in_thread(coroutine: Any) -> None:
+    """asyncio.run on a thread of its own: the caller's thread may already run a loop
+    (Playwright's sync API does, in a test session that used the browser)."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as e:  # handed to the caller
+            failure.append(e)
+
+    thread = threading.Thread(target=target, name="bench-clients")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def print_table(title: str, rows: list[Row]) -> None:

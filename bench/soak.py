@@ -12,16 +12,14 @@ import argparse
 import asyncio
 import json
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import websockets
 
-from bench.common import rss_mb, running_server
+from bench.common import rss_mb, run_in_thread, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,20 +114,26 @@ async def client(url: str, labs: list[str], rng: random.Random, stop_at: float, 
         await asyncio.sleep(rng.uniform(0.0, 0.5))
 
 
-async def warm_up(url: str, labs: list[str]) -> None:
-    """Train each lab once before sampling, so the first-time costs (a lab's modules and
-    buffers, torch's kernels for it) land before the first sample, not inside the soak."""
-    for lab in labs:
+async def warm_up(url: str, labs: list[str], copies: int = 4) -> None:
+    """Train each lab before sampling, so the first-time costs (a lab's modules and buffers,
+    torch's kernels for it) land before the first sample, not inside the soak: ``copies``
+    sessions of it at once, so every worker process (sessions go to the least busy) and
+    the batched path (same-shaped sessions train together) get theirs."""
+
+    async def train(lab: str) -> None:
         async with websockets.connect(url, max_size=None) as ws:
             await ws.recv()  # hello
             await ws.send(json.dumps({"type": "configure", "config": {"lab": lab}}))
             await ws.send(json.dumps({"type": "control", "action": "play"}))
-            until = time.monotonic() + 1.0
+            until = time.monotonic() + 1.5
             while (left := until - time.monotonic()) > 0:
                 try:
                     await asyncio.wait_for(ws.recv(), left)
                 except asyncio.TimeoutError:
                     break
+
+    for lab in labs:
+        await asyncio.gather(*(train(lab) for _ in range(copies)))
 
 
 async def drive(url: str, pid: int, seconds: float, clients: int, seed: int, every: float, result: Result) -> None:
@@ -153,24 +157,6 @@ async def drive(url: str, pid: int, seconds: float, clients: int, seed: int, eve
             if result.settled_sessions == 0:
                 break
             await asyncio.sleep(0.5)
-
-
-def run_in_thread(coroutine: Any) -> None:
-    """asyncio.run on a thread of its own: the caller's thread may already run a loop
-    (Playwright's sync API does, in a test session that used the browser)."""
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as e:  # handed to the caller
-            failure.append(e)
-
-    thread = threading.Thread(target=target, name="soak-clients")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
 
 
 def soak(seconds: float = 30, clients: int = 4, seed: int = 0, every: float = 2.0, grace: float = 2.0) -> Result:

@@ -133,10 +133,10 @@ def test_fork_and_compare(page: Any) -> None:
 
 
 def test_loss_spikes_are_marked_on_the_chart(page: Any) -> None:
-    open_page(page, "/#problem=regression&dataset=plane&hidden=8,8&activation=relu&learning_rate=0.3")
+    open_page(page, "/#problem=regression&dataset=plane&hidden=8,8&activation=relu&learning_rate=0.8")
     page.click("#play")
     page.wait_for_function("() => (document.querySelector('.loss-chart').layout.annotations || []).length > 0", timeout=30_000)
     page.click("#play")
     note = page.evaluate("() => document.querySelector('.loss-chart').layout.annotations[0].hovertext")
-    assert "loss ×" in note and "lr 0.3" in note
+    assert "loss ×" in note and "lr 0.8" in note
     screenshot(page, "spikes_1280")

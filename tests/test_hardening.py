@@ -356,13 +356,15 @@ def test_idle_sessions_are_closed_and_reclaimed() -> None:
 
 
 def test_a_failing_lab_is_reported_restarts_on_reset_and_spares_others() -> None:
-    def broken(n: int) -> None:  # fault injection: this session's lab raises mid-run
+    def broken(*args: Any) -> None:  # fault injection: this session's lab raises mid-run
         raise RuntimeError("injected fault")
 
     with serve() as client:
         with client.websocket_connect("/ws") as bad, client.websocket_connect("/ws") as good:
             bad_token, _ = greet(bad)["token"], greet(good)
-            session_of(client, bad_token).lab.step = broken
+            # (both sessions run the default preset, so they train as one cohort: the fault
+            # breaks the batched step, after which each trains alone and only the bad one fails)
+            session_of(client, bad_token).lab.next_batch = broken
             good.send_json({"type": "control", "action": "play"})
             bad.send_json({"type": "control", "action": "play"})
             error = until(bad, of_type("error"))

@@ -127,13 +127,13 @@ def test_config_limits() -> None:
 
 
 def test_loss_spikes_are_marked_and_explained() -> None:
-    lab = make(problem="regression", dataset="plane", hidden=[8, 8], activation="relu", learning_rate=0.3)
+    lab = make(problem="regression", dataset="plane", hidden=[8, 8], activation="relu", learning_rate=0.8)
     lab.step(lab.steps_per_epoch * 20)
     assert lab.diverged is None and lab.spikes
     first = lab.spikes[0]
     losses = lab.history.series["train_loss"]
     assert losses[first["epoch"]] > 2 * losses[first["epoch"] - 1]  # a real jump at that epoch
-    assert f"step {first['step']}" in first["text"] and "lr 0.3" in first["text"] and "layer " in first["text"]
+    assert f"step {first['step']}" in first["text"] and "lr 0.8" in first["text"] and "layer " in first["text"]
     assert lab.views(False)["spikes"] == lab.spikes
     calm = make(dataset="circle")
     calm.step(calm.steps_per_epoch * 10)

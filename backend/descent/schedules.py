@@ -9,6 +9,7 @@ optimizer, so the page draws exactly what training will use. Torch-free at impor
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -159,13 +160,16 @@ class ScheduleParams(BaseModel):
 class Schedule:
     """A built schedule: ``step()`` after each optimizer step; holds the LR once the horizon ends."""
 
-    def __init__(self, scheduler: Any, total_steps: int) -> None:
+    def __init__(self, scheduler: Any, total_steps: int, constant: bool = False) -> None:
         self.scheduler = scheduler
         self.total_steps = total_steps
         self.t = 0  # index of the step the current LR is for
+        # a constant schedule's scheduler never changes the LR: stepping it is skipped (it costs
+        # a few µs, a fair part of a batched step; bench/batching.py)
+        self.constant = constant
 
     def step(self) -> None:
-        if self.t < self.total_steps - 1:
+        if self.t < self.total_steps - 1 and not self.constant:
             self.scheduler.step()
         self.t += 1
 
@@ -189,7 +193,7 @@ def build_schedule(optimizer: Any, params: ScheduleParams, total_steps: int, sta
     for group in optimizer.param_groups:
         group.pop("initial_lr", None)  # left by an earlier scheduler; torch would reuse it as base
     scheduler = SCHEDULES[params.schedule].fn(optimizer, params, total_steps)
-    schedule = Schedule(scheduler, total_steps)
+    schedule = Schedule(scheduler, total_steps, constant=params.schedule == "constant")
     with warnings.catch_warnings():
         # SequentialLR steps its parts with an explicit epoch at the milestone (torch warns).
         warnings.simplefilter("ignore", UserWarning)
@@ -201,11 +205,20 @@ def build_schedule(optimizer: Any, params: ScheduleParams, total_steps: int, sta
 
 def schedule_curve(params: ScheduleParams, base_lr: float, steps: int) -> list[float]:
     """The LR of every step 0..steps-1 over a horizon of ``steps``, computed by
-    ``build_schedule`` on a throwaway one-parameter SGD optimizer."""
+    ``build_schedule`` on a throwaway one-parameter SGD optimizer. Memoized: a class on one
+    preset moving the LR slider to the same values asks for the same curves (a few ms each)."""
+    fields = tuple((name, tuple(v) if isinstance(v, list) else v) for name in ScheduleParams.model_fields
+                   for v in [getattr(params, name)])
+    return list(_curve(fields, base_lr, steps))
+
+
+@lru_cache(maxsize=256)
+def _curve(fields: tuple[tuple[str, Any], ...], base_lr: float, steps: int) -> tuple[float, ...]:
     import warnings
 
     import torch
 
+    params = ScheduleParams(**{name: list(v) if isinstance(v, tuple) else v for name, v in fields})
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
     schedule = build_schedule(optimizer, params, steps)
     curve = []
@@ -214,4 +227,4 @@ def schedule_curve(params: ScheduleParams, base_lr: float, steps: int) -> list[f
         for _ in range(steps):
             curve.append(schedule.lr)
             schedule.step()
-    return [v if math.isfinite(v) else 0.0 for v in curve]
+    return tuple(v if math.isfinite(v) else 0.0 for v in curve)

@@ -53,6 +53,7 @@ class Session:
         self.failed: str | None = None  # why the lab raised; cleared by reset
         self._resume_running = False  # was running when its client left
         self._notice: str | None = None  # told to the next client that attaches (see restore)
+        self.solo = False  # set if a batched step with others ever failed: it trains alone since
         self.lab: Lab = lab_class(DEFAULT_LAB)(config_model(DEFAULT_LAB)(), device)
         self._good_config = self.lab.config  # the last config a lab was built from without error
         self.frame_interval = 1 / 30
@@ -274,16 +275,32 @@ class Session:
 
     def tick(self, budget: float) -> None:
         """Train for about ``budget`` seconds if running, within the steps/s allowance."""
-        if not self.running:
-            return
         started = time.perf_counter()
-        n = min(max(1, int(budget / self._step_cost)), int(self._steps.available(started)))
+        n = self._allowance(budget, started)
         if n < 1:
             return
         self._steps.spend(n)
         self.lab.step(n)
+        self._trained((time.perf_counter() - started) / n)
+
+    def cohort_key(self) -> Any:
+        """Running sessions with equal keys train together as one batched computation
+        (``tick_together``); None: this one trains alone."""
+        if not self.running or self.failed or self.solo:
+            return None
+        key = self.lab.cohort_key()
+        return None if key is None else (type(self.lab), key)
+
+    def _allowance(self, budget: float, now: float) -> int:
+        """Steps this session may take in ``budget`` seconds: by its step cost, within its
+        steps/s allowance (0 if it is not running)."""
+        if not self.running:
+            return 0
+        return min(max(1, int(budget / self._step_cost)), int(self._steps.available(now)))
+
+    def _trained(self, step_cost: float) -> None:
         # floored: a lab that had nothing to do (a finished race) must not make the next quantum huge
-        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * (time.perf_counter() - started) / n)
+        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost)
         self._dirty = True
         self._check_divergence()
 
@@ -357,6 +374,24 @@ class Session:
                 "reason": reason,
             }
         )
+
+
+def tick_together(sessions: list[Session], budget: float) -> None:
+    """Train sessions of one cohort key for about ``budget`` seconds each, as one batched
+    computation: every one ready to train takes the same number of steps (the fewest any of
+    them may), and each is charged its share of the time."""
+    started = time.perf_counter()
+    allowed = [(s, s._allowance(budget, started)) for s in sessions]
+    group = [s for s, n in allowed if n >= 1]
+    if not group:
+        return
+    n = min(n for _, n in allowed if n >= 1)
+    for s in group:
+        s._steps.spend(n)
+    type(group[0].lab).step_together([s.lab for s in group], n)
+    share = (time.perf_counter() - started) / (n * len(group))
+    for s in group:
+        s._trained(share)
 
 
 def patched(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:

@@ -24,10 +24,11 @@ class Settings(BaseModel):
     # ---- limits ---------------------------------------------------------------------
     max_sessions: int = Field(200, ge=1, description="sessions held at once (connected or awaiting resume)")
     max_sessions_per_client: int = Field(8, ge=1, description="sessions held at once per client IP address")
-    # Sized by bench.load: one worker thread trains ~65 default-setup epochs/s in all on this
-    # 2-core machine, so 6 running sessions get ~10 epochs/s each; past that everyone would
-    # slow down, so a 7th is told to wait instead. Raise it on a faster host.
-    max_running_sessions: int = Field(6, ge=1, description="sessions training at once; past it new users and play are refused")
+    # Sized by bench.load on this 2-core machine: with a worker process per core and a class
+    # on one preset training as cohorts, 50 running sessions get ~20 epochs/s and ~12 frames/s
+    # each; past that everyone would slow down, so the 51st is told to wait instead.
+    # Sessions on setups that cannot train together cost more: lower it for such use.
+    max_running_sessions: int = Field(50, ge=1, description="sessions training at once; past it new users and play are refused")
     max_message_bytes: int = Field(64 * 1024, ge=1024, description="largest client message")
     messages_per_second: float = Field(20, gt=0, description="client messages per connection, sustained")
     message_burst: int = Field(40, ge=1, description="client messages per connection in a burst")

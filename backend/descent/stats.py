@@ -8,6 +8,7 @@ import base64
 import math
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from .optimizers import OPTIMIZERS
@@ -93,22 +94,24 @@ class Trace:
     def encode(self) -> dict[str, Any]:
         """log10 of the values as base64 uint8, row-major (layers, steps): byte 1..255 map
         linearly onto [range[0], range[1]]; byte 0 = zero (no gradient), 255 also = not finite."""
-        t = torch.tensor(self.columns, dtype=torch.float64).T if self.columns else torch.zeros(self.layers, 0)
-        finite = torch.isfinite(t)
-        positive = finite & (t > 0)
-        logs = torch.where(positive, t.clamp_min(1e-300).log10(), torch.zeros_like(t))
+        # numpy: a few hundred numbers, where each torch op's overhead would dominate
+        t = np.array(self.columns, dtype=np.float64).T if self.columns else np.zeros((self.layers, 0))
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(t)
+            positive = finite & (t > 0)
+            logs = np.where(positive, np.log10(np.where(positive, t, 1.0)), 0.0)
         if positive.any():
-            lo, hi = math.floor(logs[positive].min().item()), math.ceil(logs[positive].max().item())
+            lo, hi = math.floor(logs[positive].min()), math.ceil(logs[positive].max())
         else:
             lo, hi = -1, 0
         hi = max(hi, lo + 1)
         scaled = 1 + (logs - lo) / (hi - lo) * 254
-        data = torch.where(positive, scaled.round(), torch.zeros_like(t))
-        data = torch.where(finite, data, torch.full_like(t, 255)).to(torch.uint8)
+        data = np.where(positive, np.round(scaled), 0.0)
+        data = np.where(finite, data, 255).astype(np.uint8)
         return {
             "steps": list(self.steps),
             "layers": self.layers,
             "range": (float(lo), float(hi)),
             "encoding": "base64-uint8-log10",
-            "data": base64.b64encode(data.contiguous().numpy().tobytes()).decode("ascii"),
+            "data": base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii"),
         }

@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 
 import torch
 
-from .session import Session
+from .session import Session, tick_together
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,18 +135,47 @@ class Worker:
         running = sum(1 for s in sessions if s.running)
         if self.census:
             self.census.report(running)
-        quantum = max(self.min_quantum, min(self.quantum, self.round_time / max(1, running)))
+        share = min(self.quantum, self.round_time / max(1, running))  # each running session's time
+        quantum = max(self.min_quantum, share)
+        alone = self._train_cohorts(sessions, share)
         now = time.perf_counter()
-        for session in sessions:
+        for session in alone:
             # a session whose next frame falls due within its quantum trains until then
             due = session.next_frame_in(now)
             budget = quantum if due is None else min(quantum, due)
             self._guarded(session, lambda s=session, b=budget: s.tick(b))
-        del sessions
+        del sessions, alone
         now = time.perf_counter()
         for session in list(self.sessions.values()):
             if session.frame_due(now) == 0.0:
                 self._guarded(session, lambda s=session: s.send_frame(now))
+
+    def _train_cohorts(self, sessions: list[Session], share: float) -> list[Session]:
+        """Sessions that can train as one batched computation (equal cohort keys: a class
+        running one preset) take their shares of the round together (``share`` each, or
+        min_quantum for the whole cohort if that is more); returns the rest, to train alone.
+        Should a batched step fail, its sessions train alone from then on (a fault of one
+        lab then stays with that lab)."""
+        cohorts: dict[Any, list[Session]] = {}
+        alone: list[Session] = []
+        for session in sessions:
+            try:
+                key = session.cohort_key()
+            except Exception:
+                key = None
+            (alone if key is None else cohorts.setdefault(key, [])).append(session)
+        for members in cohorts.values():
+            if len(members) == 1:
+                alone.extend(members)
+                continue
+            try:
+                tick_together(members, max(share, self.min_quantum / len(members)))
+            except Exception:
+                log.exception("a batched step of %d sessions failed; they train alone from now on", len(members))
+                for session in members:
+                    session.solo = True
+                alone.extend(members)
+        return alone
 
     def _wait_time(self) -> float | None:
         """How long the thread may sleep: 0 if a session can train now, else until the next

@@ -46,6 +46,17 @@ class Lab(ABC):
     @abstractmethod
     def metrics(self) -> dict[str, float | None]: ...
 
+    # ---- cross-session batching (the worker steps labs with equal keys together) -------
+
+    def cohort_key(self) -> Any:
+        """A key equal for labs that can step as one batched computation, or None (alone)."""
+        return None
+
+    @classmethod
+    def step_together(cls, labs: list["Lab"], n: int) -> None:
+        """``n`` steps of each of ``labs`` (equal cohort keys), exactly as each would alone."""
+        raise NotImplementedError
+
     # Lab-specific commands: name -> method(args) (see ``command``).
     commands: tuple[str, ...] = ()
 

@@ -20,7 +20,7 @@ from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
-from . import inside
+from . import cohort, inside
 from .fork import Fork, penalty
 from .schema import GRID, Config
 
@@ -31,7 +31,8 @@ SCHEDULE_KEYS = {"schedule_steps"} | set(ScheduleParams.model_fields)
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields) | SCHEDULE_KEYS
 SPIKE = 2.0  # a train loss over twice the last epoch's (and up by 0.01 at least) is a spike
 MAX_SPIKES = 20  # the most recent ones are kept
-CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the page
+CURVE_POINTS = 500
+MODAL = (nn.Dropout, nn.BatchNorm1d)  # layers that act differently in training and in eval mode  # at most this many sampled points of the LR curve go to the page
 
 
 def build_network(config: Config, seed: int) -> nn.Sequential:
@@ -129,6 +130,7 @@ class Lab(BaseLab):
         # one forward pass over both
         self.x_grid = self._tensor(featurize(np.concatenate([grid(GRID), grid(inside.NEURON_GRID)]), cfg.features))
         self.model = build_network(cfg, seed=cfg.seed * 1009 + self.resets).to(self.device)
+        self._shuffler = torch.Generator().manual_seed(cfg.seed * 7919 + self.resets)
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.taps = inside.hidden_taps(self.model)
         self.weights = [m.weight for m in self.linears]
@@ -168,32 +170,54 @@ class Lab(BaseLab):
         return steps_per_epoch(self.config)
 
     def _new_epoch(self) -> None:
-        order = torch.randperm(len(self.y_train), device=self.device)
+        # the lab's own generator: a run's batch order depends on its seed alone, not on
+        # which other sessions share the process (so stepping together equals stepping alone)
+        order = torch.randperm(len(self.y_train), generator=self._shuffler).to(self.device)
         bs = self.config.batch_size
         self._batches = list(zip(self.x_train[order].split(bs), self.y_train[order].split(bs)))
         self._batches = self._batches[: self.steps_per_epoch]
         self._batches.reverse()  # pop() from the end is O(1)
 
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self._batches:
+            self._new_epoch()
+        return self._batches.pop()
+
     def step(self, n: int) -> None:
-        model, optimizer, schedule, loss_fn = self.model, self.optimizer, self.schedule, self.loss_fn
         for i in range(n):
-            if not self._batches:
-                self._new_epoch()
-            xb, yb = self._batches.pop()
-            loss = loss_fn(model(xb), yb) + penalty(self.config, self.weights)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if i == n - 1:  # only the last step of a call feeds the update/weight ratio view
-                self._before_step = [w.detach().clone() for w in self.weights]
-            optimizer.step()
-            schedule.step()
-            if self.fork:
-                self.fork.step(self, xb, yb)
-            self.step_count += 1
-            if not self._batches:
-                self._end_epoch()
-                if self.diverged:
-                    return
+            xb, yb = self.next_batch()
+            # only the last step of a call feeds the update/weight ratio view
+            self.descend(xb, yb, snapshot=i == n - 1)
+            if self.advance(xb, yb):
+                return
+
+    def descend(self, xb: torch.Tensor, yb: torch.Tensor, snapshot: bool) -> None:
+        """One optimizer step on a batch (gradients left in .grad for the views)."""
+        loss = self.loss_fn(self.model(xb), yb) + penalty(self.config, self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if snapshot:
+            self._before_step = [w.detach().clone() for w in self.weights]
+        self.optimizer.step()
+
+    def advance(self, xb: torch.Tensor | None, yb: torch.Tensor | None) -> bool:
+        """After a step: the schedule, the fork, the counters and, when the epoch's batches
+        are done, its evaluation. True if the run diverged (training stops)."""
+        self.schedule.step()
+        if self.fork and xb is not None:
+            self.fork.step(self, xb, yb)
+        self.step_count += 1
+        if not self._batches:
+            self._end_epoch()
+        return self.diverged is not None
+
+    def cohort_key(self) -> tuple[Any, ...] | None:
+        """Labs with equal keys can step together over stacked parameters (cohort.py)."""
+        return cohort.key(self)
+
+    @classmethod
+    def step_together(cls, labs: list["Lab"], n: int) -> None:
+        cohort.step_together(labs, n)
 
     def _end_epoch(self) -> None:
         self.epoch += 1
@@ -221,29 +245,29 @@ class Lab(BaseLab):
         return f"layer {worst + 1} had the largest gradient norm ({norms[worst]:.3g})"
 
     @torch.no_grad()
-    def _predict(self, x: torch.Tensor, model: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(raw output (N, outputs), prediction (N,) on the label scale) of ``model`` (the
-        lab's own by default), in eval mode (dropout off, BatchNorm on its running statistics)."""
-        model = model or self.model
-        model.eval()
-        try:
-            out = model(x)
-        finally:
-            model.train()
-        return out, self.predict(out)
-
     def evaluate(self, model: nn.Module | None = None) -> dict[str, float | None]:
-        """Losses (and accuracies) of ``model`` (the lab's own by default) on both splits."""
-        metrics: dict[str, float | None] = {}
-        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            out, pred = self._predict(x, model)
-            loss = float(self.loss_fn(out, y))
-            metrics[f"{split}_loss"] = loss if math.isfinite(loss) else float("nan")
+        """Losses (and accuracies) of ``model`` (the lab's own by default) on both splits: one
+        forward pass over both, in eval mode (dropout off, BatchNorm on its running
+        statistics, so each row's output is its own), and one read of the numbers."""
+        model = model or self.model
+        modal = any(isinstance(m, MODAL) for m in model)  # (else eval mode changes nothing: skip the toggles)
+        if modal:
+            model.eval()
+        try:
+            out = model(torch.cat([self.x_train, self.x_test]))
+        finally:
+            if modal:
+                model.train()
+        n = len(self.y_train)
+        values: dict[str, torch.Tensor] = {}
+        for split, o, y in (("train", out[:n], self.y_train), ("test", out[n:], self.y_test)):
+            values[f"{split}_loss"] = self.loss_fn(o, y)
             if self.config.problem == "multiclass":
-                metrics[f"{split}_accuracy"] = float((out.argmax(1) == y.long()).float().mean())
+                values[f"{split}_accuracy"] = (o.argmax(1) == y.long()).float().mean()
             elif self.config.problem == "classification":
-                metrics[f"{split}_accuracy"] = float(((pred >= 0) == (y > 0)).float().mean())
-        return metrics
+                values[f"{split}_accuracy"] = ((self.predict(o) >= 0) == (y > 0)).float().mean()
+        numbers = torch.stack(list(values.values())).tolist()
+        return {k: v if math.isfinite(v) else float("nan") for k, v in zip(values, numbers)}
 
     # ---- changes --------------------------------------------------------------------
 

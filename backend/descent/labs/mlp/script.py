@@ -168,9 +168,10 @@ def evaluate(x, y):
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 batch_size = {cfg.batch_size}
 steps_per_epoch = {steps_per_epoch(cfg)}
+shuffle = torch.Generator().manual_seed({cfg.seed * 7919})  # the batch order's own random stream
 print(f"epoch 0: train loss {{evaluate(x_train, y_train):.4f}}, test loss {{evaluate(x_test, y_test):.4f}}")
 for epoch in range(1, epochs + 1):
-    order = torch.randperm(len(y_train))
+    order = torch.randperm(len(y_train), generator=shuffle)
     batches = list(zip(x_train[order].split(batch_size), y_train[order].split(batch_size)))[:steps_per_epoch]
     for xb, yb in batches:
         loss = {loss.fn.__name__}(model(xb), yb) + penalty()  # forward: model(x), then the criterion

@@ -1,0 +1,144 @@
+"""Cross-session batching: playground runs of one shape step together.
+
+A class running the same preset holds many networks of identical shape. Stepped one by one,
+each tiny step is mostly interpreter and dispatch overhead (bench/step.py); stacked, S
+networks' weights become (S, out, in) tensors and one ``baddbmm`` per layer, one autograd
+call and one update step them all (bench/batching.py measures the cost per session).
+
+Each run keeps its own everything else: batch order (its own generator), learning rate and
+schedule, counters, epoch-end evaluation, divergence. Results equal stepping each alone,
+up to float rounding (tests/test_cohort.py).
+
+Who qualifies (``key``): plain SGD (weight decay allowed), no BatchNorm/LayerNorm, no
+dropout, no fork; the key holds everything the batched computation depends on. A run whose
+current batch is short (the last of an epoch when the batch size does not divide the
+data) takes that one step alone, on its own network, inside the same loop."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ...activations import ACTIVATIONS
+from ...losses import LOSSES
+from .fork import penalty
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+
+def key(lab: "Lab") -> tuple[Any, ...] | None:
+    cfg = lab.config
+    if lab.fork or cfg.optimizer != "sgd" or cfg.norm != "none" or cfg.dropout > 0:
+        return None
+    return ("mlp", str(lab.device), tuple(cfg.features), tuple(cfg.hidden), cfg.outputs, cfg.activation, cfg.loss,
+            cfg.problem, cfg.batch_size, cfg.weight_decay, cfg.regularization, cfg.regularization_rate)
+
+
+class Stack:
+    """The weights and biases of S networks as (S, out, in) and (S, out) tensors."""
+
+    def __init__(self, labs: list["Lab"]) -> None:
+        self.labs = labs
+        depth = len(labs[0].linears)
+        self.weights = [torch.stack([lab.linears[i].weight.detach() for lab in labs]) for i in range(depth)]
+        self.biases = [torch.stack([lab.linears[i].bias.detach() for lab in labs]) for i in range(depth)]
+        self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
+
+    def params(self) -> list[torch.Tensor]:
+        return [*self.weights, *self.biases]
+
+    def write_back(self, s: int) -> None:
+        """Run ``s``'s network takes its weights (and last gradients) from the stack."""
+        lab, depth = self.labs[s], len(self.weights)
+        for i, linear in enumerate(lab.linears):
+            linear.weight.data.copy_(self.weights[i][s])
+            linear.bias.data.copy_(self.biases[i][s])
+        if self.grads[s] is not None:
+            grads, row = self.grads[s]
+            for i, linear in enumerate(lab.linears):
+                linear.weight.grad = grads[i][row]
+                linear.bias.grad = grads[depth + i][row]
+            self.grads[s] = None
+
+    def read(self, s: int) -> None:
+        """The stack takes run ``s``'s weights (after it stepped alone)."""
+        for i, linear in enumerate(self.labs[s].linears):
+            self.weights[i][s].copy_(linear.weight.detach())
+            self.biases[i][s].copy_(linear.bias.detach())
+
+
+def step_together(labs: list["Lab"], n: int) -> None:
+    """``n`` steps of every lab in ``labs`` (equal ``key``s); a diverged run stops there."""
+    cfg = labs[0].config
+    stack = Stack(labs)
+    activation = ACTIVATIONS[cfg.activation].fn()
+    loss_fn = LOSSES[cfg.loss].fn
+    squash = cfg.problem == "classification" and not LOSSES[cfg.loss].meta["logits"]
+    live = list(range(len(labs)))
+    for lab in labs:  # the stack takes the optimizer's steps: the LR scheduler's order check is met
+        lab.optimizer._opt_called = True  # type: ignore[attr-defined]
+    for t in range(n):
+        last = t == n - 1
+        full: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        for s in live:
+            xb, yb = labs[s].next_batch()
+            if yb.shape[0] == cfg.batch_size:
+                full.append((s, xb, yb))
+            else:  # a short batch: this step alone
+                stack.write_back(s)
+                labs[s].descend(xb, yb, snapshot=last)
+                stack.read(s)
+        if full:
+            rows = [s for s, _, _ in full]
+            if last:
+                for s in rows:
+                    labs[s]._before_step = [w[s].clone() for w in stack.weights]
+            grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg)
+            for row, s in enumerate(rows):
+                stack.grads[s] = (grads, row)
+        for s in list(live):
+            if not labs[s]._batches:  # its epoch ends: the evaluation reads its own network
+                stack.write_back(s)
+            if labs[s].advance(None, None):  # (no fork in a cohort: advance needs no batch)
+                live.remove(s)
+        if not live:
+            break
+    for s in range(len(labs)):
+        stack.write_back(s)
+
+
+def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any, loss_fn: Any,
+             squash: bool, cfg: Any) -> list[torch.Tensor]:
+    """One SGD step of the stacked runs ``rows`` on their batches; returns the gradients
+    (weights then biases, each (len(rows), ...))."""
+    every = len(rows) == len(stack.labs)
+    index = None if every else torch.tensor(rows, device=stack.weights[0].device)
+    params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
+    depth = len(stack.weights)
+    weights, biases = params[:depth], params[depth:]
+    h = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
+    for i in range(depth):
+        h = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
+        if i < depth - 1:
+            h = activation(h)
+    if squash:
+        h = h.tanh()
+    y = torch.cat([yb for _, _, yb in batch])
+    k = len(rows)
+    # mean over all k*batch rows times k = the sum of each run's own mean loss: each run's
+    # gradient is then its own (the runs share no parameter)
+    loss = loss_fn(h.reshape(k * cfg.batch_size, -1), y) * k + penalty(cfg, weights)
+    grads = list(torch.autograd.grad(loss, params))
+    lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=grads[0].dtype, device=grads[0].device)
+    with torch.no_grad():
+        for p, g, param in zip(stack.params(), grads, params):
+            if cfg.weight_decay:
+                g = g + cfg.weight_decay * param.detach()
+            update = g * lr.view(-1, *([1] * (g.dim() - 1)))
+            if every:
+                p.sub_(update)
+            else:
+                p.index_add_(0, index, update, alpha=-1)
+    return grads

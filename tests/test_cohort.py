@@ -1,0 +1,136 @@
+"""Cross-session batching: playground runs of one shape stepped together over stacked
+parameters give what each gives stepped alone (real labs, real torch training), and the
+worker steps a class running one preset that way."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import pytest
+import torch
+
+from descent.history import Cursor
+from descent.labs.mlp import cohort
+from descent.labs.mlp.lab import Lab
+from descent.labs.mlp.schema import Config
+from descent.session import Session
+from descent.worker import Worker
+
+CPU = torch.device("cpu")
+# (a deep-copied lab's scheduler no longer sees its optimizer's step wrapper, and says so)
+pytestmark = pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden")
+SETUPS: list[dict[str, Any]] = [
+    {},  # the default preset
+    {"batch_size": 7},  # 250 points: every epoch ends on a short batch, stepped alone
+    {"hidden": [6, 4, 3], "activation": "relu", "weight_decay": 0.01, "regularization": "l2", "regularization_rate": 0.001},
+    {"regularization": "l1", "regularization_rate": 0.003, "activation": "sigmoid"},
+    {"problem": "multiclass", "dataset": "blobs", "loss": "ce", "classes": 4},
+    {"dataset": "xor", "loss": "bce"},
+    {"problem": "regression", "dataset": "plane", "loss": "huber"},
+    {"schedule": "warmup_cosine", "schedule_steps": 80},
+]
+
+
+def class_of(n: int, **setup: Any) -> list[Lab]:
+    """``n`` runs of one setup, as students would have them: their own seeds and rates."""
+    return [Lab(Config(seed=i, learning_rate=0.01 * (i + 1), **setup), CPU) for i in range(n)]
+
+
+def assert_same(together: list[Lab], alone: list[Lab]) -> None:
+    for a, b in zip(together, alone):
+        assert (a.step_count, a.epoch, a.lr) == (b.step_count, b.epoch, b.lr)
+        for la, lb in zip(a.linears, b.linears):
+            for pa, pb in ((la.weight, lb.weight), (la.bias, lb.bias), (la.weight.grad, lb.weight.grad), (la.bias.grad, lb.bias.grad)):
+                torch.testing.assert_close(pa.detach(), pb.detach(), rtol=0, atol=1e-6)
+        for wa, wb in zip(a._before_step, b._before_step):
+            torch.testing.assert_close(wa, wb, rtol=0, atol=1e-6)
+        ha, hb = a.history.since(Cursor()), b.history.since(Cursor())
+        assert ha["epoch"] == hb["epoch"]
+        for name in ("train_loss", "test_loss", "lr"):
+            assert ha["series"][name] == pytest.approx(hb["series"][name], rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("setup", SETUPS, ids=lambda s: ",".join(s) or "default")
+def test_stepping_together_equals_stepping_alone(setup: dict[str, Any]) -> None:
+    together = class_of(4, **setup)
+    alone = [copy.deepcopy(lab) for lab in together]
+    assert len({lab.cohort_key() for lab in together}) == 1 and together[0].cohort_key() is not None
+    for n in (1, 37, 2 * together[0].steps_per_epoch):  # across epoch ends, in calls of several lengths
+        Lab.step_together(together, n)
+        for lab in alone:
+            lab.step(n)
+        assert_same(together, alone)
+    assert together[0].epoch >= 2
+
+
+def test_runs_at_different_points_of_their_epochs_step_together() -> None:
+    together = class_of(3)
+    together[1].step(9)
+    together[2].step(31)
+    alone = [copy.deepcopy(lab) for lab in together]
+    Lab.step_together(together, 70)
+    for lab in alone:
+        lab.step(70)
+    assert_same(together, alone)
+
+
+def test_a_diverging_run_stops_alone_and_the_others_go_on() -> None:
+    together = class_of(3, problem="regression", dataset="plane", activation="relu")
+    together[1].configure(together[1].config.model_copy(update={"learning_rate": 5.0}))
+    alone = [copy.deepcopy(lab) for lab in together]
+    Lab.step_together(together, 150)
+    for lab in alone:
+        lab.step(150)
+    assert together[1].diverged and not together[0].diverged and not together[2].diverged
+    assert together[1].step_count == alone[1].step_count < 150 == together[0].step_count
+    assert_same([together[0], together[2]], [alone[0], alone[2]])
+
+
+def test_who_may_join_a_cohort() -> None:
+    default = Lab(Config(), CPU)
+    assert default.cohort_key() == Lab(Config(seed=5, learning_rate=0.3, noise=20), CPU).cohort_key()
+    for other in ({"hidden": [4, 3]}, {"activation": "relu"}, {"batch_size": 20}, {"features": ["x1", "x2", "x1x2"]}, {"weight_decay": 0.1}):
+        assert Lab(Config(**other), CPU).cohort_key() not in (None, default.cohort_key()), other
+    for alone in ({"optimizer": "adam"}, {"optimizer": "momentum"}, {"norm": "batch"}, {"dropout": 0.1}):
+        assert Lab(Config(**alone), CPU).cohort_key() is None, alone
+    forked = Lab(Config(), CPU)
+    forked.command("fork", {"patch": {"learning_rate": 0.1}})
+    assert forked.cohort_key() is None
+    assert cohort.key(default) == default.cohort_key()
+
+
+def test_the_worker_steps_a_class_running_one_preset_together() -> None:
+    calls: list[int] = []
+    real = Lab.step_together.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Lab], labs: list[Lab], n: int) -> None:
+        calls.append(len(labs))
+        real(cls, labs, n)
+
+    worker = Worker()
+    Lab.step_together = classmethod(counted)  # type: ignore[method-assign]
+    worker.start()
+    try:
+        def make(i: int, **setup: Any) -> Session:
+            s = Session(f"s{i}", CPU, lambda m: None)
+            s.send = lambda m, s=s: s.frame_sent() if m["type"] == "frame" else None
+            if setup:
+                s.configure(setup)
+            worker.add(s)
+            s.control("play")
+            return s
+
+        sessions = [worker.submit(lambda i=i: make(i)).result() for i in range(4)]
+        loner = worker.submit(lambda: make(9, optimizer="adam")).result()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and min(s.lab.epoch for s in [*sessions, loner]) < 3:
+            time.sleep(0.05)
+        worker.submit(lambda: [s.control("pause") for s in [*sessions, loner]]).result()
+    finally:
+        worker.stop()
+        Lab.step_together = classmethod(real)  # type: ignore[method-assign]
+    assert calls and max(calls) == 4  # the four default sessions, in one batched computation
+    assert min(s.lab.epoch for s in sessions) >= 3 and loner.lab.epoch >= 3  # and the adam one alone
+    assert all(s.state == "paused" and not s.failed for s in [*sessions, loner])
