@@ -183,6 +183,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
         host.attach(sid, deliver)
+        # once the client acks frames, its acks take frames back and "delivered" is news to no one
+        acking = False
 
         async def sender(scope: anyio.CancelScope) -> None:
             try:
@@ -192,13 +194,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await close_with(ws, 4008, f"more than {settings.max_outbox} messages queued unread; reconnect")
                         break
                     await ws.send_text(text)
-                    if kind == "frame":
+                    if kind == "frame" and not acking:
                         host.frame_sent(sid)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 pass  # the client is gone
             scope.cancel()
 
         async def receiver() -> None:
+            nonlocal acking
             rate = TokenBucket(settings.messages_per_second, settings.message_burst, time.monotonic())
             told_at = -1.0  # when the client was last told it is too fast (told once a second)
             while True:
@@ -208,6 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 now = time.monotonic()
                 roster.touch(entry, now)
                 if is_ack(message.get("text")):
+                    acking = True
                     host.ack(sid)
                     continue
                 if not rate.take(now):

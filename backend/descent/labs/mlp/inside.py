@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -48,18 +49,33 @@ def layer_scale(values: torch.Tensor) -> float:
     return math.ceil(top / digits) * digits
 
 
+MODAL = (nn.Dropout, nn.BatchNorm1d)  # layers that act differently in training and in eval mode
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode (dropout off, BatchNorm on its running statistics) for the block, then back
+    to training; a model without such layers is left alone (the toggles cost more than a
+    small forward pass)."""
+    modal = any(isinstance(m, MODAL) for m in model.modules())
+    if modal:
+        model.eval()
+    try:
+        yield
+    finally:
+        if modal:
+            model.train()
+
+
 @torch.no_grad()
 def forward_with_taps(model: nn.Sequential, x: torch.Tensor, taps: list[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """(model output, [hidden activations after each tap]) in eval mode (dropout off)."""
-    model.eval()
     kept: list[torch.Tensor] = []
-    try:
+    with evaluating(model):
         for i, module in enumerate(model):
             x = module(x)
             if i in taps:
                 kept.append(x)
-    finally:
-        model.train()
     return x, kept
 
 
@@ -93,10 +109,12 @@ def weights_view(linears: list[nn.Linear]) -> dict[str, Any]:
 
 
 def _rounded(t: torch.Tensor) -> list[Any]:
-    return [_round(v) for v in t.detach().cpu().tolist()] if t.dim() == 1 else [_rounded(r) for r in t.detach().cpu()]
+    return _round(t.detach().cpu().tolist())  # (one copy to Python numbers, then rounding)
 
 
-def _round(v: float) -> float | None:
+def _round(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_round(x) for x in v]
     return float(f"{v:.4g}") if math.isfinite(v) else None
 
 

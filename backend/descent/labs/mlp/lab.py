@@ -31,8 +31,7 @@ SCHEDULE_KEYS = {"schedule_steps"} | set(ScheduleParams.model_fields)
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields) | SCHEDULE_KEYS
 SPIKE = 2.0  # a train loss over twice the last epoch's (and up by 0.01 at least) is a spike
 MAX_SPIKES = 20  # the most recent ones are kept
-CURVE_POINTS = 500
-MODAL = (nn.Dropout, nn.BatchNorm1d)  # layers that act differently in training and in eval mode  # at most this many sampled points of the LR curve go to the page
+CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the page
 
 
 def build_network(config: Config, seed: int) -> nn.Sequential:
@@ -250,14 +249,8 @@ class Lab(BaseLab):
         forward pass over both, in eval mode (dropout off, BatchNorm on its running
         statistics, so each row's output is its own), and one read of the numbers."""
         model = model or self.model
-        modal = any(isinstance(m, MODAL) for m in model)  # (else eval mode changes nothing: skip the toggles)
-        if modal:
-            model.eval()
-        try:
+        with inside.evaluating(model):
             out = model(torch.cat([self.x_train, self.x_test]))
-        finally:
-            if modal:
-                model.train()
         n = len(self.y_train)
         values: dict[str, torch.Tensor] = {}
         for split, o, y in (("train", out[:n], self.y_train), ("test", out[n:], self.y_test)):
