@@ -73,7 +73,9 @@ def forward_with_taps(model: nn.Sequential, x: torch.Tensor, taps: list[int]) ->
     kept: list[torch.Tensor] = []
     with evaluating(model):
         for i, module in enumerate(model):
-            x = module(x)
+            # a Linear as matmul + bias: on the grid's thousands of rows of 2-8 columns that is
+            # half the time of F.linear's fused addmm on the CPU (same weights, float rounding aside)
+            x = x @ module.weight.T + module.bias if isinstance(module, nn.Linear) else module(x)
             if i in taps:
                 kept.append(x)
     return x, kept
