@@ -107,7 +107,7 @@ def rows() -> list[Row]:
         Lab.step_together(cohort, CHECK_STEPS)
         for lab in cohort_alone:
             lab.step(CHECK_STEPS)
-        err_cohort = max(float((a.weight - b.weight).abs().max()) for p, q in zip(cohort, cohort_alone)
+        err_cohort = max(float((a.weight - b.weight).detach().abs().max()) for p, q in zip(cohort, cohort_alone)
                          for a, b in zip(p.linears, q.linears))
 
         reps = max(4, 400 // k)

@@ -1,4 +1,6 @@
-"""Activation registry: name -> factory() -> torch.nn.Module."""
+"""Activation registry: name -> factory() -> torch.nn.Module. Meta ``slope``, where the
+derivative is a function of the output alone: y -> dy/dx (the batched step of same-shaped
+sessions, labs/mlp/cohort.py, backpropagates through those by hand)."""
 
 from __future__ import annotations
 
@@ -9,28 +11,28 @@ from .registry import Registry
 ACTIVATIONS: Registry[Callable[[], Any]] = Registry("activation")
 
 
-@ACTIVATIONS.register("relu")
+@ACTIVATIONS.register("relu", slope=lambda y: (y > 0).to(y.dtype))
 def relu() -> Any:
     from torch import nn
 
     return nn.ReLU()
 
 
-@ACTIVATIONS.register("tanh")
+@ACTIVATIONS.register("tanh", slope=lambda y: 1 - y * y)
 def tanh() -> Any:
     from torch import nn
 
     return nn.Tanh()
 
 
-@ACTIVATIONS.register("sigmoid")
+@ACTIVATIONS.register("sigmoid", slope=lambda y: (1 - y) * y)
 def sigmoid() -> Any:
     from torch import nn
 
     return nn.Sigmoid()
 
 
-@ACTIVATIONS.register("linear")
+@ACTIVATIONS.register("linear", slope=lambda y: 1.0)
 def linear() -> Any:
     from torch import nn
 

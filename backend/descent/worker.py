@@ -145,6 +145,7 @@ class Worker:
             budget = quantum if due is None else min(quantum, due)
             self._guarded(session, lambda s=session, b=budget: s.tick(b))
         del sessions, alone
+        self._drain(0)  # what clients sent while the round trained shows in this round's frames
         now = time.perf_counter()
         for session in list(self.sessions.values()):
             if session.frame_due(now) == 0.0:

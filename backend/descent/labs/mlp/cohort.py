@@ -115,22 +115,15 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     (weights then biases, each (len(rows), ...))."""
     every = len(rows) == len(stack.labs)
     index = None if every else torch.tensor(rows, device=stack.weights[0].device)
-    params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
-    depth = len(stack.weights)
-    weights, biases = params[:depth], params[depth:]
-    h = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
-    for i in range(depth):
-        h = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
-        if i < depth - 1:
-            h = activation(h)
-    if squash:
-        h = h.tanh()
-    y = torch.cat([yb for _, _, yb in batch])
-    k = len(rows)
-    # mean over all k*batch rows times k = the sum of each run's own mean loss: each run's
-    # gradient is then its own (the runs share no parameter)
-    loss = loss_fn(h.reshape(k * cfg.batch_size, -1), y) * k + penalty(cfg, weights)
-    grads = list(torch.autograd.grad(loss, params))
+    x = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
+    y = torch.stack([yb for _, _, yb in batch])  # (k, batch)
+    slope = ACTIVATIONS[cfg.activation].meta.get("slope")
+    if slope is not None and cfg.loss == "mse":
+        params = [p if every else p.index_select(0, index) for p in stack.params()]
+        grads = _by_hand(params, x, y, activation, slope, squash, cfg)
+    else:
+        params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
+        grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg)
     lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=grads[0].dtype, device=grads[0].device)
     with torch.no_grad():
         for p, g, param in zip(stack.params(), grads, params):
@@ -142,3 +135,57 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
             else:
                 p.index_add_(0, index, update, alpha=-1)
     return grads
+
+
+def _by_autograd(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, loss_fn: Any, squash: bool,
+                 cfg: Any) -> list[torch.Tensor]:
+    """Gradients of every stacked run's loss (weights then biases) by one autograd call."""
+    depth = len(params) // 2
+    weights, biases = params[:depth], params[depth:]
+    h = x
+    for i in range(depth):
+        h = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
+        if i < depth - 1:
+            h = activation(h)
+    if squash:
+        h = h.tanh()
+    k, batch = y.shape
+    # mean over all k*batch rows times k = the sum of each run's own mean loss: each run's
+    # gradient is then its own (the runs share no parameter)
+    loss = loss_fn(h.reshape(k * batch, -1), y.reshape(-1)) * k + penalty(cfg, weights)
+    return list(torch.autograd.grad(loss, params))
+
+
+@torch.no_grad()
+def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, slope: Any, squash: bool,
+             cfg: Any) -> list[torch.Tensor]:
+    """The same gradients without autograd, for the family where they are plain matrix
+    products (0.5*MSE, an activation whose derivative is a function of its output): the
+    forward keeps each layer's output, the backward multiplies the error back through
+    them. Equal to autograd up to float rounding (tests/test_cohort.py)."""
+    depth = len(params) // 2
+    weights, biases = params[:depth], params[depth:]
+    outputs = [x]  # outputs[i]: the input of layer i
+    for i in range(depth):
+        h = torch.baddbmm(biases[i].unsqueeze(1), outputs[-1], weights[i].transpose(1, 2))
+        if i < depth - 1:
+            h = activation(h)
+        outputs.append(h)
+    out = outputs.pop()  # (k, batch, 1)
+    if squash:
+        out = out.tanh()
+    delta = (out - y.unsqueeze(2)) / y.shape[1]  # d(0.5 * mean (out - y)^2) / d out, per run
+    if squash:
+        delta = delta * (1 - out * out)
+    grad_w: list[torch.Tensor] = [torch.empty(0)] * depth
+    grad_b: list[torch.Tensor] = [torch.empty(0)] * depth
+    for i in range(depth - 1, -1, -1):
+        grad_w[i] = torch.bmm(delta.transpose(1, 2), outputs[i])
+        grad_b[i] = delta.sum(1)
+        if i:
+            delta = torch.bmm(delta, weights[i]) * slope(outputs[i])
+    if cfg.regularization == "l2" and cfg.regularization_rate:
+        grad_w = [g + cfg.regularization_rate * w for g, w in zip(grad_w, weights)]
+    elif cfg.regularization == "l1" and cfg.regularization_rate:
+        grad_w = [g + cfg.regularization_rate * w.sign() for g, w in zip(grad_w, weights)]
+    return [*grad_w, *grad_b]
