@@ -1,8 +1,12 @@
-"""Where training runs: a thread that owns its sessions' labs, never the event loop.
+"""Where training runs: a thread that owns its sessions' labs, never the event loop (one
+per worker process, see processes.py; or one in the server process).
 
-Sessions are served round-robin in time quanta; between quanta the worker runs queued
-commands (messages from clients) and sends frames that are due. A paused session costs
-nothing: with nothing running, the thread sleeps until a command or a frame is due."""
+Sessions are served round-robin in rounds held near ``round_time``: each running session
+gets its share of the round, then the worker runs queued commands (messages from clients)
+and sends the frames that are due. Running sessions of one shape (equal cohort keys: a
+class on one preset) take their shares together, as one batched computation. A paused
+session costs nothing: with nothing running, the thread sleeps until a command or a frame
+is due."""
 
 from __future__ import annotations
 
