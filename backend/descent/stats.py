@@ -82,22 +82,22 @@ class Trace:
         self.layers = layers
         self.cap = cap
         self.steps: list[int] = []
-        self.columns: list[list[float]] = []
+        self._values = np.zeros((cap, layers))  # row i: the values at steps[i]
 
     def record(self, step: int, values: list[float]) -> None:
         if self.steps and self.steps[-1] == step:
             return
+        self._values[len(self.steps)] = values
         self.steps.append(step)
-        self.columns.append(values)
         if len(self.steps) >= self.cap:
+            self._values[: (len(self.steps) + 1) // 2] = self._values[: len(self.steps) : 2].copy()
             self.steps = self.steps[::2]
-            self.columns = self.columns[::2]
 
     def encode(self) -> dict[str, Any]:
         """log10 of the values as base64 uint8, row-major (layers, steps): byte 1..255 map
         linearly onto [range[0], range[1]]; byte 0 = zero (no gradient), 255 also = not finite."""
         # numpy: a few hundred numbers, where each torch op's overhead would dominate
-        t = np.array(self.columns, dtype=np.float64).T if self.columns else np.zeros((self.layers, 0))
+        t = self._values[: len(self.steps)].T
         with np.errstate(all="ignore"):
             finite = np.isfinite(t)
             positive = finite & (t > 0)

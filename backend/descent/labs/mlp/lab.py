@@ -248,9 +248,7 @@ class Lab(BaseLab):
         """Losses (and accuracies) of ``model`` (the lab's own by default) on both splits: one
         forward pass over both, in eval mode (dropout off, BatchNorm on its running
         statistics, so each row's output is its own), and one read of the numbers."""
-        model = model or self.model
-        with inside.evaluating(model):
-            out = model(torch.cat([self.x_train, self.x_test]))
+        out, _ = inside.forward_with_taps(model or self.model, torch.cat([self.x_train, self.x_test]), [])
         n = len(self.y_train)
         values: dict[str, torch.Tensor] = {}
         for split, o, y in (("train", out[:n], self.y_train), ("test", out[n:], self.y_test)):
