@@ -47,7 +47,7 @@ QUICK = [s for s in SCENARIOS if s[1] <= 10]
 WARMUP = 2.0  # seconds of play before measuring
 PROBE_EVERY = 1.2  # seconds between a client's learning-rate changes
 LRS = (0.03, 0.01)
-HEAD = re.compile(r'\{"type": "(\w+)".*?"state": "(\w+)".*?"epoch": (\d+), "lr": ([-+.\deE]+)')
+HEAD = re.compile(r'\{"type": ?"(\w+)".*?"state": ?"(\w+)".*?"epoch": ?(\d+), ?"lr": ?([-+.\deE]+)')
 SERVER_ENV = {
     "DESCENT_MAX_SESSIONS": "1000",
     "DESCENT_MAX_SESSIONS_PER_CLIENT": "1000",  # every simulated client is 127.0.0.1
@@ -103,7 +103,7 @@ async def run_client(url: str, setup: dict[str, Any], index: int, gate: asyncio.
                     break
                 head = HEAD.match(text[:400]) if isinstance(text, str) else None
                 if head is None:
-                    if isinstance(text, str) and text.startswith('{"type": "error"'):
+                    if isinstance(text, str) and text.replace(" ", "").startswith('{"type":"error"'):
                         raise RuntimeError(json.loads(text)["message"])
                     continue
                 if head[1] != "frame":

@@ -267,9 +267,13 @@ async def close_with(ws: WebSocket, code: int, reason: str) -> None:
         pass
 
 
+ACKS = frozenset({'{"type":"ack"}', '{"type": "ack"}'})  # as the page and Python's json write it
+
+
 def is_ack(text: str | None) -> bool:
-    """Frame acknowledgements are tiny and frequent: recognised before the rate limit."""
-    return text is not None and len(text) <= 40 and isinstance(parse(text, 40), Ack)
+    """Frame acknowledgements are tiny and frequent: recognised before the rate limit (the
+    usual spellings at a glance, anything else that parses as one too)."""
+    return text is not None and (text in ACKS or len(text) <= 40 and isinstance(parse(text, 40), Ack))
 
 
 def parse(text: str, limit: int) -> Any:

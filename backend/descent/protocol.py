@@ -170,9 +170,12 @@ def finite(value: Any) -> Any:
     return value
 
 
+COMPACT = (",", ":")  # no spaces: a frame is ~10% smaller on the wire and quicker to encode
+
+
 def to_json(message: dict[str, Any]) -> str:
-    """A server message as JSON text; a diverged run's NaN losses go out as null."""
+    """A server message as compact JSON text; a diverged run's NaN losses go out as null."""
     try:
-        return json.dumps(message, allow_nan=False)
+        return json.dumps(message, allow_nan=False, separators=COMPACT)
     except ValueError:
-        return json.dumps(finite(message), allow_nan=False)
+        return json.dumps(finite(message), allow_nan=False, separators=COMPACT)

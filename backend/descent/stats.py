@@ -42,8 +42,8 @@ def update_ratios(before: Sequence[torch.Tensor], after: Sequence[torch.Tensor])
     relative to their size (around 1e-3 is the usual healthy range)."""
     if not before:
         return []
-    delta = norms([a.detach() - b for a, b in zip(after, before)])
-    size = norms(list(before))
+    both = norms([*(a.detach() - b for a, b in zip(after, before)), *before])  # (one host read)
+    delta, size = both[: len(before)], both[len(before):]
     return [d / s if s > 0 else 0.0 for d, s in zip(delta, size)]
 
 
