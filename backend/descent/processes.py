@@ -6,7 +6,10 @@ threads of one process train less than one (the GIL; ``bench/workers.py``). A pr
 also fences a crash: if one dies (killed, out of memory, a fault in native code), only its
 sessions are hit. Their clients are told at once, a new process is started in its place,
 and each of its sessions comes back paused, built afresh from the last setup its client
-saw (weights and history were in the dead process); the other processes never notice.
+saw (weights and history were in the dead process); the other processes never notice. A
+session whose process crashes a second time comes back with the default setup instead (its
+own setup may be what kills the process), and a process that dies within seconds of its
+start is replaced after a pause, so a crash loop cannot take a core.
 
 Messages both ways go over a pipe per process (``channel.Channel``): to a process,
 ``(operation, session id, *arguments)``; back, ``(session id, message type, JSON text)``,
@@ -20,6 +23,7 @@ import multiprocessing as mp
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 import torch
@@ -36,6 +40,13 @@ START_TIMEOUT = 120.0  # seconds a worker process may take to import torch and s
 CRASHED = "the training worker process serving this session crashed; it is being restarted (a few seconds)"
 RESTORED = ("the training worker process serving this session crashed and was restarted: your setup is back, "
             "but its weights and history were lost; press play to train again")
+# A session whose process crashed twice starts over from the default setup: should its own
+# setup be what kills the process, restoring it again would take its neighbours down forever.
+AGAIN = ("the training worker process serving this session crashed again: your session starts over "
+         "from the default setup")
+SETUP_CRASHES = 2
+QUICK_DEATH = 5.0  # seconds: a process that dies younger than this is replaced after a pause
+PAUSE = 2.0  # seconds (a crash loop must not take a core)
 OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack", "frame_sent"})  # (and attach)
 
 
@@ -61,8 +72,10 @@ class WorkerProcess:
         )
         self._theirs = theirs
         self.channel = Channel(ours, lambda m: host.received(self, m), lambda: host.lost(self), f"descent-pipe-{index}")
+        self.started_at = time.monotonic()
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
         self.process.start()
         self._theirs.close()  # the child holds its end now: when it dies, our reader sees EOF
         self.channel.start()
@@ -82,6 +95,7 @@ class ProcessHost:
         self.placement: dict[str, int] = {}  # session id -> index of the process holding it
         self.clients: dict[str, Deliver] = {}  # session id -> its connected client
         self.setups: dict[str, str] = {}  # session id -> the last config message it sent (JSON)
+        self.crashes: dict[str, int] = {}  # session id -> crashes of the processes that held it
 
     # ---- lifetime -------------------------------------------------------------------
 
@@ -99,6 +113,8 @@ class ProcessHost:
             p.send(("stop", ""))
             p.channel.close()
         for p in self.processes:
+            if p.process.pid is None:  # (a replacement still waiting to start)
+                continue
             p.process.join(timeout=5)
             if p.process.is_alive():
                 p.process.kill()
@@ -139,6 +155,7 @@ class ProcessHost:
     def remove(self, sid: str) -> None:
         self.clients.pop(sid, None)
         self.setups.pop(sid, None)
+        self.crashes.pop(sid, None)
         with self._lock:
             index = self.placement.pop(sid, None)
             if index is not None:
@@ -191,12 +208,19 @@ class ProcessHost:
                 deliver = self.clients.get(sid)
                 if deliver is not None:
                     deliver("error", crashed)
+                self.crashes[sid] = self.crashes.get(sid, 0) + 1
                 setup = self.setups.get(sid)
-                replacement.send(("create", sid, json.loads(setup)["config"] if setup else None, RESTORED))
+                if self.crashes[sid] < SETUP_CRASHES:
+                    replacement.send(("create", sid, json.loads(setup)["config"] if setup else {}, RESTORED))
+                else:
+                    replacement.send(("create", sid, {}, AGAIN))
                 if deliver is not None:
                     replacement.send(("attach", sid))
             self.counts[process.index] = 0
             self.processes[process.index] = replacement
+        if time.monotonic() - process.started_at < QUICK_DEATH:  # (what was sent to it waits in its pipe)
+            time.sleep(PAUSE)
+        if not self._stopping:
             replacement.start()
 
 
