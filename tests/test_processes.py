@@ -15,7 +15,7 @@ from typing import Any
 import websockets
 
 from bench.common import process_tree, run_in_thread, running_server
-from descent.processes import AGAIN, CRASHED, RESTORED
+from descent.processes import AGAIN, CRASHED, RESTORED, STALLED
 
 Message = dict[str, Any]
 
@@ -155,3 +155,36 @@ def test_admission_counts_the_sessions_of_every_process() -> None:
                 await until_trained([a, b, c], [c], 1)  # a place came free in the other process
 
         run_in_thread(scenario())
+
+
+def test_a_frozen_worker_process_is_stopped_and_replaced() -> None:
+    """A worker process that stops making rounds while it has sessions training (SIGSTOP here;
+    a runaway step or a deadlock alike) is killed after worker_stall_seconds and replaced as
+    a crashed one; the other process's client trains on."""
+    env = {"DESCENT_DEVICE": "cpu", "DESCENT_WORKER_PROCESSES": "2", "DESCENT_WORKER_STALL_SECONDS": "2"}
+    with running_server(env, "processes") as (url, server, log_path):
+        pids = workers(server.pid)
+
+        async def scenario() -> None:
+            ws_url = url.replace("http", "ws") + "/ws"
+            async with websockets.connect(ws_url, max_size=None) as wa, websockets.connect(ws_url, max_size=None) as wb:
+                a, b = Client(wa), Client(wb)
+                for c in (a, b):
+                    await c.send({"type": "control", "action": "play"})
+                await until_trained([a, b], [a, b], 5)
+                os.kill(pids[0], signal.SIGSTOP)
+                for _ in range(40):
+                    if any(RESTORED in c.errors() for c in (a, b)):
+                        break
+                    await together([a, b], 0.5)
+                hit = [c for c in (a, b) if STALLED in c.errors()]
+                assert len(hit) == 1 and RESTORED in hit[0].errors(), [c.errors() for c in (a, b)]
+                bystander = b if hit[0] is a else a
+                assert bystander.errors() == []
+                await hit[0].send({"type": "control", "action": "play"})
+                await until_trained([a, b], [hit[0]], 5)
+
+        run_in_thread(scenario())
+        assert pids[0] not in workers(server.pid)
+        log = log_path.read_text()
+    assert "made no round for" in log and "stopping it" in log

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 CONTEXT = mp.get_context("spawn")  # a fresh interpreter: no torch or event-loop state forked
 START_TIMEOUT = 120.0  # seconds a worker process may take to import torch and say ready
 CRASHED = "the training worker process serving this session crashed; it is being restarted (a few seconds)"
+STALLED = ("the training worker process serving this session stopped responding and was stopped; "
+           "it is being restarted (a few seconds)")
 RESTORED = ("the training worker process serving this session crashed and was restarted: your setup is back, "
             "but its weights and history were lost; press play to train again")
 # A session whose process crashed twice starts over from the default setup: should its own
@@ -66,13 +68,14 @@ class WorkerProcess:
         self.ready = threading.Event()
         self.process = CONTEXT.Process(
             target=serve_sessions,
-            args=(theirs, index, host.settings.model_dump(), str(host.device), host.counts),
+            args=(theirs, index, host.settings.model_dump(), str(host.device), host.counts, host.beats),
             name=f"descent-worker-{index}",
             daemon=True,
         )
         self._theirs = theirs
         self.channel = Channel(ours, lambda m: host.received(self, m), lambda: host.lost(self), f"descent-pipe-{index}")
         self.started_at = time.monotonic()
+        self.stalled = False  # killed by the server for making no rounds
 
     def start(self) -> None:
         self.started_at = time.monotonic()
@@ -89,6 +92,7 @@ class ProcessHost:
         self.settings = settings
         self.device = device
         self.counts = CONTEXT.Array("i", processes, lock=False)  # running sessions per process (Census)
+        self.beats = CONTEXT.Array("d", processes, lock=False)  # when each last finished a round
         self._lock = threading.Lock()  # placement and the process list (event loop vs pipe readers)
         self._stopping = False
         self.processes = [WorkerProcess(i, self) for i in range(processes)]
@@ -123,7 +127,17 @@ class ProcessHost:
         return [p.process.pid for p in self.processes]
 
     def check(self) -> None:
-        """Crashes are found by the pipe readers at once; nothing to poll."""
+        """Each second (crashes are found by the pipe readers at once): a process with running
+        sessions that has not finished a round for ``worker_stall_seconds`` is stuck (a
+        runaway step, a deadlock, SIGSTOP): it is killed, and replaced as a crashed one."""
+        now = time.monotonic()
+        for index, p in enumerate(self.processes):
+            stuck = self.counts[index] > 0 and now - self.beats[index] > self.settings.worker_stall_seconds
+            if stuck and not p.stalled and p.process.pid is not None and p.process.is_alive():
+                log.error("worker process %d (pid %s) made no round for %.0f s; stopping it",
+                          index, p.process.pid, now - self.beats[index])
+                p.stalled = True
+                p.process.kill()
 
     # ---- admission ------------------------------------------------------------------
 
@@ -197,7 +211,7 @@ class ProcessHost:
         process.process.join(timeout=1)
         log.error("worker process %d (pid %s) ended with exit code %s; starting another",
                   process.index, process.process.pid, process.process.exitcode)
-        crashed = json.dumps({"type": "error", "message": CRASHED, "loc": []})
+        crashed = json.dumps({"type": "error", "message": STALLED if process.stalled else CRASHED, "loc": []})
         with self._lock:
             if self.processes[process.index] is not process:  # (already replaced)
                 return
@@ -227,13 +241,13 @@ class ProcessHost:
 # ---- in the worker process ----------------------------------------------------------
 
 
-def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str, counts: Any) -> None:
+def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str, counts: Any, beats: Any) -> None:
     """A worker process's main: a LocalHost driven by the server's messages, until the
     server closes the pipe (or dies)."""
     logging.basicConfig(level=logging.INFO, format=f"worker {index}: %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the server stops us
     torch.set_num_threads(1)
-    host = LocalHost(Settings.model_validate(settings), torch.device(device), Census(counts, index))
+    host = LocalHost(Settings.model_validate(settings), torch.device(device), Census(counts, beats, index))
     gone = threading.Event()
 
     def deliver_for(sid: str) -> Deliver:

@@ -20,6 +20,7 @@ class Settings(BaseModel):
     # Worker processes that train the sessions: None (the default) = one per core on the CPU,
     # one on CUDA; 0 = a training thread inside the server process (no crash isolation).
     worker_processes: int | None = Field(None, ge=0, le=64, description="worker processes that train sessions")
+    worker_stall_seconds: float = Field(30, ge=1, le=3600, description="a worker process with running sessions that makes no round this long is restarted")
 
     # ---- limits ---------------------------------------------------------------------
     max_sessions: int = Field(200, ge=1, description="sessions held at once (connected or awaiting resume)")

@@ -27,15 +27,18 @@ T = TypeVar("T")
 
 
 class Census:
-    """How many sessions train in each worker process: one shared-memory count per process,
-    each written by its own process, so admission counts the whole server."""
+    """How many sessions train in each worker process, and when each last finished a round:
+    shared memory, one slot per process, each written by its own process, so admission
+    counts the whole server and the server sees a process that stopped making rounds."""
 
-    def __init__(self, counts: Any, index: int) -> None:
-        self.counts = counts  # a multiprocessing Array of ints, one per worker process
+    def __init__(self, counts: Any, beats: Any, index: int) -> None:
+        self.counts = counts  # multiprocessing Arrays, one slot per worker process: ints ...
+        self.beats = beats  # ... and time.monotonic() of the last round (system-wide clock)
         self.index = index
 
     def report(self, running: int) -> None:
         self.counts[self.index] = running
+        self.beats[self.index] = time.monotonic()
 
     def others(self) -> int:
         return sum(self.counts) - self.counts[self.index]
