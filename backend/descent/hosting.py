@@ -21,7 +21,7 @@ import torch
 from pydantic import BaseModel
 
 from .protocol import to_json
-from .session import Session, Send
+from .session import Send, Session, discard
 from .settings import Settings
 from .worker import Census, Worker
 
@@ -72,7 +72,7 @@ class LocalHost:
         (a session brought back after its worker process crashed), telling ``notice``."""
 
         def make() -> None:
-            session = Session(sid, self.device, lambda m: None, self.settings)
+            session = Session(sid, self.device, discard, self.settings)
             if restore is not None:
                 session.restore(restore, notice)
             self.worker.add(session)
@@ -92,16 +92,16 @@ class LocalHost:
         self._on(sid, lambda s: s.handle(message))
 
     def ack(self, sid: str) -> None:
-        """(On the caller's thread: an ack only takes a frame back.)"""
-        session = self.worker.sessions.get(sid)
-        if session is not None:
-            session.ack()
-            self.worker.wake()
+        self._take_back(sid, Session.ack)
 
     def frame_sent(self, sid: str) -> None:
+        self._take_back(sid, Session.frame_sent)
+
+    def _take_back(self, sid: str, how: Callable[[Session], None]) -> None:
+        """On the caller's thread (it only takes a frame back), then the worker looks again."""
         session = self.worker.sessions.get(sid)
         if session is not None:
-            session.frame_sent()
+            how(session)
             self.worker.wake()
 
     def _on(self, sid: str, fn: Callable[[Session], None]) -> None:

@@ -6,7 +6,9 @@ regression, -1/+1 for binary classification, the class index 0 .. k-1 for multic
 Meta says which problems a loss applies to (the first registered for a problem is its
 default), how many outputs it needs (a number, or "classes": one logit per class, 2 for
 binary classification), whether the output is logits (no tanh squashing on the last
-layer) and ``predict``: out -> (B,) the binary prediction on the label scale ([-1, 1])."""
+layer), ``predict``: out -> (B,) the binary prediction on the label scale ([-1, 1]), and,
+where it is that simple, ``error``: (out, y) -> dloss/dout[..., 0] over the last batch axis
+(the batched step of same-shaped sessions, labs/mlp/cohort.py, backpropagates by hand)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ def _first(out: Any) -> Any:
     return out[:, 0]
 
 
-@LOSSES.register("mse", problems=BOTH, outputs=1, logits=False, predict=_first, label="MSE (half mean squared error)")
+@LOSSES.register("mse", problems=BOTH, outputs=1, logits=False, predict=_first, label="MSE (half mean squared error)",
+                 error=lambda out, y: (out[..., 0] - y) / y.shape[-1])
 def mse(out: Any, y: Any) -> Any:
     """0.5 * mean((out - y)^2): the 1/2 makes its gradient the plain error (out - y)."""
     from torch.nn import functional as F

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from .channel import Channel
 from .hosting import Deliver, LocalHost
 from .settings import Settings
-from .worker import Census
+from .worker import Census, room
 
 log = logging.getLogger(__name__)
 CONTEXT = mp.get_context("spawn")  # a fresh interpreter: no torch or event-loop state forked
@@ -74,7 +74,7 @@ class WorkerProcess:
         )
         self._theirs = theirs
         self.channel = Channel(ours, lambda m: host.received(self, m), lambda: host.lost(self), f"descent-pipe-{index}")
-        self.started_at = time.monotonic()
+        self.started_at = 0.0  # (set by start)
         self.stalled = False  # killed by the server for making no rounds
 
     def start(self) -> None:
@@ -123,9 +123,6 @@ class ProcessHost:
             if p.process.is_alive():
                 p.process.kill()
 
-    def pids(self) -> list[int | None]:
-        return [p.process.pid for p in self.processes]
-
     def check(self) -> None:
         """Each second (crashes are found by the pipe readers at once): a process with running
         sessions that has not finished a round for ``worker_stall_seconds`` is stuck (a
@@ -142,10 +139,7 @@ class ProcessHost:
     # ---- admission ------------------------------------------------------------------
 
     def room(self) -> str | None:
-        n, limit = sum(self.counts), self.settings.max_running_sessions
-        if n < limit:
-            return None
-        return f"the server is full: {n} sessions are training, at most {limit}; try again in a moment"
+        return room(sum(self.counts), self.settings.max_running_sessions)
 
     # ---- sessions (from the event loop) ---------------------------------------------
 

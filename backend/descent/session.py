@@ -384,11 +384,11 @@ def tick_together(sessions: list[Session], budget: float) -> None:
     computation: every one ready to train takes the same number of steps (the fewest any of
     them may), and each is charged its share of the time."""
     started = time.perf_counter()
-    allowed = [(s, s._allowance(budget, started)) for s in sessions]
-    group = [s for s, n in allowed if n >= 1]
-    if not group:
+    ready = [(s, n) for s in sessions if (n := s._allowance(budget, started)) >= 1]
+    if not ready:
         return
-    n = min(n for _, n in allowed if n >= 1)
+    group = [s for s, _ in ready]
+    n = min(n for _, n in ready)
     for s in group:
         s._steps.spend(n)
     type(group[0].lab).step_together([s.lab for s in group], n)

@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def room(running: int, limit: int) -> str | None:
+    """Admission: None if one more session may start training, else why not (for the user)."""
+    if running < limit:
+        return None
+    return f"the server is full: {running} sessions are training, at most {limit}; try again in a moment"
+
+
 class Census:
     """How many sessions train in each worker process, and when each last finished a round:
     shared memory, one slot per process, each written by its own process, so admission
@@ -96,10 +103,7 @@ class Worker:
         """None if one more session may start training, else why not (for the user)."""
         if self.max_running is None:
             return None
-        n = self.running() + (self.census.others() if self.census else 0)
-        if n < self.max_running:
-            return None
-        return f"the server is full: {n} sessions are training, at most {self.max_running}; try again in a moment"
+        return room(self.running() + (self.census.others() if self.census else 0), self.max_running)
 
     def remove(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)

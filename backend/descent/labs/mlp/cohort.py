@@ -117,10 +117,10 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     index = None if every else torch.tensor(rows, device=stack.weights[0].device)
     x = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
     y = torch.stack([yb for _, _, yb in batch])  # (k, batch)
-    slope = ACTIVATIONS[cfg.activation].meta.get("slope")
-    if slope is not None and cfg.loss == "mse":
+    slope, error = ACTIVATIONS[cfg.activation].meta.get("slope"), LOSSES[cfg.loss].meta.get("error")
+    if slope is not None and error is not None:
         params = [p if every else p.index_select(0, index) for p in stack.params()]
-        grads = _by_hand(params, x, y, activation, slope, squash, cfg)
+        grads = _by_hand(params, x, y, activation, slope, error, squash, cfg)
     else:
         params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
         grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg)
@@ -157,10 +157,11 @@ def _by_autograd(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, a
 
 
 @torch.no_grad()
-def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, slope: Any, squash: bool,
-             cfg: Any) -> list[torch.Tensor]:
+def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, slope: Any, error: Any,
+             squash: bool, cfg: Any) -> list[torch.Tensor]:
     """The same gradients without autograd, for the family where they are plain matrix
-    products (0.5*MSE, an activation whose derivative is a function of its output): the
+    products (a loss with a simple ``error``, an activation whose derivative is a function
+    of its output, registry meta both): the
     forward keeps each layer's output, the backward multiplies the error back through
     them. Equal to autograd up to float rounding (tests/test_cohort.py)."""
     depth = len(params) // 2
@@ -174,9 +175,9 @@ def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activ
     out = outputs.pop()  # (k, batch, 1)
     if squash:
         out = out.tanh()
-    delta = (out - y.unsqueeze(2)) / y.shape[1]  # d(0.5 * mean (out - y)^2) / d out, per run
+    delta = error(out, y).unsqueeze(2)  # dloss/dout, per run (k, batch, 1)
     if squash:
-        delta = delta * (1 - out * out)
+        delta = delta * ACTIVATIONS["tanh"].meta["slope"](out)
     grad_w: list[torch.Tensor] = [torch.empty(0)] * depth
     grad_b: list[torch.Tensor] = [torch.empty(0)] * depth
     for i in range(depth - 1, -1, -1):
