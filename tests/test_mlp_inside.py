@@ -54,6 +54,32 @@ def test_relu_maps_use_the_layers_largest_output_as_scale() -> None:
     assert top <= layer["scale"] < top * 1.1 and decode(layer["data"]).max() >= 250
 
 
+def test_encoding_clamps_and_shows_nan_in_the_middle() -> None:
+    values = np.array([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 9.0, np.nan, np.inf, -np.inf], dtype=np.float32)
+    assert list(decode(inside.encode_scaled(values, 2.0))) == [0, 0, 64, 128, 191, 255, 255, 128, 255, 0]
+    assert list(decode(inside.encode_scaled(torch.from_numpy(values), 2.0))) == list(decode(inside.encode_scaled(values, 2.0)))
+    assert inside.layer_scale(np.array([np.nan, 3.5, -1.0], dtype=np.float32)) == 3.5  # the others' largest
+    assert inside.layer_scale(np.full(4, np.nan, dtype=np.float32)) == 1.0
+
+
+@pytest.mark.parametrize("overrides", [{}, {"activation": "relu", "hidden": [5, 3]}, {"norm": "layer"}, {"norm": "batch", "dropout": 0.3},
+                                       {"problem": "multiclass", "loss": "ce", "dataset": "blobs"}])
+def test_the_forward_pass_with_taps_is_the_models(overrides: dict[str, Any]) -> None:
+    """The grid pass runs on columns where it can (no norm layer): the same numbers as the model."""
+    lab = make(**overrides)
+    lab.step(20)
+    out, taps = inside.forward_with_taps(lab.model, lab.x_grid, lab.taps)
+    lab.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(out, lab.model(lab.x_grid), atol=1e-6)
+        h = lab.x_grid
+        for i, module in enumerate(lab.model):
+            h = module(h)
+            if i in lab.taps:
+                assert torch.allclose(taps.pop(0), h, atol=1e-6)
+    assert not taps
+
+
 def test_taps_skip_norms_and_the_output_tanh() -> None:
     lab = make(hidden=[3, 3], norm="batch", dropout=0.2, activation="sigmoid")
     mods = list(lab.model)

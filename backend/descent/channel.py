@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 _CLOSE = object()
+MAX_BATCH = 256  # messages per write at most (a slow reader still gets them in pieces)
 
 
 class Channel:
@@ -39,29 +40,40 @@ class Channel:
         self._out.put(_CLOSE)
 
     def _write(self) -> None:
-        while True:
-            item = self._out.get()
-            if item is _CLOSE:
-                break
+        """Whatever is queued goes as one list per write: a round's frames, a burst of acks
+        cross in one pickle and one wake-up of the reader instead of one each."""
+        closing = False
+        while not closing:
+            batch = [self._out.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._out.get_nowait())
+                except queue.Empty:
+                    break
+            if _CLOSE in batch:
+                closing = True
+                batch = batch[: batch.index(_CLOSE)]
             try:
-                self._conn.send(item)
+                if batch:
+                    self._conn.send(batch)
             except (OSError, ValueError):  # the other end is gone: the reader reports it
                 break
-            del item  # (a frame's text is not kept while the queue is empty)
+            del batch  # (a frame's text is not kept while the queue is empty)
         self._closed.set()
 
     def _read(self) -> None:
         try:
             while True:
                 try:
-                    item = self._conn.recv()
+                    batch = self._conn.recv()
                 except (EOFError, OSError):
                     break
-                try:
-                    self._on_message(item)
-                except Exception:  # one bad message must not stop the channel
-                    log.exception("channel: handling %r failed", type(item).__name__)
-                del item
+                for item in batch:
+                    try:
+                        self._on_message(item)
+                    except Exception:  # one bad message must not stop the channel
+                        log.exception("channel: handling %r failed", type(item).__name__)
+                item = batch = None
         finally:
             self._closed.set()
             self._out.put(_CLOSE)

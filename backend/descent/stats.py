@@ -1,6 +1,7 @@
 """Statistics of a model in training, for any lab's gradient views: per-layer gradient
 norms, update/weight ratios, histograms, optimizer-state norms, and a bounded layer x step
-trace of gradient norms. All computed at frame time (one host sync per call), never per step."""
+trace of gradient norms. All computed at frame time (one host sync per call), never per step,
+in numpy on the host (``on_host``)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,34 @@ STATE_LABELS = {
 }
 
 
+def on_host(tensors: Sequence[torch.Tensor | None]) -> list[np.ndarray | None]:
+    """Each tensor as a float numpy array on the host (None stays None): views of the
+    tensors on the CPU, one device->host copy for all of them on a GPU. The statistics
+    below are computed in numpy: a layer is a few hundred numbers, where each torch op's
+    overhead would cost more than the work."""
+    present = [t.detach().float() for t in tensors if t is not None]
+    if not present:
+        return [None] * len(tensors)
+    if present[0].device.type == "cpu":
+        arrays = iter([t.numpy() for t in present])
+    else:
+        flat = torch.cat([t.reshape(-1) for t in present]).cpu().numpy()
+        ends = np.cumsum([t.numel() for t in present])
+        arrays = iter([part.reshape(t.shape) for part, t in zip(np.split(flat, ends[:-1]), present)])
+    return [None if t is None else next(arrays) for t in tensors]
+
+
+def norm(a: np.ndarray | None) -> float:
+    """L2 norm of a host array (0 for None), summed in float64."""
+    if a is None:
+        return 0.0
+    r = a.ravel().astype(np.float64)
+    return math.sqrt(float(np.dot(r, r)))
+
+
 def norms(tensors: Sequence[torch.Tensor | None]) -> list[float]:
-    """L2 norm of each tensor (0 for None), with one device->host copy."""
-    if not tensors:
-        return []
-    parts = [t.detach().norm() if t is not None else torch.zeros(()) for t in tensors]
-    device = next((t.device for t in tensors if t is not None), torch.device("cpu"))
-    return torch.stack([p.to(device) for p in parts]).tolist()
+    """L2 norm of each tensor (0 for None)."""
+    return [norm(a) for a in on_host(tensors)]
 
 
 def grad_norms(params: Sequence[torch.Tensor]) -> list[float]:
@@ -42,16 +64,18 @@ def update_ratios(before: Sequence[torch.Tensor], after: Sequence[torch.Tensor])
     relative to their size (around 1e-3 is the usual healthy range)."""
     if not before:
         return []
-    both = norms([*(a.detach() - b for a, b in zip(after, before)), *before])  # (one host read)
-    delta, size = both[: len(before)], both[len(before):]
-    return [d / s if s > 0 else 0.0 for d, s in zip(delta, size)]
+    both = on_host([*after, *before])
+    ratios = []
+    for a, b in zip(both[: len(before)], both[len(before):]):
+        size = norm(b)
+        ratios.append(norm(a - b) / size if size > 0 else 0.0)  # type: ignore[operator]
+    return ratios
 
 
-def histogram(t: torch.Tensor, bins: int = 24) -> dict[str, Any]:
+def histogram(t: torch.Tensor | np.ndarray, bins: int = 24) -> dict[str, Any]:
     """Counts of the finite values of ``t`` in ``bins`` equal bins over [lo, hi] (the top
-    value in the last bin, as torch.histc does). In numpy, on the host: a layer's weights are
-    a few hundred numbers, where each torch op's overhead would cost more than the work."""
-    x = t.detach().float().cpu().numpy().ravel()
+    value in the last bin, as torch.histc does)."""
+    x = (t if isinstance(t, np.ndarray) else on_host([t])[0]).ravel()  # type: ignore[union-attr]
     x = x[np.isfinite(x)]
     if x.size == 0:
         return {"lo": 0.0, "hi": 0.0, "counts": [0] * bins}

@@ -10,8 +10,10 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import torch
+import numpy as np
 from torch import nn
 
+from ... import stats
 from ...datasets import EXTENT, FEATURES, featurize, grid
 
 NEURON_GRID = 16  # cells per side of a neuron map: 256 bytes per neuron
@@ -33,16 +35,25 @@ def hidden_taps(model: nn.Sequential) -> list[int]:
     return taps
 
 
-def encode_scaled(values: torch.Tensor, scale: float) -> str:
-    """Values in [-scale, scale] -> base64 of uint8 (0 = -scale, 255 = +scale), clamped."""
-    scaled = ((values / scale).clamp(-1, 1) + 1) * 127.5
-    return base64.b64encode(scaled.round().to(torch.uint8).cpu().numpy().tobytes()).decode("ascii")
+def encode_scaled(values: torch.Tensor | np.ndarray, scale: float) -> str:
+    """Values in [-scale, scale] -> base64 of uint8 (0 = -scale, 255 = +scale), clamped; NaN
+    -> the middle. (In numpy: a few thousand numbers, where each torch op's overhead would
+    dominate.)"""
+    v = values if isinstance(values, np.ndarray) else stats.on_host([values])[0]
+    scaled = v * np.float32(127.5 / scale) + np.float32(127.5)  # type: ignore[operator]
+    np.clip(scaled, 0, 255, out=scaled)
+    missing = np.isnan(scaled)
+    if missing.any():
+        scaled[missing] = 127.5
+    return base64.b64encode(np.rint(scaled, out=scaled).astype(np.uint8).tobytes()).decode("ascii")
 
 
-def layer_scale(values: torch.Tensor) -> float:
+def layer_scale(values: np.ndarray) -> float:
     """The colour range of a layer: ±1 (tanh, sigmoid ...) or its largest |output| (relu ...),
     rounded up to 2 significant digits so the legend reads cleanly."""
-    top = float(values.abs().max()) if values.numel() else 1.0
+    top = float(np.abs(values).max()) if values.size else 1.0
+    if math.isnan(top):  # (rare: a diverging run) the largest of the others
+        top = float(np.nanmax(np.abs(values))) if not np.isnan(values).all() else 1.0
     if not math.isfinite(top) or top <= 1:
         return 1.0
     digits = 10 ** (math.floor(math.log10(top)) - 1)
@@ -69,25 +80,34 @@ def evaluating(model: nn.Sequential) -> Iterator[None]:
 
 @torch.no_grad()
 def forward_with_taps(model: nn.Sequential, x: torch.Tensor, taps: list[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """(model output, [hidden activations after each tap]) in eval mode (dropout off)."""
+    """(model output, [hidden activations after each tap]) in eval mode (dropout off); each
+    (rows, width), as ``x`` is (rows, features)."""
     kept: list[torch.Tensor] = []
     with evaluating(model):
+        if any(isinstance(m, _NORMS) for m in model):  # they normalize rows: row layout
+            for i, module in enumerate(model):
+                x = module(x)
+                if i in taps:
+                    kept.append(x)
+            return x, kept
+        # Without them every layer is a Linear or works elementwise, so the pass runs on
+        # columns (width, rows): on thousands of rows of 2-8 columns, W @ x^T + b as one addmm
+        # takes half the time of x @ W^T + b (whose bias add broadcasts along a short last
+        # axis), float rounding aside; the results are transposed views.
+        h = x.T
         for i, module in enumerate(model):
-            # a Linear as matmul + bias: on the grid's thousands of rows of 2-8 columns that is
-            # half the time of F.linear's fused addmm on the CPU (same weights, float rounding aside)
-            x = x @ module.weight.T + module.bias if isinstance(module, nn.Linear) else module(x)
+            h = torch.addmm(module.bias.unsqueeze(1), module.weight, h) if isinstance(module, nn.Linear) else module(h)
             if i in taps:
-                kept.append(x)
-    return x, kept
+                kept.append(h.T)
+    return h.T, kept
 
 
 def neuron_maps(activations: list[torch.Tensor]) -> dict[str, Any]:
     """activations: per hidden layer (NEURON_GRID**2, width) -> the ``NeuronMaps`` view."""
     layers = []
-    for a in activations:
-        a = torch.nan_to_num(a, nan=0.0)
-        scale = layer_scale(a)
-        layers.append({"scale": scale, "data": encode_scaled(a.T.contiguous(), scale)})  # (width, cells)
+    for a in stats.on_host([a.T for a in activations]):  # (width, cells) each
+        scale = layer_scale(a)  # type: ignore[arg-type]
+        layers.append({"scale": scale, "data": encode_scaled(a, scale)})
     return {"resolution": NEURON_GRID, "extent": EXTENT, "encoding": "base64-uint8", "layers": layers}
 
 
@@ -96,7 +116,7 @@ def feature_maps() -> dict[str, Any]:
     xy = grid(NEURON_GRID)
     maps = {}
     for name in FEATURES.names():
-        values = torch.from_numpy(featurize(xy, [name])[:, 0])
+        values = featurize(xy, [name])[:, 0].astype(np.float32)
         scale = layer_scale(values)
         maps[name] = {"scale": scale, "data": encode_scaled(values, scale)}
     return {"resolution": NEURON_GRID, "extent": EXTENT, "encoding": "base64-uint8", "features": maps}

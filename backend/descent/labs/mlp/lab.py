@@ -68,12 +68,6 @@ def steps_per_epoch(config: Config) -> int:
     return math.ceil(n / bs)
 
 
-def encode_unit(values: torch.Tensor) -> str:
-    """Values in [-1, 1] -> base64 of uint8 (0 = -1, 255 = +1)."""
-    scaled = ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return base64.b64encode(scaled.cpu().numpy().tobytes()).decode("ascii")
-
-
 def encode_probability(p: torch.Tensor) -> str:
     """Probabilities in [0, 1] -> base64 of uint8 (byte = round(255 p))."""
     return base64.b64encode((p * 255).round().to(torch.uint8).cpu().numpy().tobytes()).decode("ascii")
@@ -316,8 +310,10 @@ class Lab(BaseLab):
     def views(self, full: bool) -> dict[str, Any]:
         out, hidden = inside.forward_with_taps(self.model, self.x_grid, self.taps)
         cells = GRID * GRID
-        grad_norms = stats.grad_norms(self.weights)
-        if self.weights[0].grad is not None:
+        weights = stats.on_host(self.weights)
+        grads = stats.on_host([w.grad for w in self.weights])
+        grad_norms = [stats.norm(g) for g in grads]
+        if grads[0] is not None:
             self.grad_trace.record(self.step_count, grad_norms)
         neurons = inside.neuron_maps([a[cells:] for a in hidden])
         if self.config.problem == "multiclass":
@@ -330,7 +326,7 @@ class Lab(BaseLab):
                 "extent": EXTENT,
                 "range": (-1.0, 1.0),
                 "encoding": "base64-uint8",
-                "data": encode_unit(torch.nan_to_num(self.predict(out[:cells]), nan=0.0)),
+                "data": inside.encode_scaled(self.predict(out[:cells]), 1.0),  # (NaN -> 0)
             }
         views: dict[str, Any] = {
             "boundary": boundary,
@@ -341,8 +337,8 @@ class Lab(BaseLab):
             "update_ratio": stats.update_ratios(self._before_step, self.weights),
             "grad_trace": self.grad_trace.encode(),
             "histograms": [
-                {"weights": stats.histogram(w), "grads": stats.histogram(w.grad if w.grad is not None else torch.zeros(0))}
-                for w in self.weights
+                {"weights": stats.histogram(w), "grads": stats.histogram(g if g is not None else np.zeros(0, np.float32))}
+                for w, g in zip(weights, grads)
             ],
             "optimizer_state": stats.state_norms(self.optimizer, self.config.optimizer, self.weights),
         }
