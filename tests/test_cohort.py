@@ -5,6 +5,7 @@ worker steps a class running one preset that way."""
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Any
 
@@ -36,6 +37,10 @@ SETUPS: list[dict[str, Any]] = [
 def class_of(n: int, **setup: Any) -> list[Lab]:
     """``n`` runs of one setup, as students would have them: their own seeds and rates."""
     return [Lab(Config(seed=i, learning_rate=0.01 * (i + 1), **setup), CPU) for i in range(n)]
+
+
+def nans(values: list[float | None]) -> list[float]:
+    return [math.nan if v is None else v for v in values]
 
 
 def assert_same(together: list[Lab], alone: list[Lab]) -> None:
@@ -76,16 +81,32 @@ def test_runs_at_different_points_of_their_epochs_step_together() -> None:
     assert_same(together, alone)
 
 
-def test_a_diverging_run_stops_alone_and_the_others_go_on() -> None:
+@pytest.mark.parametrize("calls", [[150], [20, 40]], ids=["one call", "diverging on a call's last step"])
+def test_a_diverging_run_stops_alone_and_the_others_go_on(calls: list[int]) -> None:
+    """Epoch ends are scored after each batched call: a run found diverged at one is put back there."""
     together = class_of(3, problem="regression", dataset="plane", activation="relu")
     together[1].configure(together[1].config.model_copy(update={"learning_rate": 5.0}))
     alone = [copy.deepcopy(lab) for lab in together]
-    Lab.step_together(together, 150)
-    for lab in alone:
-        lab.step(150)
+    for n in calls:
+        Lab.step_together(together, n)
+        for lab in alone:
+            lab.step(n)
     assert together[1].diverged and not together[0].diverged and not together[2].diverged
-    assert together[1].step_count == alone[1].step_count < 150 == together[0].step_count
+    assert together[1].step_count == alone[1].step_count <= sum(calls) == together[0].step_count
     assert_same([together[0], together[2]], [alone[0], alone[2]])
+    # the diverged run is put back where it stopped alone: the same message (epoch, step, lr,
+    # blown layer), counters, history and (huge: relative rounding) weights and gradients
+    a, b = together[1], alone[1]
+    assert a.diverged == b.diverged and (a.step_count, a.epoch, a.lr) == (b.step_count, b.epoch, b.lr)
+    ha, hb = a.history.since(Cursor()), b.history.since(Cursor())
+    assert ha["epoch"] == hb["epoch"] and ha["series"].keys() == hb["series"].keys()
+    for name, values in ha["series"].items():
+        assert nans(values) == pytest.approx(nans(hb["series"][name]), rel=1e-5, nan_ok=True)
+    for wa, wb in zip(a._before_step, b._before_step, strict=True):
+        torch.testing.assert_close(wa, wb, rtol=1e-5, atol=1e-6, equal_nan=True)
+    for la, lb in zip(a.linears, b.linears):
+        for pa, pb in ((la.weight, lb.weight), (la.bias, lb.bias), (la.weight.grad, lb.weight.grad), (la.bias.grad, lb.bias.grad)):
+            torch.testing.assert_close(pa.detach(), pb.detach(), rtol=1e-5, atol=1e-6, equal_nan=True)
 
 
 def test_who_may_join_a_cohort() -> None:

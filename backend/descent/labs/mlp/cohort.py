@@ -16,16 +16,21 @@ data) takes that one step alone, on its own network, inside the same loop."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ... import stats
 from ...activations import ACTIVATIONS
 from ...losses import LOSSES
 from .fork import penalty
+from .scoring import scored
 
 if TYPE_CHECKING:
     from .lab import Lab
+
+SCORE_ROWS = 200_000  # rows (runs x evaluation rows) per batched scoring pass at most
 
 
 def key(lab: "Lab") -> tuple[Any, ...] | None:
@@ -62,6 +67,15 @@ class Stack:
                 linear.bias.grad = grads[depth + i][row]
             self.grads[s] = None
 
+    def grads_of(self, s: int) -> list[torch.Tensor | None]:
+        """Run ``s``'s last gradients, weights then biases (from the stack, or its own if it
+        stepped alone)."""
+        if self.grads[s] is None:
+            linears = self.labs[s].linears
+            return [m.weight.grad for m in linears] + [m.bias.grad for m in linears]
+        grads, row = self.grads[s]  # type: ignore[misc]
+        return [g[row] for g in grads]
+
     def read(self, s: int) -> None:
         """The stack takes run ``s``'s weights (after it stepped alone)."""
         for i, linear in enumerate(self.labs[s].linears):
@@ -69,26 +83,45 @@ class Stack:
             self.biases[i][s].copy_(linear.bias.detach())
 
 
+@dataclass
+class EpochEnd:
+    """An epoch a run ended inside a batched call: scored after the call, with the others'."""
+
+    run: int  # index into the call's labs
+    step: int
+    lr: float
+    params: list[torch.Tensor]  # its weights then biases then (copies)
+    grads: list[torch.Tensor | None]  # and the gradients of its last step, the same way
+
+    def grad_norms(self) -> list[float]:
+        """The last step's gradient norm per layer (asked for only to explain a spike or a divergence)."""
+        return stats.norms(self.grads[: len(self.grads) // 2])
+
+
 def step_together(labs: list["Lab"], n: int) -> None:
-    """``n`` steps of every lab in ``labs`` (equal ``key``s); a diverged run stops there."""
+    """``n`` steps of every lab in ``labs`` (equal ``key``s). The epochs that end on the way
+    are scored after the last step, all in one batched pass; a run whose loss turns out to
+    have diverged at one of them is put back to that point, where stepping alone would have
+    stopped it (tests/test_cohort.py)."""
     cfg = labs[0].config
     stack = Stack(labs)
     activation = ACTIVATIONS[cfg.activation].fn()
     loss_fn = LOSSES[cfg.loss].fn
     squash = cfg.problem == "classification" and not LOSSES[cfg.loss].meta["logits"]
-    live = list(range(len(labs)))
+    before = [lab._before_step for lab in labs]  # (a run put back gets its own back)
+    ends: list[EpochEnd] = []
     for lab in labs:  # the stack takes the optimizer's steps: the LR scheduler's order check is met
         lab.optimizer._opt_called = True  # type: ignore[attr-defined]
     for t in range(n):
         last = t == n - 1
         full: list[tuple[int, torch.Tensor, torch.Tensor]] = []
-        for s in live:
-            xb, yb = labs[s].next_batch()
+        for s, lab in enumerate(labs):
+            xb, yb = lab.next_batch()
             if yb.shape[0] == cfg.batch_size:
                 full.append((s, xb, yb))
             else:  # a short batch: this step alone
                 stack.write_back(s)
-                labs[s].descend(xb, yb, snapshot=last)
+                lab.descend(xb, yb, snapshot=last)
                 stack.read(s)
         if full:
             rows = [s for s, _, _ in full]
@@ -98,15 +131,65 @@ def step_together(labs: list["Lab"], n: int) -> None:
             grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg)
             for row, s in enumerate(rows):
                 stack.grads[s] = (grads, row)
-        for s in list(live):
-            if not labs[s]._batches:  # its epoch ends: the evaluation reads its own network
-                stack.write_back(s)
-            if labs[s].advance(None, None):  # (no fork in a cohort: advance needs no batch)
-                live.remove(s)
-        if not live:
-            break
+        for s, lab in enumerate(labs):
+            if lab.count_step(None, None):  # (no fork in a cohort: it needs no batch)
+                ends.append(EpochEnd(s, lab.step_count, lab.lr, [p[s].clone() for p in stack.params()], stack.grads_of(s)))
     for s in range(len(labs)):
         stack.write_back(s)
+    stopped: set[int] = set()
+    for end, metrics in zip(ends, _scores(labs, ends, activation, squash)):
+        lab = labs[end.run]
+        if end.run in stopped:
+            continue
+        lab.close_epoch(metrics, end.step, end.lr, end.grad_norms)
+        if lab.diverged:
+            stopped.add(end.run)
+            _stop_at(lab, end, before[end.run])
+
+
+def _stop_at(lab: "Lab", end: EpochEnd, before_step: list[torch.Tensor]) -> None:
+    """A run that diverged at ``end`` takes back what it did after it: weights, gradients,
+    step count, learning rate and update snapshot (``before_step``: its snapshot before the
+    call) are those it stopped at (it trains no more until rebuilt)."""
+    depth = len(lab.linears)
+    for i, linear in enumerate(lab.linears):
+        linear.weight.data.copy_(end.params[i])
+        linear.bias.data.copy_(end.params[depth + i])
+        linear.weight.grad, linear.bias.grad = end.grads[i], end.grads[depth + i]
+    if end.step != lab.step_count:  # (else it stopped at the call's last step, which keeps its snapshot)
+        lab._before_step = before_step
+        lab._batches = []
+    lab.step_count = end.step
+    for group in lab.optimizer.param_groups:
+        group["lr"] = end.lr
+
+
+@torch.no_grad()
+def _scores(labs: list["Lab"], ends: list[EpochEnd], activation: Any, squash: bool) -> list[dict[str, float]]:
+    """The metrics of every epoch end in ``ends``: the runs' weights at that point stacked,
+    one forward pass over their evaluation data per data size (a class shares one), one
+    host read."""
+    if not ends:
+        return []
+    cfg = labs[0].config
+    loss = torch.vmap(LOSSES[cfg.loss].fn)  # (runs, rows, outputs), (runs, rows) -> (runs,)
+    predict = LOSSES[cfg.loss].meta["predict"]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, end in enumerate(ends):
+        lab = labs[end.run]
+        groups.setdefault((len(lab.y_train), len(lab.y_eval)), []).append(i)
+    scores: list[dict[str, float]] = [{}] * len(ends)
+    for (n_train, rows), members in groups.items():
+        size = max(1, SCORE_ROWS // rows)
+        for chunk in (members[i: i + size] for i in range(0, len(members), size)):
+            x = torch.stack([labs[ends[i].run].x_eval for i in chunk])
+            y = torch.stack([labs[ends[i].run].y_eval for i in chunk])
+            params = [torch.stack(column) for column in zip(*(ends[i].params for i in chunk))]
+            out = _layers(params, x, activation)[-1]
+            names, values = scored(out.tanh() if squash else out, y, n_train, cfg.problem, loss, predict)
+            for i, run in zip(chunk, values):
+                scores[i] = dict(zip(names, run))
+    return scores
 
 
 def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any, loss_fn: Any,
@@ -137,16 +220,21 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     return grads
 
 
+def _layers(params: list[torch.Tensor], x: torch.Tensor, activation: Any) -> list[torch.Tensor]:
+    """The stacked runs' forward pass: [x, each layer's output] (the last before any squash)."""
+    depth = len(params) // 2
+    outputs = [x]
+    for i in range(depth):
+        h = torch.baddbmm(params[depth + i].unsqueeze(1), outputs[-1], params[i].transpose(1, 2))
+        outputs.append(activation(h) if i < depth - 1 else h)
+    return outputs
+
+
 def _by_autograd(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, loss_fn: Any, squash: bool,
                  cfg: Any) -> list[torch.Tensor]:
     """Gradients of every stacked run's loss (weights then biases) by one autograd call."""
-    depth = len(params) // 2
-    weights, biases = params[:depth], params[depth:]
-    h = x
-    for i in range(depth):
-        h = torch.baddbmm(biases[i].unsqueeze(1), h, weights[i].transpose(1, 2))
-        if i < depth - 1:
-            h = activation(h)
+    weights = params[: len(params) // 2]
+    h = _layers(params, x, activation)[-1]
     if squash:
         h = h.tanh()
     k, batch = y.shape
@@ -165,13 +253,8 @@ def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activ
     forward keeps each layer's output, the backward multiplies the error back through
     them. Equal to autograd up to float rounding (tests/test_cohort.py)."""
     depth = len(params) // 2
-    weights, biases = params[:depth], params[depth:]
-    outputs = [x]  # outputs[i]: the input of layer i
-    for i in range(depth):
-        h = torch.baddbmm(biases[i].unsqueeze(1), outputs[-1], weights[i].transpose(1, 2))
-        if i < depth - 1:
-            h = activation(h)
-        outputs.append(h)
+    weights = params[:depth]
+    outputs = _layers(params, x, activation)  # outputs[i]: the input of layer i
     out = outputs.pop()  # (k, batch, 1)
     if squash:
         out = out.tanh()

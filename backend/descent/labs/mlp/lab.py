@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from . import cohort, inside
+from .scoring import scored
 from .fork import Fork, penalty
 from .schema import GRID, Config
 
@@ -86,6 +87,16 @@ def class_heatmap(probs: torch.Tensor) -> dict[str, Any]:
     }
 
 
+def blown_layer(norms: list[float]) -> str:
+    """Which layer's gradient blew up in the last step (its per-layer norms): the first not
+    finite, else the largest."""
+    for i, n in enumerate(norms):
+        if not math.isfinite(n):
+            return f"layer {i + 1}'s gradient norm was the first to overflow"
+    worst = max(range(len(norms)), key=lambda i: norms[i])
+    return f"layer {worst + 1} had the largest gradient norm ({norms[worst]:.3g})"
+
+
 class Lab(BaseLab):
     commands = ("set_weight", "code", "fork", "unfork")
 
@@ -113,12 +124,18 @@ class Lab(BaseLab):
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array).to(self.device)
 
+    def _eval_data(self) -> None:
+        """Both splits as one (``evaluate`` scores them in one pass)."""
+        self.x_eval = torch.cat([self.x_train, self.x_test])
+        self.y_eval = torch.cat([self.y_train, self.y_test])
+
     def _build_network(self) -> None:
         cfg = self.config
         self.x_train = self._tensor(featurize(self.train_xy, cfg.features))
         self.y_train = self._tensor(self.train_label)
         self.x_test = self._tensor(featurize(self.test_xy, cfg.features))
         self.y_test = self._tensor(self.test_label)
+        self._eval_data()
         # the main heatmap's grid (GRID^2 rows) then the neuron maps' grid (NEURON_GRID^2 rows):
         # one forward pass over both
         self.x_grid = self._tensor(featurize(np.concatenate([grid(GRID), grid(inside.NEURON_GRID)]), cfg.features))
@@ -196,13 +213,18 @@ class Lab(BaseLab):
     def advance(self, xb: torch.Tensor | None, yb: torch.Tensor | None) -> bool:
         """After a step: the schedule, the fork, the counters and, when the epoch's batches
         are done, its evaluation. True if the run diverged (training stops)."""
+        if self.count_step(xb, yb):
+            self.close_epoch(self.evaluate(), self.step_count, self.lr, lambda: stats.grad_norms(self.weights))
+        return self.diverged is not None
+
+    def count_step(self, xb: torch.Tensor | None, yb: torch.Tensor | None) -> bool:
+        """The schedule, the fork and the step counter after a step; True if it ended the
+        epoch (its evaluation is due: ``close_epoch``)."""
         self.schedule.step()
         if self.fork and xb is not None:
             self.fork.step(self, xb, yb)
         self.step_count += 1
-        if not self._batches:
-            self._end_epoch()
-        return self.diverged is not None
+        return not self._batches
 
     def cohort_key(self) -> tuple[Any, ...] | None:
         """Labs with equal keys can step together over stacked parameters (cohort.py)."""
@@ -212,47 +234,34 @@ class Lab(BaseLab):
     def step_together(cls, labs: list["Lab"], n: int) -> None:
         cohort.step_together(labs, n)
 
-    def _end_epoch(self) -> None:
+    def close_epoch(self, metrics: dict[str, float], step: int, lr: float, grad_norms: Callable[[], list[float]]) -> None:
+        """The end of an epoch, evaluated (``metrics``) after step ``step`` at learning rate
+        ``lr``: history, spikes, divergence. ``grad_norms``: that step's gradient norms per
+        layer (asked for only to explain a spike or a divergence)."""
         self.epoch += 1
-        self._epoch_metrics = self.evaluate()
-        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr})
+        self._epoch_metrics = metrics
+        self.history.append(self.epoch, {**metrics, "lr": lr})
         if self.fork:
             self.fork.end_epoch(self)
-        loss = self._epoch_metrics["train_loss"]
+        loss = metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
-            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch} (step {self.step_count}, lr {self.lr:.3g}); {self._blown_layer()}"
+            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch} (step {step}, lr {lr:.3g}); {blown_layer(grad_norms())}"
         elif self._previous_loss is not None and loss > SPIKE * self._previous_loss and loss - self._previous_loss > 0.01:
             # a spike: marked on the chart with what explains it, while the run goes on
-            self.spikes.append({"epoch": self.epoch, "step": self.step_count, "lr": self.lr,
-                                "text": f"loss ×{loss / self._previous_loss:.1f} at step {self.step_count} (lr {self.lr:.3g}); {self._blown_layer()}"})
+            self.spikes.append({"epoch": self.epoch, "step": step, "lr": lr,
+                                "text": f"loss ×{loss / self._previous_loss:.1f} at step {step} (lr {lr:.3g}); {blown_layer(grad_norms())}"})
             del self.spikes[:-MAX_SPIKES]
         self._previous_loss = loss
 
-    def _blown_layer(self) -> str:
-        """Which layer's gradient blew up in the last step: the first not finite, else the largest."""
-        norms = stats.grad_norms(self.weights)
-        for i, n in enumerate(norms):
-            if not math.isfinite(n):
-                return f"layer {i + 1}'s gradient norm was the first to overflow"
-        worst = max(range(len(norms)), key=lambda i: norms[i])
-        return f"layer {worst + 1} had the largest gradient norm ({norms[worst]:.3g})"
-
     @torch.no_grad()
-    def evaluate(self, model: nn.Module | None = None) -> dict[str, float | None]:
+    def evaluate(self, model: nn.Module | None = None) -> dict[str, float]:
         """Losses (and accuracies) of ``model`` (the lab's own by default) on both splits: one
         forward pass over both, in eval mode (dropout off, BatchNorm on its running
         statistics, so each row's output is its own), and one read of the numbers."""
-        out, _ = inside.forward_with_taps(model or self.model, torch.cat([self.x_train, self.x_test]), [])
-        n = len(self.y_train)
-        values: dict[str, torch.Tensor] = {}
-        for split, o, y in (("train", out[:n], self.y_train), ("test", out[n:], self.y_test)):
-            values[f"{split}_loss"] = self.loss_fn(o, y)
-            if self.config.problem == "multiclass":
-                values[f"{split}_accuracy"] = (o.argmax(1) == y.long()).float().mean()
-            elif self.config.problem == "classification":
-                values[f"{split}_accuracy"] = ((self.predict(o) >= 0) == (y > 0)).float().mean()
-        numbers = torch.stack(list(values.values())).tolist()
-        return {k: v if math.isfinite(v) else float("nan") for k, v in zip(values, numbers)}
+        out, _ = inside.forward_with_taps(model or self.model, self.x_eval, [])
+        names, values = scored(out.unsqueeze(0), self.y_eval.unsqueeze(0), len(self.y_train), self.config.problem,
+                               lambda o, y: self.loss_fn(o[0], y[0]).unsqueeze(0), self.predict)
+        return dict(zip(names, values[0]))
 
     # ---- changes --------------------------------------------------------------------
 
@@ -267,6 +276,7 @@ class Lab(BaseLab):
             self._build_data()
             self.x_train = self._tensor(featurize(self.train_xy, config.features))
             self.y_train = self._tensor(self.train_label)
+            self._eval_data()
             self._batches = []
             self._epoch_metrics = self.evaluate()
         if changed & (DATA_KEYS | NETWORK_KEYS):
