@@ -31,6 +31,14 @@ SETUPS: list[dict[str, Any]] = [
     {"dataset": "xor", "loss": "bce"},
     {"problem": "regression", "dataset": "plane", "loss": "huber"},
     {"schedule": "warmup_cosine", "schedule_steps": 80},
+    # optimizers with state, stacked with it: each equals its torch.optim class. (With high
+    # momentum these small nets amplify float rounding, alone as much as together: a 1e-7
+    # nudge grows to 1e-2 in 250 steps of Nesterov at 0.9, so the momentum here is tamer.)
+    {"optimizer": "momentum", "momentum": 0.8},
+    {"optimizer": "nesterov", "weight_decay": 0.01, "batch_size": 7, "momentum": 0.5},  # (a short batch steps alone: its state goes and comes back)
+    {"optimizer": "adam", "beta1": 0.8, "beta2": 0.99},
+    {"optimizer": "adamw", "weight_decay": 0.05, "batch_size": 7, "schedule": "cosine", "schedule_steps": 60},
+    {"optimizer": "adam", "weight_decay": 0.01, "loss": "bce", "dataset": "xor"},
 ]
 
 
@@ -51,6 +59,11 @@ def assert_same(together: list[Lab], alone: list[Lab]) -> None:
                 torch.testing.assert_close(pa.detach(), pb.detach(), rtol=0, atol=1e-6)
         for wa, wb in zip(a._before_step, b._before_step):
             torch.testing.assert_close(wa, wb, rtol=0, atol=1e-6)
+        for pa, pb in zip(a.model.parameters(), b.model.parameters()):  # the optimizer state, as torch.optim keeps it
+            sa, sb = a.optimizer.state.get(pa, {}), b.optimizer.state.get(pb, {})
+            assert sa.keys() == sb.keys()
+            for k in sa:
+                torch.testing.assert_close(sa[k], sb[k], rtol=1e-5, atol=1e-6)
         ha, hb = a.history.since(Cursor()), b.history.since(Cursor())
         assert ha["epoch"] == hb["epoch"]
         for name in ("train_loss", "test_loss", "lr"):
@@ -114,8 +127,12 @@ def test_who_may_join_a_cohort() -> None:
     assert default.cohort_key() == Lab(Config(seed=5, learning_rate=0.3, noise=20), CPU).cohort_key()
     for other in ({"hidden": [4, 3]}, {"activation": "relu"}, {"batch_size": 20}, {"features": ["x1", "x2", "x1x2"]}, {"weight_decay": 0.1}):
         assert Lab(Config(**other), CPU).cohort_key() not in (None, default.cohort_key()), other
-    for alone in ({"optimizer": "adam"}, {"optimizer": "momentum"}, {"norm": "batch"}, {"dropout": 0.1}):
+    for alone in ({"optimizer": "rmsprop"}, {"optimizer": "adagrad"}, {"optimizer": "yogi"}, {"optimizer": "adam", "bias_correction": False},
+                  {"norm": "batch"}, {"dropout": 0.1}):
         assert Lab(Config(**alone), CPU).cohort_key() is None, alone
+    adam = Lab(Config(optimizer="adam"), CPU).cohort_key()
+    assert adam not in (None, default.cohort_key(), Lab(Config(optimizer="adam", beta2=0.99), CPU).cohort_key())
+    assert adam == Lab(Config(optimizer="adam", learning_rate=0.1, momentum=0.5), CPU).cohort_key()  # (Adam reads no momentum)
     forked = Lab(Config(), CPU)
     forked.command("fork", {"patch": {"learning_rate": 0.1}})
     assert forked.cohort_key() is None

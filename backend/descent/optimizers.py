@@ -1,6 +1,8 @@
 """Optimizer registry, shared by every lab: name -> factory(params, lr, hp) -> torch.optim.Optimizer.
 
-Each entry names the hyper-parameters it reads (meta ``uses``) so the page shows only those.
+Each entry names the hyper-parameters it reads (meta ``uses``) so the page shows only those,
+and, where runs of one shape can take it together (labs/mlp/cohort.py), ``stacked``: hp ->
+its update rule over stacked runs (stacked.py), or None for settings it does not cover.
 torch.optim is used wherever it has the optimizer; Yogi, and Adam/AdamW with bias
 correction switched off, come from ``descent.moments`` (written out, tested against the formula)."""
 
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import stacked
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -33,21 +36,23 @@ class OptimizerParams(BaseModel):
     bias_correction: bool = Field(True, description="Adam/AdamW/Yogi: divide the moments by 1-beta^t (matters in the first steps)")
 
 
-@OPTIMIZERS.register("sgd", uses=("weight_decay",), label="SGD")
+@OPTIMIZERS.register("sgd", uses=("weight_decay",), label="SGD", stacked=lambda hp: stacked.sgd)
 def sgd(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",))
+@OPTIMIZERS.register("momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",),
+                     stacked=lambda hp: stacked.momentum(nesterov=False))
 def momentum(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("nesterov", uses=("momentum", "weight_decay"), label="Nesterov", state=("momentum_buffer",))
+@OPTIMIZERS.register("nesterov", uses=("momentum", "weight_decay"), label="Nesterov", state=("momentum_buffer",),
+                     stacked=lambda hp: stacked.momentum(nesterov=True))
 def nesterov(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
@@ -82,7 +87,8 @@ ADAM_USES = ("beta1", "beta2", "eps", "weight_decay", "bias_correction")
 ADAM_STATE = ("exp_avg", "exp_avg_sq")
 
 
-@OPTIMIZERS.register("adam", uses=ADAM_USES, label="Adam", state=ADAM_STATE)
+@OPTIMIZERS.register("adam", uses=ADAM_USES, label="Adam", state=ADAM_STATE,
+                     stacked=lambda hp: stacked.adam(decoupled=False) if hp.bias_correction else None)
 def adam(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
         from .moments import Moments
@@ -93,7 +99,8 @@ def adam(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> An
     return Adam(params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("adamw", uses=ADAM_USES, label="AdamW", state=ADAM_STATE)
+@OPTIMIZERS.register("adamw", uses=ADAM_USES, label="AdamW", state=ADAM_STATE,
+                     stacked=lambda hp: stacked.adam(decoupled=True) if hp.bias_correction else None)
 def adamw(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
         from .moments import Moments

@@ -9,8 +9,10 @@ Each run keeps its own everything else: batch order (its own generator), learnin
 schedule, counters, epoch-end evaluation, divergence. Results equal stepping each alone,
 up to float rounding (tests/test_cohort.py).
 
-Who qualifies (``key``): plain SGD (weight decay allowed), no BatchNorm/LayerNorm, no
-dropout, no fork; the key holds everything the batched computation depends on. A run whose
+Who qualifies (``key``): an optimizer with an update rule over stacked runs (registry meta
+``stacked``: SGD, momentum, Nesterov, Adam, AdamW; their state is stacked too), no
+BatchNorm/LayerNorm, no dropout, no fork; the key holds everything the batched computation
+depends on. A run whose
 current batch is short (the last of an epoch when the batch size does not divide the
 data) takes that one step alone, on its own network, inside the same loop."""
 
@@ -21,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ... import stats
+from ... import stacked, stats
 from ...activations import ACTIVATIONS
 from ...losses import LOSSES
+from ...optimizers import OPTIMIZERS
 from .fork import penalty
 from .scoring import scored
 
@@ -35,14 +38,22 @@ SCORE_ROWS = 200_000  # rows (runs x evaluation rows) per batched scoring pass a
 
 def key(lab: "Lab") -> tuple[Any, ...] | None:
     cfg = lab.config
-    if lab.fork or cfg.optimizer != "sgd" or cfg.norm != "none" or cfg.dropout > 0:
+    if lab.fork or rule_of(cfg) is None or cfg.norm != "none" or cfg.dropout > 0:
         return None
+    hyper = tuple(getattr(cfg, name) for name in OPTIMIZERS[cfg.optimizer].meta["uses"])  # (weight decay among them)
     return ("mlp", str(lab.device), tuple(cfg.features), tuple(cfg.hidden), cfg.outputs, cfg.activation, cfg.loss,
-            cfg.problem, cfg.batch_size, cfg.weight_decay, cfg.regularization, cfg.regularization_rate)
+            cfg.problem, cfg.batch_size, cfg.optimizer, hyper, cfg.regularization, cfg.regularization_rate)
+
+
+def rule_of(cfg: Any) -> stacked.Rule | None:
+    """The optimizer's update over stacked runs (registry meta ``stacked``), if it has one for these settings."""
+    make = OPTIMIZERS[cfg.optimizer].meta.get("stacked")
+    return make(cfg) if make else None
 
 
 class Stack:
-    """The weights and biases of S networks as (S, out, in) and (S, out) tensors."""
+    """The weights and biases of S networks as (S, out, in) and (S, out) tensors, with their
+    optimizer state stacked the same way (and each run's step number, where torch counts)."""
 
     def __init__(self, labs: list["Lab"]) -> None:
         self.labs = labs
@@ -50,16 +61,30 @@ class Stack:
         self.weights = [torch.stack([lab.linears[i].weight.detach() for lab in labs]) for i in range(depth)]
         self.biases = [torch.stack([lab.linears[i].bias.detach() for lab in labs]) for i in range(depth)]
         self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
+        cfg = labs[0].config
+        self.rule = rule_of(cfg)
+        self.keys: tuple[str, ...] = OPTIMIZERS[cfg.optimizer].meta.get("state", ())
+        held = [[lab.optimizer.state.get(p, {}) for p in _params(lab)] for lab in labs]  # run -> param -> its state
+        self.state = [{k: torch.stack([_or_zeros(run[j].get(k), p) for run, p in zip(held, self.params()[j])])
+                       for k in self.keys} for j in range(2 * depth)]
+        self.steps = [float(run[0].get("step", 0)) for run in held]
 
     def params(self) -> list[torch.Tensor]:
         return [*self.weights, *self.biases]
 
     def write_back(self, s: int) -> None:
-        """Run ``s``'s network takes its weights (and last gradients) from the stack."""
+        """Run ``s``'s network takes its weights, optimizer state (and last gradients) from the stack."""
         lab, depth = self.labs[s], len(self.weights)
         for i, linear in enumerate(lab.linears):
             linear.weight.data.copy_(self.weights[i][s])
             linear.bias.data.copy_(self.biases[i][s])
+        if self.keys:
+            for param, state in zip(_params(lab), self.state):
+                held = lab.optimizer.state[param]
+                for k in self.keys:
+                    held[k] = state[k][s].clone()
+                if self.rule is not None and self.rule.counts_steps:
+                    held["step"] = torch.tensor(self.steps[s])
         if self.grads[s] is not None:
             grads, row = self.grads[s]
             for i, linear in enumerate(lab.linears):
@@ -77,10 +102,23 @@ class Stack:
         return [g[row] for g in grads]
 
     def read(self, s: int) -> None:
-        """The stack takes run ``s``'s weights (after it stepped alone)."""
-        for i, linear in enumerate(self.labs[s].linears):
-            self.weights[i][s].copy_(linear.weight.detach())
-            self.biases[i][s].copy_(linear.bias.detach())
+        """The stack takes run ``s``'s weights and optimizer state (after it stepped alone)."""
+        lab = self.labs[s]
+        for p, own in zip(self.params(), _params(lab)):
+            p[s].copy_(own.detach())
+        for state, own in zip(self.state, _params(lab)):
+            for k in self.keys:
+                state[k][s].copy_(lab.optimizer.state[own][k])
+        self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
+
+
+def _params(lab: "Lab") -> list[torch.Tensor]:
+    """A run's parameters in the stack's order: weights, then biases."""
+    return [m.weight for m in lab.linears] + [m.bias for m in lab.linears]
+
+
+def _or_zeros(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(like) if t is None else t
 
 
 @dataclass
@@ -194,8 +232,8 @@ def _scores(labs: list["Lab"], ends: list[EpochEnd], activation: Any, squash: bo
 
 def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any, loss_fn: Any,
              squash: bool, cfg: Any) -> list[torch.Tensor]:
-    """One SGD step of the stacked runs ``rows`` on their batches; returns the gradients
-    (weights then biases, each (len(rows), ...))."""
+    """One step of the stacked runs ``rows`` on their batches (the optimizer's stacked
+    rule); returns the gradients (weights then biases, each (len(rows), ...))."""
     every = len(rows) == len(stack.labs)
     index = None if every else torch.tensor(rows, device=stack.weights[0].device)
     x = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
@@ -207,16 +245,22 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     else:
         params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
         grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg)
-    lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=grads[0].dtype, device=grads[0].device)
+    lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=torch.float64, device=grads[0].device)
+    step = None
+    if stack.rule.counts_steps:
+        for s in rows:
+            stack.steps[s] += 1
+        step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=grads[0].device)
     with torch.no_grad():
-        for p, g, param in zip(stack.params(), grads, params):
-            if cfg.weight_decay:
-                g = g + cfg.weight_decay * param.detach()
-            update = g * lr.view(-1, *([1] * (g.dim() - 1)))
+        for p, g, state in zip(stack.params(), grads, stack.state):
             if every:
-                p.sub_(update)
-            else:
-                p.index_add_(0, index, update, alpha=-1)
+                stack.rule.update(p, g, state, lr, step, cfg)
+                continue
+            mine, own = p.index_select(0, index), {k: v.index_select(0, index) for k, v in state.items()}
+            stack.rule.update(mine, g, own, lr, step, cfg)
+            p.index_copy_(0, index, mine)
+            for k, v in own.items():
+                state[k].index_copy_(0, index, v)
     return grads
 
 

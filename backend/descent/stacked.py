@@ -1,0 +1,85 @@
+"""Optimizer update rules over stacked runs: one call updates the same parameter of k runs,
+each with its own learning rate and step number (a cohort of playground runs, one class on
+one preset: labs/mlp/cohort.py). Registered as meta ``stacked`` of the optimizer they mirror
+(optimizers.py); an optimizer without one keeps its runs stepping alone.
+
+Each rule is the update of the torch.optim class its optimizer builds, written out for
+tensors with a leading run axis, in the same order of operations, so the results equal
+torch.optim's up to float rounding (tests/test_cohort.py steps both). ``state`` holds the
+optimizer-state tensors its registry meta ``state`` names, stacked, zero for a run that has
+none yet (torch's first step gives what the update gives from zero: a momentum buffer of
+``0 * momentum + g`` is g, Adam's moments start at zero).
+
+    rule.update(p, g, state, lr, step, hp): p, g and each state tensor (k, ...); lr: the k
+    runs' learning rates, step: their step numbers, this step included (1 = the first; only
+    for a rule that ``counts_steps``), each (k,) float64."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import torch
+
+if TYPE_CHECKING:
+    from .optimizers import OptimizerParams
+
+Update = Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor, "OptimizerParams"], None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    update: Update
+    counts_steps: bool = False  # torch keeps the step number in the state ("step", Adam's)
+
+
+def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(k,) numbers as ``like``'s dtype, shaped (k, 1, ...) to broadcast over its run axis."""
+    return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+
+
+def _sgd(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+         hp: "OptimizerParams") -> None:
+    """torch.optim.SGD: g + weight_decay * p, then p - lr * g."""
+    if hp.weight_decay:
+        g = g + hp.weight_decay * p
+    p.sub_(g * per_run(lr, p))
+
+
+sgd = Rule(_sgd)
+
+
+def momentum(nesterov: bool) -> Rule:
+    """torch.optim.SGD with momentum (dampening 0): v = momentum * v + g; the step is v, or
+    g + momentum * v (Nesterov)."""
+
+    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+             hp: "OptimizerParams") -> None:
+        if hp.weight_decay:
+            g = g + hp.weight_decay * p
+        velocity = state["momentum_buffer"].mul_(hp.momentum).add_(g)
+        p.sub_((g + hp.momentum * velocity if nesterov else velocity) * per_run(lr, p))
+
+    return Rule(rule)
+
+
+def adam(decoupled: bool) -> Rule:
+    """torch.optim.Adam (AdamW: ``decoupled`` weight decay), with bias correction: moments
+    m, v; step size lr / (1 - beta1^t); denominator sqrt(v) / sqrt(1 - beta2^t) + eps (the
+    per-run scalars in float64, as torch computes them, then float32)."""
+
+    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+             hp: "OptimizerParams") -> None:
+        if hp.weight_decay:
+            if decoupled:
+                p.mul_(per_run(1 - lr * hp.weight_decay, p))
+            else:
+                g = g + hp.weight_decay * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - hp.beta1)
+        v.mul_(hp.beta2).addcmul_(g, g, value=1 - hp.beta2)
+        step_size = per_run(lr / (1 - hp.beta1**step), p)
+        denom = (v.sqrt() / per_run((1 - hp.beta2**step).sqrt(), p)).add_(hp.eps)
+        p.sub_(m / denom * step_size)
+
+    return Rule(rule, counts_steps=True)
