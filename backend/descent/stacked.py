@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-import torch
+if TYPE_CHECKING:  # (torch-free at import, like optimizers.py: the rules only use tensor methods)
+    import torch
 
-if TYPE_CHECKING:
     from .optimizers import OptimizerParams
 
-Update = Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor, "OptimizerParams"], None]
+Update = Callable[["torch.Tensor", "torch.Tensor", "dict[str, torch.Tensor]", "torch.Tensor", "torch.Tensor", "OptimizerParams"], None]
 
 
 @dataclass(frozen=True)
