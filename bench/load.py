@@ -38,11 +38,12 @@ from bench.common import WHERE, Row, cpu_seconds, rss_mb, running_server
 from bench.mlp import BIG
 
 TITLE = f"load: N websocket clients training at once (MLP lab, server on {WHERE})"
-SETUPS: dict[str, dict[str, Any]] = {"default": {}, "big": BIG}
+SETUPS: dict[str, dict[str, Any]] = {"default": {}, "big": BIG, "adam": {"optimizer": "adam", "learning_rate": 0.01}}
 # (setup, clients, measured seconds): 50 is the default max_running_sessions (settings.py)
-# and the class; 100 clients check that nothing fails past it
+# and the class; 100 clients check that nothing fails past it; a class on Adam
+# (optimizer state stacked with the weights) for the one on plain SGD
 SCENARIOS = [("default", 1, 5.0), ("default", 10, 6.0), ("default", 50, 8.0), ("default", 100, 6.0), ("big", 1, 5.0),
-             ("big", 10, 6.0), ("big", 50, 8.0)]
+             ("big", 10, 6.0), ("big", 50, 8.0), ("adam", 50, 8.0)]
 QUICK = [s for s in SCENARIOS if s[1] <= 10]
 WARMUP = 2.0  # seconds of play before measuring
 PROBE_EVERY = 1.2  # seconds between a client's learning-rate changes
