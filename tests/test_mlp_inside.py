@@ -62,6 +62,15 @@ def test_encoding_clamps_and_shows_nan_in_the_middle() -> None:
     assert inside.layer_scale(np.full(4, np.nan, dtype=np.float32)) == 1.0
 
 
+def test_weights_are_rounded_to_4_significant_digits_as_python_would() -> None:
+    rng = np.random.default_rng(1)
+    values = (rng.uniform(-1, 1, 5000) * 10.0 ** rng.integers(-6, 4, 5000)).astype(np.float32)
+    values[:4] = [0.0, 99.99, 1e-8, 123456.0]
+    matrix, rest = inside.significant([values[:100].reshape(10, 10), values[100:]])
+    assert [v for row in matrix for v in row] + rest == [float(f"{float(v):.4g}") for v in values]
+    assert inside.significant([np.array([[np.nan, 1.23456], [np.inf, -0.0001234567]], dtype=np.float32)]) == [[[None, 1.235], [None, -0.0001235]]]
+
+
 @pytest.mark.parametrize("overrides", [{}, {"activation": "relu", "hidden": [5, 3]}, {"norm": "layer"}, {"norm": "batch", "dropout": 0.3},
                                        {"problem": "multiclass", "loss": "ce", "dataset": "blobs"}])
 def test_the_forward_pass_with_taps_is_the_models(overrides: dict[str, Any]) -> None:

@@ -124,20 +124,33 @@ def feature_maps() -> dict[str, Any]:
 
 def weights_view(linears: list[nn.Linear]) -> dict[str, Any]:
     """Weights per layer as [out][in] and biases as [out], rounded to 4 significant digits."""
-    return {
-        "weights": [_rounded(m.weight) for m in linears],
-        "biases": [_rounded(m.bias) for m in linears],
-    }
+    host = stats.on_host([m.weight for m in linears] + [m.bias for m in linears])
+    rounded = significant(host)  # type: ignore[arg-type]
+    return {"weights": rounded[: len(linears)], "biases": rounded[len(linears):]}
 
 
-def _rounded(t: torch.Tensor) -> list[Any]:
-    return _round(t.detach().cpu().tolist())  # (one copy to Python numbers, then rounding)
+def significant(arrays: list[np.ndarray], digits: int = 4) -> list[Any]:
+    """Each array rounded to ``digits`` significant digits, as nested lists of Python floats
+    (None where not finite): each value is the double nearest its rounded decimal, so JSON
+    writes it short (0.1234, not 0.12339999...). In numpy, all arrays in one pass: a layer
+    is a few hundred numbers, where per-array overhead would dominate."""
+    x = np.concatenate([a.ravel() for a in arrays]).astype(np.float64)
+    finite = np.isfinite(x) & (x != 0)
+    exponent = np.floor(np.log10(np.abs(np.where(finite, x, 1.0))))
+    shift = digits - 1 - exponent  # round(x * 10^shift) / 10^shift, with exact powers of ten either way
+    up, down = 10.0 ** np.maximum(shift, 0), 10.0 ** np.maximum(-shift, 0)
+    rounded = np.where(finite, np.round(x * up / down) / up * down, x)
+    out, start = [], 0
+    for a in arrays:
+        out.append(rounded[start: start + a.size].reshape(a.shape).tolist())
+        start += a.size
+    return out if np.isfinite(x).all() else _nones(out)
 
 
-def _round(v: Any) -> Any:
+def _nones(v: Any) -> Any:
     if isinstance(v, list):
-        return [_round(x) for x in v]
-    return float(f"{v:.4g}") if math.isfinite(v) else None
+        return [_nones(x) for x in v]
+    return v if math.isfinite(v) else None
 
 
 def set_parameter(linears: list[nn.Linear], args: dict[str, Any]) -> dict[str, Any]:
