@@ -18,6 +18,7 @@ data) takes that one step alone, on its own network, inside the same loop."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,37 +53,48 @@ def rule_of(cfg: Any) -> stacked.Rule | None:
 
 
 class Stack:
-    """The weights and biases of S networks as (S, out, in) and (S, out) tensors, with their
-    optimizer state stacked the same way (and each run's step number, where torch counts)."""
+    """The weights and biases of S networks, all in one (S, P) tensor ``flat`` (a row per
+    run: every weight, then every bias), seen per layer as (S, out, in) and (S, out) views;
+    their optimizer state stacked the same way (and each run's step number, where torch
+    counts), so an update rule runs once over everything."""
 
     def __init__(self, labs: list["Lab"]) -> None:
         self.labs = labs
+        first = _params(labs[0])
+        self.shapes = [p.shape for p in first]
+        self.bounds = [0, *itertools.accumulate(p.numel() for p in first)]  # column range of each parameter
+        self.flat = torch.cat([torch.stack([_params(lab)[j].detach() for lab in labs]).reshape(len(labs), -1)
+                               for j in range(len(first))], 1)
+        self.layers = self.views(self.flat)
         depth = len(labs[0].linears)
-        self.weights = [torch.stack([lab.linears[i].weight.detach() for lab in labs]) for i in range(depth)]
-        self.biases = [torch.stack([lab.linears[i].bias.detach() for lab in labs]) for i in range(depth)]
+        self.weights = self.layers[:depth]
         self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
         cfg = labs[0].config
         self.rule = rule_of(cfg)
         self.keys: tuple[str, ...] = OPTIMIZERS[cfg.optimizer].meta.get("state", ())
         held = [[lab.optimizer.state.get(p, {}) for p in _params(lab)] for lab in labs]  # run -> param -> its state
-        self.state = [{k: torch.stack([_or_zeros(run[j].get(k), p) for run, p in zip(held, self.params()[j])])
-                       for k in self.keys} for j in range(2 * depth)]
+        self.state = {k: torch.stack([torch.cat([_or_zeros(state.get(k), p).reshape(-1) for state, p in zip(run, _params(lab))])
+                                      for run, lab in zip(held, labs)]) for k in self.keys}
         self.steps = [float(run[0].get("step", 0)) for run in held]
 
+    def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """Rows of the flat layout seen per parameter: (rows, *its shape) each, weights then biases."""
+        return [flat[:, a:b].view(len(flat), *shape) for a, b, shape in zip(self.bounds, self.bounds[1:], self.shapes)]
+
     def params(self) -> list[torch.Tensor]:
-        return [*self.weights, *self.biases]
+        return self.layers
 
     def write_back(self, s: int) -> None:
         """Run ``s``'s network takes its weights, optimizer state (and last gradients) from the stack."""
         lab, depth = self.labs[s], len(self.weights)
-        for i, linear in enumerate(lab.linears):
-            linear.weight.data.copy_(self.weights[i][s])
-            linear.bias.data.copy_(self.biases[i][s])
+        for own, p in zip(_params(lab), self.layers):
+            own.data.copy_(p[s])
         if self.keys:
-            for param, state in zip(_params(lab), self.state):
+            states = {k: self.views(v[s: s + 1]) for k, v in self.state.items()}
+            for j, param in enumerate(_params(lab)):
                 held = lab.optimizer.state[param]
                 for k in self.keys:
-                    held[k] = state[k][s].clone()
+                    held[k] = states[k][j][0].clone()
                 if self.rule is not None and self.rule.counts_steps:
                     held["step"] = torch.tensor(self.steps[s])
         if self.grads[s] is not None:
@@ -104,11 +116,9 @@ class Stack:
     def read(self, s: int) -> None:
         """The stack takes run ``s``'s weights and optimizer state (after it stepped alone)."""
         lab = self.labs[s]
-        for p, own in zip(self.params(), _params(lab)):
-            p[s].copy_(own.detach())
-        for state, own in zip(self.state, _params(lab)):
-            for k in self.keys:
-                state[k][s].copy_(lab.optimizer.state[own][k])
+        self.flat[s].copy_(torch.cat([p.detach().reshape(-1) for p in _params(lab)]))
+        for k, v in self.state.items():
+            v[s].copy_(torch.cat([lab.optimizer.state[p][k].reshape(-1) for p in _params(lab)]))
         self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
 
 
@@ -128,8 +138,8 @@ class EpochEnd:
     run: int  # index into the call's labs
     step: int
     lr: float
-    params: list[torch.Tensor]  # its weights then biases then (copies)
-    grads: list[torch.Tensor | None]  # and the gradients of its last step, the same way
+    flat: torch.Tensor  # its weights and biases then (a copy of its row of Stack.flat)
+    grads: list[torch.Tensor | None]  # the gradients of its last step, weights then biases
 
     def grad_norms(self) -> list[float]:
         """The last step's gradient norm per layer (asked for only to explain a spike or a divergence)."""
@@ -171,28 +181,28 @@ def step_together(labs: list["Lab"], n: int) -> None:
                 stack.grads[s] = (grads, row)
         for s, lab in enumerate(labs):
             if lab.count_step(None, None):  # (no fork in a cohort: it needs no batch)
-                ends.append(EpochEnd(s, lab.step_count, lab.lr, [p[s].clone() for p in stack.params()], stack.grads_of(s)))
+                ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), stack.grads_of(s)))
     for s in range(len(labs)):
         stack.write_back(s)
     stopped: set[int] = set()
-    for end, metrics in zip(ends, _scores(labs, ends, activation, squash)):
+    for end, metrics in zip(ends, _scores(stack, ends, activation, squash)):
         lab = labs[end.run]
         if end.run in stopped:
             continue
         lab.close_epoch(metrics, end.step, end.lr, end.grad_norms)
         if lab.diverged:
             stopped.add(end.run)
-            _stop_at(lab, end, before[end.run])
+            _stop_at(lab, end, stack.views(end.flat.unsqueeze(0)), before[end.run])
 
 
-def _stop_at(lab: "Lab", end: EpochEnd, before_step: list[torch.Tensor]) -> None:
+def _stop_at(lab: "Lab", end: EpochEnd, params: list[torch.Tensor], before_step: list[torch.Tensor]) -> None:
     """A run that diverged at ``end`` takes back what it did after it: weights, gradients,
     step count, learning rate and update snapshot (``before_step``: its snapshot before the
     call) are those it stopped at (it trains no more until rebuilt)."""
-    depth = len(lab.linears)
+    depth = len(lab.linears)  # (params: its weights then biases at ``end``, each (1, ...))
     for i, linear in enumerate(lab.linears):
-        linear.weight.data.copy_(end.params[i])
-        linear.bias.data.copy_(end.params[depth + i])
+        linear.weight.data.copy_(params[i][0])
+        linear.bias.data.copy_(params[depth + i][0])
         linear.weight.grad, linear.bias.grad = end.grads[i], end.grads[depth + i]
     if end.step != lab.step_count:  # (else it stopped at the call's last step, which keeps its snapshot)
         lab._before_step = before_step
@@ -203,12 +213,13 @@ def _stop_at(lab: "Lab", end: EpochEnd, before_step: list[torch.Tensor]) -> None
 
 
 @torch.no_grad()
-def _scores(labs: list["Lab"], ends: list[EpochEnd], activation: Any, squash: bool) -> list[dict[str, float]]:
+def _scores(stack: Stack, ends: list[EpochEnd], activation: Any, squash: bool) -> list[dict[str, float]]:
     """The metrics of every epoch end in ``ends``: the runs' weights at that point stacked,
     one forward pass over their evaluation data per data size (a class shares one), one
     host read."""
     if not ends:
         return []
+    labs = stack.labs
     cfg = labs[0].config
     fn = LOSSES[cfg.loss].fn
     vmapped = torch.vmap(fn)
@@ -228,7 +239,7 @@ def _scores(labs: list["Lab"], ends: list[EpochEnd], activation: Any, squash: bo
         for chunk in (members[i: i + size] for i in range(0, len(members), size)):
             x = torch.stack([labs[ends[i].run].x_eval for i in chunk])
             y = torch.stack([labs[ends[i].run].y_eval for i in chunk])
-            params = [torch.stack(column) for column in zip(*(ends[i].params for i in chunk))]
+            params = stack.views(torch.stack([ends[i].flat for i in chunk]))
             out = _layers(params, x, activation)[-1]
             names, values = scored(out.tanh() if squash else out, y, n_train, cfg.problem, loss, predict)
             for i, run in zip(chunk, values):
@@ -258,15 +269,15 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
             stack.steps[s] += 1
         step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=grads[0].device)
     with torch.no_grad():
-        for p, g, state in zip(stack.params(), grads, stack.state):
-            if every:
-                stack.rule.update(p, g, state, lr, step, cfg)
-                continue
-            mine, own = p.index_select(0, index), {k: v.index_select(0, index) for k, v in state.items()}
+        g = torch.cat([g.reshape(len(rows), -1) for g in grads], 1)  # (rows, P): the flat layout's
+        if every:
+            stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
+        else:
+            mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}
             stack.rule.update(mine, g, own, lr, step, cfg)
-            p.index_copy_(0, index, mine)
+            stack.flat.index_copy_(0, index, mine)
             for k, v in own.items():
-                state[k].index_copy_(0, index, v)
+                stack.state[k].index_copy_(0, index, v)
     return grads
 
 
