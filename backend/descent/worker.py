@@ -53,11 +53,14 @@ class Census:
 
 class Worker:
     def __init__(self, quantum: float = 0.01, torch_threads: int = 1, max_running: int | None = None,
-                 round_time: float = 1 / 30, min_quantum: float = 0.002, census: Census | None = None) -> None:
+                 round_time: float = 1 / 35, min_quantum: float = 0.002, census: Census | None = None) -> None:
         self.quantum = quantum  # the longest quantum (few sessions running)
         # Frames and control replies wait for the round to end, so the round, not the quantum,
         # is held near round_time: quanta shrink as more sessions run, but not below
-        # min_quantum, where a quantum would be mostly bookkeeping.
+        # min_quantum, where a quantum would be mostly bookkeeping. A busy round is its
+        # training time plus the frames it sends, so round_time splits a full worker between
+        # the two: 1/35 s gave a class of 50 on 2 cores ~37 epochs/s and ~17 frames/s each
+        # (1/30: ~42 and ~15.5; 1/40: ~30 and ~18; docs/benchmarks.md).
         self.round_time = round_time
         self.min_quantum = min_quantum
         self.max_running = max_running  # None: no admission limit
