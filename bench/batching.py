@@ -5,7 +5,8 @@ stepped (a) one by one (lab.step), (b) as the worker does for a cohort: whole la
 autograd and update for all (``Lab.step_together``, labs/mlp/cohort.py), and, bare steps
 only, (c) with torch.func (vmap of grad of functional_call), (d) with hand-written
 batched matrix products and no autograd. Per-session cost as the class grows, and each
-stacked result checked against stepping every session alone.
+stacked result checked against stepping every session alone. Then the cohort path for
+optimizers with state (momentum, Adam: their state stacked too) against lab.step.
 
     PYTHONPATH=backend python -m bench.batching"""
 
@@ -110,7 +111,10 @@ def rows() -> list[Row]:
         err_cohort = max(float((a.weight - b.weight).detach().abs().max()) for p, q in zip(cohort, cohort_alone)
                          for a, b in zip(p.linears, q.linears))
 
-        reps = max(4, 400 // k)
+        # steps per call: about what the worker gives a cohort per round (1/35 s shared by the
+        # class, ~100 steps at ~10 µs per session-step), over which a call's fixed costs
+        # (stacking, writing back, scoring the epoch ends) spread
+        reps = 100
 
         def one_by_one() -> None:
             for _ in range(reps):
@@ -137,6 +141,20 @@ def rows() -> list[Row]:
             if err is not None:
                 note += f"; after {CHECK_STEPS} steps differs from each session stepped alone by {err:.1e} at most"
             out.append({"name": f"{k} sessions, {name}", "value": round(us, 1), "unit": "µs", "note": note})
+    return out + stateful_rows()
+
+
+def stateful_rows() -> list[Row]:
+    """The same comparison for optimizers that keep state (stacked with the weights in a cohort)."""
+    out: list[Row] = []
+    for optimizer in ("momentum", "adam"):
+        for k in CLASS_SIZES:
+            labs = [Lab(Config(seed=i, optimizer=optimizer, learning_rate=0.01), DEVICE) for i in range(k)]
+            reps = 100
+            alone = median_time(lambda: [lab.step(reps // 10) for lab in labs], repeats=3) / (reps // 10 * k) * 1e6
+            together = median_time(lambda: Lab.step_together(labs, reps), repeats=3) / (reps * k) * 1e6
+            out.append({"name": f"{k} sessions on {optimizer}, stacked, Lab.step_together", "value": round(together, 1), "unit": "µs",
+                        "note": f"per session per step; one by one (lab.step): {alone:.1f} µs"})
     return out
 
 
