@@ -198,7 +198,8 @@ def step_together(labs: list["Lab"], n: int) -> None:
 def _stop_at(lab: "Lab", end: EpochEnd, params: list[torch.Tensor], before_step: list[torch.Tensor]) -> None:
     """A run that diverged at ``end`` takes back what it did after it: weights, gradients,
     step count, learning rate and update snapshot (``before_step``: its snapshot before the
-    call) are those it stopped at (it trains no more until rebuilt)."""
+    call) are those it stopped at. (Not its optimizer state: a diverged run trains no more
+    until its network is rebuilt, with a new optimizer.)"""
     depth = len(lab.linears)  # (params: its weights then biases at ``end``, each (1, ...))
     for i, linear in enumerate(lab.linears):
         linear.weight.data.copy_(params[i][0])
