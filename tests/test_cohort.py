@@ -64,6 +64,7 @@ def assert_same(together: list[Lab], alone: list[Lab]) -> None:
             assert sa.keys() == sb.keys()
             for k in sa:
                 torch.testing.assert_close(sa[k], sb[k], rtol=1e-5, atol=1e-6)
+        assert [(x["epoch"], x["step"], x["lr"]) for x in a.spikes] == [(x["epoch"], x["step"], x["lr"]) for x in b.spikes]
         ha, hb = a.history.since(Cursor()), b.history.since(Cursor())
         assert ha["epoch"] == hb["epoch"]
         for name in ("train_loss", "test_loss", "lr"):
@@ -120,6 +121,20 @@ def test_a_diverging_run_stops_alone_and_the_others_go_on(calls: list[int]) -> N
     for la, lb in zip(a.linears, b.linears):
         for pa, pb in ((la.weight, lb.weight), (la.bias, lb.bias), (la.weight.grad, lb.weight.grad), (la.bias.grad, lb.bias.grad)):
             torch.testing.assert_close(pa.detach(), pb.detach(), rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def test_a_spike_is_explained_as_stepping_alone_explains_it() -> None:
+    """Epoch ends scored after the call still explain a spike with that step's gradients."""
+    together = class_of(3, problem="regression", dataset="plane", hidden=[8, 8], activation="relu")
+    together[0] = Lab(together[0].config.model_copy(update={"learning_rate": 0.8, "seed": 3}), CPU)  # spikes, and goes on
+    alone = [copy.deepcopy(lab) for lab in together]
+    for n in (100, 350, 750):
+        Lab.step_together(together, n)
+        for lab in alone:
+            lab.step(n)
+    assert together[0].spikes and not together[0].diverged
+    assert [x["text"] for x in together[0].spikes] == [x["text"] for x in alone[0].spikes]
+    assert_same(together[1:], alone[1:])
 
 
 def test_who_may_join_a_cohort() -> None:
