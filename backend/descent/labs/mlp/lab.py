@@ -21,9 +21,9 @@ from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from . import cohort, inside
-from .scoring import scored
 from .fork import Fork, penalty
 from .schema import GRID, Config
+from .scoring import scored
 
 DATA_KEYS = {"problem", "dataset", "classes", "noise", "train_ratio", "seed"}
 NETWORK_KEYS = {"features", "hidden", "activation", "loss", "dropout", "norm"} | set(InitParams.model_fields)
