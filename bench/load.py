@@ -3,6 +3,7 @@ once against a real server in a child process, and the table says what each one 
 
     PYTHONPATH=backend python -m bench.load              # the whole table, about 2 minutes
     PYTHONPATH=backend python -m bench.load --quick      # 1 and 10 clients only
+    PYTHONPATH=backend python -m bench.load --capacity 60  # how many clients get >= 60 epochs/s each
     make load
 
 Not part of ``make bench`` (it takes minutes and loads both cores); ``make load`` runs it.
@@ -208,6 +209,41 @@ async def scenario(ws_url: str, url: str, pid: int, setup: str, n: int, seconds:
     return {"clients": clients, "cpu": 100 * (cpu1 - cpu0) / (t1 - t0), "me": 100 * (me1 - me0) / (t1 - t0), "rss": rss}
 
 
+def capacity(target: float, backend: str | None = None, most: int = 400, seconds: float = 5.0) -> list[Row]:
+    """How many default-setup clients the server serves with every one (the slowest) at
+    ``target`` epochs/s or more: class sizes doubled from 8 until one falls short, then
+    halved intervals down to a tenth of the size (bounded: ``most`` clients at most)."""
+    env = {**SERVER_ENV, "PYTHONPATH": backend} if backend else SERVER_ENV
+    probes: list[tuple[int, float, float]] = []  # (clients, slowest epochs/s, median frames/s)
+
+    def serves(n: int) -> bool:
+        result = asyncio.run(scenario(ws_url, url, server.pid, "default", n, seconds))
+        ok = [c.rates() for c in result["clients"] if c.failure is None]
+        slowest = min((e for e, _ in ok), default=0.0) if len(ok) == n else 0.0
+        probes.append((n, slowest, statistics.median([f for _, f in ok]) if ok else 0.0))
+        time.sleep(1.5)  # the janitor reclaims the probe's sessions
+        return slowest >= target
+
+    with running_server(env, "bench-capacity") as (url, server, _):
+        ws_url = url.replace("http", "ws") + "/ws"
+        good, bad = 0, None
+        n = 8
+        while bad is None and n <= most:
+            if serves(n):
+                good, n = n, n * 2
+            else:
+                bad = n
+        while bad is not None and bad - good > max(1, bad // 10):
+            middle = (good + bad) // 2
+            if serves(middle):
+                good = middle
+            else:
+                bad = middle
+    tried = ", ".join(f"{n}: {e:.0f}" for n, e, _ in probes)
+    return [{"name": f"clients served at >= {target:g} epochs/s each, default", "value": good, "unit": "clients",
+             "note": f"the slowest client's epochs/s per class size tried: {tried}" + ("" if bad else f" (stopped at {most})")}]
+
+
 def main() -> None:
     from bench.common import print_table
 
@@ -215,7 +251,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 and 10 clients only")
     parser.add_argument("--clients", type=int, nargs="*", help="only the default setup with these client counts")
     parser.add_argument("--backend", help="run the server from this backend/ directory (another checkout, for before/after)")
+    parser.add_argument("--capacity", type=float, metavar="EPOCHS",
+                        help="instead: the most default-setup clients served with each at >= EPOCHS epochs/s (e.g. 60 on a GPU)")
     args = parser.parse_args()
+    if args.capacity:
+        print_table(TITLE, capacity(args.capacity, args.backend))
+        return
     scenarios = QUICK if args.quick else None
     if args.clients:
         scenarios = [("default", n, 6.0) for n in args.clients]
