@@ -59,14 +59,15 @@ def nesterov(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -
     return SGD(params, lr=lr, momentum=hp.momentum, nesterov=True, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("adagrad", uses=("eps", "weight_decay"), label="AdaGrad", state=("sum",))
+@OPTIMIZERS.register("adagrad", uses=("eps", "weight_decay"), label="AdaGrad", state=("sum",), stacked=lambda hp: stacked.adagrad)
 def adagrad(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import Adagrad
 
     return Adagrad(params, lr=lr, eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("rmsprop", uses=("rho", "eps", "weight_decay"), label="RMSprop", state=("square_avg",))
+@OPTIMIZERS.register("rmsprop", uses=("rho", "eps", "weight_decay"), label="RMSprop", state=("square_avg",),
+                     stacked=lambda hp: stacked.rmsprop)
 def rmsprop(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import RMSprop
 
@@ -74,7 +75,8 @@ def rmsprop(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) ->
 
 
 @OPTIMIZERS.register(
-    "adadelta", uses=("rho", "eps", "weight_decay"), label="Adadelta", state=("square_avg", "acc_delta")
+    "adadelta", uses=("rho", "eps", "weight_decay"), label="Adadelta", state=("square_avg", "acc_delta"),
+    stacked=lambda hp: stacked.adadelta,
 )
 def adadelta(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     """Adadelta needs no LR in theory; torch scales its step by ``lr`` (1.0 = the textbook rule)."""

@@ -1,5 +1,5 @@
-"""Optimizer update rules over stacked runs: one call updates the same parameter of k runs,
-each with its own learning rate and step number (a cohort of playground runs, one class on
+"""Optimizer update rules over stacked runs: one call updates the parameters of k runs (all
+of them, as one (k, P) tensor, or any slice alike), each with its own learning rate and step number (a cohort of playground runs, one class on
 one preset: labs/mlp/cohort.py). Registered as meta ``stacked`` of the optimizer they mirror
 (optimizers.py); an optimizer without one keeps its runs stepping alone.
 
@@ -8,7 +8,7 @@ tensors with a leading run axis, in the same order of operations, so the results
 torch.optim's up to float rounding (tests/test_cohort.py steps both). ``state`` holds the
 optimizer-state tensors its registry meta ``state`` names, stacked, zero for a run that has
 none yet (torch's first step gives what the update gives from zero: a momentum buffer of
-``0 * momentum + g`` is g, Adam's moments start at zero).
+``0 * momentum + g`` is g; Adam's moments and AdaGrad's sum start at zero).
 
     rule.update(p, g, state, lr, step, hp): p, g and each state tensor (k, ...); lr: the k
     runs' learning rates, step: their step numbers, this step included (1 = the first; only
@@ -83,3 +83,39 @@ def adam(decoupled: bool) -> Rule:
         p.sub_(m / denom * step_size)
 
     return Rule(rule, counts_steps=True)
+
+
+def _rmsprop(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
+             hp: "OptimizerParams") -> None:
+    """torch.optim.RMSprop (alpha = rho; no momentum, not centered): s = rho * s + (1 - rho) g²;
+    p - lr * g / (sqrt(s) + eps)."""
+    if hp.weight_decay:
+        g = g + hp.weight_decay * p
+    average = state["square_avg"].mul_(hp.rho).addcmul_(g, g, value=1 - hp.rho)
+    p.sub_(g / average.sqrt().add_(hp.eps) * per_run(lr, p))
+
+
+def _adagrad(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
+             hp: "OptimizerParams") -> None:
+    """torch.optim.Adagrad (no LR decay, accumulator from 0): s = s + g²; p - lr * g / (sqrt(s) + eps)."""
+    if hp.weight_decay:
+        g = g + hp.weight_decay * p
+    total = state["sum"].addcmul_(g, g, value=1)
+    p.sub_(g / total.sqrt().add_(hp.eps) * per_run(lr, p))
+
+
+def _adadelta(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
+              hp: "OptimizerParams") -> None:
+    """torch.optim.Adadelta: s = rho * s + (1 - rho) g²; Δ = sqrt(a + eps) / sqrt(s + eps) * g;
+    a = rho * a + (1 - rho) Δ²; p - lr * Δ."""
+    if hp.weight_decay:
+        g = g + hp.weight_decay * p
+    average = state["square_avg"].mul_(hp.rho).addcmul_(g, g, value=1 - hp.rho)
+    delta = state["acc_delta"].add(hp.eps).sqrt_().div_(average.add(hp.eps).sqrt_()).mul_(g)
+    state["acc_delta"].mul_(hp.rho).addcmul_(delta, delta, value=1 - hp.rho)
+    p.sub_(delta * per_run(lr, p))
+
+
+rmsprop = Rule(_rmsprop, counts_steps=True)
+adagrad = Rule(_adagrad, counts_steps=True)
+adadelta = Rule(_adadelta, counts_steps=True)
