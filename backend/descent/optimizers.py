@@ -1,8 +1,8 @@
 """Optimizer registry, shared by every lab: name -> factory(params, lr, hp) -> torch.optim.Optimizer.
 
 Each entry names the hyper-parameters it reads (meta ``uses``) so the page shows only those,
-and, where runs of one shape can take it together (labs/mlp/cohort.py), ``stacked``: hp ->
-its update rule over stacked runs (stacked.py), or None for settings it does not cover.
+and ``stacked``: hp -> its update rule over stacked runs (stacked.py), with which runs of one
+shape take their steps together (labs/mlp/cohort.py).
 torch.optim is used wherever it has the optimizer; Yogi, and Adam/AdamW with bias
 correction switched off, come from ``descent.moments`` (written out, tested against the formula)."""
 
@@ -90,7 +90,8 @@ ADAM_STATE = ("exp_avg", "exp_avg_sq")
 
 
 @OPTIMIZERS.register("adam", uses=ADAM_USES, label="Adam", state=ADAM_STATE,
-                     stacked=lambda hp: stacked.adam(decoupled=False) if hp.bias_correction else None)
+                     stacked=lambda hp: stacked.adam(decoupled=False) if hp.bias_correction
+                     else stacked.moments(decoupled=False, yogi=False, corrected=False))
 def adam(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
         from .moments import Moments
@@ -102,7 +103,8 @@ def adam(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> An
 
 
 @OPTIMIZERS.register("adamw", uses=ADAM_USES, label="AdamW", state=ADAM_STATE,
-                     stacked=lambda hp: stacked.adam(decoupled=True) if hp.bias_correction else None)
+                     stacked=lambda hp: stacked.adam(decoupled=True) if hp.bias_correction
+                     else stacked.moments(decoupled=True, yogi=False, corrected=False))
 def adamw(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
         from .moments import Moments
@@ -116,7 +118,8 @@ def adamw(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> A
     return AdamW(params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("yogi", uses=ADAM_USES, label="Yogi", state=ADAM_STATE)
+@OPTIMIZERS.register("yogi", uses=ADAM_USES, label="Yogi", state=ADAM_STATE,
+                     stacked=lambda hp: stacked.moments(decoupled=False, yogi=True, corrected=hp.bias_correction))
 def yogi(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
     from .moments import Yogi
 

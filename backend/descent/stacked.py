@@ -119,3 +119,29 @@ def _adadelta(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tens
 rmsprop = Rule(_rmsprop, counts_steps=True)
 adagrad = Rule(_adagrad, counts_steps=True)
 adadelta = Rule(_adadelta, counts_steps=True)
+
+
+def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
+    """descent.moments.Moments (Adam/AdamW, with or without bias correction) and its Yogi:
+    m = b1 m + (1 - b1) g; v by Adam's leaky average, or Yogi's v - (1 - b2) sign(v - g²) g²;
+    p - lr * m̂ / (sqrt(v̂) + eps), the hats dividing by 1 - b^t when ``corrected``."""
+
+    def rule(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
+             hp: "OptimizerParams") -> None:
+        if hp.weight_decay:
+            if decoupled:
+                p.mul_(per_run(1 - lr * hp.weight_decay, p))
+            else:
+                g = g + hp.weight_decay * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.mul_(hp.beta1).add_(g, alpha=1 - hp.beta1)
+        g2 = g * g
+        if yogi:
+            v.addcmul_((v - g2).sign(), g2, value=-(1 - hp.beta2))
+        else:
+            v.mul_(hp.beta2).add_(g2, alpha=1 - hp.beta2)
+        if corrected:
+            m, v = m / per_run(1 - hp.beta1**step, p), v / per_run(1 - hp.beta2**step, p)
+        p.sub_(m / v.sqrt().add_(hp.eps) * per_run(lr, p))
+
+    return Rule(rule, counts_steps=True)

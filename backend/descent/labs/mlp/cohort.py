@@ -10,8 +10,7 @@ schedule, counters, epoch-end evaluation, divergence. Results equal stepping eac
 up to float rounding (tests/test_cohort.py).
 
 Who qualifies (``key``): an optimizer with an update rule over stacked runs (registry meta
-``stacked``: all but Yogi, and Adam/AdamW without bias correction; their state is stacked
-too), no
+``stacked``: every optimizer has one; their state is stacked too), no
 BatchNorm/LayerNorm, no dropout, no fork; the key holds everything the batched computation
 depends on. A run whose
 current batch is short (the last of an epoch when the batch size does not divide the
