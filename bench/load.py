@@ -39,12 +39,20 @@ from bench.common import WHERE, Row, cpu_seconds, rss_mb, running_server
 from bench.mlp import BIG
 
 TITLE = f"load: N websocket clients training at once (MLP lab, server on {WHERE})"
-SETUPS: dict[str, dict[str, Any]] = {"default": {}, "big": BIG, "adam": {"optimizer": "adam", "learning_rate": 0.01}}
+# a setup, or several that the clients take in turn ("mixed": a class whose students changed
+# the preset five ways, so five cohorts of ten train side by side)
+SETUPS: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
+    "default": {},
+    "big": BIG,
+    "adam": {"optimizer": "adam", "learning_rate": 0.01},
+    "mixed": [{}, {"hidden": [6, 3]}, {"activation": "relu"}, {"optimizer": "adam", "learning_rate": 0.01},
+              {"features": ["x1", "x2", "x1x2"], "optimizer": "momentum"}],
+}
 # (setup, clients, measured seconds): 50 is the default max_running_sessions (settings.py)
 # and the class; 100 clients check that nothing fails past it; a class on Adam
-# (optimizer state stacked with the weights) for the one on plain SGD
+# (optimizer state stacked with the weights) and a mixed class beside the one preset
 SCENARIOS = [("default", 1, 5.0), ("default", 10, 6.0), ("default", 50, 8.0), ("default", 100, 6.0), ("big", 1, 5.0),
-             ("big", 10, 6.0), ("big", 50, 8.0), ("adam", 50, 8.0)]
+             ("big", 10, 6.0), ("big", 50, 8.0), ("adam", 50, 8.0), ("mixed", 50, 8.0)]
 QUICK = [s for s in SCENARIOS if s[1] <= 10]
 WARMUP = 2.0  # seconds of play before measuring
 PROBE_EVERY = 1.2  # seconds between a client's learning-rate changes
@@ -193,7 +201,9 @@ async def scenario(ws_url: str, url: str, pid: int, setup: str, n: int, seconds:
     window: list[float] = [math.inf, math.inf]
     tasks = []
     for i, c in enumerate(clients):
-        tasks.append(asyncio.create_task(run_client(ws_url, SETUPS[setup], i, gate, window, c)))
+        chosen = SETUPS[setup]
+        tasks.append(asyncio.create_task(run_client(ws_url, chosen[i % len(chosen)] if isinstance(chosen, list) else chosen,
+                                                    i, gate, window, c)))
         if i % 10 == 9:
             await asyncio.sleep(0.05)  # connect in small waves, as a class arrives
     await wait_connected(url, n)
@@ -249,7 +259,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 and 10 clients only")
-    parser.add_argument("--clients", type=int, nargs="*", help="only the default setup with these client counts")
+    parser.add_argument("--clients", type=int, nargs="*", help="only these client counts (of the --setup)")
+    parser.add_argument("--setup", default="default", choices=list(SETUPS), help="with --clients: which setup")
     parser.add_argument("--backend", help="run the server from this backend/ directory (another checkout, for before/after)")
     parser.add_argument("--capacity", type=float, metavar="EPOCHS",
                         help="instead: the most default-setup clients served with each at >= EPOCHS epochs/s (e.g. 60 on a GPU)")
@@ -259,7 +270,7 @@ def main() -> None:
         return
     scenarios = QUICK if args.quick else None
     if args.clients:
-        scenarios = [("default", n, 6.0) for n in args.clients]
+        scenarios = [(args.setup, n, 6.0) for n in args.clients]
     print_table(TITLE + (f" [server: {args.backend}]" if args.backend else ""), rows(scenarios, args.backend))
 
 
