@@ -39,7 +39,7 @@ def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _sgd(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
-         hp: "OptimizerParams") -> None:
+         hp: OptimizerParams) -> None:
     """torch.optim.SGD: g + weight_decay * p, then p - lr * g."""
     if hp.weight_decay:
         g = g + hp.weight_decay * p
@@ -54,7 +54,7 @@ def momentum(nesterov: bool) -> Rule:
     g + momentum * v (Nesterov)."""
 
     def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
-             hp: "OptimizerParams") -> None:
+             hp: OptimizerParams) -> None:
         if hp.weight_decay:
             g = g + hp.weight_decay * p
         velocity = state["momentum_buffer"].mul_(hp.momentum).add_(g)
@@ -69,7 +69,7 @@ def adam(decoupled: bool) -> Rule:
     per-run scalars in float64, as torch computes them, then float32)."""
 
     def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
-             hp: "OptimizerParams") -> None:
+             hp: OptimizerParams) -> None:
         if hp.weight_decay:
             if decoupled:
                 p.mul_(per_run(1 - lr * hp.weight_decay, p))
@@ -85,8 +85,8 @@ def adam(decoupled: bool) -> Rule:
     return Rule(rule, counts_steps=True)
 
 
-def _rmsprop(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
-             hp: "OptimizerParams") -> None:
+def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+             hp: OptimizerParams) -> None:
     """torch.optim.RMSprop (alpha = rho; no momentum, not centered): s = rho * s + (1 - rho) g²;
     p - lr * g / (sqrt(s) + eps)."""
     if hp.weight_decay:
@@ -95,8 +95,8 @@ def _rmsprop(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tenso
     p.sub_(g / average.sqrt().add_(hp.eps) * per_run(lr, p))
 
 
-def _adagrad(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
-             hp: "OptimizerParams") -> None:
+def _adagrad(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+             hp: OptimizerParams) -> None:
     """torch.optim.Adagrad (no LR decay, accumulator from 0): s = s + g²; p - lr * g / (sqrt(s) + eps)."""
     if hp.weight_decay:
         g = g + hp.weight_decay * p
@@ -104,8 +104,8 @@ def _adagrad(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tenso
     p.sub_(g / total.sqrt().add_(hp.eps) * per_run(lr, p))
 
 
-def _adadelta(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
-              hp: "OptimizerParams") -> None:
+def _adadelta(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+              hp: OptimizerParams) -> None:
     """torch.optim.Adadelta: s = rho * s + (1 - rho) g²; Δ = sqrt(a + eps) / sqrt(s + eps) * g;
     a = rho * a + (1 - rho) Δ²; p - lr * Δ."""
     if hp.weight_decay:
@@ -126,8 +126,8 @@ def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
     m = b1 m + (1 - b1) g; v by Adam's leaky average, or Yogi's v - (1 - b2) sign(v - g²) g²;
     p - lr * m̂ / (sqrt(v̂) + eps), the hats dividing by 1 - b^t when ``corrected``."""
 
-    def rule(p: "torch.Tensor", g: "torch.Tensor", state: dict[str, "torch.Tensor"], lr: "torch.Tensor", step: "torch.Tensor",
-             hp: "OptimizerParams") -> None:
+    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+             hp: OptimizerParams) -> None:
         if hp.weight_decay:
             if decoupled:
                 p.mul_(per_run(1 - lr * hp.weight_decay, p))
