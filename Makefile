@@ -1,7 +1,7 @@
 # make run   - set up and serve Descent on http://127.0.0.1:8000 (HOST / PORT override)
 # make test  - set up and run every test (unit, protocol, browser)
 # make bench - print the benchmark table
-# make load  - the load test: N websocket clients at once (about 2 minutes; not in make bench)
+# make load  - the load test: N websocket clients at once (about 4 minutes; not in make bench)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

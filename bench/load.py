@@ -1,7 +1,7 @@
 """Load test on loopback: N simulated websocket clients train the playground (MLP lab) at
 once against a real server in a child process, and the table says what each one gets.
 
-    PYTHONPATH=backend python -m bench.load              # the whole table, about 2 minutes
+    PYTHONPATH=backend python -m bench.load              # the whole table, about 4 minutes
     PYTHONPATH=backend python -m bench.load --quick      # 1 and 10 clients only
     PYTHONPATH=backend python -m bench.load --capacity 60  # how many clients get >= 60 epochs/s each
     make load
