@@ -38,11 +38,21 @@ def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
 
 
+def decayed(p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, hp: OptimizerParams, decoupled: bool = False) -> torch.Tensor:
+    """Weight decay as torch.optim applies it: folded into the gradient (g + wd * p), or
+    ``decoupled`` (AdamW: p shrinks by 1 - lr * wd, in place). Returns the gradient to use."""
+    if not hp.weight_decay:
+        return g
+    if decoupled:
+        p.mul_(per_run(1 - lr * hp.weight_decay, p))
+        return g
+    return g + hp.weight_decay * p
+
+
 def _sgd(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
          hp: OptimizerParams) -> None:
     """torch.optim.SGD: g + weight_decay * p, then p - lr * g."""
-    if hp.weight_decay:
-        g = g + hp.weight_decay * p
+    g = decayed(p, g, lr, hp)
     p.sub_(g * per_run(lr, p))
 
 
@@ -55,8 +65,7 @@ def momentum(nesterov: bool) -> Rule:
 
     def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
              hp: OptimizerParams) -> None:
-        if hp.weight_decay:
-            g = g + hp.weight_decay * p
+        g = decayed(p, g, lr, hp)
         velocity = state["momentum_buffer"].mul_(hp.momentum).add_(g)
         p.sub_((g + hp.momentum * velocity if nesterov else velocity) * per_run(lr, p))
 
@@ -70,11 +79,7 @@ def adam(decoupled: bool) -> Rule:
 
     def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
              hp: OptimizerParams) -> None:
-        if hp.weight_decay:
-            if decoupled:
-                p.mul_(per_run(1 - lr * hp.weight_decay, p))
-            else:
-                g = g + hp.weight_decay * p
+        g = decayed(p, g, lr, hp, decoupled)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - hp.beta1)
         v.mul_(hp.beta2).addcmul_(g, g, value=1 - hp.beta2)
@@ -89,8 +94,7 @@ def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], l
              hp: OptimizerParams) -> None:
     """torch.optim.RMSprop (alpha = rho; no momentum, not centered): s = rho * s + (1 - rho) g²;
     p - lr * g / (sqrt(s) + eps)."""
-    if hp.weight_decay:
-        g = g + hp.weight_decay * p
+    g = decayed(p, g, lr, hp)
     average = state["square_avg"].mul_(hp.rho).addcmul_(g, g, value=1 - hp.rho)
     p.sub_(g / average.sqrt().add_(hp.eps) * per_run(lr, p))
 
@@ -98,8 +102,7 @@ def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], l
 def _adagrad(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
              hp: OptimizerParams) -> None:
     """torch.optim.Adagrad (no LR decay, accumulator from 0): s = s + g²; p - lr * g / (sqrt(s) + eps)."""
-    if hp.weight_decay:
-        g = g + hp.weight_decay * p
+    g = decayed(p, g, lr, hp)
     total = state["sum"].addcmul_(g, g, value=1)
     p.sub_(g / total.sqrt().add_(hp.eps) * per_run(lr, p))
 
@@ -108,8 +111,7 @@ def _adadelta(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], 
               hp: OptimizerParams) -> None:
     """torch.optim.Adadelta: s = rho * s + (1 - rho) g²; Δ = sqrt(a + eps) / sqrt(s + eps) * g;
     a = rho * a + (1 - rho) Δ²; p - lr * Δ."""
-    if hp.weight_decay:
-        g = g + hp.weight_decay * p
+    g = decayed(p, g, lr, hp)
     average = state["square_avg"].mul_(hp.rho).addcmul_(g, g, value=1 - hp.rho)
     delta = state["acc_delta"].add(hp.eps).sqrt_().div_(average.add(hp.eps).sqrt_()).mul_(g)
     state["acc_delta"].mul_(hp.rho).addcmul_(delta, delta, value=1 - hp.rho)
@@ -128,11 +130,7 @@ def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
 
     def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
              hp: OptimizerParams) -> None:
-        if hp.weight_decay:
-            if decoupled:
-                p.mul_(per_run(1 - lr * hp.weight_decay, p))
-            else:
-                g = g + hp.weight_decay * p
+        g = decayed(p, g, lr, hp, decoupled)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.mul_(hp.beta1).add_(g, alpha=1 - hp.beta1)
         g2 = g * g
