@@ -10,10 +10,9 @@ schedule, counters, epoch-end evaluation, divergence. Results equal stepping eac
 up to float rounding (tests/test_cohort.py).
 
 Who qualifies (``key``): an optimizer with an update rule over stacked runs (registry meta
-``stacked``: every optimizer has one; their state is stacked too), no
-BatchNorm/LayerNorm, no dropout, no fork; the key holds everything the batched computation
-depends on. A run whose
-current batch is short (the last of an epoch when the batch size does not divide the
+``stacked``: every optimizer has one; their state is stacked too), no BatchNorm/LayerNorm,
+no dropout, no fork; the key holds everything the batched computation depends on. A run
+whose current batch is short (the last of an epoch when the batch size does not divide the
 data) takes that one step alone, on its own network, inside the same loop."""
 
 from __future__ import annotations
@@ -70,7 +69,10 @@ class Stack:
         self.weights = self.layers[:depth]
         self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
         cfg = labs[0].config
-        self.rule = rule_of(cfg)
+        rule = rule_of(cfg)
+        if rule is None:  # (key() admits none such)
+            raise ValueError(f"optimizer {cfg.optimizer!r} has no update rule over stacked runs")
+        self.rule = rule
         self.keys: tuple[str, ...] = OPTIMIZERS[cfg.optimizer].meta.get("state", ())
         held = [[lab.optimizer.state.get(p, {}) for p in own] for lab, own in zip(labs, owns)]  # run -> param -> its state
         self.state = {k: torch.stack([torch.cat([_or_zeros(state.get(k), p).reshape(-1) for state, p in zip(run, own)])
@@ -95,7 +97,7 @@ class Stack:
                 held = lab.optimizer.state[param]
                 for k in self.keys:
                     held[k] = states[k][j][0].clone()
-                if self.rule is not None and self.rule.counts_steps:
+                if self.rule.counts_steps:
                     held["step"] = torch.tensor(self.steps[s])
         if self.grads[s] is not None:
             grads, row = self.grads[s]
@@ -311,9 +313,9 @@ def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activ
              squash: bool, cfg: Any) -> list[torch.Tensor]:
     """The same gradients without autograd, for the family where they are plain matrix
     products (a loss with a simple ``error``, an activation whose derivative is a function
-    of its output, registry meta both): the
-    forward keeps each layer's output, the backward multiplies the error back through
-    them. Equal to autograd up to float rounding (tests/test_cohort.py)."""
+    of its output, registry meta both): the forward keeps each layer's output, the backward
+    multiplies the error back through them. Equal to autograd up to float rounding
+    (tests/test_cohort.py)."""
     depth = len(params) // 2
     weights = params[:depth]
     outputs = _layers(params, x, activation)  # outputs[i]: the input of layer i

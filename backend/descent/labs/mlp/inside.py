@@ -122,11 +122,11 @@ def feature_maps() -> dict[str, Any]:
     return {"resolution": NEURON_GRID, "extent": EXTENT, "encoding": "base64-uint8", "features": maps}
 
 
-def weights_view(linears: list[nn.Linear]) -> dict[str, Any]:
-    """Weights per layer as [out][in] and biases as [out], rounded to 4 significant digits."""
-    host = stats.on_host([m.weight for m in linears] + [m.bias for m in linears])
-    rounded = significant(host)  # type: ignore[arg-type]
-    return {"weights": rounded[: len(linears)], "biases": rounded[len(linears):]}
+def weights_view(weights: list[np.ndarray], biases: list[np.ndarray]) -> dict[str, Any]:
+    """Weights per layer as [out][in] and biases as [out] (host arrays, ``stats.on_host``),
+    rounded to 4 significant digits."""
+    rounded = significant([*weights, *biases])
+    return {"weights": rounded[: len(weights)], "biases": rounded[len(weights):]}
 
 
 def significant(arrays: list[np.ndarray], digits: int = 4) -> list[Any]:

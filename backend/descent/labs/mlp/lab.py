@@ -320,8 +320,9 @@ class Lab(BaseLab):
     def views(self, full: bool) -> dict[str, Any]:
         out, hidden = inside.forward_with_taps(self.model, self.x_grid, self.taps)
         cells = GRID * GRID
-        weights = stats.on_host(self.weights)
-        grads = stats.on_host([w.grad for w in self.weights])
+        depth = len(self.linears)
+        host = stats.on_host([*self.weights, *(m.bias for m in self.linears), *(w.grad for w in self.weights)])
+        weights, biases, grads = host[:depth], host[depth: 2 * depth], host[2 * depth:]  # (one host copy on a GPU)
         grad_norms = [stats.norm(g) for g in grads]
         if grads[0] is not None:
             self.grad_trace.record(self.step_count, grad_norms)
@@ -341,7 +342,7 @@ class Lab(BaseLab):
         views: dict[str, Any] = {
             "boundary": boundary,
             "neurons": neurons,
-            **inside.weights_view(self.linears),
+            **inside.weights_view(weights, biases),  # type: ignore[arg-type]
             "grad_norms": grad_norms,
             "layers": [f"layer {i + 1}" for i in range(len(self.weights))],
             "update_ratio": stats.update_ratios(self._before_step, self.weights),
