@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 from pydantic import BaseModel, ValidationError
 
+from .budget import Budget
 from .errors import describe
 from .history import Cursor
 from .labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], None]
 
 ACK_WINDOW = 2  # frames a client that acks may have in flight (see Session._in_flight)
+SLOW_STEPS = 2  # steps in a row over max_step_seconds that pause a session (one may be a hiccup)
+MAX_OWED_EPOCHS = 100  # epochs of 'step' presses a session may queue
+MAX_WEIGHT = 8  # the most places in admission one session takes, however costly its steps
 # Config keys that never change a lab's size: changing only these skips the parameter guard.
 UNSIZED_KEYS = frozenset({"learning_rate", "optimizer", *OptimizerParams.model_fields})
 
@@ -47,6 +51,13 @@ class Session:
         self.send = send
         self.state = "paused"
         self.max_parameters = settings.max_parameters
+        self.max_step_work = settings.max_step_work
+        self.max_step_seconds = settings.max_step_seconds
+        # this session's share of the worker's time: everything it makes the worker do is paid from it
+        self.budget = Budget(cap=settings.credit_cap_seconds)
+        self._owed = 0  # steps still to run for 'step' controls (run across rounds, like training)
+        self._slow = 0  # steps in a row that took longer than max_step_seconds
+        self._measured = False  # _step_cost has been measured (not the initial guess)
         rate = settings.max_steps_per_second
         # a burst of a quarter second keeps quanta full without letting a session race ahead
         self._steps = TokenBucket(rate, max(1.0, rate / 4), time.perf_counter())
@@ -75,11 +86,14 @@ class Session:
     # ---- messages -------------------------------------------------------------------
 
     def handle(self, message: BaseModel) -> None:
-        """Apply one client message. A lab that raises here fails the session (see ``fail``)."""
+        """Apply one client message, paid from the session's time budget. A lab that raises
+        here fails the session (see ``fail``)."""
+        started = time.perf_counter()
         try:
             self._handle(message)
         except Exception as e:
             self.fail(e)
+        self.budget.spend(time.perf_counter() - started)
 
     def _handle(self, message: BaseModel) -> None:
         if isinstance(message, Configure):
@@ -201,18 +215,23 @@ class Session:
         self._send_config(rebuilt, changed)
 
     def _too_big(self, lab_name: str, config: BaseModel) -> bool:
-        """Refuse (with an error naming the limit) a config whose lab would exceed max_parameters."""
-        count = _parameter_count(lab_name, config.model_dump_json())
-        if count <= self.max_parameters:
-            return False
-        self.send(
-            {
-                "type": "error",
-                "message": f"config: this setup has {count:,} trainable parameters; at most {self.max_parameters:,} are allowed (make the model smaller)",
-                "loc": ["config"],
-            }
-        )
-        return True
+        """Refuse (with an error naming the limit) a config whose lab would exceed
+        max_parameters, or whose single training step would cost more than max_step_work
+        (a step cannot be cut: it would hold every session on the worker that long)."""
+        count, work = _size(lab_name, config.model_dump_json())
+        if count > self.max_parameters:
+            self._refuse_size(f"this setup has {count:,} trainable parameters; at most {self.max_parameters:,} are allowed", lab_name, config)
+            return True
+        if work > self.max_step_work:
+            self._refuse_size(f"one training step of this setup costs about {work:.2g} multiply-adds; "
+                              f"at most {self.max_step_work:.2g} are allowed, so no one else waits for it", lab_name, config)
+            return True
+        return False
+
+    def _refuse_size(self, why: str, lab_name: str, config: BaseModel) -> None:
+        fields = lab_class(lab_name).cost_fields
+        sizes = ", ".join(f"{f} ({getattr(config, f)})" for f in fields if hasattr(config, f))
+        self.send({"type": "error", "message": f"config: {why}: lower {sizes or 'the model size'}", "loc": ["config"]})
 
     def control(self, action: str) -> None:
         if self.failed and action != "pause":
@@ -234,22 +253,21 @@ class Session:
                 self._send_status()
                 return
             self.state = "running"
+            self._owed = 0
         elif action == "pause":
             if self.state == "running":
                 self.state = "paused"
+            self._owed = 0
         elif action == "step":
             if self.state == "diverged":
                 self.send({"type": "error", "message": "the run diverged; reset (or change the setup) to start again", "loc": ["action"]})
                 return
-            n = self.lab.steps_per_epoch
-            now = time.perf_counter()
-            if self._steps.available(now) <= 0:
-                self.send({"type": "error", "message": f"action: stepping too fast; at most {self._steps.rate:g} optimizer steps per second per session", "loc": ["action"]})
-                return
+            # one epoch, trained across rounds like any training (a long epoch must not hold
+            # the worker); presses while it runs queue more, up to MAX_OWED_EPOCHS
             self.state = "paused"
-            self._steps.spend(n)  # may go into debt: training then waits until it is repaid
-            self.lab.step(n)
-            self._check_divergence()
+            self._owed = min(self._owed + self.lab.steps_per_epoch, MAX_OWED_EPOCHS * self.lab.steps_per_epoch)
+            self._dirty = True
+            return
         elif action == "reset":
             self.lab.reset()
             self._after_rebuild()
@@ -257,6 +275,7 @@ class Session:
         self._send_status()
 
     def _after_rebuild(self) -> None:
+        self._owed = 0
         if self.state == "diverged":
             self.state = "paused"
         self._cursor = Cursor()
@@ -269,12 +288,37 @@ class Session:
     def running(self) -> bool:
         return self.state == "running"
 
+    @property
+    def wants_training(self) -> bool:
+        """Running, or still owing steps to a 'step' control."""
+        return (self.running or self._owed > 0) and not self.failed
+
+    def wants_time(self, now: float) -> bool:
+        """The worker owes this session a share of its time this round: it trains, or a
+        frame is due."""
+        return self.wants_training or (self._dirty and self.next_frame_in(now) is not None)
+
+    @property
+    def weight(self) -> int:
+        """Places this session takes in admission while it trains: 1, or more when its own
+        steps (measured) cost more than ``reference`` seconds, a lone default playground step
+        (``worker.reference_step_seconds``); at most MAX_WEIGHT. A class member stepping in
+        a cohort pays only its share of the batched step, so it counts 1."""
+        if not self._measured:
+            return 1
+        from .worker import reference_step_seconds
+
+        return max(1, min(MAX_WEIGHT, round(self._step_cost / reference_step_seconds())))
+
     def train_wait(self, now: float) -> float | None:
-        """Seconds until the session may train (0 = now), None if it is not running."""
-        return self._steps.wait(now) if self.running else None
+        """Seconds until the session may train (0 = now), None if it is not training."""
+        if not self.wants_training:
+            return None
+        return max(self._steps.wait(now), self.budget.repaid_in())
 
     def tick(self, budget: float) -> None:
-        """Train for about ``budget`` seconds if running, within the steps/s allowance."""
+        """Train for about ``budget`` seconds if training, within the steps/s allowance and
+        the session's time credit; the time is paid from the credit."""
         started = time.perf_counter()
         n = self._allowance(budget, started)
         if n < 1:
@@ -284,7 +328,9 @@ class Session:
             self.lab.step(n)
         else:  # a cohort of one: the batched step is cheaper than the lab's own (bench/batching.py)
             type(self.lab).step_together([self.lab], n)
-        self._trained((time.perf_counter() - started) / n)
+        elapsed = time.perf_counter() - started
+        self.budget.spend(elapsed)
+        self._trained(elapsed / n, n, alone=True)
 
     def cohort_key(self) -> Any:
         """Running sessions with equal keys train together as one batched computation
@@ -296,26 +342,58 @@ class Session:
 
     def _allowance(self, budget: float, now: float) -> int:
         """Steps this session may take in ``budget`` seconds: by its step cost, within its
-        steps/s allowance (0 if it is not running)."""
-        if not self.running:
+        steps/s allowance and what a 'step' control still owes (0 if it is not training or
+        has no credit left; else at least one step, even for a budget of 0)."""
+        if not self.wants_training or self.budget.credit <= 0:
             return 0
-        return min(max(1, int(budget / self._step_cost)), int(self._steps.available(now)))
+        budget = min(budget, self.budget.credit)
+        n = min(max(1, int(budget / self._step_cost)), int(self._steps.available(now)))
+        return n if self.running else min(n, self._owed)
 
-    def _trained(self, step_cost: float) -> None:
+    def _trained(self, step_cost: float, n: int, alone: bool = False) -> None:
         # floored: a lab that had nothing to do (a finished race) must not make the next quantum huge
-        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost)
+        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost) if self._measured else max(1e-6, step_cost)
+        self._measured = True
         self._dirty = True
+        if not self.running and self._owed:
+            self._owed = max(0, self._owed - n)
+            if not self._owed:
+                self._send_status()
         self._check_divergence()
+        if alone:
+            self._check_step_time(step_cost)
+
+    def _check_step_time(self, step_cost: float) -> None:
+        """A session whose single steps take longer than max_step_seconds (the work estimate
+        let it through, but this machine is slower) is paused: each such step holds the
+        sessions that share its worker."""
+        self._slow = self._slow + 1 if step_cost > self.max_step_seconds else 0
+        if self._slow < SLOW_STEPS:
+            return
+        self._slow = 0
+        self.state = "paused"
+        self._owed = 0
+        fields = ", ".join(f for f in type(self.lab).cost_fields if hasattr(self.lab.config, f)) or "the model size"
+        reason = (f"config: one training step of this setup takes {step_cost:.2f} s here; at most "
+                  f"{self.max_step_seconds:g} s is allowed, so no one else waits for it: lower {fields}")
+        self.send({"type": "error", "message": reason, "loc": ["config"]})
+        self._send_status(reason=reason)
 
     def _check_divergence(self) -> None:
         if self.lab.diverged and self.state != "diverged":
             self.state = "diverged"
+            self._owed = 0
             self._send_status(reason=self.lab.diverged)
 
     def frame_due(self, now: float) -> float | None:
         """Seconds until a frame is due (0 = now), or None if none is owed (or the lab failed:
         its views may be what raises)."""
-        return self.next_frame_in(now) if self._dirty else None
+        if not self._dirty:
+            return None
+        due = self.next_frame_in(now)
+        # a session in debt (its steps, commands or views cost more than its share) gets its
+        # next frame once it has repaid it: frames give way first, and only its own
+        return None if due is None else max(due, self.budget.repaid_in())
 
     def next_frame_in(self, now: float) -> float | None:
         """Seconds until the client may have its next frame, were the lab to change now (the
@@ -341,6 +419,12 @@ class Session:
             self._in_flight = max(0, self._in_flight - 1)
 
     def send_frame(self, now: float) -> None:
+        """Send the frame, its views paid from the session's time budget."""
+        started = time.perf_counter()
+        self._send_frame(now)
+        self.budget.spend(time.perf_counter() - started)
+
+    def _send_frame(self, now: float) -> None:
         lab = self.lab
         frame = {
             "type": "frame",
@@ -381,8 +465,8 @@ class Session:
 
 def tick_together(sessions: list[Session], budget: float) -> None:
     """Train sessions of one cohort key for about ``budget`` seconds each, as one batched
-    computation: every one ready to train takes the same number of steps (the fewest any of
-    them may), and each is charged its share of the time."""
+    computation: every one ready to train (with credit left) takes the same number of steps
+    (the fewest any of them may), and each pays its share of the time."""
     started = time.perf_counter()
     ready = [(s, n) for s in sessions if (n := s._allowance(budget, started)) >= 1]
     if not ready:
@@ -392,9 +476,10 @@ def tick_together(sessions: list[Session], budget: float) -> None:
     for s in group:
         s._steps.spend(n)
     type(group[0].lab).step_together([s.lab for s in group], n)
-    share = (time.perf_counter() - started) / (n * len(group))
+    share = (time.perf_counter() - started) / len(group)
     for s in group:
-        s._trained(share)
+        s.budget.spend(share)
+        s._trained(share / n, n)
 
 
 def patched(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:
@@ -405,7 +490,10 @@ def patched(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def _parameter_count(lab_name: str, config_json: str) -> int:
-    """Memoized by config: a lab's default count builds one, so repeats cost nothing."""
+def _size(lab_name: str, config_json: str) -> tuple[int, float]:
+    """(trainable parameters, multiply-adds of one training step), memoized by config: a
+    lab's default count builds one, so repeats cost nothing."""
     model = config_model(lab_name)
-    return int(lab_class(lab_name).parameter_count(model.model_validate_json(config_json)))
+    config = model.model_validate_json(config_json)
+    lab = lab_class(lab_name)
+    return int(lab.parameter_count(config)), float(lab.step_work(config))

@@ -35,6 +35,11 @@ class Settings(BaseModel):
     message_burst: int = Field(40, ge=1, description="client messages per connection in a burst")
     max_parameters: int = Field(5_000_000, ge=1, description="trainable parameters of one session's lab")
     max_steps_per_second: float = Field(20000, gt=0, description="optimizer steps per session per second")
+    # A step cannot be cut across rounds: one costlier than this is refused by its formula
+    # (machine-independent), and one that still takes longer than max_step_seconds here is paused.
+    max_step_work: float = Field(4e8, gt=0, description="multiply-adds of one training step of a session (forward and backward)")
+    max_step_seconds: float = Field(0.25, gt=0, description="a session whose training steps take longer than this (measured) is paused")
+    credit_cap_seconds: float = Field(2 / 35, gt=0, description="the most worker time an idle session may bank (fair share)")
     max_outbox: int = Field(256, ge=8, description="server messages queued for a client that does not read")
 
     # ---- session lifetime -----------------------------------------------------------
@@ -73,6 +78,8 @@ class Settings(BaseModel):
             "max_parameters": self.max_parameters,
             "max_running_sessions": self.max_running_sessions,
             "max_steps_per_second": self.max_steps_per_second,
+            "max_step_work": self.max_step_work,
+            "max_step_seconds": self.max_step_seconds,
             "resume_grace_seconds": self.resume_grace_seconds,
             "idle_timeout_seconds": self.idle_timeout_seconds,
         }

@@ -6,7 +6,13 @@ gets its share of the round, then the worker runs queued commands (messages from
 and sends the frames that are due. Running sessions of one shape (equal cohort keys: a
 class on one preset) take their shares together, as one batched computation. A paused
 session costs nothing: with nothing running, the thread sleeps until a command or a frame
-is due."""
+is due.
+
+Time, not counts, is what is shared: each round's elapsed time is credited to the sessions
+that want the worker (``budget.Budget``), and all a session makes the worker do (steps, a
+'step' control's epoch, commands, a frame's views) is paid from its own credit. A session
+that spent more than its share (one costly step, a fork, heavy views) sits out until its
+share has repaid it, so it slows only itself."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from functools import cache
 from typing import Any, Callable, TypeVar
 
 import torch
@@ -27,10 +34,29 @@ T = TypeVar("T")
 
 
 def room(running: int, limit: int) -> str | None:
-    """Admission: None if one more session may start training, else why not (for the user)."""
+    """Admission: None if one more session may start training, else why not (for the user).
+    ``running`` counts places: a session whose steps cost more than a default one takes
+    more (``Session.weight``)."""
     if running < limit:
         return None
-    return f"the server is full: {running} sessions are training, at most {limit}; try again in a moment"
+    return (f"the server is full: the sessions training now take {running} places, at most {limit}; "
+            "try again in a moment")
+
+
+@cache
+def reference_step_seconds() -> float:
+    """Seconds of one lone optimizer step of the default playground setup on this process's
+    device, measured once (median of a few timed runs): the unit of ``Session.weight``."""
+    from .labs import DEFAULT_LAB, config_model, lab_class
+
+    lab = lab_class(DEFAULT_LAB)(config_model(DEFAULT_LAB)(), torch.device("cpu"))
+    lab.step(20)  # warm up
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        lab.step(20)
+        times.append((time.perf_counter() - started) / 20)
+    return max(1e-6, sorted(times)[len(times) // 2])
 
 
 class Census:
@@ -67,6 +93,7 @@ class Worker:
         self.census = census  # the running sessions of other worker processes (admission counts all)
         self.torch_threads = torch_threads
         self.sessions: dict[str, Session] = {}
+        self._round_at = time.perf_counter()  # when the last round began (its elapsed time is shared out)
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="descent-worker", daemon=True)
@@ -98,9 +125,9 @@ class Worker:
         session.room = self.room
 
     def running(self) -> int:
-        """How many sessions train now. (Read from the event loop too: a snapshot of
-        attributes the worker writes, good enough for admission.)"""
-        return sum(1 for s in list(self.sessions.values()) if s.running)
+        """Places the training sessions take now (``Session.weight``). (Read from the event
+        loop too: a snapshot of attributes the worker writes, good enough for admission.)"""
+        return sum(s.weight for s in list(self.sessions.values()) if s.running)
 
     def room(self) -> str | None:
         """None if one more session may start training, else why not (for the user)."""
@@ -143,22 +170,28 @@ class Worker:
         return True
 
     def _serve(self) -> None:
-        """One round: a quantum of training for each session, then the frames due. (Its
-        locals end with it, so a removed session is not kept alive while the thread sleeps.)"""
+        """One round: the elapsed time credited to the sessions that want the worker, a
+        quantum of training for each that has credit, then the frames due. (Its locals end
+        with it, so a removed session is not kept alive while the thread sleeps.)"""
+        now = time.perf_counter()
+        elapsed, self._round_at = now - self._round_at, now
         sessions = list(self.sessions.values())
-        running = sum(1 for s in sessions if s.running)
+        wanting = [s for s in sessions if s.wants_time(now)]
+        for session in wanting:
+            session.budget.earn(elapsed / len(wanting), len(wanting))
+        training = [s for s in sessions if s.wants_training]
         if self.census:
-            self.census.report(running)
-        share = min(self.quantum, self.round_time / max(1, running))  # each running session's time
+            self.census.report(sum(s.weight for s in training if s.running))
+        share = min(self.quantum, self.round_time / max(1, len(training)))  # each training session's time
         quantum = max(self.min_quantum, share)
-        alone = self._train_cohorts(sessions, share)
+        alone = self._train_cohorts(training, share)
         now = time.perf_counter()
         for session in alone:
             # a session whose next frame falls due within its quantum trains until then
             due = session.next_frame_in(now)
             budget = quantum if due is None else min(quantum, due)
             self._guarded(session, lambda s=session, b=budget: s.tick(b))
-        del sessions, alone
+        del sessions, wanting, training, alone
         self._drain(0)  # what clients sent while the round trained shows in this round's frames
         now = time.perf_counter()
         for session in list(self.sessions.values()):

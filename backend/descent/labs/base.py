@@ -74,6 +74,17 @@ class Lab(ABC):
 
     # ---- size guard (the session refuses configs over settings.max_parameters) ----------
 
+    # the config fields that set how much a step costs, named when a setup is refused as too big
+    cost_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def step_work(cls, config: BaseModel) -> float:
+        """Multiply-adds of one training step (forward and backward, about three times the
+        forward), by formula: the session refuses a setup over settings.max_step_work, since
+        one step cannot be cut and holds its worker. This default, for small labs: three
+        times the parameters per sample of a batch."""
+        return 3.0 * cls.parameter_count(config) * getattr(config, "batch_size", 1)
+
     @classmethod
     def parameter_count(cls, config: BaseModel) -> int:
         """Trainable parameters a lab built from ``config`` holds. This default builds one

@@ -68,6 +68,19 @@ class Lab(BaseLab):
         final_norm = 2 * d if config.norm == "pre" else 0
         return v * d + positional + config.layers * block + final_norm + (d * v + v)
 
+    cost_fields = ("batch_size", "length", "d_model", "ffn", "layers")
+
+    @classmethod
+    def step_work(cls, config: Config) -> float:
+        """Multiply-adds of one training step: per token and layer the q, k, v and output
+        projections (4 d^2), the feed-forward block (2 d ffn) and the attention itself
+        (scores and the weighted sum, 2 T d); then the output head (d v); backward about
+        twice the forward."""
+        task = make_task(config.task, config.length, config.symbols)
+        t, d = task.seq_len, config.d_model
+        per_token = config.layers * (4 * d * d + 2 * d * config.ffn + 2 * t * d) + d * len(task.vocab)
+        return 3.0 * config.batch_size * t * per_token
+
     # ---- building -------------------------------------------------------------------
 
     def _build_task(self) -> None:

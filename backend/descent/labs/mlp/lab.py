@@ -99,6 +99,7 @@ def blown_layer(norms: list[float]) -> str:
 
 class Lab(BaseLab):
     commands = ("set_weight", "code", "fork", "unfork")
+    cost_fields = ("batch_size", "hidden", "features")
 
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
