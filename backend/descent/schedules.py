@@ -18,15 +18,12 @@ Torch-free at import."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .registry import Registry
-
-if TYPE_CHECKING:
-    import torch
 
 Factory = Callable[[Any, "ScheduleParams", int], Any]
 # (params, base LR (a number, or a column of one per parameter group), horizon, steps) -> LRs
