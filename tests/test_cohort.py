@@ -139,7 +139,9 @@ def test_runs_at_different_points_of_their_epochs_step_together() -> None:
 def test_a_diverging_run_stops_alone_and_the_others_go_on(calls: list[int]) -> None:
     """Epoch ends are scored after each batched call: a run found diverged at one is put back there."""
     together = class_of(3, problem="regression", dataset="plane", activation="relu")
-    together[1].configure(together[1].config.model_copy(update={"learning_rate": 5.0}))
+    # (4: with plane's targets 1.2x larger (TensorFlow Playground's), 5 and above blow up within
+    # one step, where the stacked backward's NaN gradients and autograd's zeros differ)
+    together[1].configure(together[1].config.model_copy(update={"learning_rate": 4.0}))
     alone = [copy.deepcopy(lab) for lab in together]
     for n in calls:
         Lab.step_together(together, n)
@@ -166,7 +168,9 @@ def test_a_diverging_run_stops_alone_and_the_others_go_on(calls: list[int]) -> N
 def test_a_spike_is_explained_as_stepping_alone_explains_it() -> None:
     """Epoch ends scored after the call still explain a spike with that step's gradients."""
     together = class_of(3, problem="regression", dataset="plane", hidden=[8, 8], activation="relu")
-    together[0] = Lab(together[0].config.model_copy(update={"learning_rate": 0.8, "seed": 3}), CPU)  # spikes, and goes on
+    # (0.45 with plane's targets 1.2x larger, TensorFlow Playground's: two spikes; a more chaotic
+    # run, as 0.8 was, parts from stepping alone by float rounding)
+    together[0] = Lab(together[0].config.model_copy(update={"learning_rate": 0.45, "seed": 3}), CPU)  # spikes, and goes on
     alone = [copy.deepcopy(lab) for lab in together]
     for n in (100, 350, 750):
         Lab.step_together(together, n)

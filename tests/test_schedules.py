@@ -9,11 +9,12 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from pydantic import ValidationError
 
-from descent.schedules import SCHEDULES, ScheduleParams, build_schedule, schedule_curve
+from descent.schedules import SCHEDULES, Schedule, ScheduleParams, build_schedule, schedule_curve
 
 BASE = 0.4
 T = 60
@@ -217,3 +218,136 @@ def test_short_horizons_and_any_warmup_either_work_or_name_the_field(name: str) 
                 assert "warmup_steps" in str(e) or "total_steps" in str(e)
                 continue
             assert len(curve) == steps and all(0 <= v <= BASE + 1e-12 for v in curve)
+
+
+# ---- the closed forms against torch, and what an LR change costs ---------------------------
+
+# (params, horizon) cases: every branch of every closed form, short and long horizons
+CASES = [
+    (P, 60),
+    (P.model_copy(update={"warmup_steps": 0, "min_lr": 0.0}), 2),
+    (P.model_copy(update={"warmup_steps": 1}), 3),
+    (P.model_copy(update={"warmup_steps": 0}), 4),
+    (P.model_copy(update={"warmup_steps": 2, "min_lr": 0.9}), 5),  # min_lr above the base: cosine climbs
+    (P.model_copy(update={"warmup_steps": 0, "factor": 0.999, "step_size": 300, "milestones": [1, 999, 1000]}), 1000),
+    (P.model_copy(update={"warmup_steps": 700, "factor": 0.9995, "min_lr": 0.0, "power": 0.5}), 5000),
+]
+
+
+def torch_lrs(name: str, p: ScheduleParams, total: int, bases: list[float], steps: int) -> list[list[float]]:
+    """Each step's LR per parameter group, from the registry's torch factory, stepped as the
+    lab stepped it before closed forms: up to the horizon, then held."""
+    opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": b} for b in bases])
+    sched = SCHEDULES[name].fn(opt, p, total)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in range(steps):
+            seen.append([g["lr"] for g in opt.param_groups])
+            if t < total - 1:
+                sched.step()
+    return seen
+
+
+@pytest.mark.parametrize("name", SCHEDULES.names())
+def test_closed_form_equals_torch_at_every_step_from_any_start(name: str) -> None:
+    """The LR of every step, built at step 0 or at any later step (a change mid-run), before
+    and past the horizon, equals the torch scheduler's, per parameter group."""
+    bases = [BASE, 0.003]
+    for case, total in CASES:
+        p = case.model_copy(update={"schedule": name})
+        try:
+            p.check_horizon(total)
+        except ValueError:  # (onecycle needs 4 steps)
+            continue
+        want = torch_lrs(name, p, total, bases, total + 10)
+        curve = schedule_curve(p, BASE, total)
+        assert curve == pytest.approx([w[0] for w in want[:total]], rel=1e-10, abs=1e-300), total
+        starts = range(total + 10) if total <= 60 else [*range(0, total + 10, 97), total - 2, total - 1, total + 3]
+        for start in starts:
+            opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": b} for b in bases])
+            schedule = build_schedule(opt, p, total, start=start)
+            got = []
+            for _ in range(3):
+                got.append([g["lr"] for g in opt.param_groups])
+                schedule.step()
+            assert schedule.t == start + 3 and schedule.lr == opt.param_groups[0]["lr"]
+            held = [want[min(t, total + 9)] for t in range(start, start + 3)]
+            assert np.array(got) == pytest.approx(np.array(held), rel=1e-10, abs=1e-300), (total, start)
+
+
+@pytest.mark.parametrize("name", SCHEDULES.names())
+def test_closed_form_equals_torch_over_the_longest_mlp_horizon(name: str) -> None:
+    """20,000 steps (the MLP lab's longest schedule_steps): the recursive torch schedulers
+    (cosine, polynomial, exponential ...) do not drift from the closed forms."""
+    p = P.model_copy(update={"schedule": name, "warmup_steps": 500, "factor": 0.9995, "min_lr": 0.001})
+    want = torch_lrs(name, p, 20_000, [BASE], 20_000)
+    assert schedule_curve(p, BASE, 20_000) == pytest.approx([w[0] for w in want], rel=1e-10, abs=1e-300)
+
+
+class Counting:
+    """Counts torch scheduler steps and the steps each closed-form call evaluates."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        self.torch_steps = 0
+        self.evaluated: list[int] = []  # steps asked of the closed form, per call
+        step = torch.optim.lr_scheduler.LRScheduler.step
+        closed_form = SCHEDULES[name].meta.get("lr")
+
+        def counted_step(sched: object, *args: object, **kwargs: object) -> None:
+            self.torch_steps += 1
+            step(sched, *args, **kwargs)  # type: ignore[arg-type]
+
+        def counted_closed_form(p: ScheduleParams, base: object, total: int, t: np.ndarray) -> np.ndarray:
+            self.evaluated.append(len(t))
+            return closed_form(p, base, total, t)  # type: ignore[misc]
+
+        monkeypatch.setattr(torch.optim.lr_scheduler.LRScheduler, "step", counted_step)
+        monkeypatch.setitem(SCHEDULES[name].meta, "lr", counted_closed_form)
+
+
+def test_a_schedule_built_late_in_a_run_replays_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    count = Counting(monkeypatch, "warmup_cosine")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=BASE)
+    p = ScheduleParams(schedule="warmup_cosine")
+    schedule = build_schedule(opt, p, 20_000, start=19_000)
+    assert count.torch_steps == 0 and count.evaluated == [Schedule.CHUNK]
+    for _ in range(2 * Schedule.CHUNK):
+        schedule.step()
+    assert count.torch_steps == 0 and count.evaluated == [Schedule.CHUNK] * 3
+
+
+def test_a_burst_of_lr_changes_late_in_a_run_costs_each_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 LR changes (a slider dragged) through a real Session at step 19,000 of a
+    20,000-step warmup_cosine run: no change replays the schedule from step 0 (no torch
+    scheduler is stepped; each change evaluates one chunk of the closed form, each frame one
+    vectorized curve), and the LR is the new curve's at the run's step."""
+    from descent.protocol import Configure
+    from descent.session import Session
+
+    sent: list[dict] = []
+    session = Session("lr", torch.device("cpu"), sent.append)
+    horizon = 20_000
+    session.handle(Configure(type="configure", config={"schedule": "warmup_cosine", "schedule_steps": horizon}))
+    session.control("step")  # one real epoch
+    lab = session.lab
+    lab.step_count = 19_000  # the run's step axis, late: where a replay would cost the most
+    count = Counting(monkeypatch, "warmup_cosine")
+    frames = 0
+    for i in range(60):
+        lr = round(0.01 + 0.005 * i, 4)
+        session.handle(Configure(type="configure", config={"learning_rate": lr}))
+        assert session.failed is None and not [m for m in sent if m["type"] == "error"]
+        assert lab.lr == pytest.approx(schedule_curve(lab.config, lr, horizon)[19_000], rel=1e-12)
+        if i % 3 == 0:  # the page asks for frames meanwhile: each carries the changed curve
+            session.send_frame(0.0)
+            frames += 1
+            assert sent[-1]["views"]["schedule"]["horizon"] == horizon
+    assert count.torch_steps == 0
+    curves = [n for n in count.evaluated if n == horizon]
+    chunks = [n for n in count.evaluated if n != horizon]
+    assert len(chunks) == 60 and max(chunks) <= Schedule.CHUNK
+    assert len(curves) <= 60 + frames  # (this test's own schedule_curve calls, and one per frame)
+    session.control("step")  # training goes on along the curve
+    assert lab.step_count == 19_000 + lab.steps_per_epoch
+    assert lab.lr == pytest.approx(schedule_curve(lab.config, lab.config.learning_rate, horizon)[lab.step_count], rel=1e-12)

@@ -1,8 +1,22 @@
-"""2-D datasets of the playground (after TensorFlow Playground), generated with numpy.
+"""2-D datasets of the playground, generated with numpy. The classification and regression
+sets of TensorFlow Playground (circle, xor, gauss, spiral, plane, multigauss) follow its
+generators (src/dataset.ts), so its users find the same data and the same noise:
 
-Points lie in the square [-6, 6]^2. Classification labels are -1 / +1, multiclass labels
-are class indices 0 .. k-1, regression targets lie in [-1, 1]. ``noise`` is a fraction in
-[0, 0.5]. Generators take (n, noise, rng); multiclass ones also take the class count k."""
+- circle, xor, plane, multigauss keep every point where it was drawn, inside the square
+  [-6, 6]^2, and label it from a copy shifted by noise (uniform, up to noise x the
+  dataset's radius along each axis): noise flips labels near a boundary (circle 7.9 % /
+  24.8 %, xor 7.0 % / 17.5 % of the points at noise 0.25 / 0.5) and blurs targets;
+- gauss, spiral keep each point's label and move the point (gauss: variance 0.5 .. 4 as
+  noise goes 0 .. 0.5; spiral: by up to noise along each axis), so a Gaussian tail may
+  leave the square.
+
+Descent's own sets: moons (Gaussian noise moves points), checkerboard (uniform noise moves
+points after labelling), blobs and spirals (multiclass; Gaussian / uniform noise moves points).
+
+Classification labels are -1 / +1, multiclass labels are class indices 0 .. k-1,
+regression targets are TensorFlow Playground's: multigauss in [-1, 1], plane (x1 + x2) / 10,
+unclamped (+-1.2 without noise). ``noise`` is a fraction in [0, 0.5]. Generators take
+(n, noise, rng); multiclass ones also take the class count k."""
 
 from __future__ import annotations
 
@@ -38,31 +52,28 @@ def generate(name: str, noise: float, seed: int, classes: int = DEFAULT_CLASSES)
     return xy[order].astype(np.float32), label[order].astype(np.float32)
 
 
-def _uniform(rng: np.random.Generator, n: int, r: float) -> np.ndarray:
-    return rng.uniform(-r, r, size=n)
-
-
 @DATASETS.register("circle", problem="classification")
 def circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Half the points in a disc of radius 2.5, half in a ring from 3.5 to 5, each labelled
+    +1 if a copy of it shifted by up to 5 * noise along each axis lies in the disc."""
     radius = 5.0
     half = n // 2
-    # inner disc (positive) and outer ring (negative)
     r = np.concatenate([rng.uniform(0, radius * 0.5, half), rng.uniform(radius * 0.7, radius, n - half)])
     angle = rng.uniform(0, 2 * np.pi, n)
     xy = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
-    xy += np.stack([_uniform(rng, n, radius), _uniform(rng, n, radius)], axis=1) * noise
-    label = np.where(np.hypot(xy[:, 0], xy[:, 1]) < radius * 0.5, 1.0, -1.0)
-    return xy, label
+    shifted = xy + rng.uniform(-radius, radius, size=(n, 2)) * noise
+    return xy, np.where(np.hypot(shifted[:, 0], shifted[:, 1]) < radius * 0.5, 1.0, -1.0)
 
 
 @DATASETS.register("xor", problem="classification")
 def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Points in [-5, 5]^2 pushed 0.3 off both axes, each labelled +1 if a copy of it
+    shifted by up to 5 * noise along each axis lies in the first or third quadrant."""
     padding = 0.3
     xy = rng.uniform(-5, 5, size=(n, 2))
     xy += np.where(xy > 0, padding, -padding)
-    xy += rng.uniform(-5, 5, size=(n, 2)) * noise
-    label = np.where(xy[:, 0] * xy[:, 1] >= 0, 1.0, -1.0)
-    return xy, label
+    shifted = xy + rng.uniform(-5, 5, size=(n, 2)) * noise
+    return xy, np.where(shifted[:, 0] * shifted[:, 1] >= 0, 1.0, -1.0)
 
 
 @DATASETS.register("gauss", problem="classification")
@@ -113,9 +124,11 @@ def checkerboard(n: int, noise: float, rng: np.random.Generator) -> tuple[np.nda
 
 @DATASETS.register("plane", problem="regression")
 def plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Target (x1 + x2) / 10 of a copy of the point shifted by up to 6 * noise along each
+    axis, unclamped (within +-1.2 without noise, +-1.8 at noise 0.5)."""
     xy = rng.uniform(-EXTENT, EXTENT, size=(n, 2))
-    noisy = xy + rng.uniform(-EXTENT, EXTENT, size=(n, 2)) * noise
-    return xy, np.clip((noisy[:, 0] + noisy[:, 1]) / (2 * EXTENT), -1, 1)
+    shifted = xy + rng.uniform(-EXTENT, EXTENT, size=(n, 2)) * noise
+    return xy, (shifted[:, 0] + shifted[:, 1]) / 10
 
 
 _BUMPS = np.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]])
@@ -123,11 +136,14 @@ _BUMPS = np.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, 
 
 @DATASETS.register("multigauss", problem="regression")
 def multigauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Six bumps of height +-1 and radius 2: the target of a copy of the point shifted by
+    up to 6 * noise along each axis is sign * (1 - distance / 2) of the bump it lies on, else 0."""
     xy = rng.uniform(-EXTENT, EXTENT, size=(n, 2))
-    noisy = xy + rng.uniform(-EXTENT, EXTENT, size=(n, 2)) * noise
-    # each bump contributes sign * (1 - distance/2), clamped to [0, 1]
-    dist = np.hypot(noisy[:, None, 0] - _BUMPS[:, 0], noisy[:, None, 1] - _BUMPS[:, 1])  # (n, 6)
-    return xy, np.clip((np.clip(1 - dist / 2, 0, 1) * _BUMPS[:, 2]).sum(1), -1, 1)
+    shifted = xy + rng.uniform(-EXTENT, EXTENT, size=(n, 2)) * noise
+    dist = np.hypot(shifted[:, None, 0] - _BUMPS[:, 0], shifted[:, None, 1] - _BUMPS[:, 1])  # (n, 6)
+    # the bumps' discs (centres 4 or more apart) do not overlap: the sum is the one bump's
+    # value (TensorFlow Playground takes the largest in absolute value, the same number)
+    return xy, (np.clip(1 - dist / 2, 0, 1) * _BUMPS[:, 2]).sum(1)
 
 
 @DATASETS.register("blobs", problem="multiclass")
