@@ -16,7 +16,7 @@ MAX_HEADS = 8
 MAX_D_MODEL = 128
 MAX_FFN = 512
 MAX_BATCH = 256
-MAX_HORIZON = 10_000  # schedule horizon in steps (the planned curve is computed step by step)
+MAX_HORIZON = 10_000  # schedule horizon in steps
 MAX_EXAMPLES = 16  # eval examples the maps can show
 EPOCH_STEPS = 20  # an "epoch" here is 20 batches of fresh examples (the tasks have no fixed data set)
 

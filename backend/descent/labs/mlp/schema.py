@@ -26,7 +26,7 @@ FeatureName = Literal[FEATURES.names()]  # type: ignore[valid-type]
 ActivationName = Literal[ACTIVATIONS.names()]  # type: ignore[valid-type]
 OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 LossName = Literal[LOSSES.names()]  # type: ignore[valid-type]
-MAX_SCHEDULE_STEPS = 20_000  # the whole curve is computed on each schedule change
+MAX_SCHEDULE_STEPS = 20_000  # the page's LR curve covers the whole horizon (a closed form: ~1 ms)
 
 # For the page: which hyper-parameter fields each choice reads, and display labels.
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS, "loss": LOSSES}
@@ -45,7 +45,7 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
 
     lab: Literal["mlp"] = "mlp"
     problem: Literal["classification", "regression", "multiclass"] = Field(
-        "classification", description="classification: labels -1/+1; regression: values in [-1, 1]; "
+        "classification", description="classification: labels -1/+1; regression: values about [-1, 1] (plane: (x1+x2)/10, as in TensorFlow Playground); "
         "multiclass: class indices 0 .. classes-1 (softmax over one output per class)"
     )
     dataset: DatasetName = "circle"
