@@ -76,7 +76,11 @@ def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, su
             yield url, server, log_path
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # (stuck on a client that does not read, say)
+                server.kill()
+                server.wait(timeout=10)
 
 
 def process_tree(pid: int) -> list[int]:

@@ -18,7 +18,7 @@ from descent.session import Session
 from descent.settings import Settings
 from descent.worker import Worker
 
-FULL = "the server is full: 1 sessions are training, at most 1; try again in a moment"
+FULL = "the server is full: the sessions training now take 1 places, at most 1; try again in a moment"
 
 
 @contextmanager

@@ -35,6 +35,8 @@ ACK_WINDOW = 2  # frames a client that acks may have in flight (see Session._in_
 SLOW_STEPS = 2  # steps in a row over max_step_seconds that pause a session (one may be a hiccup)
 MAX_OWED_EPOCHS = 100  # epochs of 'step' presses a session may queue
 MAX_WEIGHT = 8  # the most places in admission one session takes, however costly its steps
+WEIGHT_UNIT = 4  # a session's steps may cost up to this many default steps and still take one place
+MEASURED = 5  # quanta measured before a session's step cost counts in admission
 # Config keys that never change a lab's size: changing only these skips the parameter guard.
 UNSIZED_KEYS = frozenset({"learning_rate", "optimizer", *OptimizerParams.model_fields})
 
@@ -57,7 +59,7 @@ class Session:
         self.budget = Budget(cap=settings.credit_cap_seconds)
         self._owed = 0  # steps still to run for 'step' controls (run across rounds, like training)
         self._slow = 0  # steps in a row that took longer than max_step_seconds
-        self._measured = False  # _step_cost has been measured (not the initial guess)
+        self._measured = 0  # how many times _step_cost has been measured (weight trusts it from MEASURED on)
         rate = settings.max_steps_per_second
         # a burst of a quarter second keeps quanta full without letting a session race ahead
         self._steps = TokenBucket(rate, max(1.0, rate / 4), time.perf_counter())
@@ -300,15 +302,17 @@ class Session:
 
     @property
     def weight(self) -> int:
-        """Places this session takes in admission while it trains: 1, or more when its own
-        steps (measured) cost more than ``reference`` seconds, a lone default playground step
-        (``worker.reference_step_seconds``); at most MAX_WEIGHT. A class member stepping in
-        a cohort pays only its share of the batched step, so it counts 1."""
-        if not self._measured:
+        """Places this session takes in admission while it trains: one per WEIGHT_UNIT lone
+        default playground steps (``worker.reference_step_seconds``, measured in this
+        process) that one of its steps costs, measured; at least 1, at most MAX_WEIGHT (it
+        then gets slower, not the others). A class member stepping in a cohort pays only its
+        share of the batched step, so it counts 1; so does a default session whose steps a
+        busy machine makes look a few times dearer."""
+        if self._measured < MEASURED:
             return 1
         from .worker import reference_step_seconds
 
-        return max(1, min(MAX_WEIGHT, round(self._step_cost / reference_step_seconds())))
+        return max(1, min(MAX_WEIGHT, int(self._step_cost / (WEIGHT_UNIT * reference_step_seconds()))))
 
     def train_wait(self, now: float) -> float | None:
         """Seconds until the session may train (0 = now), None if it is not training."""
@@ -352,8 +356,8 @@ class Session:
 
     def _trained(self, step_cost: float, n: int, alone: bool = False) -> None:
         # floored: a lab that had nothing to do (a finished race) must not make the next quantum huge
-        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost) if self._measured else max(1e-6, step_cost)
-        self._measured = True
+        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost)
+        self._measured += 1
         self._dirty = True
         if not self.running and self._owed:
             self._owed = max(0, self._owed - n)
