@@ -18,7 +18,7 @@ CPU = torch.device("cpu")
 def layer(fan_in: int = 400, fan_out: int = 300, name: str = "default", **hp: float) -> nn.Linear:
     torch.manual_seed(0)
     lin = nn.Linear(fan_in, fan_out)
-    INITIALIZERS[name].fn(lin, InitParams(init=name, **hp))
+    INITIALIZERS[name].fn(lin, InitParams(init=name, **hp), torch.Generator().manual_seed(0))
     return lin
 
 
