@@ -149,8 +149,8 @@ class Lab(BaseLab):
         # one forward pass over both
         self.x_grid = self._tensor(featurize(np.concatenate([grid(GRID), grid(inside.NEURON_GRID)]), cfg.features))
         seeds = stream_seeds(cfg.seed, self.resets)
-        dropout_rng = torch.Generator(self.device).manual_seed(seeds["dropout"])
-        self.model = build_network(cfg, seeds["init"], dropout_rng).to(self.device)
+        self.dropout_rng = torch.Generator(self.device).manual_seed(seeds["dropout"])  # (a cohort draws from it too)
+        self.model = build_network(cfg, seeds["init"], self.dropout_rng).to(self.device)
         self._shuffler = torch.Generator().manual_seed(seeds["order"])
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.taps = inside.hidden_taps(self.model)
