@@ -44,6 +44,10 @@ SETUPS: list[dict[str, Any]] = [
     {"optimizer": "adagrad", "batch_size": 7},
     {"optimizer": "adadelta", "rho": 0.8, "eps": 1e-6},
     {"optimizer": "yogi"},
+    # dropout: each run's masks from its own generator, as alone (by hand: relu; by autograd: elu)
+    {"dropout": 0.2, "hidden": [6, 4], "activation": "relu", "batch_size": 7},
+    {"dropout": 0.1, "optimizer": "adam", "beta1": 0.8, "beta2": 0.99},
+    {"dropout": 0.5, "activation": "elu", "loss": "bce", "dataset": "xor"},
 ]
 # every optimizer's stacked rule, one step at a time from equal states (no room for rounding
 # to grow): (optimizer, settings)
@@ -186,8 +190,10 @@ def test_who_may_join_a_cohort() -> None:
     assert default.cohort_key() == Lab(Config(seed=5, learning_rate=0.3, noise=20), CPU).cohort_key()
     for other in ({"hidden": [4, 3]}, {"activation": "relu"}, {"batch_size": 20}, {"features": ["x1", "x2", "x1x2"]}, {"weight_decay": 0.1}):
         assert Lab(Config(**other), CPU).cohort_key() not in (None, default.cohort_key()), other
-    for alone in ({"norm": "batch"}, {"norm": "layer"}, {"dropout": 0.1}):
+    for alone in ({"norm": "batch"}, {"norm": "layer"}):
         assert Lab(Config(**alone), CPU).cohort_key() is None, alone
+    dropout = Lab(Config(dropout=0.1), CPU).cohort_key()  # (its masks come from each run's own generator)
+    assert dropout not in (None, default.cohort_key(), Lab(Config(dropout=0.2), CPU).cohort_key())
     adam = Lab(Config(optimizer="adam"), CPU).cohort_key()
     assert adam not in (None, default.cohort_key(), Lab(Config(optimizer="adam", beta2=0.99), CPU).cohort_key())
     assert adam == Lab(Config(optimizer="adam", learning_rate=0.1, momentum=0.5), CPU).cohort_key()  # (Adam reads no momentum)

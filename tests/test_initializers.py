@@ -8,18 +8,37 @@ import pytest
 import torch
 from torch import nn
 
-from descent.initializers import INITIALIZERS, InitParams
+from descent.initializers import INITIALIZERS, InitParams, linear
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
 
 CPU = torch.device("cpu")
 
 
-def layer(fan_in: int = 400, fan_out: int = 300, name: str = "default", **hp: float) -> nn.Linear:
-    torch.manual_seed(0)
-    lin = nn.Linear(fan_in, fan_out)
-    INITIALIZERS[name].fn(lin, InitParams(init=name, **hp))
-    return lin
+def layer(fan_in: int = 400, fan_out: int = 300, name: str = "default", seed: int = 0, **hp: float) -> nn.Linear:
+    return linear(fan_in, fan_out, torch.Generator().manual_seed(seed), InitParams(init=name, **hp))
+
+
+@pytest.mark.parametrize("name", INITIALIZERS.names())
+def test_each_initializer_draws_from_its_generator_alone(name: str) -> None:
+    """The run's own generator decides the weights; torch's global one is neither read nor
+    moved (every session of a worker shares it)."""
+    torch.manual_seed(1)
+    before = torch.random.get_rng_state()
+    a, b = layer(30, 20, name, seed=5), layer(30, 20, name, seed=5)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.rand(10)  # someone else draws meanwhile
+    c = layer(30, 20, name, seed=5)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.weight, c.weight) and torch.equal(a.bias, c.bias)
+    if name not in ("zeros", "constant"):
+        assert not torch.equal(a.weight, layer(30, 20, name, seed=6).weight)
+
+
+def test_default_is_pytorchs_own_init_draw_for_draw() -> None:
+    torch.manual_seed(3)
+    torch_own = nn.Linear(7, 5)
+    ours = layer(7, 5, "default", seed=3)
+    assert torch.equal(ours.weight, torch_own.weight) and torch.equal(ours.bias, torch_own.bias)
 
 
 def test_names() -> None:

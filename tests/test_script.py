@@ -15,6 +15,7 @@ import torch
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
 from descent.labs.mlp.script import render
+from descent.schedules import SCHEDULES
 
 SETUPS: list[dict[str, Any]] = [
     {},  # the default: circle, tanh 4-2, sgd, constant
@@ -28,7 +29,15 @@ SETUPS: list[dict[str, Any]] = [
      "drawn": [1.5, 2.0, 1, -3.0, 0.5, -1, 4.0, -4.0, 1]},
     {"problem": "multiclass", "dataset": "spirals", "classes": 5, "hidden": [8, 8], "activation": "relu",
      "optimizer": "adam", "learning_rate": 0.01, "noise": 10, "drawn": [1.0, 2.0, 4, -3.0, 0.5, 0]},
+    # the issue's dropout run, with He init: the script's own generators draw what the lab's draw
+    {"dataset": "circle", "hidden": [6, 4], "activation": "relu", "optimizer": "adam", "learning_rate": 0.01,
+     "dropout": 0.2, "seed": 11, "init": "he"},
 ]
+# Every schedule, on a run longer than its horizon (30 steps; 3 epochs are 75): past the
+# horizon the lab holds the LR, and so must the script (torch's schedulers would go on:
+# cosine climbs back, step and exponential keep decaying, one-cycle raises an error).
+PAST_THE_HORIZON = {"dataset": "xor", "hidden": [3], "learning_rate": 0.1, "schedule_steps": 30, "warmup_steps": 5,
+                    "step_size": 10, "milestones": [10, 40], "factor": 0.95}
 
 
 def run_script(config: Config, tmp_path: Path, epochs: int) -> list[float]:
@@ -41,11 +50,29 @@ def run_script(config: Config, tmp_path: Path, epochs: int) -> list[float]:
     return [float(v) for v in re.findall(r"train loss ([0-9.]+|nan)", out)]
 
 
-@pytest.mark.parametrize("overrides", SETUPS, ids=["default", "spiral-yogi-bn", "regression-adam", "xor-linear-l1", "multiclass-spirals"])
+@pytest.mark.parametrize("overrides", SETUPS, ids=["default", "spiral-yogi-bn", "regression-adam", "xor-linear-l1",
+                                                     "multiclass-spirals", "circle-dropout-he"])
 def test_the_script_trains_like_the_lab(overrides: dict[str, Any], tmp_path: Path) -> None:
     config = Config(**overrides)
     epochs = 3
     script = run_script(config, tmp_path, epochs)
+    live = lab_losses(config, epochs)
+    assert len(script) == epochs + 1
+    assert script == pytest.approx(live, abs=2e-4)  # printed with 4 decimals
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES.names())
+def test_the_script_holds_the_lr_past_the_horizon_as_the_lab_does(schedule: str, tmp_path: Path) -> None:
+    config = Config(**PAST_THE_HORIZON, schedule=schedule)
+    epochs = 3
+    assert epochs * Lab(config, torch.device("cpu")).steps_per_epoch > 2 * config.schedule_steps
+    script = run_script(config, tmp_path, epochs)
+    assert len(script) == epochs + 1
+    assert script == pytest.approx(lab_losses(config, epochs), abs=1e-4)  # (printed to 4 decimals: rounding is 5e-5)
+
+
+def lab_losses(config: Config, epochs: int) -> list[float]:
+    """A fresh lab's train loss at each epoch, trained on one thread as the script is run."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -53,9 +80,7 @@ def test_the_script_trains_like_the_lab(overrides: dict[str, Any], tmp_path: Pat
         lab.step(epochs * lab.steps_per_epoch)
     finally:
         torch.set_num_threads(threads)
-    live = [m["train_loss"] for m in _epochs(lab)]
-    assert len(script) == epochs + 1
-    assert script == pytest.approx(live, abs=2e-4)  # printed with 4 decimals
+    return [m["train_loss"] for m in _epochs(lab)]
 
 
 def test_the_default_scripts_loss_falls(tmp_path: Path) -> None:

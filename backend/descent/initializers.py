@@ -1,17 +1,22 @@
-"""Weight-initializer registry, shared by every lab: name -> fn(layer, hp) that fills a
-layer's weight and bias in place (``layer`` has ``.weight`` of shape (fan_out, fan_in) and
-``.bias``). ``default`` keeps PyTorch's own init; the others zero the bias, so only the
-weights tell units apart (which is what the symmetry trap is about)."""
+"""Weight-initializer registry, shared by every lab: name -> fn(layer, hp, generator) that
+fills a layer's weight and bias in place (``layer`` has ``.weight`` of shape (fan_out,
+fan_in) and ``.bias``), drawing from ``generator`` only: a run's own random stream, never
+torch's global one (which every session of a worker shares). ``default`` is PyTorch's own
+init of nn.Linear; the others zero the bias, so only the weights tell units apart (which is
+what the symmetry trap is about)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .registry import Registry
 
-INITIALIZERS: Registry[Callable[[Any, "InitParams"], None]] = Registry("initializer")
+if TYPE_CHECKING:
+    import torch
+
+INITIALIZERS: Registry[Callable[[Any, "InitParams", "torch.Generator"], None]] = Registry("initializer")
 
 
 def _zero_bias(layer: Any) -> None:
@@ -20,29 +25,37 @@ def _zero_bias(layer: Any) -> None:
 
 
 @INITIALIZERS.register("default", uses=(), label="PyTorch default")
-def default(layer: Any, hp: "InitParams") -> None:
-    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias (torch.nn.Linear.reset_parameters)."""
-    layer.reset_parameters()
+def default(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias: torch.nn.Linear.reset_parameters,
+    draw for draw (kaiming_uniform_ with a = sqrt(5) is that uniform)."""
+    import math
+
+    from torch import nn
+
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    if getattr(layer, "bias", None) is not None:
+        bound = 1 / math.sqrt(layer.weight.shape[1])
+        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
 @INITIALIZERS.register("normal", uses=("init_scale",), label="normal N(0, scale²)")
-def normal(layer: Any, hp: "InitParams") -> None:
+def normal(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     from torch import nn
 
-    nn.init.normal_(layer.weight, mean=0.0, std=hp.init_scale)
+    nn.init.normal_(layer.weight, mean=0.0, std=hp.init_scale, generator=generator)
     _zero_bias(layer)
 
 
 @INITIALIZERS.register("uniform", uses=("init_scale",), label="uniform U(-scale, scale)")
-def uniform(layer: Any, hp: "InitParams") -> None:
+def uniform(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     from torch import nn
 
-    nn.init.uniform_(layer.weight, -hp.init_scale, hp.init_scale)
+    nn.init.uniform_(layer.weight, -hp.init_scale, hp.init_scale, generator=generator)
     _zero_bias(layer)
 
 
 @INITIALIZERS.register("zeros", uses=(), label="zeros")
-def zeros(layer: Any, hp: "InitParams") -> None:
+def zeros(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     from torch import nn
 
     nn.init.zeros_(layer.weight)
@@ -50,7 +63,7 @@ def zeros(layer: Any, hp: "InitParams") -> None:
 
 
 @INITIALIZERS.register("constant", uses=("init_value",), label="constant (the symmetry trap)")
-def constant(layer: Any, hp: "InitParams") -> None:
+def constant(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     """Every weight the same value: all units of a layer compute the same function, get the
     same gradient and so stay identical forever."""
     from torch import nn
@@ -60,22 +73,33 @@ def constant(layer: Any, hp: "InitParams") -> None:
 
 
 @INITIALIZERS.register("xavier", uses=(), label="Xavier/Glorot")
-def xavier(layer: Any, hp: "InitParams") -> None:
+def xavier(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     """U(-a, a), a = sqrt(6 / (fan_in + fan_out)): keeps activation and gradient variance
     roughly constant across layers for tanh/sigmoid-like units."""
     from torch import nn
 
-    nn.init.xavier_uniform_(layer.weight)
+    nn.init.xavier_uniform_(layer.weight, generator=generator)
     _zero_bias(layer)
 
 
 @INITIALIZERS.register("he", uses=(), label="He/Kaiming")
-def he(layer: Any, hp: "InitParams") -> None:
+def he(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     """N(0, 2 / fan_in): compensates ReLU zeroing half its inputs."""
     from torch import nn
 
-    nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
+    nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu", generator=generator)
     _zero_bias(layer)
+
+
+def linear(fan_in: int, fan_out: int, generator: "torch.Generator", hp: "InitParams | None" = None) -> Any:
+    """An nn.Linear filled by ``hp.init`` (PyTorch's default without ``hp``) from ``generator``
+    alone: nn.Linear's constructor would first draw its default init from the global
+    generator; skip_init builds the layer without drawing."""
+    from torch import nn
+
+    layer = nn.utils.skip_init(nn.Linear, fan_in, fan_out)
+    INITIALIZERS[hp.init if hp else "default"].fn(layer, hp, generator)
+    return layer
 
 
 InitName = Literal[INITIALIZERS.names()]  # type: ignore[valid-type]

@@ -92,8 +92,11 @@ class Lab(BaseLab):
 
     def _build_network(self) -> None:
         cfg, task = self.config, self.task
-        torch.manual_seed(cfg.seed * 1009 + self.resets)
-        self.rng = np.random.default_rng([cfg.seed, 2, self.resets])  # the training batches
+        # the run's own random streams (never torch's global one, which every session of the
+        # worker shares): the initial weights, the dropout masks, the training batches
+        init_rng = torch.Generator().manual_seed(cfg.seed * 1009 + self.resets)
+        dropout_rng = torch.Generator(self.device).manual_seed(cfg.seed * 6007 + self.resets + 1)
+        self.rng = np.random.default_rng([cfg.seed, 2, self.resets])
         self.model = Transformer(
             vocab=len(task.vocab),
             max_len=task.seq_len,
@@ -106,6 +109,8 @@ class Lab(BaseLab):
             dropout=cfg.dropout,
             pre_norm=cfg.norm == "pre",
             causal=cfg.causal,
+            init_rng=init_rng,
+            dropout_rng=dropout_rng,
         ).to(self.device)
         self.step_count = 0
         self.epoch = 0

@@ -1,5 +1,9 @@
 """A tiny transformer whose attention weights are computed explicitly, softmax(QK^T / sqrt(d_k)),
-so they can be shown (fused attention kernels never materialise them)."""
+so they can be shown (fused attention kernels never materialise them).
+
+Every random draw comes from the run's own generators (``init_rng`` for the initial weights,
+in the order the layers are built; ``dropout_rng`` for the dropout masks), never from torch's
+global one, which every session of a worker shares."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...dropout import Dropout
+from ...initializers import linear
 from .positional import POSITIONAL
 
 FFN_ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}  # the FFN choices the lab offers
@@ -25,6 +31,9 @@ class Positional(nn.Module):
 
     def rotate(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return q, k
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        """Draw the initial values of any trained parameters (none here)."""
 
 
 class Sinusoidal(Positional):
@@ -44,7 +53,11 @@ class Sinusoidal(Positional):
 class Learned(Positional):
     def __init__(self, d_model: int, max_len: int) -> None:
         super().__init__()
-        self.table = nn.Parameter(torch.randn(max_len, d_model) * 0.1)
+        self.table = nn.Parameter(torch.empty(max_len, d_model))  # drawn by init_weights
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        with torch.no_grad():
+            self.table.copy_(torch.randn(self.table.shape, generator=generator) * 0.1)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.table[: x.shape[1]]
@@ -89,12 +102,13 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | Non
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, d_model: int, heads: int, dropout: float) -> None:
+    def __init__(self, d_model: int, heads: int, dropout: float, init_rng: torch.Generator,
+                 dropout_rng: torch.Generator) -> None:
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out = nn.Linear(d_model, d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.qkv = linear(d_model, 3 * d_model, init_rng)
+        self.out = linear(d_model, d_model, init_rng)
+        self.dropout = Dropout(dropout, dropout_rng)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, pos: Positional) -> tuple[torch.Tensor, torch.Tensor]:
         b, t, d = x.shape
@@ -107,14 +121,15 @@ class SelfAttention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, d_model: int, heads: int, ffn: int, activation: str, dropout: float, pre_norm: bool) -> None:
+    def __init__(self, d_model: int, heads: int, ffn: int, activation: str, dropout: float, pre_norm: bool,
+                 init_rng: torch.Generator, dropout_rng: torch.Generator) -> None:
         super().__init__()
         self.pre_norm = pre_norm
-        self.attn = SelfAttention(d_model, heads, dropout)
-        self.ffn = nn.Sequential(nn.Linear(d_model, ffn), FFN_ACTIVATIONS[activation](), nn.Linear(ffn, d_model))
+        self.attn = SelfAttention(d_model, heads, dropout, init_rng, dropout_rng)
+        self.ffn = nn.Sequential(linear(d_model, ffn, init_rng), FFN_ACTIVATIONS[activation](), linear(ffn, d_model, init_rng))
         self.norm1 = nn.LayerNorm(d_model)
         self.norm2 = nn.LayerNorm(d_model)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout, dropout_rng)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, pos: Positional) -> tuple[torch.Tensor, torch.Tensor]:
         if self.pre_norm:  # x + f(LN(x)): the residual path stays an identity
@@ -140,14 +155,23 @@ class Transformer(nn.Module):
         dropout: float = 0.0,
         pre_norm: bool = True,
         causal: bool = False,
+        init_rng: torch.Generator | None = None,
+        dropout_rng: torch.Generator | None = None,
     ) -> None:
+        """``init_rng``, ``dropout_rng``: the run's generators (fresh CPU ones seeded 0 and 1
+        if not given)."""
         super().__init__()
+        init_rng = init_rng if init_rng is not None else torch.Generator().manual_seed(0)
+        dropout_rng = dropout_rng if dropout_rng is not None else torch.Generator().manual_seed(1)
         self.causal = causal
-        self.embed = nn.Embedding(vocab, d_model)
+        self.embed = nn.utils.skip_init(nn.Embedding, vocab, d_model)  # (its constructor would draw globally)
+        nn.init.normal_(self.embed.weight, generator=init_rng)  # nn.Embedding's own init, N(0, 1)
         self.pos: Positional = POSITIONAL[positional].fn(d_model, d_model // heads, max_len)
-        self.blocks = nn.ModuleList(Block(d_model, heads, ffn, activation, dropout, pre_norm) for _ in range(layers))
+        self.pos.init_weights(init_rng)
+        self.blocks = nn.ModuleList(Block(d_model, heads, ffn, activation, dropout, pre_norm, init_rng, dropout_rng)
+                                    for _ in range(layers))
         self.norm = nn.LayerNorm(d_model) if pre_norm else nn.Identity()
-        self.head = nn.Linear(d_model, vocab)
+        self.head = linear(d_model, vocab, init_rng)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """tokens (B, T) -> logits (B, T, vocab), attention weights (layers, B, heads, T, T)."""

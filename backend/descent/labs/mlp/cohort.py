@@ -5,13 +5,14 @@ each tiny step is mostly interpreter and dispatch overhead (bench/step.py); stac
 networks' weights become (S, out, in) tensors and one ``baddbmm`` per layer, one autograd
 call and one update step them all (bench/batching.py measures the cost per session).
 
-Each run keeps its own everything else: batch order (its own generator), learning rate and
-schedule, counters, epoch-end evaluation, divergence. Results equal stepping each alone,
-up to float rounding (tests/test_cohort.py).
+Each run keeps its own everything else: batch order and dropout masks (drawn from its own
+generators, in the order stepping alone draws them), learning rate and schedule, counters,
+epoch-end evaluation, divergence. Results equal stepping each alone, up to float rounding
+(tests/test_cohort.py).
 
 Who qualifies (``key``): an optimizer with an update rule over stacked runs (registry meta
 ``stacked``: every optimizer has one; their state is stacked too), no BatchNorm/LayerNorm,
-no dropout, no fork; the key holds everything the batched computation depends on. A run
+no fork; the key holds everything the batched computation depends on. A run
 whose current batch is short (the last of an epoch when the batch size does not divide the
 data) takes that one step alone, on its own network, inside the same loop."""
 
@@ -38,11 +39,11 @@ SCORE_ROWS = 200_000  # rows (runs x evaluation rows) per batched scoring pass a
 
 def key(lab: "Lab") -> tuple[Any, ...] | None:
     cfg = lab.config
-    if lab.fork or rule_of(cfg) is None or cfg.norm != "none" or cfg.dropout > 0:
+    if lab.fork or rule_of(cfg) is None or cfg.norm != "none":
         return None
     hyper = tuple(getattr(cfg, name) for name in OPTIMIZERS[cfg.optimizer].meta["uses"])  # (weight decay among them)
     return ("mlp", str(lab.device), tuple(cfg.features), tuple(cfg.hidden), cfg.outputs, cfg.activation, cfg.loss,
-            cfg.problem, cfg.batch_size, cfg.optimizer, hyper, cfg.regularization, cfg.regularization_rate)
+            cfg.problem, cfg.batch_size, cfg.optimizer, hyper, cfg.regularization, cfg.regularization_rate, cfg.dropout)
 
 
 def rule_of(cfg: Any) -> stacked.Rule | None:
@@ -178,7 +179,8 @@ def step_together(labs: list["Lab"], n: int) -> None:
             if last:
                 for s in rows:
                     labs[s]._before_step = [w[s].clone() for w in stack.weights]
-            grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg)
+            masks = _dropout_masks([labs[s] for s in rows], cfg)
+            grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg, masks)
             for row, s in enumerate(rows):
                 stack.grads[s] = (grads, row)
         for s, lab in enumerate(labs):
@@ -250,10 +252,23 @@ def _scores(stack: Stack, ends: list[EpochEnd], activation: Any, squash: bool) -
     return scores
 
 
+def _dropout_masks(labs: list["Lab"], cfg: Any) -> list[torch.Tensor] | None:
+    """Each run's dropout masks for a step, kept units scaled by 1 / (1 - p) (None without
+    dropout): drawn from its own generator as its own forward pass draws them (dropout.py),
+    layer by layer, then stacked: (runs, batch, width) per hidden layer."""
+    if cfg.dropout == 0:
+        return None
+    keep = 1 - cfg.dropout
+    device = labs[0].x_train.device
+    return [torch.stack([torch.empty(cfg.batch_size, width, device=device).bernoulli_(keep, generator=lab.dropout_rng)
+                         for lab in labs]).div_(keep) for width in cfg.hidden]
+
+
 def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any, loss_fn: Any,
-             squash: bool, cfg: Any) -> list[torch.Tensor]:
+             squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> list[torch.Tensor]:
     """One step of the stacked runs ``rows`` on their batches (the optimizer's stacked
-    rule); returns the gradients (weights then biases, each (len(rows), ...))."""
+    rule), with their dropout ``masks``; returns the gradients (weights then biases, each
+    (len(rows), ...))."""
     every = len(rows) == len(stack.labs)
     index = None if every else torch.tensor(rows, device=stack.weights[0].device)
     x = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
@@ -261,10 +276,10 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     slope, error = ACTIVATIONS[cfg.activation].meta.get("slope"), LOSSES[cfg.loss].meta.get("error")
     if slope is not None and error is not None:
         params = [p if every else p.index_select(0, index) for p in stack.params()]
-        grads = _by_hand(params, x, y, activation, slope, error, squash, cfg)
+        grads = _by_hand(params, x, y, activation, slope, error, squash, cfg, masks)
     else:
         params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
-        grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg)
+        grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg, masks)
     lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=torch.float64, device=grads[0].device)
     step = None
     if stack.rule.counts_steps:
@@ -284,21 +299,35 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     return grads
 
 
-def _layers(params: list[torch.Tensor], x: torch.Tensor, activation: Any) -> list[torch.Tensor]:
-    """The stacked runs' forward pass: [x, each layer's output] (the last before any squash)."""
+def _layers(params: list[torch.Tensor], x: torch.Tensor, activation: Any,
+            masks: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+    """The stacked runs' forward pass: [x, each layer's output] (the last before any squash;
+    the hidden ones after dropout by ``masks``, if any)."""
+    return _forward(params, x, activation, masks)[0]
+
+
+def _forward(params: list[torch.Tensor], x: torch.Tensor, activation: Any,
+             masks: list[torch.Tensor] | None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``_layers``' outputs, and each hidden layer's activations before dropout (what the
+    activation's slope is a function of)."""
     depth = len(params) // 2
-    outputs = [x]
+    outputs, activations = [x], []
     for i in range(depth):
         h = torch.baddbmm(params[depth + i].unsqueeze(1), outputs[-1], params[i].transpose(1, 2))
-        outputs.append(activation(h) if i < depth - 1 else h)
-    return outputs
+        if i < depth - 1:
+            h = activation(h)
+            activations.append(h)
+            if masks is not None:
+                h = h * masks[i]
+        outputs.append(h)
+    return outputs, activations
 
 
 def _by_autograd(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, loss_fn: Any, squash: bool,
-                 cfg: Any) -> list[torch.Tensor]:
+                 cfg: Any, masks: list[torch.Tensor] | None) -> list[torch.Tensor]:
     """Gradients of every stacked run's loss (weights then biases) by one autograd call."""
     weights = params[: len(params) // 2]
-    h = _layers(params, x, activation)[-1]
+    h = _layers(params, x, activation, masks)[-1]
     if squash:
         h = h.tanh()
     k, batch = y.shape
@@ -310,7 +339,7 @@ def _by_autograd(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, a
 
 @torch.no_grad()
 def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activation: Any, slope: Any, error: Any,
-             squash: bool, cfg: Any) -> list[torch.Tensor]:
+             squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> list[torch.Tensor]:
     """The same gradients without autograd, for the family where they are plain matrix
     products (a loss with a simple ``error``, an activation whose derivative is a function
     of its output, registry meta both): the forward keeps each layer's output, the backward
@@ -318,7 +347,7 @@ def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activ
     (tests/test_cohort.py)."""
     depth = len(params) // 2
     weights = params[:depth]
-    outputs = _layers(params, x, activation)  # outputs[i]: the input of layer i
+    outputs, activations = _forward(params, x, activation, masks)  # outputs[i]: the input of layer i
     out = outputs.pop()  # (k, batch, 1)
     if squash:
         out = out.tanh()
@@ -331,7 +360,10 @@ def _by_hand(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, activ
         grad_w[i] = torch.bmm(delta.transpose(1, 2), outputs[i])
         grad_b[i] = delta.sum(1)
         if i:
-            delta = torch.bmm(delta, weights[i]) * slope(outputs[i])
+            delta = torch.bmm(delta, weights[i])
+            if masks is not None:  # (in autograd's order: through the dropout, then the activation)
+                delta = delta * masks[i - 1]
+            delta = delta * slope(activations[i - 1])
     if cfg.regularization == "l2" and cfg.regularization_rate:
         grad_w = [g + cfg.regularization_rate * w for g, w in zip(grad_w, weights)]
     elif cfg.regularization == "l1" and cfg.regularization_rate:

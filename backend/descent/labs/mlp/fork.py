@@ -1,6 +1,7 @@
 """Fork and compare: a second run that starts from the main run's current point (the same
 weights and, when the optimizer is the same, the same optimizer state) and then sees the
-same batches in the same order, differing only in the training settings the user changed.
+same batches in the same order and drops the same units (its model's copy of the dropout
+generator), differing only in the training settings the user changed.
 Its loss curves go beside the main run's, labelled with what differs."""
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from ... import stats
 from ...activations import ACTIVATIONS, activation_curve
 from ...datasets import EXTENT, featurize, generate, grid
 from ...history import History
-from ...initializers import INITIALIZERS, InitParams
+from ...dropout import Dropout
+from ...initializers import InitParams, linear
 from ...losses import LOSSES
 from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import ScheduleParams, build_schedule, schedule_curve
@@ -35,20 +36,28 @@ MAX_SPIKES = 20  # the most recent ones are kept
 CURVE_POINTS = 500  # at most this many sampled points of the LR curve go to the page
 
 
-def build_network(config: Config, seed: int) -> nn.Sequential:
+def stream_seeds(seed: int, resets: int = 0) -> dict[str, int]:
+    """The seeds of a run's random streams, each its own generator (never torch's global
+    one, which every session of a worker shares): the initial weights, the dropout masks
+    and the batch order. From the config's seed, and the resets (a reset starts anew)."""
+    return {"init": seed * 1009 + resets, "dropout": seed * 6007 + resets + 1, "order": seed * 7919 + resets}
+
+
+def build_network(config: Config, seed: int, dropout_rng: torch.Generator | None = None) -> nn.Sequential:
     """features -> hidden... -> outputs. Each hidden layer: Linear, [Batch/LayerNorm],
     activation, [Dropout]. The output is tanh-squashed for classification with a
     value loss (labels are -1/+1), raw logits for BCE/CE (one per class for CE), linear
-    for regression."""
-    torch.manual_seed(seed)
+    for regression. The initial weights are drawn (on the CPU) from a generator seeded
+    ``seed``, layer by layer; the dropout masks from ``dropout_rng`` (on the device the
+    model will train on; a CPU one seeded ``seed + 1`` if not given)."""
+    init_rng = torch.Generator().manual_seed(seed)
+    if dropout_rng is None:
+        dropout_rng = torch.Generator().manual_seed(seed + 1)
     loss = LOSSES[config.loss].meta
     widths = [len(config.features), *config.hidden, config.outputs]
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
-        linear = nn.Linear(fan_in, fan_out)
-        if config.init != "default":  # the default is what nn.Linear just did
-            INITIALIZERS[config.init].fn(linear, config)
-        layers.append(linear)
+        layers.append(linear(fan_in, fan_out, init_rng, config))
         if i < len(widths) - 2:
             if config.norm == "batch":
                 layers.append(nn.BatchNorm1d(fan_out))
@@ -56,7 +65,7 @@ def build_network(config: Config, seed: int) -> nn.Sequential:
                 layers.append(nn.LayerNorm(fan_out))
             layers.append(ACTIVATIONS[config.activation].fn())
             if config.dropout > 0:
-                layers.append(nn.Dropout(config.dropout))
+                layers.append(Dropout(config.dropout, dropout_rng))
     if config.problem == "classification" and not loss["logits"]:
         layers.append(nn.Tanh())
     return nn.Sequential(*layers)
@@ -140,8 +149,10 @@ class Lab(BaseLab):
         # the main heatmap's grid (GRID^2 rows) then the neuron maps' grid (NEURON_GRID^2 rows):
         # one forward pass over both
         self.x_grid = self._tensor(featurize(np.concatenate([grid(GRID), grid(inside.NEURON_GRID)]), cfg.features))
-        self.model = build_network(cfg, seed=cfg.seed * 1009 + self.resets).to(self.device)
-        self._shuffler = torch.Generator().manual_seed(cfg.seed * 7919 + self.resets)
+        seeds = stream_seeds(cfg.seed, self.resets)
+        self.dropout_rng = torch.Generator(self.device).manual_seed(seeds["dropout"])  # (a cohort draws from it too)
+        self.model = build_network(cfg, seeds["init"], self.dropout_rng).to(self.device)
+        self._shuffler = torch.Generator().manual_seed(seeds["order"])
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.taps = inside.hidden_taps(self.model)
         self.weights = [m.weight for m in self.linears]

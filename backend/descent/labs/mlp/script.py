@@ -4,8 +4,10 @@ The script is written from the very pieces the lab runs (the dataset generator, 
 registry entries for init, loss, optimizer and schedule, the network the lab builds),
 taken as source with ``inspect``, so it cannot drift from what the server trains. It
 needs only numpy and torch, and run alone it reproduces a fresh run of the lab step for
-step (same data, same initial weights, same batch order): the user can read it, download
-it and run it with ``python descent_run.py``."""
+step (same data, same initial weights, same dropout masks, same batch order: each drawn
+from its own generator, seeded as the lab seeds it; the same LR, held past the schedule's
+horizon as the lab holds it): the user can read it, download it and run it with
+``python descent_run.py``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from ... import datasets, initializers, losses, moments
+from ... import datasets, dropout, initializers, losses, moments
 from ...datasets import DATASETS, FEATURES, SAMPLES
 from ...initializers import INITIALIZERS
 from ...losses import LOSSES
@@ -70,7 +72,7 @@ def _hyper(config: Config, fields: tuple[str, ...]) -> str:
 
 def render(config: Config) -> str:
     """The whole script for ``config``."""
-    from .lab import build_network, steps_per_epoch  # as the lab builds and trains it
+    from .lab import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
 
     cfg = config
     dataset = DATASETS[cfg.dataset]
@@ -82,7 +84,8 @@ def render(config: Config) -> str:
     optimizer_source = _function(optimizer.fn)
     uses_moments = "from .moments import" in optimizer_source
     optimizer_source = re.sub(r"\n\s*from \.moments import \w+\n", "\n", optimizer_source)
-    network = build_network(cfg, seed=0)
+    network = build_network(cfg, seed=0)  # (its layers only: a throwaway, from its own generators)
+    seeds = stream_seeds(cfg.seed)  # a fresh run's
     features = ", ".join(_feature(f) for f in cfg.features)
     fields = sorted({*optimizer.meta["uses"], *schedule.meta["uses"], *init.meta["uses"]})
 
@@ -92,7 +95,8 @@ def render(config: Config) -> str:
 dataset {cfg.dataset}{_classes_note(cfg)} (noise {cfg.noise}%, {cfg.train_ratio}% for training, seed {cfg.seed}),
 features {", ".join(cfg.features)}, hidden layers {cfg.hidden or "none"} of {cfg.activation},
 init {cfg.init}, loss {cfg.loss}, optimizer {cfg.optimizer} (lr {cfg.learning_rate}),
-schedule {cfg.schedule}, batch size {cfg.batch_size}, regularization {cfg.regularization} {cfg.regularization_rate}.
+norm {cfg.norm}, dropout {cfg.dropout}, schedule {cfg.schedule} (over {cfg.schedule_steps} steps), batch size {cfg.batch_size},
+regularization {cfg.regularization} {cfg.regularization_rate}.
 Run: python descent_run.py [epochs]
 """
 
@@ -134,8 +138,10 @@ x_test, y_test = torch.from_numpy(featurize(test_xy)), torch.from_numpy(test_lab
 ''',
         "\n# ---- model " + "-" * 69 + "\n",
         _helpers(initializers, _function(init.fn)),
-        _function(init.fn) if cfg.init != "default" else "",
-        f"\ntorch.manual_seed({cfg.seed * 1009})\nlayers = []\n",
+        _function(init.fn),
+        "\n\n" + inspect.getsource(dropout.Dropout) + "\n" if cfg.dropout > 0 else "",
+        _streams(cfg, seeds),
+        "layers = []\n",
         _layers(cfg, network),
         "model = nn.Sequential(*layers)\n",
         "\n# ---- loss, optimizer, schedule " + "-" * 49 + "\n",
@@ -168,7 +174,9 @@ def evaluate(x, y):
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 batch_size = {cfg.batch_size}
 steps_per_epoch = {steps_per_epoch(cfg)}
-shuffle = torch.Generator().manual_seed({cfg.seed * 7919})  # the batch order's own random stream
+schedule_steps = {cfg.schedule_steps}
+shuffle = torch.Generator().manual_seed({seeds["order"]})  # the batch order's own random stream
+t = 0  # steps taken
 print(f"epoch 0: train loss {{evaluate(x_train, y_train):.4f}}, test loss {{evaluate(x_test, y_test):.4f}}")
 for epoch in range(1, epochs + 1):
     order = torch.randperm(len(y_train), generator=shuffle)
@@ -178,7 +186,9 @@ for epoch in range(1, epochs + 1):
         optimizer.zero_grad(set_to_none=True)  # forget the last step's gradients
         loss.backward()  # backward: dloss/dw for every parameter
         optimizer.step()  # update: w <- w - lr * (the optimizer's step)
-        scheduler.step()  # the LR for the next step
+        if t < schedule_steps - 1:  # past its horizon the LR holds, as in the playground (torch's cosine would climb back)
+            scheduler.step()  # the LR for the next step
+        t += 1
     print(f"epoch {{epoch}}: train loss {{evaluate(x_train, y_train):.4f}}, test loss {{evaluate(x_test, y_test):.4f}}")
 ''',
     ]
@@ -186,14 +196,26 @@ for epoch in range(1, epochs + 1):
 
 
 def _layers(cfg: Config, network: nn.Sequential) -> str:
-    """The layers in the order the lab creates them (the random init consumes the seed in
-    this order, so the weights come out the same)."""
+    """The layers in the order the lab creates them (each layer's init draws from init_rng
+    in this order, so the weights come out the same)."""
     lines = []
     for m in network:
+        if isinstance(m, dropout.Dropout):
+            lines.append(f"layers.append(Dropout({m.p!r}, dropout_rng))")
+            continue
         lines.append(f"layers.append({_module(m)})")
-        if isinstance(m, nn.Linear) and cfg.init != "default":
-            lines.append(f"{INITIALIZERS[cfg.init].fn.__name__}(layers[-1], hp)")
+        if isinstance(m, nn.Linear):
+            lines.append(f"{INITIALIZERS[cfg.init].fn.__name__}(layers[-1], hp, init_rng)")
     return "\n".join(lines) + "\n"
+
+
+def _streams(cfg: Config, seeds: dict[str, int]) -> str:
+    """The model's random streams, seeded as the lab seeds a fresh run's."""
+    lines = [f"\ninit_rng = torch.Generator().manual_seed({seeds['init']})  # the initial weights' own random stream\n"]
+    if cfg.dropout > 0:
+        lines.append(f"dropout_rng = torch.Generator().manual_seed({seeds['dropout']})  # the dropout masks' own random stream\n")
+    lines.append("# (nn.Linear(...) draws an init of its own; the initializer after it replaces it from init_rng)\n")
+    return "".join(lines)
 
 
 def _classes_note(cfg: Config) -> str:
