@@ -141,13 +141,13 @@ def test_a_costly_command_puts_only_its_session_in_debt() -> None:
     for s in (costly, other):
         worker.add(s)
         s.handle(Control(type="control", action="play"))
-    costly.budget.spend(1.0)  # as if a command had just taken a second of the worker
+    costly.budget.spend(10.0)  # as if a command had just taken ten seconds of the worker
     before = (costly.lab.step_count, other.lab.step_count)
     for _ in range(20):
         worker._serve()
     assert costly.lab.step_count == before[0]  # still repaying
     assert other.lab.step_count > before[1]
-    assert costly.train_wait(0.0) is not None and costly.budget.repaid_in() > 0.5
+    assert costly.train_wait(0.0) is not None and costly.budget.repaid_in() > 5
 
 
 def test_every_message_and_frame_is_paid_from_the_session_credit() -> None:
@@ -170,3 +170,19 @@ def test_admission_counts_a_costly_session_as_several_places(worker: Worker) -> 
     assert light.weight == 1
     assert 1 < heavy.weight <= MAX_WEIGHT  # its steps cost tens of default steps
     assert worker.running() == heavy.weight + 1
+
+
+def test_a_paced_race_waits_on_the_worker_not_in_the_lab() -> None:
+    """The arena steps at a set rate for people to watch: between its steps the worker is
+    free (the session says when the next is due) instead of the lab sleeping on its thread."""
+    session = Session("race", CPU, lambda m: None)
+    session.handle(Configure(type="configure", config={"lab": "arena", "speed": 2}))
+    session.handle(Control(type="control", action="play"))
+    session.budget.credit = session.budget.cap  # (building the lab was paid from it)
+    session.tick(0.05)  # a fresh start: one step at once
+    assert session.lab.step_count == 1
+    session.tick(0.05)  # none due yet: nothing done, no time spent waiting for it
+    assert session.lab.step_count == 1
+    import time
+
+    assert 0.2 < session.train_wait(time.perf_counter()) <= 0.5  # the next step is due in half a second

@@ -14,7 +14,7 @@ from __future__ import annotations
 class Budget:
     def __init__(self, cap: float) -> None:
         self.cap = cap  # the most credit a session may hold (seconds)
-        self.credit = 0.0
+        self.credit = cap  # a new session may start at once
         self.active = 1  # sessions sharing the worker at the last round (how fast debt is repaid)
 
     def earn(self, seconds: float, active: int) -> None:

@@ -318,7 +318,7 @@ class Session:
         """Seconds until the session may train (0 = now), None if it is not training."""
         if not self.wants_training:
             return None
-        return max(self._steps.wait(now), self.budget.repaid_in())
+        return max(self._steps.wait(now), self.budget.repaid_in(), self.lab.due_in())
 
     def tick(self, budget: float) -> None:
         """Train for about ``budget`` seconds if training, within the steps/s allowance and
@@ -328,13 +328,15 @@ class Session:
         if n < 1:
             return
         self._steps.spend(n)
+        before = self.lab.step_count
         if self.cohort_key() is None:
             self.lab.step(n)
         else:  # a cohort of one: the batched step is cheaper than the lab's own (bench/batching.py)
             type(self.lab).step_together([self.lab], n)
         elapsed = time.perf_counter() - started
         self.budget.spend(elapsed)
-        self._trained(elapsed / n, n, alone=True)
+        # (a paced lab may take fewer steps than asked: a 'step' press is owed until taken)
+        self._trained(elapsed / n, self.lab.step_count - before, alone=True)
 
     def cohort_key(self) -> Any:
         """Running sessions with equal keys train together as one batched computation

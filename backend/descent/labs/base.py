@@ -26,6 +26,11 @@ class Lab(ABC):
     def step(self, n: int) -> None:
         """Run ``n`` optimizer steps (stops early on divergence)."""
 
+    def due_in(self) -> float:
+        """Seconds until this lab has a step to take (0 = now). A paced lab (a race people
+        watch) waits for its clock: the worker sleeps meanwhile, never the lab."""
+        return 0.0
+
     @property
     @abstractmethod
     def steps_per_epoch(self) -> int:

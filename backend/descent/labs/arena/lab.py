@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import math
-import time
 from typing import Any
 
 import torch
@@ -27,8 +26,6 @@ REACH = 0.01  # within this fraction of the window's span of a known minimum = r
 GAP_FLOOR = 1e-12  # f - f_min is floored here: f_min is only known to float precision
 VELOCITY_STATE = ("momentum_buffer", "exp_avg")  # SGD momentum's velocity, Adam's first moment
 DTYPE = torch.float64  # 2-D points: precision is free, and Rosenbrock's valley needs it
-STEP_FLOOR = 1e-3  # seconds a paced step() call lasts per step asked for (see Lab.step)
-MAX_SLICE = 0.05  # the longest a step() call waits
 
 
 class Runner:
@@ -90,17 +87,12 @@ class Lab(BaseLab):
         return 1  # the step button moves every racer by one optimizer step
 
     def step(self, n: int) -> None:
-        """Up to ``n`` race steps, paced to ``config.speed`` steps per second.
-
-        The session sizes ``n`` from the time per step it measures, expecting the call to
-        spend about its time slice. A paced race does fewer steps than asked, which would
-        drive that estimate to zero and ``n`` to infinity; so the call lasts at least
-        ``n * STEP_FLOOR`` seconds, sleeping out the rest (idle time, not CPU)."""
-        started = time.perf_counter()
+        """Up to ``n`` race steps, paced to ``config.speed`` steps per second: those due now
+        (the session waits for the next one through ``due_in``)."""
         self.advance(self.pace.take(n))
-        spare = min(n * STEP_FLOOR, MAX_SLICE) - (time.perf_counter() - started)
-        if spare > 0:
-            time.sleep(spare)
+
+    def due_in(self) -> float:
+        return self.pace.due_in()
 
     def advance(self, n: int) -> None:
         """``n`` race steps now (unpaced): one optimizer step for every racer still racing."""

@@ -29,3 +29,11 @@ class Pace:
         n = min(wanted, int((now - self._clock) / interval) + 1)
         self._clock += n * interval
         return n
+
+    def due_in(self) -> float:
+        """Seconds until ``take`` has a step to give (0 = now): the worker sleeps until then
+        rather than the lab sleeping on the worker's thread."""
+        now = time.perf_counter()
+        if now - self._last_call > IDLE_GAP:
+            return 0.0
+        return max(0.0, self._clock - now)

@@ -6,7 +6,6 @@ computed by hand from the forward values (presets.py), separately from autograd.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import torch
@@ -20,8 +19,6 @@ from .schema import PHASES, Config
 from .schema import PRESETS as LABELS
 
 DTYPE = torch.float64  # a handful of scalars: exact-looking numbers cost nothing
-STEP_FLOOR = 1e-3  # seconds a paced step() call lasts per step asked for (as in the arena)
-MAX_SLICE = 0.05
 
 
 class Lab(BaseLab):
@@ -110,16 +107,15 @@ class Lab(BaseLab):
         return 1
 
     def step(self, n: int) -> None:
-        """Up to ``n`` whole steps at ``config.speed`` steps per second (see the arena's
-        Lab.step for why a paced call lasts at least ``n * STEP_FLOOR`` seconds)."""
-        started = time.perf_counter()
+        """Up to ``n`` whole steps at ``config.speed`` steps per second: those due now (the
+        session waits for the next one through ``due_in``)."""
         for _ in range(self.pace.take(n)):
             if self.diverged:
                 break
             self.whole_step()
-        spare = min(n * STEP_FLOOR, MAX_SLICE) - (time.perf_counter() - started)
-        if spare > 0:
-            time.sleep(spare)
+
+    def due_in(self) -> float:
+        return self.pace.due_in()
 
     def command_phase(self, args: dict[str, Any]) -> None:
         if self.diverged:
