@@ -161,15 +161,18 @@ def test_every_message_and_frame_is_paid_from_the_session_credit() -> None:
 
 
 def test_admission_counts_a_costly_session_as_several_places(worker: Worker) -> None:
-    heavy, inbox = make(worker, "heavy")
+    heavy, _ = make(worker, "heavy")
     light, _ = make(worker, "light")
+    transformer, _ = make(worker, "transformer")
     on(worker, lambda: heavy.handle(Configure(type="configure", config={**HUGE_ATTENTION, "batch_size": 4})))
-    for s in (heavy, light):
+    on(worker, lambda: transformer.handle(Configure(type="configure", config={"lab": "attention"})))
+    for s in (heavy, light, transformer):
         on(worker, lambda s=s: s.handle(Control(type="control", action="play")))
-    inbox.wait(lambda m: m["type"] == "frame" and m["step"] >= 8)
-    assert light.weight == 1
-    assert 1 < heavy.weight <= MAX_WEIGHT  # its steps cost tens of default steps
-    assert worker.running() == heavy.weight + 1
+    assert light.weight == 1  # the playground
+    assert transformer.weight == 2  # the default transformer: ~6e7 multiply-adds a step
+    assert heavy.weight == 7  # ~3.2e8 of the 4e8 allowed: 7 of MAX_WEIGHT places
+    assert MAX_WEIGHT == 8
+    assert on(worker, worker.running) == 10
 
 
 def test_a_paced_race_waits_on_the_worker_not_in_the_lab() -> None:

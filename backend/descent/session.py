@@ -10,6 +10,7 @@ lab: a lab that raises is reported, the run pauses, and reset rebuilds it from s
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from functools import lru_cache
@@ -35,8 +36,6 @@ ACK_WINDOW = 2  # frames a client that acks may have in flight (see Session._in_
 SLOW_STEPS = 2  # steps in a row over max_step_seconds that pause a session (one may be a hiccup)
 MAX_OWED_EPOCHS = 100  # epochs of 'step' presses a session may queue
 MAX_WEIGHT = 8  # the most places in admission one session takes, however costly its steps
-WEIGHT_UNIT = 4  # a session's steps may cost up to this many default steps and still take one place
-MEASURED = 5  # quanta measured before a session's step cost counts in admission
 # Config keys that never change a lab's size: changing only these skips the parameter guard.
 UNSIZED_KEYS = frozenset({"learning_rate", "optimizer", *OptimizerParams.model_fields})
 
@@ -57,9 +56,9 @@ class Session:
         self.max_step_seconds = settings.max_step_seconds
         # this session's share of the worker's time: everything it makes the worker do is paid from it
         self.budget = Budget(cap=settings.credit_cap_seconds)
+        self._weighed: tuple[Any, int] = (None, 1)  # (the config, its weight): see weight
         self._owed = 0  # steps still to run for 'step' controls (run across rounds, like training)
         self._slow = 0  # steps in a row that took longer than max_step_seconds
-        self._measured = 0  # how many times _step_cost has been measured (weight trusts it from MEASURED on)
         rate = settings.max_steps_per_second
         # a burst of a quarter second keeps quanta full without letting a session race ahead
         self._steps = TokenBucket(rate, max(1.0, rate / 4), time.perf_counter())
@@ -302,17 +301,16 @@ class Session:
 
     @property
     def weight(self) -> int:
-        """Places this session takes in admission while it trains: one per WEIGHT_UNIT lone
-        default playground steps (``worker.reference_step_seconds``, measured in this
-        process) that one of its steps costs, measured; at least 1, at most MAX_WEIGHT (it
-        then gets slower, not the others). A class member stepping in a cohort pays only its
-        share of the batched step, so it counts 1; so does a default session whose steps a
-        busy machine makes look a few times dearer."""
-        if self._measured < MEASURED:
-            return 1
-        from .worker import reference_step_seconds
-
-        return max(1, min(MAX_WEIGHT, int(self._step_cost / (WEIGHT_UNIT * reference_step_seconds()))))
+        """Places this session takes in admission while it trains, by what one of its steps
+        costs: the heaviest setup allowed (max_step_work) takes MAX_WEIGHT places, a default
+        playground or a small transformer one or two. By formula, so a busy moment cannot
+        make a session look dearer; the time it really takes is what the worker shares
+        (``budget``) and what max_step_seconds bounds."""
+        config = self.lab.config
+        if self._weighed[0] is not config:  # (asked each round: worked out once per setup)
+            work = _size(config.lab, config.model_dump_json())[1]  # type: ignore[attr-defined]
+            self._weighed = (config, max(1, min(MAX_WEIGHT, math.ceil(work * MAX_WEIGHT / self.max_step_work))))
+        return self._weighed[1]
 
     def train_wait(self, now: float) -> float | None:
         """Seconds until the session may train (0 = now), None if it is not training."""
@@ -359,7 +357,6 @@ class Session:
     def _trained(self, step_cost: float, n: int, alone: bool = False) -> None:
         # floored: a lab that had nothing to do (a finished race) must not make the next quantum huge
         self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost)
-        self._measured += 1
         self._dirty = True
         if not self.running and self._owed:
             self._owed = max(0, self._owed - n)

@@ -22,7 +22,6 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from functools import cache
 from typing import Any, Callable, TypeVar
 
 import torch
@@ -41,22 +40,6 @@ def room(running: int, limit: int) -> str | None:
         return None
     return (f"the server is full: the sessions training now take {running} places, at most {limit}; "
             "try again in a moment")
-
-
-@cache
-def reference_step_seconds() -> float:
-    """Seconds of one lone optimizer step of the default playground setup on this process's
-    device, measured once (median of a few timed runs): the unit of ``Session.weight``."""
-    from .labs import DEFAULT_LAB, config_model, lab_class
-
-    lab = lab_class(DEFAULT_LAB)(config_model(DEFAULT_LAB)(), torch.device("cpu"))
-    lab.step(20)  # warm up
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        lab.step(20)
-        times.append((time.perf_counter() - started) / 20)
-    return max(1e-6, sorted(times)[len(times) // 2])
 
 
 class Census:
