@@ -146,7 +146,7 @@ def test_admission_counts_the_sessions_of_every_process() -> None:
                 await until_trained([a, b, c], [a, b], 1)  # one in each process (placement spreads them)
                 await c.send({"type": "control", "action": "play"})
                 await together([a, b, c], 0.5)
-                assert any("the server is full: 2 sessions are training, at most 2" in e for e in c.errors()), c.messages
+                assert any("the server is full: the sessions training now take 2 places, at most 2" in e for e in c.errors()), c.messages
                 assert c.frames <= 1  # (its paused first frame at most) it does not train
 
                 await a.send({"type": "control", "action": "pause"})

@@ -221,18 +221,16 @@ class Session:
         (a step cannot be cut: it would hold every session on the worker that long)."""
         count, work = _size(lab_name, config.model_dump_json())
         if count > self.max_parameters:
-            self._refuse_size(f"this setup has {count:,} trainable parameters; at most {self.max_parameters:,} are allowed", lab_name, config)
+            self.send({"type": "error", "loc": ["config"], "message": f"config: this setup has {count:,} trainable parameters; "
+                       f"at most {self.max_parameters:,} are allowed (make the model smaller)"})
             return True
         if work > self.max_step_work:
-            self._refuse_size(f"one training step of this setup costs about {work:.2g} multiply-adds; "
-                              f"at most {self.max_step_work:.2g} are allowed, so no one else waits for it", lab_name, config)
+            sizes = ", ".join(f"{f} ({getattr(config, f)})" for f in lab_class(lab_name).cost_fields if hasattr(config, f))
+            self.send({"type": "error", "loc": ["config"], "message": f"config: one training step of this setup costs about "
+                       f"{work:.2g} multiply-adds; at most {self.max_step_work:.2g} are allowed, so no one else waits "
+                       f"for it: lower {sizes or 'the model size'}"})
             return True
         return False
-
-    def _refuse_size(self, why: str, lab_name: str, config: BaseModel) -> None:
-        fields = lab_class(lab_name).cost_fields
-        sizes = ", ".join(f"{f} ({getattr(config, f)})" for f in fields if hasattr(config, f))
-        self.send({"type": "error", "message": f"config: {why}: lower {sizes or 'the model size'}", "loc": ["config"]})
 
     def control(self, action: str) -> None:
         if self.failed and action != "pause":
