@@ -43,7 +43,7 @@ def number(lo: float, hi: float, description: str) -> Any:
             raise ValueError(f"out of range; allowed [{lo:g}, {hi:g}]")
         return float(value)
 
-    return Annotated[float, BeforeValidator(check), Field(ge=lo, le=hi, description=description)]
+    return Annotated[float, Field(ge=lo, le=hi, description=description), BeforeValidator(check)]
 
 
 def parse(model: type[Args], args: Any) -> Args:

@@ -299,8 +299,9 @@ class Lab(BaseLab):
 
     def command_set_weight(self, args: SetWeightArgs) -> dict[str, Any]:
         """A weight or bias typed on the diagram, written into the live model (training goes on from it)."""
+        args.check_fits([(m.out_features, m.in_features) for m in self.linears])
         kept = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in self.linears]  # (a few dozen numbers)
-        reply = inside.set_parameter(self.linears, args.model_dump(by_alias=True))  # (checks the indices first)
+        reply = inside.set_parameter(self.linears, args.model_dump(by_alias=True))
         try:
             metrics = self.evaluate()  # the losses shown reflect the edit at once
         except BaseException:  # all or nothing: the edit goes back with the error

@@ -14,7 +14,7 @@ from ...losses import LOSSES, default_loss
 from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...protocol import History
 from ...schedules import SCHEDULES, ScheduleParams
-from ..commands import Args, number
+from ..commands import Args, CommandError, number
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
@@ -320,6 +320,19 @@ class SetWeightArgs(Args):
     to: int = Field(ge=0, le=MAX_WIDTH - 1, description="the neuron of the layer's output")
     from_: int | None = Field(None, alias="from", ge=0, le=MAX_INPUTS - 1, description="the layer's input (weights only)")
     value: number(-WEIGHT_LIMIT, WEIGHT_LIMIT, "the new value")  # type: ignore[valid-type]
+
+    def check_fits(self, shapes: list[tuple[int, int]]) -> None:
+        """CommandError naming the first index the network (its layers' (outputs, inputs)) has not."""
+
+        def index(field: str, value: int | None, size: int) -> None:
+            if value is None or value >= size:
+                raise CommandError(f"args.{field}: an integer in [0, {size - 1}] for this network (got {value!r})", ["args", field])
+
+        index("layer", self.layer, len(shapes))
+        outputs, inputs = shapes[self.layer]
+        index("to", self.to, outputs)
+        if self.kind == "weight":
+            index("from", self.from_, inputs)
 
 
 class _Patch(Args):
