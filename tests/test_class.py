@@ -34,7 +34,7 @@ def until(ws: Any, kind: str, limit: int = 500, **fields: Any) -> dict:
     raise AssertionError(f"no {kind} {fields}")
 
 
-def wait_for(condition: Any, seconds: float = 10.0) -> None:
+def wait_for(condition: Any, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

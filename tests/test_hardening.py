@@ -20,7 +20,7 @@ from descent.settings import Settings
 from tests.wsutil import alive, greet, of_type, serve, until
 
 
-def wait_for(condition, seconds: float = 10.0) -> None:
+def wait_for(condition, seconds: float = 60.0) -> None:
     """Poll ``condition`` (the janitor runs once a second); fail if it never holds."""
     deadline = time.monotonic() + seconds
     while not condition():
