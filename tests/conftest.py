@@ -62,6 +62,8 @@ def page(browser: object, server_url: str) -> Iterator[object]:
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     pg.base_url = server_url  # type: ignore[attr-defined]
+    # waits are for events; their limit is only a safety net, wide for a loaded machine
+    pg.set_default_timeout(60_000)  # type: ignore[attr-defined]
     yield pg
     context.close()
     assert not errors, f"page errors: {errors}"

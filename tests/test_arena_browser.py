@@ -45,7 +45,9 @@ def test_race_of_two_optimizers_draws_both_trajectories(page: Any) -> None:
     for path in (sgd, adam):
         assert len(path["x"]) > 40
         assert (path["x"][0], path["y"][0]) == (-0.5, -0.3)  # himmelblau's default start
-    assert (sgd["x"][-1], sgd["y"][-1]) != (adam["x"][-1], adam["y"][-1])
+    # compared after the same number of steps (however many ran before the pause: on a slow
+    # machine more steps run and both racers may sit in the same minimum at the end)
+    assert (sgd["x"][40], sgd["y"][40]) != (adam["x"][40], adam["y"][40])
     # the SGD racer at a good LR finds a minimum and says so
     page.wait_for_function("() => document.querySelector('.racer-card .racer-badge').dataset.kind === 'reached'")
     assert "reached the minimum in" in page.locator(".racer-card .racer-badge").first.inner_text()

@@ -7,7 +7,7 @@ import time
 from tests.conftest import screenshot
 
 
-def wait_for(page, script: str, timeout: float = 20.0):
+def wait_for(page, script: str, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = page.evaluate(script)

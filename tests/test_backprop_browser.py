@@ -78,7 +78,7 @@ def test_play_draws_the_loss_curve_of_linear_regression(page: Any) -> None:
     page.wait_for_function("() => document.body.dataset.backpropPhase === 'ready'")
     assert "y = 2x + 1" in page.inner_text(".bp-picture h2").lower()
     page.click("#play")
-    page.wait_for_function("() => Number(document.body.dataset.step) >= 30", timeout=20000)
+    page.wait_for_function("() => Number(document.body.dataset.step) >= 30")
     page.click("#play")
     page.wait_for_function("() => document.body.dataset.state === 'paused'")
     page.wait_for_function("() => document.querySelector('.bp-chart').data[0].x.length >= 30")

@@ -20,7 +20,7 @@ LOWEST_EPOCH_SINCE_NOW = """() => {
 
 def open_page(page: Any, hash: str = "") -> None:
     page.goto(page.base_url + hash)
-    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=30_000)
+    page.wait_for_function(f"() => {EPOCH} >= 0")
 
 
 def test_the_page_shows_data_boundary_network_and_device(page: Any) -> None:
@@ -37,7 +37,7 @@ def test_play_trains_live_and_controls_do_what_they_say(page: Any) -> None:
     page.click("#play")
     # (the chart redraws at its own pace, a few times a second, while training may pass
     # epoch 40 within one of its frames: wait for both)
-    page.wait_for_function(f"() => {EPOCH} >= 40 && {TRAIN_LOSS}.length >= 10", timeout=30_000)
+    page.wait_for_function(f"() => {EPOCH} >= 40 && {TRAIN_LOSS}.length >= 10")
     # the epoch counter, the loss curve and the heatmap all moved
     losses = page.evaluate(TRAIN_LOSS)
     assert len(losses) >= 10 and losses[-1] < 0.8 * losses[0]
@@ -47,7 +47,7 @@ def test_play_trains_live_and_controls_do_what_they_say(page: Any) -> None:
     # the learning rate changes mid-run without a reset
     epoch = page.evaluate(EPOCH)
     page.select_option("#ctl-learning_rate", "0.1")
-    page.wait_for_function("() => Number(document.body.dataset.lr) === 0.1", timeout=10_000)
+    page.wait_for_function("() => Number(document.body.dataset.lr) === 0.1")
     assert page.evaluate(EPOCH) >= epoch
     page.wait_for_function("() => location.hash.includes('learning_rate=0.1')")
 
@@ -56,25 +56,25 @@ def test_play_trains_live_and_controls_do_what_they_say(page: Any) -> None:
     # epoch the page shows is recorded as it is set)
     page.evaluate(LOWEST_EPOCH_SINCE_NOW)
     page.click("canvas[data-dataset=spiral]")
-    page.wait_for_function("() => location.hash.includes('dataset=spiral')", timeout=10_000)
-    page.wait_for_function("() => window.lowestEpoch < 20", timeout=10_000)
+    page.wait_for_function("() => location.hash.includes('dataset=spiral')")
+    page.wait_for_function("() => window.lowestEpoch < 20")
     page.click("#play")  # pause
-    page.wait_for_function("() => document.body.dataset.state === 'paused'", timeout=10_000)
+    page.wait_for_function("() => document.body.dataset.state === 'paused'")
     screenshot(page, "playground_1280")
 
     # step trains exactly one epoch
     epoch = page.evaluate(EPOCH)
     page.click("#step")
-    page.wait_for_function(f"() => {EPOCH} === {epoch + 1}", timeout=10_000)
+    page.wait_for_function(f"() => {EPOCH} === {epoch + 1}")
 
 
 def test_projector_size(browser: Any, server_url: str) -> None:
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     page.goto(server_url + "/#dataset=spiral")
-    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=30_000)
+    page.wait_for_function(f"() => {EPOCH} >= 0")
     page.click("#play")
-    page.wait_for_function(f"() => {EPOCH} >= 30", timeout=30_000)
+    page.wait_for_function(f"() => {EPOCH} >= 30")
     # nothing overflows sideways on a projector
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "playground_1920")
@@ -147,7 +147,7 @@ def test_loss_spikes_are_marked_on_the_chart(page: Any) -> None:
     # (as tests/test_mlp_lab.py: lr 0.6 for plane's TensorFlow Playground targets, 1.2x the old)
     open_page(page, "/#problem=regression&dataset=plane&hidden=8,8&activation=relu&learning_rate=0.6")
     page.click("#play")
-    page.wait_for_function("() => (document.querySelector('.loss-chart').layout.annotations || []).length > 0", timeout=30_000)
+    page.wait_for_function("() => (document.querySelector('.loss-chart').layout.annotations || []).length > 0")
     page.click("#play")
     note = page.evaluate("() => document.querySelector('.loss-chart').layout.annotations[0].hovertext")
     assert "loss ×" in note and "lr 0.6" in note

@@ -121,7 +121,7 @@ def check_alive(session: Session) -> None:
     session.control("reset")
     session.control("play")
     steps = session.lab.step_count
-    deadline = time.monotonic() + 5  # a lab may pace itself (the arena races at a set speed)
+    deadline = time.monotonic() + 60  # (a safety net) a lab may pace itself (the arena races at a set speed)
     while session.lab.step_count == steps and time.monotonic() < deadline:
         session.tick(0.002)
     assert session.lab.step_count > steps

@@ -14,7 +14,7 @@ LINK = '.network svg.links path[data-layer="0"][data-to="1"][data-from="0"]'
 
 def open_page(page: Any, hash: str) -> None:
     page.goto(page.base_url + hash)
-    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=30_000)
+    page.wait_for_function(f"() => {EPOCH} >= 0")
     # the neuron maps are painted (a canvas keeps its 300px default width until then)
     page.wait_for_function("() => [...document.querySelectorAll('.node.hidden .node-map')].every((c) => c.width === 16)")
 
@@ -62,7 +62,7 @@ def test_editing_a_weight_changes_the_model_and_bad_values_are_refused(page: Any
     field.fill("8")
     field.press("Enter")
     # the paused model changed: a new frame brings another boundary and loss
-    page.wait_for_function(f"(b) => {BOUNDARY} !== b", arg=before, timeout=10_000)
+    page.wait_for_function(f"(b) => {BOUNDARY} !== b", arg=before)
     page.wait_for_function("(l) => document.querySelector('[data-ref=trainLoss]').textContent !== l", arg=loss_before)
     page.mouse.move(5, 5)
     hover_link(page, f'.network svg.links path[data-layer="{layer}"][data-to="{to}"][data-from="{frm}"]')
@@ -75,7 +75,7 @@ def test_editing_a_weight_changes_the_model_and_bad_values_are_refused(page: Any
     page.locator(".value-card input").press("Enter")
     page.wait_for_function("() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('args.value'))")
     page.click("#play")
-    page.wait_for_function(f"() => {EPOCH} >= 3", timeout=30_000)
+    page.wait_for_function(f"() => {EPOCH} >= 3")
 
 
 def test_hovering_a_neuron_shows_its_output_in_the_main_heatmap(page: Any) -> None:
@@ -102,7 +102,7 @@ def test_drawn_points_join_the_training_data(page: Any) -> None:
     page.wait_for_function(f"(b) => {BOUNDARY} !== b", arg=before)  # the new point, ringed
     # the training goes on over the drawn point; clear removes it
     page.click("#step")
-    page.wait_for_function(f"() => {EPOCH} === 1", timeout=10_000)
+    page.wait_for_function(f"() => {EPOCH} === 1")
     page.click("[data-ref=clearDrawn]")
     page.wait_for_function("() => document.querySelector('[data-ref=drawnCount]').textContent.startsWith('0 /')")
     assert "drawn=" not in page.evaluate("() => location.hash")

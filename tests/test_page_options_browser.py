@@ -4,6 +4,7 @@ the theme and the keyboard."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -57,15 +58,21 @@ def test_a_bad_hash_key_is_named_and_the_page_options_still_apply(page: Any) -> 
 
 
 def test_fps_asks_the_server_for_that_frame_rate_and_a_bad_one_is_named(page: Any) -> None:
+    asked: list[Any] = []  # what the page tells the server
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: asked.append(json.loads(payload))))
     open_page(page, "/#dataset=xor&fps=10")
     page.click("#play")
     page.wait_for_function("() => Number(document.body.dataset.epoch) >= 1")
-    page.evaluate("""() => { window.seen = 0; new MutationObserver(() => { window.seen += 1; })
+    assert {"type": "subscribe", "frame_rate": 10} in asked
+    page.evaluate("""() => { window.seen = 0; window.since = performance.now(); new MutationObserver(() => { window.seen += 1; })
       .observe(document.body, { attributes: true, attributeFilter: ["data-step"] }); }""")
-    page.wait_for_timeout(2000)
-    seen = page.evaluate("() => window.seen")
+    # 15 frames (an event), then how long they took: at 10 frames/s at least ~1.1 s (plus
+    # the two frames in flight), where the default 30 would take 0.5 s; a slow machine
+    # only takes longer
+    page.wait_for_function("() => window.seen >= 15", timeout=120_000)
+    seen, seconds = page.evaluate("() => [window.seen, (performance.now() - window.since) / 1000]")
     page.click("#play")
-    assert 8 <= seen <= 24, seen  # ~10 frames/s for 2 s, not the default 30
+    assert seen <= 10 * seconds + 4, (seen, seconds)
     other = page.context.new_page()  # (a new hash on the same page would not reload it)
     other.goto(page.base_url + "/#dataset=gauss&fps=500")
     other.wait_for_function("() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('fps=500 is not allowed: 1 to 60'))")

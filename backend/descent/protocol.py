@@ -147,13 +147,18 @@ ServerMessage = Annotated[Union[Hello, ConfigMessage, Status, Error, Frame, Repl
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of every message, and of each lab's config and frame views."""
+    """The JSON Schema of every message, and of each lab's config, frame views and command args."""
     return {
         "protocol": PROTOCOL_VERSION,
         "client": TypeAdapter(ClientMessage).json_schema(),
         "server": TypeAdapter(ServerMessage).json_schema(),
         "labs": {
-            name: {"config": config_model(name).model_json_schema(), "views": schema(name).Views.model_json_schema()}
+            name: {
+                "config": config_model(name).model_json_schema(),
+                "views": schema(name).Views.model_json_schema(),
+                # each lab command's args (an unknown key, a wrong type or a value out of range is an error)
+                "commands": {command: args.model_json_schema() for command, args in schema(name).COMMANDS.items()},
+            }
             for name in LAB_NAMES
         },
     }

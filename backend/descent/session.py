@@ -24,6 +24,7 @@ from .errors import describe
 from .history import Cursor
 from .labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from .labs.base import Lab
+from .labs.commands import CommandError
 from .limits import TokenBucket
 from .optimizers import OptimizerParams
 from .protocol import Command, Configure, Control, Subscribe
@@ -107,10 +108,25 @@ class Session:
             self.command(message.name, message.args)
 
     def command(self, name: str, args: dict[str, Any]) -> None:
+        """Run a lab command. Whatever it raises is an error reply and the session goes on
+        with its weights and history: arguments are validated before anything changes, and a
+        command changes the lab all or nothing (labs/base.py) — except a fault inside the
+        lab's own training code (``stepping_commands``), which fails the session as a
+        fault in a step does."""
         try:
             reply = self.lab.command(name, args)
-        except (ValueError, TypeError, KeyError, IndexError) as e:  # bad arguments: the lab is untouched
-            self.send({"type": "error", "message": str(e)[:500] or type(e).__name__, "loc": ["command", name]})
+        except CommandError as e:  # refused before anything changed
+            self.send({"type": "error", "message": str(e)[:500], "loc": ["command", name, *e.loc]})
+            return
+        except Exception as e:
+            if name in self.lab.stepping_commands:
+                raise
+            if isinstance(e, (ValueError, TypeError, KeyError, IndexError)):  # a lab's own refusal
+                message = str(e) or type(e).__name__
+            else:  # a fault (the lab is as it was: see above)
+                log.warning("session %s: command %r failed", self.id, name, exc_info=e)
+                message = f"{name} failed ({type(e).__name__}: {e})"
+            self.send({"type": "error", "message": message[:500], "loc": ["command", name]})
             return
         if reply is not None:
             self.send({"type": "reply", "name": name, **reply})

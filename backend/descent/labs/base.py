@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ..history import History
+from .commands import Args, CommandError, parse
 
 Rebuilt = Literal["none", "optimizer", "network"]
 
@@ -62,16 +63,28 @@ class Lab(ABC):
         """``n`` steps of each of ``labs`` (equal cohort keys), exactly as each would alone."""
         raise NotImplementedError
 
-    # Lab-specific commands: name -> method(args) (see ``command``).
-    commands: tuple[str, ...] = ()
+    # Lab-specific commands: name -> the model of its arguments (the lab's schema.COMMANDS).
+    # Each runs as ``command_<name>(args)`` with its arguments validated (see ``command``).
+    command_args: dict[str, type[Args]] = {}
+    # Commands that run the lab's own training code (one phase, one step): a fault inside
+    # one is a fault of the lab, as in step(), and fails the session (reset restarts it).
+    # Every other command either changes nothing or changes the lab only once all that can
+    # fail has run (or puts back what it changed), so its faults are only error replies.
+    stepping_commands: tuple[str, ...] = ()
 
-    def command(self, name: str, args: dict[str, Any]) -> dict[str, Any] | None:
-        """Run a lab command; raise ValueError with a message naming the bad argument.
-        A returned dict is sent to the client as a ``{"type": "reply", "name": name, ...}`` message."""
-        if name not in self.commands:
-            allowed = ", ".join(self.commands) or "none"
-            raise ValueError(f"name: unknown command {name!r} for this lab; allowed: {allowed}")
-        return getattr(self, f"command_{name}")(args)
+    @property
+    def commands(self) -> tuple[str, ...]:
+        return tuple(self.command_args)
+
+    def command(self, name: str, args: Any) -> dict[str, Any] | None:
+        """Run a lab command. Bad arguments raise CommandError naming the field (before the
+        command changes anything). A returned dict is sent to the client as a
+        ``{"type": "reply", "name": name, ...}`` message."""
+        model = self.command_args.get(name)
+        if model is None:
+            allowed = ", ".join(self.command_args) or "none"
+            raise CommandError(f"name: unknown command {name!r} for this lab; allowed: {allowed}", [])
+        return getattr(self, f"command_{name}")(parse(model, args))
 
     @abstractmethod
     def views(self, full: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import MAX_STEPS, SCHEDULES, ScheduleParams
+from ..commands import Args
 from .surfaces import SURFACES, contains
 
 MAX_RACERS = 6
@@ -216,3 +217,6 @@ class Views(BaseModel):
     surface: SurfaceView | None = None
     optimizers: dict[str, OptimizerInfo] | None = Field(None, description="sent with the surface: the registry, for the racer cards")
     schedules: dict[str, ScheduleInfo] | None = Field(None, description="sent with the surface: the schedule registry")
+
+
+COMMANDS: dict[str, type[Args]] = {}  # the arena takes no lab commands

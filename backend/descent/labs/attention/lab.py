@@ -15,7 +15,7 @@ from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from .model import Transformer, masked_loss
-from .schema import EPOCH_STEPS, Config
+from .schema import COMMANDS, EPOCH_STEPS, Config, ProbeArgs
 from .tasks import IGNORE, Task, make_task
 from .timelapse import Timelapse
 
@@ -26,7 +26,6 @@ SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
 CURVE_POINTS = 200  # the planned LR curve is sent at this many points
 EVAL_SIZE = 128  # held-out sequences scored at the end of every epoch
 SAMPLES = 6  # held-out examples shown as input -> output
-MAX_PROBE_CHARS = 200
 CONTINUATION = 24  # tokens a probe of a next-token task generates
 TIMELAPSE_BYTES = 512 * 1024  # per session: 48 frames of small maps, fewer of big ones
 
@@ -49,7 +48,7 @@ def head_entropy(maps: torch.Tensor) -> torch.Tensor:
 
 
 class Lab(BaseLab):
-    commands = ("probe",)
+    command_args = COMMANDS
 
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = device
@@ -305,13 +304,10 @@ class Lab(BaseLab):
 
     # ---- commands -------------------------------------------------------------------
 
-    def command_probe(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Run the model on a typed input: its maps, its per-position predictions and its answer."""
-        text = args.get("tokens")
-        if not isinstance(text, str):
-            raise ValueError("args.tokens: a string of tokens, e.g. '31415926'")
-        if len(text) > MAX_PROBE_CHARS:
-            raise ValueError(f"args.tokens: at most {MAX_PROBE_CHARS} characters")
+    def command_probe(self, args: ProbeArgs) -> dict[str, Any]:
+        """Run the model on a typed input: its maps, its per-position predictions and its
+        answer. (It changes nothing: the eval-mode forward puts train mode back.)"""
+        text = args.tokens
         task = self.task
         ids, answer = task.complete(task.ids(text))
         logits, maps = self._run(torch.tensor([ids], device=self.device))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import SCHEDULES, ScheduleParams
+from ..commands import Args
 from .positional import POSITIONAL
 from .tasks import SYMBOLS, TASKS
 
@@ -147,3 +148,18 @@ class Views(BaseModel):
     lr_curve: LrCurve | None = Field(None, description="the planned LR schedule (sent when it changes and in full frames)")
     heads: list[str] = Field(description="the per-head series names in the history ('entropy_<layer>_<head>', 1-based)")
     vocab: list[str] | None = Field(None, description="the task's tokens (full frames only)")
+
+
+# ---- commands (args of {"type": "command", "name": ..., "args": {...}}) ----------------
+
+MAX_PROBE_CHARS = 200
+
+
+class ProbeArgs(Args):
+    """``probe``: run the model on a typed input (see ProbeReply). The tokens must also be in
+    the task's vocabulary and of its length."""
+
+    tokens: str = Field(max_length=MAX_PROBE_CHARS, description="the input, e.g. '31415926' (characters or whitespace-separated)")
+
+
+COMMANDS: dict[str, type[Args]] = {"probe": ProbeArgs}

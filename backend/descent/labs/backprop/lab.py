@@ -14,15 +14,17 @@ from ...history import History
 from ..arena.pace import Pace
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
+from ..commands import CommandError
 from .presets import PRESETS, ChainRule, Quantity, val
-from .schema import PHASES, Config
+from .schema import COMMANDS, PHASES, Config, NoArgs
 from .schema import PRESETS as LABELS
 
 DTYPE = torch.float64  # a handful of scalars: exact-looking numbers cost nothing
 
 
 class Lab(BaseLab):
-    commands = ("phase", "step")
+    command_args = COMMANDS
+    stepping_commands = ("phase", "step")  # (they run the step itself)
 
     def __init__(self, config: Config, device: torch.device) -> None:
         self.device = torch.device("cpu")  # scalars: a GPU would only add launch latency
@@ -117,15 +119,15 @@ class Lab(BaseLab):
     def due_in(self) -> float:
         return self.pace.due_in()
 
-    def command_phase(self, args: dict[str, Any]) -> None:
+    def command_phase(self, args: NoArgs) -> None:
         if self.diverged:
-            raise ValueError("phase: the run diverged; reset (or change the setup) to start again")
+            raise CommandError("phase: the run diverged; reset (or change the setup) to start again", [])
         self.advance_phase()
 
-    def command_step(self, args: dict[str, Any]) -> None:
+    def command_step(self, args: NoArgs) -> None:
         """One whole step now, unpaced (the view's own button)."""
         if self.diverged:
-            raise ValueError("step: the run diverged; reset (or change the setup) to start again")
+            raise CommandError("step: the run diverged; reset (or change the setup) to start again", [])
         self.whole_step()
 
     def configure(self, config: Config) -> Rebuilt:

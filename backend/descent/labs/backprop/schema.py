@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..commands import Args
+
 MAX_LR = 10.0
 MAX_SPEED = 30
 PHASES = ("forward", "loss", "backward", "update")  # the order of one training step
@@ -86,3 +88,14 @@ class Views(BaseModel):
     params: list[Param]
     zero_grad: bool = Field(description="whether the backward phase called optimizer.zero_grad() first")
     presets: dict[str, str] | None = Field(None, description="(full frames) preset -> label")
+
+
+# ---- commands (args of {"type": "command", "name": ..., "args": {...}}) ----------------
+
+
+class NoArgs(Args):
+    """A command without arguments (``phase``: do the next phase of the step; ``step``: finish
+    the step, or do a whole new one)."""
+
+
+COMMANDS: dict[str, type[Args]] = {"phase": NoArgs, "step": NoArgs}

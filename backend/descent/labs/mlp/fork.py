@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ...history import Cursor, History
-from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import ScheduleParams, build_schedule
-from .schema import Config
+from ...optimizers import OPTIMIZERS
+from ...schedules import build_schedule
+from .schema import FORKABLE as FORK_KEYS, Config
 
 if TYPE_CHECKING:
     from .lab import Lab
 
-# What a fork may change: how the network is trained, not the network or its data.
-FORKABLE = frozenset({"optimizer", "learning_rate", "schedule_steps", "regularization", "regularization_rate"}
-                      | set(OptimizerParams.model_fields) | set(ScheduleParams.model_fields))
+FORKABLE = frozenset(FORK_KEYS)  # what a fork may change (see the schema)
 
 
 def penalty(config: Config, weights: list[torch.Tensor]) -> torch.Tensor | float:

@@ -15,9 +15,9 @@ from torch import nn
 
 from ... import stats
 from ...datasets import EXTENT, FEATURES, featurize, grid
+from .schema import WEIGHT_LIMIT  # a typed weight or bias lies in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
 
 NEURON_GRID = 16  # cells per side of a neuron map: 256 bytes per neuron
-WEIGHT_LIMIT = 100.0  # a typed weight or bias must lie in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
 _NORMS = (nn.BatchNorm1d, nn.LayerNorm)
 
 

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from torch import nn
 
 from ... import stats
@@ -21,9 +22,10 @@ from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
+from ..commands import refusal
 from . import cohort, inside
 from .fork import Fork, penalty
-from .schema import GRID, Config
+from .schema import COMMANDS, GRID, Config, ForkArgs, NoArgs, SetWeightArgs
 from .scoring import scored
 
 DATA_KEYS = {"problem", "dataset", "classes", "noise", "train_ratio", "seed"}
@@ -107,7 +109,7 @@ def blown_layer(norms: list[float]) -> str:
 
 
 class Lab(BaseLab):
-    commands = ("set_weight", "code", "fork", "unfork")
+    command_args = COMMANDS
     cost_fields = ("batch_size", "hidden", "features")
 
     def __init__(self, config: Config, device: torch.device) -> None:
@@ -307,10 +309,20 @@ class Lab(BaseLab):
         self.resets += 1
         self._build_network()
 
-    def command_set_weight(self, args: dict[str, Any]) -> dict[str, Any]:
+    def command_set_weight(self, args: SetWeightArgs) -> dict[str, Any]:
         """A weight or bias typed on the diagram, written into the live model (training goes on from it)."""
-        reply = inside.set_parameter(self.linears, args)
-        self._epoch_metrics = self.evaluate()  # the losses shown reflect the edit at once
+        args.check_fits([(m.out_features, m.in_features) for m in self.linears])
+        kept = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in self.linears]  # (a few dozen numbers)
+        reply = inside.set_parameter(self.linears, args.model_dump(by_alias=True))
+        try:
+            metrics = self.evaluate()  # the losses shown reflect the edit at once
+        except BaseException:  # all or nothing: the edit goes back with the error
+            with torch.no_grad():
+                for m, (w, b) in zip(self.linears, kept):
+                    m.weight.copy_(w)
+                    m.bias.copy_(b)
+            raise
+        self._epoch_metrics = metrics
         return reply
 
     # ---- reading --------------------------------------------------------------------
@@ -386,18 +398,23 @@ class Lab(BaseLab):
 
     # ---- commands -------------------------------------------------------------------
 
-    def command_code(self, args: dict[str, Any]) -> dict[str, Any]:
+    def command_code(self, args: NoArgs) -> dict[str, Any]:
         """The plain PyTorch script of the current setup (show the code / download)."""
         from .script import render
 
         return {"filename": "descent_run.py", "script": render(self.config)}
 
-    def command_fork(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Fork here: a second run from this point with ``args.patch`` applied (replaces any fork)."""
-        self.fork = Fork(self, args.get("patch"))
-        return {"label": self.fork.label}
+    def command_fork(self, args: ForkArgs) -> dict[str, Any]:
+        """Fork here: a second run from this point with ``args.patch`` applied (replaces any
+        fork). The fork is built whole from copies before it takes the old one's place."""
+        try:
+            fork = Fork(self, args.patch.model_dump(exclude_unset=True))
+        except ValidationError as e:  # the patched config as a whole (a horizon too short ...)
+            raise refusal(e, ("args", "patch"), Config) from None
+        self.fork = fork
+        return {"label": fork.label}
 
-    def command_unfork(self, args: dict[str, Any]) -> dict[str, Any]:
+    def command_unfork(self, args: NoArgs) -> dict[str, Any]:
         self.fork = None
         return {"label": None}
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+import copy
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from ...activations import ACTIVATIONS
 from ...datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
@@ -13,6 +14,7 @@ from ...losses import LOSSES, default_loss
 from ...optimizers import OPTIMIZERS, OptimizerParams
 from ...protocol import History
 from ...schedules import SCHEDULES, ScheduleParams
+from ..commands import Args, CommandError, number
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
@@ -298,3 +300,65 @@ class Views(BaseModel):
     data: DataView | None = None
     fork: ForkView | None = Field(None, description="present while a fork runs; null once when it ends")
     spikes: list[Spike] = Field([], description="the latest loss spikes (train loss over twice the last epoch's), explained")
+
+
+# ---- commands (args of {"type": "command", "name": ..., "args": {...}}) ----------------
+
+WEIGHT_LIMIT = 100.0  # a typed weight or bias must lie in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
+MAX_INPUTS = max(MAX_WIDTH, len(FEATURES.names()))  # the widest input a layer can have
+# What a fork may change: how the network is trained, not the network or its data.
+FORKABLE = ("optimizer", "learning_rate", "schedule_steps", "regularization", "regularization_rate",
+            *OptimizerParams.model_fields, *ScheduleParams.model_fields)
+
+
+class SetWeightArgs(Args):
+    """``set_weight``: write one weight or bias of the live model (typed on the diagram);
+    training goes on from it. The indices must also fit the network as it is now."""
+
+    layer: int = Field(ge=0, le=MAX_LAYERS, description="the layer, 0 = the input side")
+    kind: Literal["weight", "bias"] = "weight"
+    to: int = Field(ge=0, le=MAX_WIDTH - 1, description="the neuron of the layer's output")
+    from_: int | None = Field(None, alias="from", ge=0, le=MAX_INPUTS - 1, description="the layer's input (weights only)")
+    value: number(-WEIGHT_LIMIT, WEIGHT_LIMIT, "the new value")  # type: ignore[valid-type]
+
+    def check_fits(self, shapes: list[tuple[int, int]]) -> None:
+        """CommandError naming the first index the network (its layers' (outputs, inputs)) has not."""
+
+        def index(field: str, value: int | None, size: int) -> None:
+            if value is None or value >= size:
+                raise CommandError(f"args.{field}: an integer in [0, {size - 1}] for this network (got {value!r})", ["args", field])
+
+        index("layer", self.layer, len(shapes))
+        outputs, inputs = shapes[self.layer]
+        index("to", self.to, outputs)
+        if self.kind == "weight":
+            index("from", self.from_, inputs)
+
+
+class _Patch(Args):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)  # (values as a config takes them)
+    unknown_key: ClassVar[str] = "a fork changes only how the network is trained"
+
+
+def _unset(name: str) -> tuple[Any, Any]:
+    field = copy.copy(Config.model_fields[name])
+    field.default, field.default_factory = None, None  # (a patch names only what it changes)
+    return field.annotation, field
+
+
+# the config's own fields, bounds and all; the patched config is validated whole as well
+ForkPatch = create_model("ForkPatch", __base__=_Patch, __doc__="The training settings a fork changes.",
+                         **{name: _unset(name) for name in dict.fromkeys(FORKABLE)})  # type: ignore[call-overload]
+
+
+class ForkArgs(Args):
+    """``fork``: a second run from this point with ``patch`` applied (replaces any fork)."""
+
+    patch: ForkPatch  # type: ignore[valid-type]
+
+
+class NoArgs(Args):
+    """A command without arguments (``code``: the run's PyTorch script; ``unfork``: end the fork)."""
+
+
+COMMANDS: dict[str, type[Args]] = {"set_weight": SetWeightArgs, "code": NoArgs, "fork": ForkArgs, "unfork": NoArgs}
