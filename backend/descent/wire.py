@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 TRANSPORT = "descent.transport"  # the scope key KeepTransport fills
 CLOSE_SECONDS = 3.0  # how long a close may wait for room in the socket before it aborts
+SOCKET_SEND_BUFFER = 256 * 1024  # bytes the kernel may hold for one websocket client
 LINGER_SECONDS = 5.0  # a closed connection whose peer has not completed the close by then is reset
 # (before uvicorn's own 10 s close timeout, whose plain close would leave an unread peer's data in the kernel)
 
@@ -44,7 +45,20 @@ class KeepTransport:
             transport = getattr(getattr(send, "__self__", None), "transport", None)
             if isinstance(transport, asyncio.Transport):
                 scope[TRANSPORT] = transport
+                limit_kernel_buffer(transport)
         await self.app(scope, receive, send)
+
+
+def limit_kernel_buffer(transport: asyncio.Transport) -> None:
+    """Left to itself, Linux grows a socket's send buffer up to 4 MiB (tcp_wmem) for a
+    client that does not read; a fixed one bounds the kernel's share of what a client can
+    leave unread (Linux doubles it; at 30 frames/s a page needs a small fraction)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
+        except OSError:
+            pass
 
 
 def transport_of(ws: WebSocket) -> asyncio.Transport | None:
