@@ -3,33 +3,27 @@ frames sent (a flood is dropped without reaching the worker, then closed), /api/
 built once and the API is rate-limited per address, and a client that never reads is cut
 off (4008, then a TCP reset) with its memory freed, while a bystander keeps its frames.
 
-The non-readers are raw TCP sockets with a small receive buffer that speak just enough
-websocket to send; they never call recv after the handshake. Bounds are counted in
+The non-readers (``bench.adversary_transport.Silent``) are raw TCP sockets with a small
+receive buffer that speak just enough websocket to send; they never call recv after the
+handshake. Bounds are counted in
 messages and bytes; waits are for events, with generous timeouts as a safety net only."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import socket
-import struct
 import threading
 import time
 from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import websockets
 
+from bench.adversary_transport import Silent
 from bench.common import running_server
 from descent import app as app_module
 from tests.wsutil import greet, of_type, serve, until
-
-ESTABLISHED = 1  # Linux tcp_info.tcpi_state
-
 
 def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
@@ -118,50 +112,6 @@ def test_api_requests_are_rate_limited_per_address() -> None:
 
 
 # ---- point 8: clients that never read -------------------------------------------------
-
-
-class Silent:
-    """A websocket client that never reads after the handshake: a raw socket with a small
-    receive buffer, so the server's unsent data stays on the server."""
-
-    def __init__(self, url: str, rcvbuf: int = 4096) -> None:
-        parts = urlsplit(url)
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.settimeout(15)
-        self.sock.connect((parts.hostname, parts.port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            f"GET /ws HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):  # a byte at a time: nothing past the response is read
-            head += self.sock.recv(1)
-        assert b" 101 " in head.split(b"\r\n")[0], head
-        self.up = True  # no send has failed
-
-    def send(self, message: dict[str, Any]) -> bool:
-        """Send a masked text frame; False once the server has dropped the connection."""
-        payload = json.dumps(message).encode()
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack("!H", n))
-        try:
-            self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-        except OSError:
-            return False
-        return True
-
-    def established(self) -> bool:
-        """Is the TCP connection still up? (asks the kernel; reads nothing)"""
-        try:
-            return self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == ESTABLISHED
-        except OSError:
-            return False
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Bystander:
