@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -231,11 +232,23 @@ def test_a_non_reader_is_cut_off_when_its_oldest_message_has_waited_too_long() -
         assert bystander.error is None, bystander.error
 
 
+def server_connections(url: str) -> int:
+    """TCP connections the server's kernel still holds on its port (closed ones awaiting
+    delivery of unread data included; listening and TIME_WAIT sockets not)."""
+    port = f":{urlsplit(url).port:04X}"
+    with open("/proc/net/tcp") as f:
+        return sum(1 for line in list(f)[1:] if line.split()[1].endswith(port) and line.split()[3] not in ("0A", "06", "07"))
+
+
 def test_idle_reclaim_cannot_hang_on_a_client_that_does_not_read() -> None:
     env = {"DESCENT_DEVICE": "cpu", "DESCENT_WORKER_PROCESSES": "1", "DESCENT_IDLE_TIMEOUT_SECONDS": "2"}
     with running_server(env, "transport-trust-idle") as (url, _, _):
-        silent = [Silent(url) for _ in range(4)]  # hello, config, status and a full first frame: more than its window
-        wait_for(lambda: not any(c.established() for c in silent), 90, "idle non-readers closed (TCP reset)")
-        wait_for(lambda: connected(url) == 0, 60, "no connection left")
+        silent = [Silent(url) for _ in range(4)]
+        for client in silent:  # ~22 KB of answers: more than its receive window holds
+            for _ in range(10):
+                client.send({"type": "x" * 2000})
+        wait_for(lambda: not any(c.established() for c in silent), 60, "idle non-readers closed (TCP reset)")
+        wait_for(lambda: connected(url) == 0, 60, "no connection left in the app")
+        wait_for(lambda: server_connections(url) == 0, 60, "no connection left in the server's kernel")
         for client in silent:
             client.close()
