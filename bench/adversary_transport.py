@@ -154,15 +154,19 @@ def attack_acks(url: str, seconds: float) -> dict[str, Any]:
                             pass
 
                     reader = asyncio.create_task(drain())
+                    closes += 1  # (counted back below if it outlives the attack)
                     try:
-                        while time.monotonic() < deadline:
+                        while time.monotonic() < deadline and not reader.done():  # (done: the server closed it)
                             for _ in range(100):
                                 await ws.send('{"type":"ack"}')
                             sent += 100
+                            await asyncio.sleep(0)  # (sends rarely wait: let the reader see a close)
                     finally:
                         reader.cancel()
+                    if time.monotonic() >= deadline:
+                        closes -= 1
             except (websockets.ConnectionClosed, OSError):
-                closes += 1
+                pass
 
     asyncio.run(main())
     return {"sent": sent, "note": f"{sent / seconds:.0f} acks/s sent, closed {closes}x"}
@@ -310,9 +314,12 @@ def print_rows(rows: list[dict[str, Any]], title: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("attacks", nargs="*", default=list(ATTACKS), choices=list(ATTACKS))
+    parser.add_argument("attacks", nargs="*", metavar="attack", help=f"some of {', '.join(ATTACKS)} (default: all)")
     args = parser.parse_args()
-    print_rows(run(args.attacks), f"transport adversaries: 2 bystanders on the default playground (server on {WHERE})")
+    unknown = set(args.attacks) - set(ATTACKS)
+    if unknown:
+        parser.error(f"unknown attack(s) {sorted(unknown)}: choose from {', '.join(ATTACKS)}")
+    print_rows(run(args.attacks or list(ATTACKS)), f"transport adversaries: 2 bystanders on the default playground (server on {WHERE})")
 
 
 if __name__ == "__main__":
