@@ -1,15 +1,19 @@
 """Adversaries of the transport (issue 13, points 3, 4 and 8) against a real server on
 loopback, while two bystanders train the default playground like the page does (play, ack
 every frame). The table gives the bystanders' epochs/s and frames/s (each the mean of the
-two, median over windows) and /healthz's latency, with no attack and during each one.
+two, median over windows), /healthz's latency and the server's CPU (its process tree), with
+no attack and during each one.
 
-    PYTHONPATH=backend:. python -m bench.adversary_transport   # about a minute
+    PYTHONPATH=backend:. python -m bench.adversary_transport   # about 1.5 minutes
 
 - ``acks``: one connection sends acks as fast as it can (reconnecting, with its resume
   token, whenever it is closed).
 - ``schema``: eight concurrent HTTP clients request /api/schema in a loop.
 - ``non-readers``: eight raw websocket clients play at 60 frames/s and send acks, but
   never read (a raw socket with a 4 KiB receive buffer).
+
+Each attacker connects from its own loopback address (127.0.0.2-4), the bystanders from
+127.0.0.1, so the server's per-address limits apply as they would to strangers.
 
 Bounded: loopback only, fixed counts and durations; every attack stops by itself after its
 ``seconds``. The attack functions and ``Bystanders`` are importable for other scripts."""
@@ -33,15 +37,15 @@ from urllib.parse import urlsplit
 import httpx
 import websockets
 
-from bench.common import WHERE, running_server
+from bench.common import WHERE, cpu_seconds, running_server
 
 WARMUP = 2.0  # seconds of attack before measuring
 WINDOW = 2.0  # seconds per measured window
 WINDOWS = 4
-ENV = {
-    "DESCENT_MAX_SESSIONS_PER_CLIENT": "50",  # (everyone is 127.0.0.1 here)
-    "DESCENT_RESUME_GRACE_SECONDS": "2",  # an attack's leftover sessions go before the next
-}
+ENV = {"DESCENT_RESUME_GRACE_SECONDS": "2"}  # an attack's leftover sessions go before the next
+# Each attacker connects from an address of its own (all of 127/8 is loopback on Linux), so
+# the per-address limits treat it as the stranger it is, and the bystanders (127.0.0.1) as others.
+ADDRESSES = {"acks": "127.0.0.2", "schema": "127.0.0.3", "non-readers": "127.0.0.4"}
 
 
 def ws_url(url: str) -> str:
@@ -117,10 +121,12 @@ def healthz_seconds(url: str) -> float:
     return time.perf_counter() - started
 
 
-def measure(url: str, b: Bystanders, windows: int = WINDOWS, window: float = WINDOW) -> dict[str, float]:
+def measure(url: str, b: Bystanders, pid: int | None = None, windows: int = WINDOWS, window: float = WINDOW) -> dict[str, float]:
     """Per window: the bystanders' epochs/s and frames/s (mean per bystander) and one
-    /healthz latency; medians over the windows."""
+    /healthz latency; medians over the windows. With the server's ``pid``, also its CPU%
+    (its process tree, 100 = one core) over all the windows."""
     epochs, frames, health = [], [], []
+    cpu0, started = (cpu_seconds(pid) if pid else 0.0), time.monotonic()
     for _ in range(windows):
         e0, f0 = b.totals()
         t0 = time.monotonic()
@@ -130,13 +136,14 @@ def measure(url: str, b: Bystanders, windows: int = WINDOWS, window: float = WIN
         dt = time.monotonic() - t0
         epochs.append((e1 - e0) / dt / b.n)
         frames.append((f1 - f0) / dt / b.n)
-    return {"epochs_s": statistics.median(epochs), "frames_s": statistics.median(frames), "healthz_s": statistics.median(health)}
+    cpu = 100 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - started) if pid else float("nan")
+    return {"epochs_s": statistics.median(epochs), "frames_s": statistics.median(frames), "healthz_s": statistics.median(health), "server_cpu": cpu}
 
 
 # ---- the attacks (each runs ``seconds`` and returns what it did) -------------------------
 
 
-def attack_acks(url: str, seconds: float) -> dict[str, Any]:
+def attack_acks(url: str, seconds: float, address: str = ADDRESSES["acks"]) -> dict[str, Any]:
     """One connection sending acks as fast as it can; resumes its session when closed."""
     sent, closes = 0, 0
     deadline = time.monotonic() + seconds
@@ -146,8 +153,9 @@ def attack_acks(url: str, seconds: float) -> dict[str, Any]:
         token = ""
         while time.monotonic() < deadline:
             try:
-                async with websockets.connect(ws_url(url) + (f"?resume={token}" if token else ""), max_size=None) as ws:
-                    token = json.loads(await ws.recv()).get("token", "")
+                async with websockets.connect(ws_url(url) + (f"?resume={token}" if token else ""), max_size=None,
+                                              local_addr=(address, 0)) as ws:
+                    token = json.loads(await ws.recv()).get("token") or token
 
                     async def drain() -> None:  # (read and drop, so the client library keeps reading)
                         async for _ in ws:
@@ -172,7 +180,7 @@ def attack_acks(url: str, seconds: float) -> dict[str, Any]:
     return {"sent": sent, "note": f"{sent / seconds:.0f} acks/s sent, closed {closes}x"}
 
 
-def attack_schema(url: str, seconds: float, clients: int = 8) -> dict[str, Any]:
+def attack_schema(url: str, seconds: float, clients: int = 8, address: str = ADDRESSES["schema"]) -> dict[str, Any]:
     """``clients`` concurrent HTTP clients requesting /api/schema in a loop."""
     codes: dict[int, int] = {}
     deadline = time.monotonic() + seconds
@@ -186,7 +194,7 @@ def attack_schema(url: str, seconds: float, clients: int = 8) -> dict[str, Any]:
             codes[code] = codes.get(code, 0) + 1
 
     async def main() -> None:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, transport=httpx.AsyncHTTPTransport(local_address=address)) as http:
             await asyncio.gather(*(one(http) for _ in range(clients)))
 
     asyncio.run(main())
@@ -198,10 +206,11 @@ class Silent:
     """A websocket client that never reads after the handshake: a raw socket with a small
     receive buffer, which speaks just enough websocket to send (masked text frames)."""
 
-    def __init__(self, url: str, rcvbuf: int = 4096, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, rcvbuf: int = 4096, timeout: float = 15.0, address: str = "127.0.0.1") -> None:
         parts = urlsplit(url)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.bind((address, 0))
         self.sock.settimeout(timeout)
         self.sock.connect((parts.hostname, parts.port))
         key = base64.b64encode(os.urandom(16)).decode()
@@ -247,13 +256,14 @@ class Silent:
         self.sock.close()
 
 
-def attack_nonreaders(url: str, seconds: float, clients: int = 8, acks_per_second: float = 100) -> dict[str, Any]:
+def attack_nonreaders(url: str, seconds: float, clients: int = 8, acks_per_second: float = 100,
+                      address: str = ADDRESSES["non-readers"]) -> dict[str, Any]:
     """``clients`` raw clients that play at 60 frames/s and ack, but never read."""
     deadline = time.monotonic() + seconds
     silent = []
     for _ in range(clients):
         try:
-            silent.append(Silent(url))
+            silent.append(Silent(url, address=address))
         except OSError:
             pass
     for s in silent:
@@ -279,25 +289,25 @@ ATTACKS: dict[str, Callable[[str, float], dict[str, Any]]] = {
 }
 
 
-def under_attack(url: str, b: Bystanders, attack: Callable[[str, float], dict[str, Any]] | None) -> dict[str, Any]:
+def under_attack(url: str, b: Bystanders, attack: Callable[[str, float], dict[str, Any]] | None, pid: int | None = None) -> dict[str, Any]:
     """Measure the bystanders while ``attack`` runs on a thread of its own (None: no attack)."""
     if attack is None:
-        return {**measure(url, b), "note": "baseline"}
+        return {**measure(url, b, pid), "note": "baseline"}
     result: dict[str, Any] = {}
     seconds = WARMUP + WINDOWS * WINDOW + 1.0
     thread = threading.Thread(target=lambda: result.update(attack(url, seconds)), name="attack", daemon=True)
     thread.start()
     time.sleep(WARMUP)
-    measured = measure(url, b)
+    measured = measure(url, b, pid)
     thread.join(seconds + 60)
     return {**measured, "note": result.get("note", "(attack did not finish)")}
 
 
 def run(attacks: list[str], env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     rows = []
-    with running_server({**ENV, **(env or {})}, "adversary-transport") as (url, _, _), bystanders(url) as b:
+    with running_server({**ENV, **(env or {})}, "adversary-transport") as (url, server, _), bystanders(url) as b:
         for name in ["none", *attacks]:
-            rows.append({"attack": name, **under_attack(url, b, ATTACKS.get(name))})
+            rows.append({"attack": name, **under_attack(url, b, ATTACKS.get(name), server.pid)})
             time.sleep(3.0)  # (the attack's sessions and connections are let go)
         if b.errors:
             rows[-1]["note"] += f"; bystander errors: {b.errors[:3]}"
@@ -306,10 +316,10 @@ def run(attacks: list[str], env: dict[str, str] | None = None) -> list[dict[str,
 
 def print_rows(rows: list[dict[str, Any]], title: str) -> None:
     print(f"\n## {title}\n")
-    print("| attack | bystander epochs/s | bystander frames/s | /healthz ms | attack |")
-    print("|---|---:|---:|---:|---|")
+    print("| attack | bystander epochs/s | bystander frames/s | /healthz ms | server CPU % | attack |")
+    print("|---|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['attack']} | {r['epochs_s']:.1f} | {r['frames_s']:.1f} | {1000 * r['healthz_s']:.0f} | {r['note']} |")
+        print(f"| {r['attack']} | {r['epochs_s']:.1f} | {r['frames_s']:.1f} | {1000 * r['healthz_s']:.0f} | {r['server_cpu']:.0f} | {r['note']} |")
 
 
 def main() -> None:

@@ -82,6 +82,9 @@ def test_an_ack_flood_is_told_then_closed(monkeypatch: pytest.MonkeyPatch) -> No
             until(ws, lambda m: False, limit=50)
         assert getattr(gone.value, "code", None) == 1008, gone.value
         assert forwarded[0] <= 2, f"{forwarded[0]} acks for nothing reached the worker"
+        with client.websocket_connect("/ws") as again:  # its address may not come straight back
+            refused = again.receive_json()
+            assert refused["type"] == "error" and "closed for flooding" in refused["message"], refused
 
 
 # ---- point 4: /api/schema and the API rate limit ----------------------------------------

@@ -24,7 +24,7 @@ from .datasets import CLASSES, DATASETS, DEFAULT_CLASSES, generate
 from .device import choose_device, device_name
 from .errors import describe
 from .labs import LAB_NAMES
-from .limits import AckCredit, TokenBucket
+from .limits import AckCredit, Penalties, TokenBucket
 from .protocol import Ack, client_message, json_schema, to_json
 from .roster import Entry, Roster
 from .security import ApiRateLimit, SecurityHeaders, origin_allowed, redact_tokens_in_logs
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     device = choose_device(settings.device)
     host = make_host(settings, device)
     roster = Roster(settings)
+    penalties = Penalties()  # addresses closed for flooding, barred for a while
 
     def reclaim(entries: list[Entry]) -> None:
         for entry in entries:
@@ -131,6 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await close_with(ws, 1008, f"origin {origin!r} is not allowed to connect (set DESCENT_ALLOWED_ORIGINS)")
             return
         client = ws.client.host if ws.client else "unknown"
+        barred = penalties.remaining(client, time.monotonic())
+        if barred:
+            await close_with(ws, 1008, f"your address was closed for flooding: wait {barred:.0f} s before connecting again")
+            return
         outbox = Outbox(ws, settings.max_outbox, settings.max_unread_bytes, settings.max_unread_seconds)
 
         entry, resume_error = None, None
@@ -207,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 flooding and has been closed."""
                 nonlocal told_at
                 if not flood.take(now):
+                    penalties.bar(entry.client, now, settings.flood_penalty_seconds)
                     await close_with(ws, 1008, f"closed: kept sending after {settings.flood_messages} dropped messages ({why})")
                     return False
                 if now - told_at >= 1.0:

@@ -66,3 +66,21 @@ class AckCredit:
             return "take back"
         self.stray += 1
         return "ignore" if self.stray <= self.slack else "excess"
+
+
+class Penalties:
+    """Addresses barred until a time (a client closed for flooding may not reconnect at
+    once: each reconnect would cost a handshake and a session's first frame). Expired
+    entries are dropped as new ones come."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def bar(self, client: str, now: float, seconds: float) -> None:
+        if len(self._until) >= 1024:
+            self._until = {c: t for c, t in self._until.items() if t > now}
+        self._until[client] = now + seconds
+
+    def remaining(self, client: str, now: float) -> float:
+        """Seconds ``client`` is still barred (0 if it is not)."""
+        return max(0.0, self._until.get(client, 0.0) - now)

@@ -43,6 +43,7 @@ class Settings(BaseModel):
     # Dropped messages (over the message rate, or acks for frames never sent) a connection
     # may send before it is closed (1008); forgiven at messages_per_second.
     flood_messages: int = Field(1000, ge=1, description="dropped messages before a flooding connection is closed")
+    flood_penalty_seconds: float = Field(10, ge=0, description="an address closed for flooding may not connect again this long")
     # HTTP API (/api/*) requests per client address: a token bucket, 429 past it.
     api_requests_per_second: float = Field(10, gt=0, description="HTTP API requests per client address, sustained")
     api_burst: int = Field(100, ge=1, description="HTTP API requests per client address in a burst")
