@@ -1,8 +1,8 @@
 """Adversaries of the transport (issue 13, points 3, 4 and 8) against a real server on
 loopback, while two bystanders train the default playground like the page does (play, ack
 every frame). The table gives the bystanders' epochs/s and frames/s (each the mean of the
-two, median over windows), /healthz's latency and the server's CPU (its process tree), with
-no attack and during each one.
+two, median over windows), /healthz's latency, the server's CPU (its process tree) and the
+server process's memory at the end, with no attack and during each one.
 
     PYTHONPATH=backend:. python -m bench.adversary_transport   # about 1.5 minutes
 
@@ -137,7 +137,15 @@ def measure(url: str, b: Bystanders, pid: int | None = None, windows: int = WIND
         epochs.append((e1 - e0) / dt / b.n)
         frames.append((f1 - f0) / dt / b.n)
     cpu = 100 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - started) if pid else float("nan")
-    return {"epochs_s": statistics.median(epochs), "frames_s": statistics.median(frames), "healthz_s": statistics.median(health), "server_cpu": cpu}
+    return {"epochs_s": statistics.median(epochs), "frames_s": statistics.median(frames), "healthz_s": statistics.median(health),
+            "server_cpu": cpu, "server_mb": server_rss_mb(pid) if pid else float("nan")}
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of the server process alone (where the transport keeps what it
+    queues for clients; the worker processes are not counted)."""
+    with open(f"/proc/{pid}/status") as f:
+        return next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:")), float("nan"))
 
 
 # ---- the attacks (each runs ``seconds`` and returns what it did) -------------------------
@@ -316,10 +324,11 @@ def run(attacks: list[str], env: dict[str, str] | None = None) -> list[dict[str,
 
 def print_rows(rows: list[dict[str, Any]], title: str) -> None:
     print(f"\n## {title}\n")
-    print("| attack | bystander epochs/s | bystander frames/s | /healthz ms | server CPU % | attack |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| attack | bystander epochs/s | bystander frames/s | /healthz ms | server CPU % | server MB | attack |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['attack']} | {r['epochs_s']:.1f} | {r['frames_s']:.1f} | {1000 * r['healthz_s']:.0f} | {r['server_cpu']:.0f} | {r['note']} |")
+        print(f"| {r['attack']} | {r['epochs_s']:.1f} | {r['frames_s']:.1f} | {1000 * r['healthz_s']:.0f} | {r['server_cpu']:.0f} "
+              f"| {r['server_mb']:.0f} | {r['note']} |")
 
 
 def main() -> None:
