@@ -203,7 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def receiver() -> None:
             nonlocal acking
             rate = TokenBucket(settings.messages_per_second, settings.message_burst, time.monotonic())
-            # dropped messages are forgiven at the message rate; a flood past the burst is closed
+            # dropped messages are forgiven at the message rate; past flood_messages the connection is closed
             flood = TokenBucket(settings.messages_per_second, settings.flood_messages, time.monotonic())
             told_at = -1.0  # when the client was last told it is too fast (told once a second)
 
