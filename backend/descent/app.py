@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
 import time
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import anyio
 import anyio.abc
 import plotly
 from fastapi import FastAPI, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
@@ -24,10 +24,11 @@ from .datasets import CLASSES, DATASETS, DEFAULT_CLASSES, generate
 from .device import choose_device, device_name
 from .errors import describe
 from .labs import LAB_NAMES
-from .limits import TokenBucket
-from .protocol import Ack, client_message, json_schema
+from .limits import AckCredit, Penalties, TokenBucket
+from .protocol import Ack, client_message, json_schema, to_json
 from .roster import Entry, Roster
-from .security import SecurityHeaders, origin_allowed, redact_tokens_in_logs
+from .security import ApiRateLimit, SecurityHeaders, origin_allowed, redact_tokens_in_logs
+from .wire import KeepTransport, Outbox, close_with, cut_off
 from .hosting import Host, LocalHost
 from .processes import ProcessHost, default_processes
 from .settings import Settings
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     device = choose_device(settings.device)
     host = make_host(settings, device)
     roster = Roster(settings)
+    penalties = Penalties()  # addresses closed for flooding, barred for a while
 
     def reclaim(entries: list[Entry]) -> None:
         for entry in entries:
@@ -78,7 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await anyio.to_thread.run_sync(host.stop)
 
     app = FastAPI(title="Descent", version=__version__, lifespan=lifespan)
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(ApiRateLimit, rate=settings.api_requests_per_second, burst=settings.api_burst)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)  # (outside: on 429s too)
+    app.add_middleware(KeepTransport)
     app.state.settings = settings
     app.state.host = host
     if isinstance(host, LocalHost):
@@ -96,10 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "connected": sum(1 for e in roster.entries.values() if e.connection is not None),
         }
 
-    @app.get("/api/schema")
-    def api_schema() -> dict[str, Any]:
+    @app.get("/api/schema", response_class=Response, responses={200: {"content": {"application/json": {}}}})
+    def api_schema() -> Response:
         """JSON Schema of every websocket message and of each lab's config and views."""
-        return json_schema()
+        return Response(schema_bytes(), media_type="application/json")
 
     @app.get("/api/datasets")
     def api_datasets(
@@ -128,14 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await close_with(ws, 1008, f"origin {origin!r} is not allowed to connect (set DESCENT_ALLOWED_ORIGINS)")
             return
         client = ws.client.host if ws.client else "unknown"
-        loop = asyncio.get_running_loop()
-        outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-
-        def deliver(kind: str, text: str) -> None:  # called on a training or pipe thread
-            if outbox.qsize() >= settings.max_outbox:  # the client is not reading: cut it off
-                loop.call_soon_threadsafe(outbox.put_nowait, ("overflow", ""))
-                return
-            loop.call_soon_threadsafe(outbox.put_nowait, (kind, text))
+        barred = penalties.remaining(client, time.monotonic())
+        if barred:
+            await close_with(ws, 1008, f"your address was closed for flooding: wait {barred:.0f} s before connecting again")
+            return
+        outbox = Outbox(ws, settings.max_outbox, settings.max_unread_bytes, settings.max_unread_seconds)
 
         entry, resume_error = None, None
         token = ws.query_params.get("resume")
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             host.create(entry.session)
         sid = entry.session
         try:
-            await serve(ws, entry, sid, deliver, outbox, token, resume_error)
+            await serve(ws, entry, sid, outbox, token, resume_error)
         finally:
             if roster.detach(entry, ws, time.monotonic()):
                 host.detach(sid)
@@ -161,8 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws: WebSocket,
         entry: Entry,
         sid: str,
-        deliver: Callable[[str, str], None],
-        outbox: asyncio.Queue[tuple[str, str]],
+        outbox: Outbox,
         token: str | None,
         resume_error: str | None,
     ) -> None:
@@ -182,28 +182,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         )
 
-        host.attach(sid, deliver)
+        host.attach(sid, outbox.deliver)
         # once the client acks frames, its acks take frames back and "delivered" is news to no one
         acking = False
+        credit = AckCredit()  # an ack costs the worker something only if it takes back a frame
 
         async def sender(scope: anyio.CancelScope) -> None:
             try:
                 while True:
-                    kind, text = await outbox.get()
-                    if kind == "overflow":
-                        await close_with(ws, 4008, f"more than {settings.max_outbox} messages queued unread; reconnect")
-                        break
-                    await ws.send_text(text)
+                    kind, text, patience = await outbox.get()
+                    if kind == "frame":
+                        credit.frame_sent()  # (before the send: its ack may come before the send returns)
+                    if not await outbox.send(text, patience):
+                        return  # the client does not read: the watcher cuts it off
                     if kind == "frame" and not acking:
                         host.frame_sent(sid)
             except (WebSocketDisconnect, RuntimeError, OSError):
-                pass  # the client is gone
-            scope.cancel()
+                scope.cancel()  # the client is gone
 
         async def receiver() -> None:
             nonlocal acking
             rate = TokenBucket(settings.messages_per_second, settings.message_burst, time.monotonic())
+            # dropped messages are forgiven at the message rate; past flood_messages the connection is closed
+            flood = TokenBucket(settings.messages_per_second, settings.flood_messages, time.monotonic())
             told_at = -1.0  # when the client was last told it is too fast (told once a second)
+
+            async def dropped(now: float, why: str) -> bool:
+                """A message was dropped: tell the client (once a second); False if it is
+                flooding and has been closed."""
+                nonlocal told_at
+                if not flood.take(now):
+                    penalties.bar(entry.client, now, settings.flood_penalty_seconds)
+                    await close_with(ws, 1008, f"closed: kept sending after {settings.flood_messages} dropped messages ({why})")
+                    return False
+                if now - told_at >= 1.0:
+                    told_at = now
+                    reply(error_message(f"{why}; this one was dropped"))
+                return True
+
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
@@ -211,29 +227,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 now = time.monotonic()
                 roster.touch(entry, now)
                 if is_ack(message.get("text")):
-                    acking = True
-                    host.ack(sid)
+                    verdict = credit.ack()
+                    if verdict == "take back":
+                        acking = True
+                        host.ack(sid)
+                    elif verdict == "excess" and not await dropped(now, "too many acks: at most one per frame received"):
+                        return
                     continue
                 if not rate.take(now):
-                    if now - told_at >= 1.0:
-                        told_at = now
-                        await ws.send_json(error_message(f"too many messages: at most {settings.messages_per_second:g} per second (bursts of {settings.message_burst}); this one was dropped"))
+                    if not await dropped(now, f"too many messages: at most {settings.messages_per_second:g} per second (bursts of {settings.message_burst})"):
+                        return
                     continue
                 text = message.get("text")
                 if text is None:
-                    await ws.send_json(error_message("binary frames are not accepted; send JSON text messages"))
+                    reply(error_message("binary frames are not accepted; send JSON text messages"))
                     continue
-                reply = parse(text, settings.max_message_bytes)
-                if isinstance(reply, dict):
-                    await ws.send_json(reply)
+                parsed = parse(text, settings.max_message_bytes)
+                if isinstance(parsed, dict):
+                    reply(parsed)
                 else:
-                    host.handle(sid, reply)
+                    host.handle(sid, parsed)
+
+        def reply(message: dict[str, Any]) -> None:
+            """Answers go through the outbox too: a client that does not read them is bounded alike."""
+            outbox.put(message["type"], to_json(message))
+
+        async def watcher(scope: anyio.CancelScope) -> None:
+            await outbox.cut.wait()
+            await cut_off(ws, outbox.reason)
+            scope.cancel()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(sender, tg.cancel_scope)
+            tg.start_soon(watcher, tg.cancel_scope)
             try:
                 await receiver()
-            except (WebSocketDisconnect, RuntimeError):
+            except (WebSocketDisconnect, RuntimeError, OSError):
                 pass
             tg.cancel_scope.cancel()
 
@@ -258,13 +287,10 @@ def error_message(text: str, loc: list[str | int] | None = None) -> dict[str, An
     return {"type": "error", "message": text, "loc": loc or []}
 
 
-async def close_with(ws: WebSocket, code: int, reason: str) -> None:
-    """Tell the client why (an error message, then the close reason) and close."""
-    try:
-        await ws.send_json(error_message(reason))
-        await ws.close(code=code, reason=reason[:120])  # a close reason is at most 123 bytes
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
+@cache
+def schema_bytes() -> bytes:
+    """/api/schema's body: built once per process (~50 ms), then served as it is."""
+    return json.dumps(json_schema(), separators=(",", ":")).encode()
 
 
 ACKS = frozenset({'{"type":"ack"}', '{"type": "ack"}'})  # as the page and Python's json write it

@@ -1,14 +1,19 @@
 """Browser-facing protections: the websocket Origin check, security headers on every HTTP
-response, and keeping session tokens out of the server log."""
+response, rate limits on the HTTP API, and keeping session tokens out of the server log."""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .limits import TokenBucket
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
@@ -68,6 +73,41 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ApiRateLimit:
+    """Pure ASGI middleware: a token bucket per client address for HTTP requests under
+    ``prefix`` (the JSON API; the page and static files are not counted). Past it the
+    answer is 429 with ``Retry-After`` and a JSON ``detail`` naming the limit, before any
+    route runs. Buckets of addresses quiet long enough to be full again are forgotten."""
+
+    KEEP = 4096  # addresses remembered before full (idle) buckets are pruned
+
+    def __init__(self, app: ASGIApp, rate: float, burst: int, prefix: str = "/api/") -> None:
+        self.app, self.rate, self.burst, self.prefix = app, rate, burst, prefix
+        self.buckets: dict[str, TokenBucket] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        now = time.monotonic()
+        bucket = self.buckets.get(client)
+        if bucket is None:
+            if len(self.buckets) >= self.KEEP:
+                self.buckets = {c: b for c, b in self.buckets.items() if b.available(now) < b.burst}
+            bucket = self.buckets[client] = TokenBucket(self.rate, self.burst, now)
+        if bucket.take(now):
+            await self.app(scope, receive, send)
+            return
+        retry = max(1, math.ceil(bucket.wait(now)))
+        detail = (f"too many requests to {self.prefix}*: at most {self.rate:g} per second per address "
+                  f"(bursts of {self.burst}; DESCENT_API_REQUESTS_PER_SECOND, DESCENT_API_BURST); retry in {retry} s")
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"retry-after", str(retry).encode())]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 _TOKEN = re.compile(r"(resume=)[^&\s\"']+")

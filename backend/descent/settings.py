@@ -41,6 +41,17 @@ class Settings(BaseModel):
     max_step_seconds: float = Field(0.25, gt=0, description="a session whose training steps take longer than this (measured) is paused")
     credit_cap_seconds: float = Field(2 / 35, gt=0, description="the most worker time an idle session may bank (fair share)")
     max_outbox: int = Field(256, ge=8, description="server messages queued for a client that does not read")
+    # A client that stops reading is closed (4008) once what it leaves unread (queued for it
+    # plus the socket's buffer) or the wait of its oldest message passes these.
+    max_unread_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, description="bytes queued unread for one client")
+    max_unread_seconds: float = Field(30, gt=0, description="seconds a message may wait for a client that does not read")
+    # Dropped messages (over the message rate, or acks for frames never sent) a connection
+    # may send before it is closed (1008); forgiven at messages_per_second.
+    flood_messages: int = Field(1000, ge=1, description="dropped messages before a flooding connection is closed")
+    flood_penalty_seconds: float = Field(10, ge=0, description="an address closed for flooding may not connect again this long")
+    # HTTP API (/api/*) requests per client address: a token bucket, 429 past it.
+    api_requests_per_second: float = Field(10, gt=0, description="HTTP API requests per client address, sustained")
+    api_burst: int = Field(100, ge=1, description="HTTP API requests per client address in a burst")
 
     # ---- session lifetime -----------------------------------------------------------
     resume_grace_seconds: float = Field(120, ge=0, description="a disconnected session waits this long for its token")
