@@ -28,7 +28,7 @@ from .limits import AckCredit, Penalties, TokenBucket
 from .protocol import Ack, client_message, json_schema, to_json
 from .roster import Entry, Roster
 from .security import ApiRateLimit, SecurityHeaders, origin_allowed, redact_tokens_in_logs
-from .wire import KeepTransport, Outbox, close_with, cut_off
+from .wire import LINGER_SECONDS, KeepTransport, Outbox, abort, close_with, cut_off
 from .hosting import Host, LocalHost
 from .processes import ProcessHost, default_processes
 from .settings import Settings
@@ -157,6 +157,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if roster.detach(entry, ws, time.monotonic()):
                 host.detach(sid)
+            # however it ended (the client left, a close, the server shutting down), a client
+            # that does not read must not keep the connection: uvicorn waits for every
+            # connection to close before it stops, and its close waits on what is unread
+            abort(ws, after=LINGER_SECONDS)
 
     async def serve(
         ws: WebSocket,
@@ -223,6 +227,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
+                    if message.get("code") == 1012:  # the server is stopping: it waits for this connection
+                        abort(ws)
                     return
                 now = time.monotonic()
                 roster.touch(entry, now)
