@@ -37,10 +37,13 @@ from descent.worker import Census, Worker
 
 Message = dict[str, Any]
 STALL = 5.0  # worker_stall_seconds in these tests (a fresh process may take seconds for a first command)
+# Steps of ~0.1 s: a session stopped while it trains is almost always stopped mid-round, where
+# the old running count (written at a round's start) went stale.
+SLOW = {"lab": "attention", "d_model": 64, "ffn": 256, "batch_size": 128, "layers": 2, "length": 16}
 DIVERGING = {"problem": "regression", "dataset": "plane", "features": ["x1", "x2", "x1sq", "x2sq", "x1x2"],
              "hidden": [8, 8], "activation": "relu", "learning_rate": 10}  # (the "lr too high" lesson)
 BIG_ATTENTION = {"lab": "attention", "task": "text", "causal": True, "optimizer": "adam", "layers": 4, "heads": 8,
-                 "d_model": 128, "ffn": 512, "batch_size": 256, "length": 32}  # 0.8 M parameters
+                 "d_model": 128, "ffn": 512, "batch_size": 128, "length": 32}  # 0.8 M parameters, ~230 MB of activations
 
 
 # ---- a real server in this process --------------------------------------------------
@@ -65,7 +68,7 @@ class Served:
 
 @contextmanager
 def serving(**overrides: Any) -> Iterator[Served]:
-    settings = Settings(device="cpu", worker_processes=2, worker_stall_seconds=STALL, **overrides)
+    settings = Settings(**{"device": "cpu", "worker_processes": 2, "worker_stall_seconds": STALL, **overrides})
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -101,6 +104,7 @@ class Client:
         self.frame: Message = {}  # the last frame
         self.frames = 0
         self.messages: list[Message] = []
+        self.log: list[Message] = []  # every message, frames too, in order
 
     @classmethod
     async def connect(cls, url: str, resume: str | None = None, acks: bool = True) -> "Client":
@@ -132,6 +136,7 @@ class Client:
                 return
             except websockets.ConnectionClosed:
                 return
+            self.log.append(message)
             if message["type"] == "frame":
                 self.frame, self.frames = message, self.frames + 1
                 if self.acks:
@@ -204,10 +209,9 @@ def test_the_watchdog_spares_workers_whose_sessions_stopped() -> None:
         async def scenario() -> None:
             pids = served.pids()
 
-            async def player(config: Message | None = None) -> Client:
+            async def player() -> Client:
                 c = await Client.connect(served.url)
-                if config:
-                    await c.send({"type": "configure", "config": config})
+                await c.send({"type": "configure", "config": SLOW})
                 await c.send({"type": "control", "action": "play"})
                 await training([c], 1)
                 return c
@@ -258,6 +262,7 @@ def test_the_watchdog_spares_workers_whose_sessions_were_removed_or_reclaimed() 
             pids = served.pids()
             clients = [await Client.connect(served.url), await Client.connect(served.url, acks=False)]
             for c in clients:
+                await c.send({"type": "configure", "config": SLOW})
                 await c.send({"type": "control", "action": "play"})
             await training(clients, 1)
             await clients[0].ws.close()  # removed at the janitor's next look
@@ -268,5 +273,157 @@ def test_the_watchdog_spares_workers_whose_sessions_were_removed_or_reclaimed() 
             assert len(served.host.placement) == 0
             await served.checks_after(max(moment, time.monotonic()) + STALL + 1, 3)
             assert served.pids() == pids and not any(p.stalled for p in served.host.processes)
+
+        run_in_thread(scenario())
+
+
+# ---- point 7: a replaced worker process loses nobody's run -----------------------------
+
+RESTORED_PREFIX = RESTORED_AT.split("{")[0]
+
+
+def restored_epoch(client: Client) -> int | None:
+    """The epoch the restore notice names (None before one came)."""
+    for e in client.errors():
+        if e.startswith(RESTORED_PREFIX):
+            return int(e[len(RESTORED_PREFIX):].split(";")[0])
+    return None
+
+
+async def check_restored(victims: list[Client], others: list[Client], held: dict[str, int], stalled: bool) -> None:
+    """Each victim is told, comes back paused at (or after) the epoch of the snapshot the
+    server held when its process went, not at 0, with its history; the others see nothing."""
+    seen = {id(c): len(c.log) for c in victims}
+    told = {id(c): len(c.errors()) for c in others}
+    await until(victims + others, lambda: all(restored_epoch(c) is not None for c in victims), what="the restore notices")
+    for c in victims:
+        epoch = restored_epoch(c)
+        assert (STALLED if stalled else CRASHED) in c.errors()
+        assert epoch is not None and epoch >= held[c.sid] >= 3, (epoch, held[c.sid])
+        await until(victims + others, lambda: any(m["type"] == "frame" for m in c.log[seen[id(c)]:]), what="a frame after the restore")
+        back = c.log[seen[id(c)]:]
+        status = next(m for m in back if m["type"] == "status")
+        frame = next(m for m in back if m["type"] == "frame")
+        assert status["state"] == "paused" and status["epoch"] == epoch and frame["epoch"] == epoch
+        history = frame["history"]["epoch"]  # the whole history again: from the start to where it was
+        assert history[0] <= 1 and history[-1] == epoch and len(history) >= 3, history
+        print(f"{c.frame['lab']}: restored to epoch {epoch} (snapshot held at the kill: {held[c.sid]})")
+    for c in others:
+        assert len(c.errors()) == told[id(c)] and c.frame["state"] == "running"
+
+
+def test_a_replaced_worker_process_restores_every_session() -> None:
+    """Four sessions train, one per lab (the playground's with a fork in progress), two in
+    each of two worker processes. One process is killed (SIGKILL, as the OOM killer does),
+    then the other is frozen (SIGSTOP) until the watchdog stops it: every session comes back
+    where its last snapshot was (not at epoch 0), history and fork kept, and trains on. A
+    session whose process crashes a second time starts over from the default setup."""
+    with serving(snapshot_seconds=0.5, resume_grace_seconds=120) as served:
+
+        async def scenario() -> None:
+            setups: list[Message] = [{"lab": "mlp", "learning_rate": 0.1, "hidden": [5, 3]}, {"lab": "attention"},
+                                     {"lab": "arena", "speed": 100}, {"lab": "backprop", "speed": 30}]
+            clients = [await Client.connect(served.url) for _ in setups]
+            for c, setup in zip(clients, setups):
+                await c.send({"type": "configure", "config": setup})
+                await c.send({"type": "control", "action": "play"})
+            await training(clients, 2)
+            mlp = clients[0]
+            await mlp.send({"type": "command", "name": "fork", "args": {"patch": {"learning_rate": 0.3}}})
+            await until(clients, lambda: (mlp.frame["views"].get("fork") or {}).get("history") is not None, what="the fork")
+            forked_at = mlp.epoch
+            by_process: dict[int, list[Client]] = {}
+            for c in clients:
+                by_process.setdefault(served.host.placement[c.sid], []).append(c)
+            assert sorted(len(v) for v in by_process.values()) == [2, 2], "placement spreads the sessions"
+
+            def snapshots_past(epoch: int) -> bool:
+                kept = served.host.snapshots
+                return all(c.sid in kept and kept[c.sid].epoch >= epoch for c in clients) and kept[mlp.sid].epoch > forked_at + 1
+
+            await until(clients, lambda: snapshots_past(3), what="snapshots past epoch 3")
+
+            # SIGKILL: a crash
+            first = served.host.placement[mlp.sid]
+            victims, others = by_process[first], by_process[1 - first]
+            held = {c.sid: served.host.snapshots[c.sid].epoch for c in clients}
+            os.kill(served.pids()[first], signal.SIGKILL)
+            await check_restored(victims, others, held, stalled=False)
+            assert next(m for m in reversed(mlp.log) if m["type"] == "frame")["views"].get("fork"), "the fork is kept"
+            for c in victims:
+                await c.send({"type": "control", "action": "play"})
+            await until(clients, lambda: all(c.epoch > restored_epoch(c) + 2 for c in victims), what="the restored ones to train on")  # type: ignore[operator]
+
+            # SIGSTOP: a stall, stopped by the watchdog
+            await until(clients, lambda: snapshots_past(3))
+            held = {c.sid: served.host.snapshots[c.sid].epoch for c in clients}
+            os.kill(served.pids()[1 - first], signal.SIGSTOP)
+            await check_restored(others, victims, held, stalled=True)
+
+            # the playground's session's process crashes a second time: it starts over from the default setup
+            seen = len(mlp.log)
+            os.kill(served.pids()[first], signal.SIGKILL)
+            await until(clients, lambda: AGAIN in mlp.errors(), what="the second crash's notice")
+            config = next(m for m in mlp.log[seen:] if m["type"] == "config")
+            assert config["config"]["learning_rate"] == 0.03 and config["config"]["hidden"] == [4, 2]
+
+        run_in_thread(scenario())
+
+
+# ---- point 9: a closed tab stops costing compute --------------------------------------
+
+
+def test_a_detached_session_does_not_train_and_plays_again_on_resume() -> None:
+    """A client that plays and leaves: its session stays put (no step) while a bystander on
+    the same worker process trains on for many rounds, and plays again when it resumes."""
+    with serving(worker_processes=1, resume_grace_seconds=300) as served:
+
+        async def scenario() -> None:
+            leaver, bystander = await Client.connect(served.url), await Client.connect(served.url)
+            for c in (leaver, bystander):
+                await c.send({"type": "control", "action": "play"})  # the same setup: they train as a cohort
+            await training([leaver, bystander], 3)
+            left_at = leaver.step
+            await leaver.ws.close()
+            start, epoch = bystander.step, bystander.epoch
+            await until([bystander], lambda: bystander.epoch >= epoch + 30, what="the bystander's 30 epochs")
+            trained = bystander.step - start  # what the leaver would have trained, had it gone on
+
+            back = await Client.connect(served.url, resume=leaver.hello["token"])
+            assert back.hello["resumed"] and back.sid == leaver.sid
+            await until([back, bystander], lambda: any(m["type"] == "status" for m in back.log), what="the status")
+            status = next(m for m in back.log if m["type"] == "status")
+            assert status["state"] == "running"  # its playing state is restored
+            assert status["step"] - left_at < trained / 10, (left_at, status["step"], trained)
+            await until([back, bystander], lambda: back.step > status["step"] + 100, what="it to train again")
+
+        run_in_thread(scenario())
+
+
+# ---- point 5: memory is returned ------------------------------------------------------
+
+
+def test_a_worker_process_gives_its_memory_back() -> None:
+    """A big attention session grows its worker process by hundreds of MB; once it is
+    removed, the process falls back near its size before (caches released, or the process
+    replaced), with no session lost."""
+    with serving(worker_processes=1, resume_grace_seconds=0, worker_stall_seconds=120) as served:
+
+        async def scenario() -> None:
+            pid = served.pids()[0]
+            assert pid is not None
+            baseline = resident_mb(pid)
+            c = await Client.connect(served.url)
+            await c.send({"type": "configure", "config": BIG_ATTENTION})
+            await c.send({"type": "control", "action": "play"})
+            await until([c], lambda: c.step >= 2 and c.frame.get("lab") == "attention", what="two big steps")
+            peak = resident_mb(pid)
+            assert peak > baseline + 150, (baseline, peak)  # (else this test proves nothing)
+            await c.ws.close()  # removed at the janitor's next look (no resume grace)
+            deadline = time.monotonic() + 120
+            while (now := resident_mb(served.pids()[0] or 0)) > baseline + 75:
+                assert time.monotonic() < deadline, f"worker still at {now:.0f} MB (baseline {baseline:.0f}, peak {peak:.0f})"
+                await asyncio.sleep(0.2)
+            print(f"worker memory: {baseline:.0f} MB at start, {peak:.0f} MB with the session, {now:.0f} MB after")
 
         run_in_thread(scenario())
