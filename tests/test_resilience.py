@@ -153,7 +153,7 @@ async def until(clients: list[Client], done: Any, limit: float = 120.0, what: st
     deadline = time.monotonic() + limit
     while not done():
         assert time.monotonic() < deadline, f"timed out waiting for {what or done}"
-        await asyncio.gather(*(c.read_for(0.2) for c in clients))
+        await asyncio.gather(*(c.read_for(0.2) for c in clients), asyncio.sleep(0.05))
 
 
 async def training(clients: list[Client], epochs: int = 2) -> None:
@@ -256,7 +256,7 @@ def test_the_watchdog_spares_workers_whose_sessions_stopped() -> None:
 def test_the_watchdog_spares_workers_whose_sessions_were_removed_or_reclaimed() -> None:
     """Sessions reclaimed while they train (the idle timeout) or removed when their client
     left (no resume grace) leave their processes idle, not stuck."""
-    with serving(resume_grace_seconds=0, idle_timeout_seconds=4) as served:
+    with serving(resume_grace_seconds=0, idle_timeout_seconds=6) as served:
 
         async def scenario() -> None:
             pids = served.pids()
@@ -264,13 +264,15 @@ def test_the_watchdog_spares_workers_whose_sessions_were_removed_or_reclaimed() 
             for c in clients:
                 await c.send({"type": "configure", "config": SLOW})
                 await c.send({"type": "control", "action": "play"})
-            await training(clients, 1)
+            idle = clients[1]
+            await until(clients, lambda: clients[0].epoch >= 1 and (idle.frame.get("state") == "running" or idle.ws.close_code is not None),
+                        what="both to train")
             await clients[0].ws.close()  # removed at the janitor's next look
             moment = time.monotonic()
             # the other trains on without input (it sends no acks) until the idle timeout reclaims it
             await until([clients[1]], lambda: clients[1].ws.close_code is not None, what="the idle reclaim")
             assert clients[1].ws.close_code == 4000
-            assert len(served.host.placement) == 0
+            await until([], lambda: len(served.host.placement) == 0, what="both sessions removed")
             await served.checks_after(max(moment, time.monotonic()) + STALL + 1, 3)
             assert served.pids() == pids and not any(p.stalled for p in served.host.processes)
 
