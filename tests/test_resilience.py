@@ -429,3 +429,60 @@ def test_a_worker_process_gives_its_memory_back() -> None:
             print(f"worker memory: {baseline:.0f} MB at start, {peak:.0f} MB with the session, {now:.0f} MB after")
 
         run_in_thread(scenario())
+
+
+def test_the_memory_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When a worker process asks to be replaced: without sessions, only when releasing its
+    caches left it far above its size at start; with sessions, only over the limit, and not
+    again soon after a start (sessions that big must not replace it in a loop)."""
+    from descent import processes
+
+    sizes = iter([300.0])
+    monkeypatch.setattr(processes, "resident_mb", lambda pid="self": next(sizes))
+    monkeypatch.setattr(processes, "release_memory", lambda: None)
+    memory = processes.Memory(Settings(worker_memory_mb=1000, worker_idle_memory_mb=200))
+    assert memory.baseline == 300
+    sizes = iter([900.0])
+    assert memory.check(sessions=3) is None  # under the limit
+    sizes = iter([450.0])
+    assert memory.check(sessions=0) is None  # its last session ended: released, near its start
+    sizes = iter([])
+    assert memory.check(sessions=0) is None  # (nothing new: not even measured)
+    memory.had_sessions = True
+    sizes = iter([800.0])
+    assert "without sessions" in (memory.check(sessions=0) or "")  # released, still far above
+    sizes = iter([1500.0, 1400.0])
+    assert memory.check(sessions=2) is None  # over the limit, but just started
+    memory.started -= processes.RECYCLE_SPACING
+    sizes = iter([1500.0, 1400.0])
+    assert "over the limit" in (memory.check(sessions=2) or "")
+    sizes = iter([1500.0, 900.0])
+    memory.started -= processes.RECYCLE_SPACING
+    assert memory.check(sessions=2) is None  # releasing its caches was enough
+
+
+def test_a_recycled_worker_process_keeps_every_session_as_it_was() -> None:
+    """A graceful replacement (memory): sessions come back in the new process exactly where
+    they were, playing ones playing, and no one is told anything."""
+    with serving(worker_processes=1, resume_grace_seconds=120) as served:
+
+        async def scenario() -> None:
+            clients = [await Client.connect(served.url) for _ in range(3)]
+            for c, lab in zip(clients, ("mlp", "attention", "mlp")):
+                await c.send({"type": "configure", "config": {"lab": lab}})
+            for c in clients[:2]:
+                await c.send({"type": "control", "action": "play"})
+            await training(clients[:2], 3)
+            await until(clients, lambda: clients[2].frame.get("state") == "paused")
+            pid = served.pids()[0]
+            before = {id(c): c.step for c in clients}
+            served.host.recycle(0)
+            await until(clients, lambda: served.pids()[0] != pid and served.host.processes[0].ready.is_set(), what="the new process")
+            await until(clients, lambda: all(c.step > before[id(c)] + 50 for c in clients[:2]), what="training on")
+            for c in clients:
+                assert c.errors() == [], c.errors()
+                steps = [m["step"] for m in c.log if m["type"] in ("frame", "status")]
+                assert steps == sorted(steps), "a session went back"
+            assert clients[2].frame["state"] == "paused" and clients[2].step == before[id(clients[2])]
+
+        run_in_thread(scenario())

@@ -67,7 +67,7 @@ SETUP_CRASHES = 2
 QUICK_DEATH = 5.0  # seconds: a process that dies younger than this is replaced after a pause
 PAUSE = 2.0  # seconds (a crash loop must not take a core)
 OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack", "frame_sent"})  # (and attach)
-RECYCLE_SPACING = 300.0  # seconds: a process replaced for its memory with sessions is not replaced so again sooner
+RECYCLE_SPACING = 300.0  # seconds: a process is not replaced for its memory with sessions sooner after its start
 
 
 @dataclass
@@ -224,6 +224,12 @@ class ProcessHost:
     def frame_sent(self, sid: str) -> None:
         self._send(sid, "frame_sent")
 
+    def recycle(self, index: int) -> None:
+        """Replace process ``index`` gracefully (what its memory check does by itself): it
+        sends a last snapshot of each session and stops serving; a new one restores them."""
+        with self._lock:
+            self.processes[index].send(("retire", ""))
+
     def _send(self, sid: str, operation: str, *args: Any) -> None:
         with self._lock:
             index = self.placement.get(sid)
@@ -320,7 +326,7 @@ class Memory:
         self.slack = settings.worker_idle_memory_mb
         self.baseline = resident_mb()
         self.had_sessions = False
-        self.last_recycle = -RECYCLE_SPACING
+        self.started = time.monotonic()
 
     def check(self, sessions: int) -> str | None:
         """Each second: why this process should be replaced now, or None."""
@@ -329,10 +335,10 @@ class Memory:
             if resident_mb() <= self.limit:
                 return None
             release_memory()
-            size, now = resident_mb(), time.monotonic()
-            if size <= self.limit or now - self.last_recycle < RECYCLE_SPACING:  # (one session this big: no loop)
+            size = resident_mb()
+            if size <= self.limit or time.monotonic() - self.started < RECYCLE_SPACING:  # (sessions this big: no loop)
                 return None
-            self.last_recycle = now
+            self.started = time.monotonic()  # (asked once)
             return f"{size:.0f} MB with {sessions} sessions, over the limit of {self.limit} MB"
         if not self.had_sessions:
             return None
@@ -402,6 +408,8 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
             host.attach(sid, deliver_for(sid))
         elif operation == "stop":
             gone.set()
+        elif operation == "retire":
+            host.worker.submit(lambda: retire("asked by the server"))
         elif operation in OPERATIONS:
             getattr(host, operation)(sid, *args)
         else:
