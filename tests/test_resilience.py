@@ -79,6 +79,9 @@ def serving(**overrides: Any) -> Iterator[Served]:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
     host = app.state.host
+    while not all(p.warm.is_set() for p in host.processes):  # (their first command done: sizes settled)
+        assert time.monotonic() < deadline, "the worker processes did not warm up"
+        time.sleep(0.05)
     served = Served(f"ws://127.0.0.1:{port}/ws", host)
     check = host.check
 

@@ -100,6 +100,7 @@ class WorkerProcess:
         self.index = index
         ours, theirs = CONTEXT.Pipe()
         self.ready = threading.Event()
+        self.warm = threading.Event()  # its first command (warm_up) is done: the watchdog looks from now on
         self.process = CONTEXT.Process(
             target=serve_sessions,
             args=(theirs, index, host.settings.model_dump(), str(host.device), host.counts, host.beats, host.waiting, host.pulses),
@@ -174,7 +175,10 @@ class ProcessHost:
         for index, p in enumerate(self.processes):
             if not p.ready.is_set() or p.stalled or p.retired or p.process.pid is None or not p.process.is_alive():
                 continue
-            stuck = stuck_for(Census(self.counts, self.beats, index, self.waiting, self.pulses), now)
+            if p.warm.is_set():
+                stuck = stuck_for(Census(self.counts, self.beats, index, self.waiting, self.pulses), now)
+            else:  # in its first command (warm_up, seconds): its pulse counts, and a warm-up past START_TIMEOUT
+                stuck = max(now - self.pulses[index], now - p.started_at - START_TIMEOUT)
             if stuck > self.settings.worker_stall_seconds:
                 log.error("worker process %d (pid %s) made no round for %.0f s; stopping it (busy %.1f s, pulsed %.1f s ago)", index, p.process.pid, stuck,
                           0 if self.waiting[index] else now - self.beats[index], now - self.pulses[index])
@@ -242,6 +246,9 @@ class ProcessHost:
         sid, kind, text = item
         if kind == "ready":
             process.ready.set()
+            return
+        if kind == "warm":
+            process.warm.set()
             return
         if kind == "snapshot":  # (text: the snapshot and its epoch)
             with self._lock:
@@ -362,9 +369,9 @@ def resident_mb(pid: int | str = "self") -> float:
 
 
 def warm_up(device: torch.device, settings: Settings) -> None:
-    """Before a process says it is ready: build, step, draw and snapshot each lab once, so
-    the first session it serves (or restores) does not pay for lazy imports and first calls
-    (seconds on a loaded machine, which the watchdog would take for a stall)."""
+    """A process's first command: build, step, draw and snapshot each lab once (the first
+    session built pays seconds for lazy imports and first calls on a loaded machine, which
+    the watchdog would take for a stall; it looks at the process once this is done)."""
     for name in LAB_NAMES:
         session = Session("warm-up", device, discard, settings)
         session.configure({"lab": name})
@@ -395,7 +402,6 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
     torch.set_num_threads(1)
     census = Census(counts, beats, index, waiting, pulses)
     config = Settings.model_validate(settings)
-    warm_up(torch.device(device), config)
     host = LocalHost(config, torch.device(device), census, keep=lambda sid, data, epoch: channel.send((sid, "snapshot", (data, epoch))))
     gone = threading.Event()
 
@@ -424,13 +430,19 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
     channel = Channel(conn, run, gone.set, f"descent-pipe-{index}")
     host.start()
     census.pulse()
-    memory = Memory(config)
+    warming = host.worker.submit(lambda: warm_up(torch.device(device), config))  # (what the server sends waits behind it)
     channel.start()
     channel.send(("", "ready", ""))
+    memory: Memory | None = None
     retiring = False
     while not gone.wait(1.0):
         census.pulse()
         host.check()
+        if memory is None:
+            if not warming.done():
+                continue
+            memory = Memory(config)  # (its baseline: warmed up, no session yet)
+            channel.send(("", "warm", ""))
         why = None if retiring else memory.check(len(host.worker.sessions))
         if why:
             retiring = True
