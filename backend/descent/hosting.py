@@ -15,6 +15,8 @@ never waits on training."""
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import torch
@@ -27,6 +29,15 @@ from .worker import Census, Worker
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[str, str], None]  # (message type, JSON text) to the session's client
+Keep = Callable[[str, bytes, int], None]  # (session id, snapshot, its epoch) to whoever keeps them
+KEEP_BUDGET = 0.02  # seconds of snapshots one pass takes at most (the next round waits for it)
+KEEP_SPACING = 50  # a session's snapshot is taken at most once per 50 times what it cost (<= 2 %)
+
+
+@dataclass
+class Kept:
+    mark: tuple[Any, ...]  # what the session looked like at its last snapshot
+    due: float  # time.monotonic() when the next may be taken
 
 
 class Host(Protocol):
@@ -49,10 +60,14 @@ def sender(deliver: Deliver) -> Send:
 
 
 class LocalHost:
-    def __init__(self, settings: Settings, device: torch.device, census: Census | None = None) -> None:
+    def __init__(self, settings: Settings, device: torch.device, census: Census | None = None, keep: Keep | None = None) -> None:
         self.settings = settings
         self.device = device
         self.worker = Worker(max_running=settings.max_running_sessions, census=census)
+        self.keep = keep  # where snapshots go (None: none are taken)
+        self._kept: dict[str, Kept] = {}  # (worker thread only)
+        self._edits: dict[str, int] = {}  # session id -> client messages handled (a change a snapshot needs)
+        self._keep_due = 0.0
 
     def start(self) -> None:
         self.worker.start()
@@ -64,20 +79,59 @@ class LocalHost:
         return self.worker.room()
 
     def check(self) -> None:
-        """Each second: a dead training thread is replaced (its sessions told)."""
+        """Each second: a dead training thread is replaced (its sessions told), and the
+        snapshots due are taken (on the training thread, between rounds)."""
         self.worker.revive()
+        now = time.monotonic()
+        if self.keep is not None and now >= self._keep_due:
+            self._keep_due = now + min(1.0, self.settings.snapshot_seconds)
+            self.worker.submit(self.snapshots)
 
-    def create(self, sid: str, restore: dict[str, Any] | None = None, notice: str | None = None) -> None:
+    def create(self, sid: str, restore: dict[str, Any] | None = None, notice: str | None = None,
+               snapshot: bytes | None = None, resume: bool = False) -> None:
         """A new session, paused and without a client; ``restore``: built from that config
-        (a session brought back after its worker process crashed), telling ``notice``."""
+        (a session brought back after its worker process ended), or from ``snapshot`` when
+        there is one, telling ``notice``; ``resume``: it plays on if it was playing."""
 
         def make() -> None:
             session = Session(sid, self.device, discard, self.settings)
             if restore is not None:
-                session.restore(restore, notice)
+                session.restore(restore, notice, snapshot, resume)
             self.worker.add(session)
 
         self.worker.submit(make)
+
+    def snapshots(self, every: bool = False) -> None:
+        """(On the training thread.) Send the snapshot of each session that changed since its
+        last one and whose turn came (``snapshot_seconds``, longer for one that costs much);
+        at most KEEP_BUDGET seconds of them per call, unless ``every``: all changed ones now."""
+        assert self.keep is not None
+        now, spent = time.monotonic(), 0.0
+        for sid, session in list(self.worker.sessions.items()):
+            lab = session.lab
+            mark = (id(lab), lab.step_count, lab.epoch, session.state, session.failed, self._edits.get(sid, 0))
+            kept = self._kept.get(sid)
+            if kept is not None and (kept.mark == mark or (not every and now < kept.due)):
+                continue
+            if not every and spent > KEEP_BUDGET:
+                break
+            started = time.perf_counter()
+            try:
+                data = session.snapshot()
+            except Exception:  # (a lab that cannot be pickled: its last snapshot stands)
+                log.exception("session %s: snapshot failed", sid)
+                data = None
+            cost = time.perf_counter() - started
+            spent += cost
+            self._kept[sid] = Kept(mark, now + max(self.settings.snapshot_seconds, KEEP_SPACING * cost))
+            if data is not None:
+                self.keep(sid, data, lab.epoch)
+
+    def retire(self) -> None:
+        """(On the training thread.) A snapshot of every session, then none is served any
+        more: the process is about to be replaced by one that restores them."""
+        self.snapshots(every=True)
+        self.worker.sessions.clear()
 
     def attach(self, sid: str, deliver: Deliver) -> None:
         self._on(sid, lambda s: s.attach(sender(deliver)))
@@ -86,10 +140,19 @@ class LocalHost:
         self._on(sid, Session.detach)
 
     def remove(self, sid: str) -> None:
-        self.worker.submit(lambda: self.worker.remove(sid))
+        def gone() -> None:
+            self.worker.remove(sid)
+            self._kept.pop(sid, None)
+            self._edits.pop(sid, None)
+
+        self.worker.submit(gone)
 
     def handle(self, sid: str, message: BaseModel) -> None:
-        self._on(sid, lambda s: s.handle(message))
+        def run(session: Session) -> None:
+            self._edits[sid] = self._edits.get(sid, 0) + 1
+            session.handle(message)
+
+        self._on(sid, run)
 
     def ack(self, sid: str) -> None:
         self._take_back(sid, Session.ack)

@@ -5,11 +5,19 @@ Why processes: on the CPU, two worker processes train twice what one thread does
 threads of one process train less than one (the GIL; ``bench/workers.py``). A process
 also fences a crash: if one dies (killed, out of memory, a fault in native code), only its
 sessions are hit. Their clients are told at once, a new process is started in its place,
-and each of its sessions comes back paused, built afresh from the last setup its client
-saw (weights and history were in the dead process); the other processes never notice. A
-session whose process crashes a second time comes back with the default setup instead (its
-own setup may be what kills the process), and a process that dies within seconds of its
-start is replaced after a pause, so a crash loop cannot take a core.
+and each of its sessions comes back paused where its last snapshot was taken: each worker
+process sends the server a snapshot of every session that changed (weights, optimizer and
+schedule state, counters, random generators, history) every ``snapshot_seconds``, so a
+session loses a few seconds of training at most (a session with no snapshot yet comes back
+from its last setup). The other processes never notice. A session whose process crashes a
+second time comes back with the default setup instead (its own setup may be what kills the
+process), and a process that dies within seconds of its start is replaced after a pause, so
+a crash loop cannot take a core.
+
+Memory: a worker process releases its caches when its last session ends, and one that stays
+far above its memory at start without sessions, or above ``worker_memory_mb`` with them,
+is replaced gracefully: it sends a last snapshot of each session and stops serving, and a
+new process restores them as they were (playing ones play on); no one is told.
 
 Messages both ways go over a pipe per process (``channel.Channel``): to a process,
 ``(operation, session id, *arguments)``; back, ``(session id, message type, JSON text)``,
@@ -17,6 +25,8 @@ encoded in the worker process so the event loop only relays text."""
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import logging
 import multiprocessing as mp
@@ -24,6 +34,8 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,6 +43,8 @@ from pydantic import BaseModel
 
 from .channel import Channel
 from .hosting import Deliver, LocalHost
+from .labs import LAB_NAMES
+from .session import Session, discard
 from .settings import Settings
 from .worker import Census, room
 
@@ -42,6 +56,9 @@ STALLED = ("the training worker process serving this session stopped responding 
            "it is being restarted (a few seconds)")
 RESTORED = ("the training worker process serving this session crashed and was restarted: your setup is back, "
             "but its weights and history were lost; press play to train again")
+# (with a snapshot; {epoch}: where it was taken)
+RESTORED_AT = ("the training worker process serving this session crashed and was restarted: your session is back "
+               "as it was a few seconds before, restored to epoch {epoch}; press play to train on")
 # A session whose process crashed twice starts over from the default setup: should its own
 # setup be what kills the process, restoring it again would take its neighbours down forever.
 AGAIN = ("the training worker process serving this session crashed again: your session starts over "
@@ -50,6 +67,23 @@ SETUP_CRASHES = 2
 QUICK_DEATH = 5.0  # seconds: a process that dies younger than this is replaced after a pause
 PAUSE = 2.0  # seconds (a crash loop must not take a core)
 OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack", "frame_sent"})  # (and attach)
+RECYCLE_SPACING = 300.0  # seconds: a process is not replaced for its memory with sessions sooner after its start
+
+
+@dataclass
+class Snapshot:
+    """A session's last snapshot, as its worker process sent it (``Session.snapshot``)."""
+
+    data: bytes
+    epoch: int
+
+
+def stuck_for(census: Census, now: float) -> float:
+    """Seconds the process of ``census`` has been stuck at ``now``: its training thread in
+    one round or command (0 while it waits for work), or its main thread without a pulse."""
+    i = census.index
+    busy = 0.0 if census.waiting[i] else now - census.beats[i]
+    return max(busy, now - census.pulses[i])
 
 
 def default_processes(device: torch.device) -> int:
@@ -66,19 +100,24 @@ class WorkerProcess:
         self.index = index
         ours, theirs = CONTEXT.Pipe()
         self.ready = threading.Event()
+        self.warm = threading.Event()  # its first command (warm_up) is done: the watchdog looks from now on
         self.process = CONTEXT.Process(
             target=serve_sessions,
-            args=(theirs, index, host.settings.model_dump(), str(host.device), host.counts, host.beats),
+            args=(theirs, index, host.settings.model_dump(), str(host.device), host.counts, host.beats, host.waiting, host.pulses),
             name=f"descent-worker-{index}",
             daemon=True,
         )
+        self._host = host
         self._theirs = theirs
         self.channel = Channel(ours, lambda m: host.received(self, m), lambda: host.lost(self), f"descent-pipe-{index}")
         self.started_at = 0.0  # (set by start)
         self.stalled = False  # killed by the server for making no rounds
+        self.retired = False  # replaced to return its memory: its end is no crash
 
     def start(self) -> None:
-        self.started_at = time.monotonic()
+        self.started_at = now = time.monotonic()
+        host, i = self._host, self.index
+        host.counts[i], host.beats[i], host.waiting[i], host.pulses[i] = 0, now, 0, now  # (not its predecessor's)
         self.process.start()
         self._theirs.close()  # the child holds its end now: when it dies, our reader sees EOF
         self.channel.start()
@@ -92,7 +131,9 @@ class ProcessHost:
         self.settings = settings
         self.device = device
         self.counts = CONTEXT.Array("i", processes, lock=False)  # running sessions per process (Census)
-        self.beats = CONTEXT.Array("d", processes, lock=False)  # when each last finished a round
+        self.beats = CONTEXT.Array("d", processes, lock=False)  # when each's thread last woke or began a round
+        self.waiting = CONTEXT.Array("i", processes, lock=False)  # whether each's thread waits for work
+        self.pulses = CONTEXT.Array("d", processes, lock=False)  # each's main thread, each second
         self._lock = threading.Lock()  # placement and the process list (event loop vs pipe readers)
         self._stopping = False
         self.processes = [WorkerProcess(i, self) for i in range(processes)]
@@ -100,6 +141,7 @@ class ProcessHost:
         self.clients: dict[str, Deliver] = {}  # session id -> its connected client
         self.setups: dict[str, str] = {}  # session id -> the last config message it sent (JSON)
         self.crashes: dict[str, int] = {}  # session id -> crashes of the processes that held it
+        self.snapshots: dict[str, Snapshot] = {}  # session id -> its last snapshot (sent by its process)
 
     # ---- lifetime -------------------------------------------------------------------
 
@@ -124,15 +166,22 @@ class ProcessHost:
                 p.process.kill()
 
     def check(self) -> None:
-        """Each second (crashes are found by the pipe readers at once): a process with running
-        sessions that has not finished a round for ``worker_stall_seconds`` is stuck (a
-        runaway step, a deadlock, SIGSTOP): it is killed, and replaced as a crashed one."""
+        """Each second (crashes are found by the pipe readers at once): a process is stuck
+        when its training thread has been in one round or command for ``worker_stall_seconds``
+        (a runaway step, a deadlock), or its main thread has not pulsed that long (SIGSTOP,
+        the GIL held forever); a thread that waits for work is not stuck, however long it
+        waits. A stuck process is killed and replaced as a crashed one."""
         now = time.monotonic()
         for index, p in enumerate(self.processes):
-            stuck = self.counts[index] > 0 and now - self.beats[index] > self.settings.worker_stall_seconds
-            if stuck and not p.stalled and p.process.pid is not None and p.process.is_alive():
-                log.error("worker process %d (pid %s) made no round for %.0f s; stopping it",
-                          index, p.process.pid, now - self.beats[index])
+            if not p.ready.is_set() or p.stalled or p.retired or p.process.pid is None or not p.process.is_alive():
+                continue
+            if p.warm.is_set():
+                stuck = stuck_for(Census(self.counts, self.beats, index, self.waiting, self.pulses), now)
+            else:  # in its first command (warm_up, seconds): its pulse counts, and a warm-up past START_TIMEOUT
+                stuck = max(now - self.pulses[index], now - p.started_at - START_TIMEOUT)
+            if stuck > self.settings.worker_stall_seconds:
+                log.error("worker process %d (pid %s) made no round for %.0f s; stopping it (busy %.1f s, pulsed %.1f s ago)", index, p.process.pid, stuck,
+                          0 if self.waiting[index] else now - self.beats[index], now - self.pulses[index])
                 p.stalled = True
                 p.process.kill()
 
@@ -165,6 +214,7 @@ class ProcessHost:
         self.setups.pop(sid, None)
         self.crashes.pop(sid, None)
         with self._lock:
+            self.snapshots.pop(sid, None)
             index = self.placement.pop(sid, None)
             if index is not None:
                 self.processes[index].send(("remove", sid))
@@ -178,6 +228,12 @@ class ProcessHost:
     def frame_sent(self, sid: str) -> None:
         self._send(sid, "frame_sent")
 
+    def recycle(self, index: int) -> None:
+        """Replace process ``index`` gracefully (what its memory check does by itself): it
+        sends a last snapshot of each session and stops serving; a new one restores them."""
+        with self._lock:
+            self.processes[index].send(("retire", ""))
+
     def _send(self, sid: str, operation: str, *args: Any) -> None:
         with self._lock:
             index = self.placement.get(sid)
@@ -186,10 +242,21 @@ class ProcessHost:
 
     # ---- from the pipe readers ------------------------------------------------------
 
-    def received(self, process: WorkerProcess, item: tuple[str, str, str]) -> None:
+    def received(self, process: WorkerProcess, item: tuple[str, str, Any]) -> None:
         sid, kind, text = item
         if kind == "ready":
             process.ready.set()
+            return
+        if kind == "warm":
+            process.warm.set()
+            return
+        if kind == "snapshot":  # (text: the snapshot and its epoch)
+            with self._lock:
+                if self.placement.get(sid) == process.index:  # (not one removed meanwhile)
+                    self.snapshots[sid] = Snapshot(*text)
+            return
+        if kind == "retired":  # its sessions' last snapshots came before this; it serves none now
+            self._replace(process, retired=True)
             return
         if kind == "config":
             self.setups[sid] = text
@@ -198,50 +265,144 @@ class ProcessHost:
             deliver(kind, text)
 
     def lost(self, process: WorkerProcess) -> None:
-        """A process's pipe closed: unless the server is stopping, it crashed. Its clients are
-        told, and a new process takes its sessions back, each rebuilt from its last setup."""
-        if self._stopping:
+        """A process's pipe closed: unless the server is stopping or retired it, it crashed.
+        Its clients are told, and a new process takes its sessions back, each restored from
+        its last snapshot (or rebuilt from its last setup when it has none)."""
+        if self._stopping or process.retired:
             return
         process.process.join(timeout=1)
         log.error("worker process %d (pid %s) ended with exit code %s; starting another",
                   process.index, process.process.pid, process.process.exitcode)
-        crashed = json.dumps({"type": "error", "message": STALLED if process.stalled else CRASHED, "loc": []})
+        self._replace(process, retired=False)
+
+    def _replace(self, process: WorkerProcess, retired: bool) -> None:
+        """Start a process in ``process``'s place with its sessions: after a crash, each is
+        told and comes back paused; a retired one's come back as they were, untold."""
         with self._lock:
             if self.processes[process.index] is not process:  # (already replaced)
                 return
+            process.retired = retired
             replacement = WorkerProcess(process.index, self)
             for sid, index in self.placement.items():
-                if index != process.index:
-                    continue
-                deliver = self.clients.get(sid)
-                if deliver is not None:
-                    deliver("error", crashed)
-                self.crashes[sid] = self.crashes.get(sid, 0) + 1
-                setup = self.setups.get(sid)
-                if self.crashes[sid] < SETUP_CRASHES:
-                    replacement.send(("create", sid, json.loads(setup)["config"] if setup else {}, RESTORED))
-                else:
-                    replacement.send(("create", sid, {}, AGAIN))
-                if deliver is not None:
-                    replacement.send(("attach", sid))
+                if index == process.index:
+                    attached = self.clients.get(sid) is not None
+                    replacement.send(self._revived(sid, process, retired))
+                    if attached:
+                        replacement.send(("attach", sid))
             self.counts[process.index] = 0
             self.processes[process.index] = replacement
-        if time.monotonic() - process.started_at < QUICK_DEATH:  # (what was sent to it waits in its pipe)
+        if retired:
+            log.info("worker process %d (pid %s) is replaced to return its memory", process.index, process.process.pid)
+            process.send(("stop", ""))
+            process.channel.close()
+        elif time.monotonic() - process.started_at < QUICK_DEATH:  # (what was sent to it waits in its pipe)
             time.sleep(PAUSE)
         if not self._stopping:
             replacement.start()
+
+    def _revived(self, sid: str, process: WorkerProcess, retired: bool) -> tuple[Any, ...]:
+        """(Under the lock.) The create message that brings ``sid`` back in a new process;
+        after a crash its client is told, and the crash is counted."""
+        snapshot = self.snapshots.get(sid)
+        setup = self.setups.get(sid)
+        config = json.loads(setup)["config"] if setup else {}
+        if retired:
+            return ("create", sid, config, None, snapshot.data if snapshot else None, True)
+        deliver = self.clients.get(sid)
+        if deliver is not None:
+            deliver("error", json.dumps({"type": "error", "message": STALLED if process.stalled else CRASHED, "loc": []}))
+        self.crashes[sid] = self.crashes.get(sid, 0) + 1
+        if self.crashes[sid] >= SETUP_CRASHES:  # its own state may be what kills the process
+            self.snapshots.pop(sid, None)
+            return ("create", sid, {}, AGAIN)
+        if snapshot is not None:
+            return ("create", sid, config, RESTORED_AT.format(epoch=snapshot.epoch), snapshot.data)
+        return ("create", sid, config, RESTORED)
 
 
 # ---- in the worker process ----------------------------------------------------------
 
 
-def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str, counts: Any, beats: Any) -> None:
+class Memory:
+    """A worker process's memory (resident set, from /proc): it releases what the allocator
+    keeps when its last session ends, and says when it should be replaced: far above its
+    size at start with no sessions left, or over the limit with sessions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limit = settings.worker_memory_mb
+        self.slack = settings.worker_idle_memory_mb
+        self.baseline = resident_mb()
+        self.had_sessions = False
+        self.started = time.monotonic()
+
+    def check(self, sessions: int) -> str | None:
+        """Each second: why this process should be replaced now, or None."""
+        if sessions:
+            self.had_sessions = True
+            if resident_mb() <= self.limit:
+                return None
+            release_memory()
+            size = resident_mb()
+            if size <= self.limit or time.monotonic() - self.started < RECYCLE_SPACING:  # (sessions this big: no loop)
+                return None
+            self.started = time.monotonic()  # (asked once)
+            return f"{size:.0f} MB with {sessions} sessions, over the limit of {self.limit} MB"
+        if not self.had_sessions:
+            return None
+        self.had_sessions = False  # its last session ended: give back what it held
+        release_memory()
+        size = resident_mb()
+        if size > self.baseline + self.slack:
+            return f"{size:.0f} MB without sessions, {size - self.baseline:.0f} MB over its {self.baseline:.0f} MB at start"
+        return None
+
+
+def resident_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process in MB (VmRSS; 0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def warm_up(device: torch.device, settings: Settings) -> None:
+    """A process's first command: build, step, draw and snapshot each lab once (the first
+    session built pays seconds for lazy imports and first calls on a loaded machine, which
+    the watchdog would take for a stall; it looks at the process once this is done)."""
+    for name in LAB_NAMES:
+        session = Session("warm-up", device, discard, settings)
+        session.configure({"lab": name})
+        session.lab.step(1)
+        session.lab.views(True)
+        data = session.snapshot()
+        if data is not None:
+            session.restore({}, None, data)
+
+
+def release_memory() -> None:
+    """Give back what freed objects left: cycles to the allocator, then glibc's free pages
+    (its arenas keep them otherwise) to the system."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # (not glibc)
+        pass
+
+
+def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str, counts: Any, beats: Any,
+                   waiting: Any, pulses: Any) -> None:
     """A worker process's main: a LocalHost driven by the server's messages, until the
-    server closes the pipe (or dies)."""
+    server closes the pipe (or dies); each second it pulses (the server's watchdog), takes
+    the snapshots due and looks at its memory."""
     logging.basicConfig(level=logging.INFO, format=f"worker {index}: %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the server stops us
     torch.set_num_threads(1)
-    host = LocalHost(Settings.model_validate(settings), torch.device(device), Census(counts, beats, index))
+    census = Census(counts, beats, index, waiting, pulses)
+    config = Settings.model_validate(settings)
+    host = LocalHost(config, torch.device(device), census, keep=lambda sid, data, epoch: channel.send((sid, "snapshot", (data, epoch))))
     gone = threading.Event()
 
     def deliver_for(sid: str) -> Deliver:
@@ -253,15 +414,37 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
             host.attach(sid, deliver_for(sid))
         elif operation == "stop":
             gone.set()
+        elif operation == "retire":
+            host.worker.submit(lambda: retire("asked by the server"))
         elif operation in OPERATIONS:
             getattr(host, operation)(sid, *args)
         else:
             log.error("unknown operation %r", operation)
 
+    def retire(why: str) -> None:
+        """(On the training thread.) Last snapshots, then the server replaces this process."""
+        log.info("replacing this process: %s", why)
+        host.retire()
+        channel.send(("", "retired", why))
+
     channel = Channel(conn, run, gone.set, f"descent-pipe-{index}")
     host.start()
+    census.pulse()
+    warming = host.worker.submit(lambda: warm_up(torch.device(device), config))  # (what the server sends waits behind it)
     channel.start()
     channel.send(("", "ready", ""))
+    memory: Memory | None = None
+    retiring = False
     while not gone.wait(1.0):
+        census.pulse()
         host.check()
+        if memory is None:
+            if not warming.done():
+                continue
+            memory = Memory(config)  # (its baseline: warmed up, no session yet)
+            channel.send(("", "warm", ""))
+        why = None if retiring else memory.check(len(host.worker.sessions))
+        if why:
+            retiring = True
+            host.worker.submit(lambda: retire(why))
     host.stop()

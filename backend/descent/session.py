@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
 import threading
 import time
 from functools import lru_cache
@@ -144,17 +145,38 @@ class Session:
             self.send({"type": "error", "message": self._notice, "loc": []})
             self._notice = None
 
-    def restore(self, config: dict[str, Any], notice: str | None) -> None:
-        """Start again from ``config`` (its weights and history are gone: the process that
-        held them crashed), paused; ``notice`` tells the next client why."""
-        lab_name = config.get("lab", DEFAULT_LAB)
-        try:
-            model = config_model(lab_name)
-            self.lab = lab_class(lab_name)(model.model_validate(config), self.device)
-        except Exception:  # (it was a good config; should it fail now, the default lab stands)
-            log.exception("session %s: restoring its config failed", self.id)
+    def snapshot(self) -> bytes | None:
+        """The run as bytes that ``restore`` takes back (in another process): the lab's whole
+        state, and whether it was playing. None while the lab has failed (its state is suspect)."""
+        if self.failed:
+            return None
+        return pickle.dumps({"lab": self.lab.config.lab, "state": self.lab.snapshot(),  # type: ignore[attr-defined]
+                             "playing": self.running or self._resume_running, "frame_interval": self.frame_interval})
+
+    def restore(self, config: dict[str, Any], notice: str | None, snapshot: bytes | None = None, resume: bool = False) -> None:
+        """Start again where its ``snapshot`` was taken (the process that held the session
+        ended), or from ``config`` when there is none (weights and history lost), paused;
+        ``notice`` tells the next client why. ``resume``: a run that was playing plays on
+        when a client holds it (as after ``detach``)."""
+        kept = None
+        if snapshot is not None:
+            try:
+                kept = pickle.loads(snapshot)
+                self.lab = lab_class(kept["lab"]).restore(kept["state"])
+                self.frame_interval = kept["frame_interval"]
+            except Exception:  # (then from its config, as without a snapshot)
+                log.exception("session %s: restoring its snapshot failed", self.id)
+                kept = None
+        if kept is None:
+            lab_name = config.get("lab", DEFAULT_LAB)
+            try:
+                model = config_model(lab_name)
+                self.lab = lab_class(lab_name)(model.model_validate(config), self.device)
+            except Exception:  # (it was a good config; should it fail now, the default lab stands)
+                log.exception("session %s: restoring its config failed", self.id)
         self._good_config = self.lab.config
-        self.state = "paused"
+        self.state = "diverged" if self.lab.diverged else "paused"
+        self._resume_running = bool(resume and kept and kept["playing"])
         self._notice = notice
 
     def attach(self, send: Send) -> None:

@@ -20,7 +20,11 @@ class Settings(BaseModel):
     # Worker processes that train the sessions: None (the default) = one per core on the CPU,
     # one on CUDA; 0 = a training thread inside the server process (no crash isolation).
     worker_processes: int | None = Field(None, ge=0, le=64, description="worker processes that train sessions")
-    worker_stall_seconds: float = Field(30, ge=1, le=3600, description="a worker process with running sessions that makes no round this long is restarted")
+    worker_stall_seconds: float = Field(30, ge=1, le=3600, description="a worker process busy in one round or command this long (or frozen) is restarted")
+    # A replaced worker process restores each session from its last snapshot (processes.py).
+    snapshot_seconds: float = Field(5, ge=0.2, le=3600, description="how often a worker process sends each changed session's snapshot to the server")
+    worker_memory_mb: int = Field(4096, ge=256, description="a worker process over this much memory after releasing caches is replaced, its sessions restored")
+    worker_idle_memory_mb: int = Field(256, ge=16, description="a worker process without sessions more than this above its memory at start is replaced")
 
     # ---- limits ---------------------------------------------------------------------
     max_sessions: int = Field(200, ge=1, description="sessions held at once (connected or awaiting resume)")

@@ -43,18 +43,40 @@ def room(running: int, limit: int) -> str | None:
 
 
 class Census:
-    """How many sessions train in each worker process, and when each last finished a round:
-    shared memory, one slot per process, each written by its own process, so admission
-    counts the whole server and the server sees a process that stopped making rounds."""
+    """How many sessions train in each worker process, and whether each is alive: shared
+    memory, one slot per process, each written by its own process, so admission counts the
+    whole server and the server's watchdog sees a process that is stuck.
 
-    def __init__(self, counts: Any, beats: Any, index: int) -> None:
+    Alive means: its training thread is waiting for work (however long: nothing to do is not
+    a fault) or started a round or a command within the stall time, and the process's main
+    thread pulses each second (a process frozen whole, SIGSTOP, stops both)."""
+
+    def __init__(self, counts: Any, beats: Any, index: int, waiting: Any = None, pulses: Any = None) -> None:
         self.counts = counts  # multiprocessing Arrays, one slot per worker process: ints ...
-        self.beats = beats  # ... and time.monotonic() of the last round (system-wide clock)
+        self.beats = beats  # ... time.monotonic() when the thread last woke or began a round (system-wide clock)
+        self.waiting = waiting  # ... 1 while the thread waits for work, else 0
+        self.pulses = pulses  # ... time.monotonic() of the main thread's last pulse
         self.index = index
 
     def report(self, running: int) -> None:
         self.counts[self.index] = running
         self.beats[self.index] = time.monotonic()
+
+    def wait(self, running: int) -> None:
+        """The training thread waits for work: what runs now is counted (sessions paused or
+        removed in the last round no longer are), and no stall is seen while it waits."""
+        self.report(running)
+        if self.waiting is not None:
+            self.waiting[self.index] = 1
+
+    def woke(self) -> None:
+        self.beats[self.index] = time.monotonic()
+        if self.waiting is not None:
+            self.waiting[self.index] = 0
+
+    def pulse(self) -> None:
+        if self.pulses is not None:
+            self.pulses[self.index] = time.monotonic()
 
     def others(self) -> int:
         return sum(self.counts) - self.counts[self.index]
@@ -218,10 +240,15 @@ class Worker:
     def _drain(self, timeout: float | None) -> None:
         block = timeout is None or timeout > 0
         while True:
+            if block and self.census:
+                self.census.wait(self.running())
             try:
                 item = self._commands.get(block=block, timeout=timeout if block else None)
             except queue.Empty:
                 return
+            finally:
+                if block and self.census:
+                    self.census.woke()
             block = False
             if item is None:
                 continue

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import io
+import pickle
+import types
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from ..history import History
+from ..schedules import Schedule
 from .commands import Args, CommandError, parse
 
 Rebuilt = Literal["none", "optimizer", "network"]
+
+
+class Unbuilt:
+    """Where a snapshot had an LR schedule: its step index only (a schedule holds lambdas,
+    which do not pickle); the restored lab builds the schedule again at that step."""
+
+    def __init__(self, t: int) -> None:
+        self.t = t
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, Schedule):
+            return Unbuilt, (obj.t,)
+        return NotImplemented
+
+
+# what torch.save calls a pickle module: the standard one, with schedules left unbuilt
+_PICKLING = types.SimpleNamespace(**{name: getattr(pickle, name) for name in ("Unpickler", "load", "dump", "loads", "dumps")},
+                                  Pickler=_Pickler, __name__="pickle")
 
 
 class Lab(ABC):
@@ -89,6 +113,38 @@ class Lab(ABC):
     @abstractmethod
     def views(self, full: bool) -> dict[str, Any]:
         """The lab's frame views; ``full`` adds what only a new client or changed data needs."""
+
+    # ---- snapshots (a worker process that dies loses nobody's run: processes.py) ---------
+
+    # Attributes a snapshot leaves out: rebuilt from the config by ``rebuilt`` (what does not
+    # pickle, such as closures, or what is cheaper to make again than to carry).
+    transient: tuple[str, ...] = ()
+
+    def snapshot(self) -> bytes:
+        """The whole state of the run (weights, optimizer and schedule state, counters,
+        random generators, history, views' bookkeeping) as bytes: the lab's attributes,
+        pickled as one graph, so what they share (a model's parameters and the optimizer's
+        references to them) stays shared. Its size is bounded by the parameter limit."""
+        state = {k: v for k, v in vars(self).items() if k not in self.transient}
+        buffer = io.BytesIO()
+        import torch
+
+        torch.save(state, buffer, pickle_module=_PICKLING)
+        return buffer.getvalue()
+
+    @classmethod
+    def restore(cls, data: bytes) -> "Lab":
+        """A lab from a ``snapshot`` of this lab class, taken by this server (so on its device)."""
+        import torch
+
+        lab = cls.__new__(cls)
+        lab.__dict__.update(torch.load(io.BytesIO(data), weights_only=False))  # (our own bytes, never a client's)
+        lab.rebuilt()
+        return lab
+
+    def rebuilt(self) -> None:
+        """After ``restore``: build the ``transient`` attributes and the schedules (each an
+        ``Unbuilt`` with its step index) again from the config. Labs with either override it."""
 
     # ---- size guard (the session refuses configs over settings.max_parameters) ----------
 

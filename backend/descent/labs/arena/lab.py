@@ -160,6 +160,12 @@ class Lab(BaseLab):
     def reset(self) -> None:
         self._new_race()  # the same seed: a reset replays the same race, noise included
 
+    def rebuilt(self) -> None:
+        """After a restore: each racer's schedule at the step it had reached."""
+        cfg = self.config
+        for r in self.runners:
+            r.schedule = build_schedule(r.optimizer, cfg, cfg.horizon, start=r.schedule.t, base_lr=r.spec.learning_rate)
+
     # ---- reading --------------------------------------------------------------------
 
     @property

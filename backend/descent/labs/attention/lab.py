@@ -227,6 +227,14 @@ class Lab(BaseLab):
         self.resets += 1
         self._build_network()
 
+    transient = ("task",)  # (its generators are closures)
+
+    def rebuilt(self) -> None:
+        """After a restore: the task, and the schedule at the step it had reached."""
+        cfg = self.config
+        self.task = make_task(cfg.task, cfg.length, cfg.symbols)
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.schedule.t, base_lr=cfg.learning_rate)
+
     # ---- reading --------------------------------------------------------------------
 
     @property

@@ -309,6 +309,14 @@ class Lab(BaseLab):
         self.resets += 1
         self._build_network()
 
+    def rebuilt(self) -> None:
+        """After a restore: the schedules (the run's and a fork's) at the steps they had reached."""
+        cfg = self.config
+        self.schedule = build_schedule(self.optimizer, cfg, cfg.schedule_steps, start=self.schedule.t, base_lr=cfg.learning_rate)
+        if self.fork:
+            f = self.fork.config
+            self.fork.schedule = build_schedule(self.fork.optimizer, f, f.schedule_steps, start=self.fork.schedule.t, base_lr=f.learning_rate)
+
     def command_set_weight(self, args: SetWeightArgs) -> dict[str, Any]:
         """A weight or bias typed on the diagram, written into the live model (training goes on from it)."""
         args.check_fits([(m.out_features, m.in_features) for m in self.linears])
