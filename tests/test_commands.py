@@ -15,7 +15,7 @@ from descent.history import Cursor
 from descent.labs import LAB_NAMES, schema
 from descent.protocol import client_message
 from descent.session import Session
-from tests.wsutil import greet, of_type, serve, until
+from tests.wsutil import greet, of_type, serve, step_epoch, until
 
 HUGE = 10**400  # 401 digits: math.isfinite(HUGE) raises OverflowError
 SETUPS: dict[str, dict[str, Any]] = {
@@ -100,7 +100,7 @@ def train_on(session: Session) -> None:
     elif lab == "arena":
         session.lab.advance(1)  # type: ignore[attr-defined]
     else:
-        session.control("step")
+        step_epoch(session)
     assert session.lab.step_count > steps and session.failed is None
 
 

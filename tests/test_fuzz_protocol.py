@@ -22,7 +22,7 @@ from descent.labs import LAB_NAMES, config_model
 from descent.protocol import ServerMessage
 from descent.session import Session
 from descent.settings import Settings
-from tests.wsutil import alive, greet, serve
+from tests.wsutil import alive, greet, serve, step_epoch
 
 SERVER_MESSAGE = TypeAdapter(ServerMessage)
 FUZZ = settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,7 +156,7 @@ def test_a_config_patch_applies_whole_or_not_at_all(lab_and_patch: tuple[str, di
     lab, patch = lab_and_patch
     session, sent = new_session()
     session.configure({"lab": lab})
-    session.control("step")
+    step_epoch(session)
     before = session.lab.config.model_dump()
     steps, history = session.lab.step_count, list(session.lab.history.x)
     del sent[:]

@@ -80,8 +80,8 @@ def others() -> None:
         train(lab, 7)
         lab.views(True)
         if isinstance(lab, MlpLab):
-            lab.command_code({})
-            lab.command_fork({"patch": {"learning_rate": 0.2}})
+            lab.command("code", {})
+            lab.command("fork", {"patch": {"learning_rate": 0.2}})
             train(lab, 3)
         lab.reset()
     torch.rand(3)
@@ -132,7 +132,7 @@ def test_a_fork_leaves_the_main_runs_dropout_alone() -> None:
     train(alone, 50)
     forked = mlp(**DROPOUT_RUN)
     train(forked, 10)
-    forked.command_fork({"patch": {"learning_rate": 0.05}})
+    forked.command("fork", {"patch": {"learning_rate": 0.05}})
     train(forked, 40)
     assert numbers(forked)[1] == numbers(alone)[1]
 
@@ -155,7 +155,7 @@ def test_no_lab_touches_the_global_generators(make: Callable[[], Any]) -> None:
     if isinstance(lab, MlpLab):
         lab.command("code", {})
         render(lab.config)
-        lab.command_fork({"patch": {"learning_rate": 0.2}})
+        lab.command("fork", {"patch": {"learning_rate": 0.2}})
         train(lab, 5)
     lab.reset()
     train(lab, 5)

@@ -15,6 +15,7 @@ import torch
 from pydantic import ValidationError
 
 from descent.schedules import SCHEDULES, Schedule, ScheduleParams, build_schedule, schedule_curve
+from tests.wsutil import step_epoch
 
 BASE = 0.4
 T = 60
@@ -329,7 +330,7 @@ def test_a_burst_of_lr_changes_late_in_a_run_costs_each_one_chunk(monkeypatch: p
     session = Session("lr", torch.device("cpu"), sent.append)
     horizon = 20_000
     session.handle(Configure(type="configure", config={"schedule": "warmup_cosine", "schedule_steps": horizon}))
-    session.control("step")  # one real epoch
+    step_epoch(session)  # one real epoch
     lab = session.lab
     lab.step_count = 19_000  # the run's step axis, late: where a replay would cost the most
     count = Counting(monkeypatch, "warmup_cosine")
@@ -348,6 +349,6 @@ def test_a_burst_of_lr_changes_late_in_a_run_costs_each_one_chunk(monkeypatch: p
     chunks = [n for n in count.evaluated if n != horizon]
     assert len(chunks) == 60 and max(chunks) <= Schedule.CHUNK
     assert len(curves) <= 60 + frames  # (this test's own schedule_curve calls, and one per frame)
-    session.control("step")  # training goes on along the curve
+    step_epoch(session)  # training goes on along the curve
     assert lab.step_count == 19_000 + lab.steps_per_epoch
     assert lab.lr == pytest.approx(schedule_curve(lab.config, lab.config.learning_rate, horizon)[lab.step_count], rel=1e-12)

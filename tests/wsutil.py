@@ -53,3 +53,17 @@ def open_lab(ws: Any, lab: str, **config: Any) -> Message:
     ws.send_json({"type": "subscribe", "frame_rate": 60})
     ws.send_json({"type": "configure", "config": {"lab": lab, **config}})
     return until(ws, lambda m: m["type"] == "config" and m["config"]["lab"] == lab)
+
+
+def step_epoch(session: Any) -> None:
+    """Press 'step' on a Session held directly and train the epoch it owes, as the worker
+    would across rounds (a step press no longer trains inside the message)."""
+    session.control("step")
+    while session.wants_training and not session.running:
+        session.budget.earn(1.0, 1)
+        before = session.lab.step_count
+        session.tick(1.0)
+        if session.lab.step_count == before and session.lab.due_in() > 0:  # a paced lab: its next step later
+            import time
+
+            time.sleep(session.lab.due_in())

@@ -168,8 +168,10 @@ def onecycle(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
     from torch.optim.lr_scheduler import OneCycleLR
 
     peak = [g["lr"] for g in optimizer.param_groups]
+    # (as _onecycle_pct: written out, since the exported script copies this function alone)
+    pct = min(max(p.warmup_steps, 2), total_steps - 2) / total_steps
     return OneCycleLR(
-        optimizer, max_lr=peak, total_steps=total_steps, pct_start=_onecycle_pct(p, total_steps),
+        optimizer, max_lr=peak, total_steps=total_steps, pct_start=pct,
         anneal_strategy="cos", cycle_momentum=False, div_factor=p.div_factor, final_div_factor=p.final_div_factor,
     )
 
