@@ -76,7 +76,12 @@ def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, su
             yield url, server, log_path
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=60)  # (a loaded machine stops a server and its worker processes slowly)
+            except subprocess.TimeoutExpired:  # hung: a fault, but leave no process behind
+                server.kill()
+                server.wait()
+                raise
 
 
 def process_tree(pid: int) -> list[int]:
