@@ -77,10 +77,11 @@ def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, su
         finally:
             server.terminate()
             try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # (stuck on a client that does not read, say)
+                server.wait(timeout=60)  # (a loaded machine stops a server and its worker processes slowly)
+            except subprocess.TimeoutExpired:  # hung: a fault, but leave no process behind
                 server.kill()
-                server.wait(timeout=10)
+                server.wait()
+                raise
 
 
 def process_tree(pid: int) -> list[int]:
