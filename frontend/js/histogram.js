@@ -12,7 +12,9 @@ function setup(canvas) {
   return { ctx, w, h };
 }
 
-const short = (v) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(0));
+import { showNumber } from "./finite.js";
+
+const short = (v) => showNumber(v, (x) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(2) : x.toExponential(0)), "not finite");
 
 export function drawHistogram(canvas, hist, color, title) {
   const { ctx, w, h } = setup(canvas);

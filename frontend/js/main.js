@@ -24,6 +24,25 @@ function frameRate(fps) {
   return 30;
 }
 
+// A view that fails to draw must never stop the page from applying the messages after it:
+// every call into a lab view goes through guard(). The first failure of each kind is shown
+// once (a toast that names the view and the error), and counted on <body> for tests.
+const reported = new Set();
+function guard(lab, what, fn) {
+  try {
+    return fn();
+  } catch (e) {
+    const key = `${lab}/${what}/${e?.message}`;
+    document.body.dataset.viewFailures = Number(document.body.dataset.viewFailures ?? 0) + 1;
+    if (!reported.has(key)) {
+      reported.add(key);
+      console.warn(`the ${lab} view failed to draw a ${what}:`, e);
+      toast(`Part of the ${lab} view could not draw a ${what} (${e?.message ?? e}); the rest of the page goes on.`, "error view-error");
+    }
+    return undefined;
+  }
+}
+
 const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 // Light / dark: the hash's theme=dark wins (a shared link), then this browser's last choice.
@@ -138,7 +157,7 @@ async function main() {
     document.body.dataset.epoch = msg.epoch;
     document.body.dataset.step = msg.step;
     document.body.dataset.lr = msg.lr;
-    view.handlers.frame(msg);
+    guard(view.lab, "frame", () => view.handlers.frame(msg));
   }
 
   function drawFrames() {
@@ -171,7 +190,7 @@ async function main() {
       }
       case "config": {
         const handlers = await ensureView(msg.config.lab);
-        handlers.config(msg.config, msg);
+        guard(msg.config.lab, "config", () => handlers.config(msg.config, msg));
         if (hashPatch && msg.changed?.length) hashPatch = null; // the link's setup is in
         if (msg.rebuilt === "optimizer") {
           const what = msg.changed.includes("optimizer") ? "Optimizer" : `Optimizer/schedule settings (${msg.changed.join(", ")})`;
@@ -190,7 +209,7 @@ async function main() {
       }
       case "status":
         status(msg);
-        if (view) view.handlers.status(msg);
+        if (view) guard(view.lab, "status", () => view.handlers.status(msg));
         break;
       case "frame":
         // Drawn at the display's pace, one per animation frame: two frames that arrive close
@@ -199,7 +218,7 @@ async function main() {
         if (frames.length === 1) requestAnimationFrame(drawFrames);
         break;
       case "reply":
-        view?.handlers.reply?.(msg);
+        if (view) guard(view.lab, "reply", () => view.handlers.reply?.(msg));
         break;
       case "error": {
         toast(msg.message);

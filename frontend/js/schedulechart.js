@@ -66,6 +66,7 @@ export class ScheduleChart {
     const xa = this.el._fullLayout?.xaxis;
     const ya = this.el._fullLayout?.yaxis;
     if (!xa || !ya || this.step == null) return;
+    if (!Number.isFinite(this.lr)) { this.marker.hidden = true; return; } // no point to mark
     const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
     const x = clamp(xa._offset + xa.l2p(this.step), xa._offset, xa._offset + xa._length);
     const bottom = ya._offset + ya._length;

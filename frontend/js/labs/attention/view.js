@@ -3,6 +3,7 @@
 import { buildControls, LR_LADDER } from "../../controls.js";
 import { decodeBase64 } from "../../colors.js";
 import { LossChart } from "../../losschart.js";
+import { showNumber } from "../../finite.js";
 import { BASE, LrChart, headColor } from "./charts.js";
 import { decodeMaps, Enlarged, MapGrid } from "./maps.js";
 
@@ -100,8 +101,8 @@ const TEMPLATE = `
   </div>
   <div class="attn-zoom" data-ref="zoom" hidden></div>`;
 
-const fmt = (v, d = 3) => (v == null ? "—" : v.toFixed(d));
-const pct = (v) => (v == null ? "—" : `${(100 * v).toFixed(1)}%`);
+const fmt = (v, d = 3) => showNumber(v, (x) => x.toFixed(d));
+const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
 const show = (s) => s.replaceAll(" ", "␣");
 
 export async function mount(root, ctx) {

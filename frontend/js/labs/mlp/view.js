@@ -10,12 +10,13 @@ import { ScheduleChart } from "../../schedulechart.js";
 import { classColor } from "../../colors.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
 import { NetworkView, renderGradNorms } from "./network.js";
+import { showNumber } from "../../finite.js";
 
 export const title = "Playground";
 export const counter = "Epoch";
 
 const REG_RATE_LADDER = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const pct = (v) => `${v}%`;
+const percent = (v) => `${v}%`;
 Object.assign(LABELS, {
   momentum: "Momentum", nesterov: "Nesterov", adagrad: "AdaGrad", rmsprop: "RMSprop", adadelta: "Adadelta",
   adamw: "AdamW", yogi: "Yogi", multistep: "Multi-step", exponential: "Exponential", warmup_cosine: "Warmup + cosine",
@@ -35,8 +36,8 @@ const CONTROLS = [
   { key: "regularization", label: "Regularization", kind: "select", where: "hyper" },
   { key: "regularization_rate", label: "Regularization rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
   { key: "problem", label: "Problem type", kind: "select", where: "hyper" },
-  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: pct },
-  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: pct },
+  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: percent },
+  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: percent },
   { key: "classes", label: "Classes", kind: "range", where: "data", step: 1 }, // shown for multiclass only
   { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
   // the network's building blocks (data column)
@@ -149,7 +150,8 @@ const TEMPLATE = `
     </section>
   </div>`;
 
-const fmt = (v) => (v == null ? "—" : v.toFixed(3));
+const fmt = (v) => showNumber(v, (x) => x.toFixed(3));
+const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
 
 // "adam, lr 0.1, spiral": the settings that differ from the defaults, for a saved run's legend.
 function runLabel(config, schema) {
@@ -389,7 +391,7 @@ export async function mount(root, ctx) {
     frame(f) {
       ref.trainLoss.textContent = fmt(f.metrics.train_loss);
       ref.testLoss.textContent = fmt(f.metrics.test_loss);
-      ref.testAcc.textContent = f.metrics.test_accuracy == null ? "—" : `${(100 * f.metrics.test_accuracy).toFixed(1)}%`;
+      ref.testAcc.textContent = pct(f.metrics.test_accuracy);
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;
@@ -403,7 +405,7 @@ export async function mount(root, ctx) {
       renderOptimizerState(ref.optState, v.layers, v.optimizer_state);
       if (v.schedule) schedule.setCurve(v.schedule);
       schedule.setStep(f.step, f.lr);
-      ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
+      ref.lrNow.textContent = `step ${f.step}, lr ${showNumber(f.lr, (x) => x.toPrecision(3), "not finite")}`;
       if (v.activation) drawActivation(ref.activation, v.activation);
       chart.apply(f.history);
       chart.markSpikes(f.views.spikes ?? []);
