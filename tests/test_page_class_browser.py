@@ -114,3 +114,74 @@ def test_the_divergence_banner_shows_after_a_frame_of_null_gradients(page: Any) 
     assert page.inner_text("#play") == "▶"
     assert failures(page) == 0
     screenshot(page, "class_diverged_banner")
+
+
+# ---- 4. both themes legible ---------------------------------------------------------------
+
+# Every chart on the page, checked as drawn: each curve and each label has a contrast of 3:1
+# or more with the panel behind it (WCAG's floor for graphics), and grid lines stay quiet
+# (under 1.8:1, so they never glare). Returns the problems found, named.
+LEGIBILITY = """() => {
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g); return m ? m.slice(0, 4).map(Number) : null; };
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const contrast = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c && (c.length < 4 || c[3] > 0.5)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const seen = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const problems = [];
+  for (const chart of document.querySelectorAll("#lab-root .js-plotly-plot")) {
+    if (!seen(chart) || chart.closest(".arena-overlay, .arena-contour")) continue; // (drawn over the contour's own colours)
+    const bg = background(chart);
+    const name = chart.dataset.ref || chart.className;
+    for (const line of chart.querySelectorAll(".scatterlayer .js-line")) {
+      const c = rgb(getComputedStyle(line).stroke);
+      if (c && line.getAttribute("d") && contrast(c, bg) < 3) problems.push(`${name}: curve ${getComputedStyle(line).stroke} on ${bg} (${contrast(c, bg).toFixed(2)}:1)`);
+    }
+    for (const text of chart.querySelectorAll("text")) {
+      const c = rgb(getComputedStyle(text).fill);
+      if (c && text.textContent.trim() && seen(text) && contrast(c, bg) < 3) problems.push(`${name}: label '${text.textContent}' ${getComputedStyle(text).fill} (${contrast(c, bg).toFixed(2)}:1)`);
+    }
+    for (const grid of chart.querySelectorAll(".gridlayer path")) {
+      const c = rgb(getComputedStyle(grid).stroke);
+      if (c && contrast(c, bg) > 1.8) { problems.push(`${name}: grid line ${getComputedStyle(grid).stroke} glares (${contrast(c, bg).toFixed(2)}:1)`); break; }
+    }
+  }
+  for (const text of document.querySelectorAll("#lab-root svg.bp-svg text")) {
+    const style = getComputedStyle(text);
+    const bg = style.stroke && style.stroke !== "none" ? rgb(style.stroke) : background(text.closest("svg"));
+    const c = rgb(style.fill);
+    if (c && contrast(c, bg) < 3) problems.push(`backprop: '${text.textContent}' ${style.fill} on ${bg}`);
+    const panel = background(text.closest("svg"));
+    if (contrast(bg, panel) > 1.5) problems.push(`backprop: the halo of '${text.textContent}' (${style.stroke}) stands out on the panel`);
+  }
+  return problems;
+}"""
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_chart_is_legible_in_both_themes(page: Any, lab: str) -> None:
+    open_lab(page, f"lab={lab}&speed=30" if lab == "backprop" else f"lab={lab}")
+    page.click("#play")
+    page.wait_for_function(f"() => {STEP} >= 3", timeout=60_000)
+    page.click("#play")
+    page.wait_for_timeout(800)  # the paced charts draw the last frames
+    assert page.evaluate(LEGIBILITY) == [], "light"
+    screenshot(page, f"class_theme_{lab}_light_1280")
+    page.click("#theme")  # switched while the charts are up: they re-colour without a reload
+    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
+    page.wait_for_timeout(500)
+    assert page.evaluate(LEGIBILITY) == [], "dark, switched"
+    screenshot(page, f"class_theme_{lab}_dark_1280")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(page.base_url + f"/#lab={lab}&theme=dark")  # and a link that opens dark
+    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=60_000)
+    page.click("#step")
+    page.wait_for_timeout(1000)
+    assert page.evaluate(LEGIBILITY) == [], "dark, from the link"
+    screenshot(page, f"class_theme_{lab}_dark_1920")

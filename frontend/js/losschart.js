@@ -3,6 +3,7 @@
 // The chart keeps the series it has drawn, so its set of traces can change (setTraces).
 
 import { Pacer } from "./pace.js";
+import { plot } from "./theme.js";
 
 const LAYOUT = {
   margin: { l: 44, r: 8, t: 6, b: 30 },
@@ -36,7 +37,9 @@ export function thin(x, y, max = MAX_POINTS) {
   return { x: xs, y: ys };
 }
 
-const SAVED_COLORS = ["#7b3294", "#1a9641", "#e66101", "#5e3c99", "#008837", "#b2182b"];
+// legible on the light and the dark panel alike (contrast 3:1 or more on both)
+const SAVED_COLORS = ["#ae3ec9", "#2b8a3e", "#e8590c", "#8b5cf6", "#0ca678", "#c92a2a"];
+const FORK_COLOR = "#7048e8";
 
 export class LossChart {
   constructor(el, traces, layout = {}) {
@@ -50,7 +53,7 @@ export class LossChart {
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
     this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
     this.pacer = new Pacer();
-    Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
+    plot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
   data() {
@@ -67,7 +70,7 @@ export class LossChart {
     }));
     const fork = !this.fork ? [] : [["test_loss", "test", "solid"], ["train_loss", "train", "dot"]].map(([key, name, dash]) => ({
       ...thin(this.fork.x, this.fork.ys[key] || []), name: `${this.fork.label} (${name})`, mode: "lines",
-      line: { color: "#7b3294", width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
+      line: { color: FORK_COLOR, width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
     return [...live, ...fork, ...saved];
   }
@@ -114,7 +117,7 @@ export class LossChart {
       layout.margin = { ...this.layout.margin, b: 30 + 22 * (1 + extra) };
     }
     this.el.style.height = extra ? `${layout.height}px` : ""; // the box grows with the plot
-    Plotly.react(this.el, this.data(), layout);
+    plot(this.el, this.data(), layout);
   }
 
   setTraces(traces) {

@@ -4,6 +4,7 @@ import { Connection } from "./connection.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
 import { LAB_VIEWS } from "./labs/index.js";
 import { lessonPreset, showLesson } from "./lessons.js";
+import { setTheme } from "./theme.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,9 +47,7 @@ function guard(lab, what, fn) {
 const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 // Light / dark: the hash's theme=dark wins (a shared link), then this browser's last choice.
-function applyTheme(theme) {
-  document.documentElement.dataset.theme = theme;
-}
+const applyTheme = setTheme;
 
 // Embed mode and hidden parts, from the hash: embed=true, hide_text=true, <key>_hide=true.
 function applyPageOptions() {

@@ -2,6 +2,7 @@
 // shared LossChart, with BASE as their layout), and a colour per head.
 
 import { Pacer } from "../../pace.js";
+import { plot } from "../../theme.js";
 
 export const BASE = {
   margin: { l: 44, r: 44, t: 6, b: 28 },
@@ -25,12 +26,12 @@ export class LrChart {
     this.x = [];
     this.y = [];
     this.pacer = new Pacer();
-    Plotly.newPlot(el, this.data(), this.layout, OPTIONS);
+    plot(el, this.data(), this.layout, OPTIONS);
   }
 
   data() {
     return [
-      { x: this.planned.x, y: this.planned.y, name: "planned", mode: "lines", line: { color: "#9aa3ad", width: 1.5, dash: "dot" }, hovertemplate: "planned %{y:.3g}<extra>epoch %{x:.1f}</extra>" },
+      { x: this.planned.x, y: this.planned.y, name: "planned", mode: "lines", line: { color: "--muted", width: 1.5, dash: "dot" }, hovertemplate: "planned %{y:.3g}<extra>epoch %{x:.1f}</extra>" },
       { x: [...this.x], y: [...this.y], name: "used", mode: "lines", line: { color: "#0877bd", width: 2 }, hovertemplate: "used %{y:.3g}<extra>epoch %{x}</extra>" },
     ];
   }
@@ -41,7 +42,7 @@ export class LrChart {
   }
 
   redraw() {
-    this.pacer.run(() => this.el.isConnected && Plotly.react(this.el, this.data(), this.layout));
+    this.pacer.run(() => this.el.isConnected && plot(this.el, this.data(), this.layout));
   }
 
   apply(history) {
@@ -58,9 +59,8 @@ export class LrChart {
   }
 }
 
-// One colour per head: a hue per layer, lighter for later heads.
-export function headColor(layer, head, heads) {
-  const hues = [205, 25, 140, 285];
-  const light = 30 + (40 * head) / Math.max(1, heads);
-  return `hsl(${hues[layer % hues.length]}, 65%, ${light}%)`;
-}
+// Each head's curve: a colour per head, a dash per layer. The colours keep a contrast of 3:1
+// or more on the light and the dark panel alike.
+const HEAD_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#d6336c", "#0e7490", "#d97706", "#c92a2a"];
+const LAYER_DASHES = ["solid", "dot", "dash", "dashdot", "longdash", "longdashdot"];
+export const headStyle = (layer, head) => ({ color: HEAD_COLORS[head % HEAD_COLORS.length], dash: LAYER_DASHES[layer % LAYER_DASHES.length] });

@@ -1,6 +1,7 @@
 // Attention maps on canvas: decode the frame's bytes, draw one (layer, head) map with the
 // tokens on both axes, a grid of them, and an enlarged map with hover values.
 import { decodeBase64 } from "../../colors.js";
+import { palette } from "../../theme.js";
 
 // White -> the accent blue -> deep blue: byte b (weight b/255) to a colour.
 const RAMP = [[255, 255, 255], [107, 174, 214], [8, 119, 189], [8, 48, 107]];
@@ -59,11 +60,12 @@ export function drawMap(canvas, maps, layer, head, opts = {}) {
   ctx.font = `${fontSize}px ui-monospace, Menlo, Consolas, monospace`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
+  const muted = palette().muted;
   maps.tokens.forEach((tok, i) => {
     const shown = tok === " " ? "␣" : tok;
-    ctx.fillStyle = "#66707a";
+    ctx.fillStyle = muted;
     ctx.fillText(shown, margin + (i + 0.5) * cell, margin / 2); // keys along the top
-    ctx.fillStyle = opts.scored?.[i] ? "#0877bd" : "#66707a"; // scored queries in blue
+    ctx.fillStyle = opts.scored?.[i] ? "#1c7ed6" : muted; // scored queries in blue
     ctx.fillText(shown, margin / 2, margin + (i + 0.5) * cell); // queries down the side
   });
   return { margin, cell };

@@ -201,8 +201,8 @@ export async function mount(root, ctx) {
     onEdit: (args) => ctx.command("set_weight", args),
   });
   const chart = new LossChart(ref.chart, [
-    { name: "test", key: "test_loss", color: "#111" },
-    { name: "train", key: "train_loss", color: "#9aa3ad" },
+    { name: "test", key: "test_loss", color: "--ink" }, // the theme's ink: near-black, or near-white on dark
+    { name: "train", key: "train_loss", color: "--muted" },
     // the LR the schedule gave at each epoch's end, on its own scale, same epoch axis as the loss
     { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
   ], {
@@ -251,6 +251,9 @@ export async function mount(root, ctx) {
     drawHistogram(ref.histGrads, h.grads, "#f59322", "gradients");
   };
   ref.histLayer.addEventListener("change", () => { histLayer = Number(ref.histLayer.value); drawHistograms(); });
+  let lastActivation = null;
+  const onTheme = () => { drawHistograms(); if (lastActivation) drawActivation(ref.activation, lastActivation); }; // canvases take the new colours
+  document.addEventListener("descent-theme", onTheme);
   let current = null;
 
   const thumbs = datasets.map((d) => {
@@ -406,7 +409,7 @@ export async function mount(root, ctx) {
       if (v.schedule) schedule.setCurve(v.schedule);
       schedule.setStep(f.step, f.lr);
       ref.lrNow.textContent = `step ${f.step}, lr ${showNumber(f.lr, (x) => x.toPrecision(3), "not finite")}`;
-      if (v.activation) drawActivation(ref.activation, v.activation);
+      if (v.activation) drawActivation(ref.activation, (lastActivation = v.activation));
       chart.apply(f.history);
       chart.markSpikes(f.views.spikes ?? []);
       if ("fork" in f.views) {
@@ -416,6 +419,7 @@ export async function mount(root, ctx) {
     },
     unmount() {
       window.removeEventListener("resize", onResize);
+      document.removeEventListener("descent-theme", onTheme);
       codePanel.destroy();
       for (const el of [ref.chart, ref.schedule, ref.heatmap]) Plotly.purge(el);
     },
