@@ -185,3 +185,31 @@ def test_every_chart_is_legible_in_both_themes(page: Any, lab: str) -> None:
     page.wait_for_timeout(1000)
     assert page.evaluate(LEGIBILITY) == [], "dark, from the link"
     screenshot(page, f"class_theme_{lab}_dark_1920")
+
+
+# ---- 3. switching labs keeps each lab's setup ----------------------------------------------
+
+def test_switching_labs_keeps_each_labs_setup(page: Any) -> None:
+    open_lab(page, "dataset=spiral&hidden=6,6&features=x1,x2,sinx1,sinx2")
+    page.click("[data-ref=drawPos]")
+    page.locator("canvas.boundary").scroll_into_view_if_needed()
+    box = page.locator("canvas.boundary").bounding_box()
+    for n, dx in enumerate((0.3, 0.5, 0.7), 1):
+        page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * 0.2)
+        page.wait_for_function(f"() => document.querySelector('[data-ref=drawnCount]').textContent.startsWith('{n} /')")
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 2", timeout=60_000)
+    page.click("#play")
+    page.click(".lab-tab[data-lab=arena]")
+    page.wait_for_function("() => document.body.dataset.lab === 'arena'", timeout=30_000)
+    page.select_option("#ctl-surface", "beale")
+    page.wait_for_function("() => location.hash.includes('surface=beale')")
+    page.click(".lab-tab[data-lab=mlp]")
+    page.wait_for_function("() => document.body.dataset.lab === 'mlp' && document.querySelectorAll('.node.hidden').length === 12", timeout=30_000)
+    assert page.locator("canvas[data-dataset=spiral].selected").count() == 1
+    assert page.inner_text("[data-ref=drawnCount]").startswith("3 /")
+    assert page.locator(".node.input.on").count() == 4
+    assert "hidden=6,6" in page.evaluate("() => location.hash") and "lab=arena" not in page.evaluate("() => location.hash")
+    page.click(".lab-tab[data-lab=arena]")  # and the arena comes back on its own surface
+    page.wait_for_function("() => document.body.dataset.lab === 'arena' && location.hash.includes('surface=beale')", timeout=30_000)
+    assert page.input_value("#ctl-surface") == "beale"

@@ -4,6 +4,7 @@ import { Connection } from "./connection.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
 import { LAB_VIEWS } from "./labs/index.js";
 import { lessonPreset, showLesson } from "./lessons.js";
+import { remember, setupOf } from "./setups.js";
 import { setTheme } from "./theme.js";
 
 const $ = (id) => document.getElementById(id);
@@ -188,6 +189,7 @@ async function main() {
         break;
       }
       case "config": {
+        remember(msg.config);
         const handlers = await ensureView(msg.config.lab);
         guard(msg.config.lab, "config", () => handlers.config(msg.config, msg));
         if (hashPatch && msg.changed?.length) hashPatch = null; // the link's setup is in
@@ -240,7 +242,7 @@ async function main() {
     tab.dataset.lab = lab;
     tab.disabled = true; // until the session is live (the first config)
     tab.textContent = (await LAB_VIEWS[lab]()).title;
-    tab.addEventListener("click", () => view?.lab !== lab && configure({ lab }));
+    tab.addEventListener("click", () => view?.lab !== lab && configure(setupOf(lab)));
     $("lab-tabs").append(tab);
   }
 
