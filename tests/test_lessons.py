@@ -44,7 +44,7 @@ def test_a_learning_rate_too_high_diverges() -> None:
     assert slow.diverged is None and slow.metrics()["train_loss"] < 0.5 * start
     wild = build("lr-too-high", learning_rate=10)
     wild.step(3 * wild.steps_per_epoch)
-    assert wild.diverged and "lr 10" in wild.diverged
+    assert wild.diverged and "learning rate 10" in wild.diverged
 
 
 def test_the_symmetry_trap_keeps_units_identical() -> None:

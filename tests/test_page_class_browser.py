@@ -113,7 +113,28 @@ def test_the_divergence_banner_shows_after_a_frame_of_null_gradients(page: Any) 
     assert page.evaluate("() => document.body.dataset.state") == "diverged"
     assert page.inner_text("#play") == "▶"
     assert failures(page) == 0
+    # 7: what happened, why, and what to do, each said once
+    text = page.inner_text("#banner")
+    assert "loss became NaN" in text and "overshot" in text and "Lower the learning rate (try 0.1)" in text, text
+    assert text.count("learning rate 10") == 1 and text.lower().count("epoch") == 1 and text.count("step ") == 2, text
+    assert "largest gradient norm (0)" not in text
     screenshot(page, "class_diverged_banner")
+
+
+# ---- 7. a stalled run is explained ----------------------------------------------------------
+
+def test_a_saturated_run_that_stalls_is_explained(page: Any) -> None:
+    open_lab(page, "learning_rate=10")  # the default setup: tanh saturates, every gradient ~0
+    page.click("#play")
+    page.wait_for_selector("#banner.warn:not([hidden])", timeout=120_000)
+    text = page.inner_text("#banner")
+    assert "stalled" in text and "gradient is about 0" in text and "slope is 0" in text, text
+    assert "Lower the learning rate (try 0.1) and press reset" in text, text
+    assert page.evaluate("() => document.body.dataset.state") == "running"  # a notice, not a stop
+    screenshot(page, "class_stalled_banner")
+    page.click("#play")
+    page.click("#reset")  # a new network: the notice goes
+    page.wait_for_selector("#banner", state="hidden", timeout=60_000)
 
 
 # ---- 4. both themes legible ---------------------------------------------------------------

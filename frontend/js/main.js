@@ -119,6 +119,7 @@ async function main() {
   async function ensureView(lab) {
     if (view?.lab === lab) return view.handlers;
     view?.handlers.unmount();
+    setNotice(null); // (a notice belongs to the lab that gave it)
     $("hyper").replaceChildren();
     const module = await LAB_VIEWS[lab]();
     $("counter-label").textContent = module.counter;
@@ -128,22 +129,39 @@ async function main() {
       tab.disabled = false; // live: a click now reaches the server
     }
     const command = (name, args) => conn.send({ type: "command", name, args });
-    const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper") };
+    const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper"), notice: setNotice };
     view = { lab, handlers: await module.mount($("lab-root"), ctx) };
     hideControls(hidden);
     return view.handlers;
   }
+
+  // The banner: a divergence (the run stopped), else a lab's notice (a stalled run, told
+  // while it lasts). Each fact once: where it happened, then the lab's explanation, which
+  // says what to do (the generic advice is added only when it does not).
+  let diverged = null; // the diverged status message
+  let notice = null;
+  function showBanner() {
+    const banner = $("banner");
+    banner.hidden = !diverged && !notice;
+    banner.classList.toggle("warn", !diverged && Boolean(notice));
+    if (diverged) {
+      const reason = diverged.reason ?? "the loss is not finite";
+      const lr = /learning rate/i.test(reason) ? "" : ` (learning rate ${diverged.lr})`;
+      const todo = /reset/i.test(reason) ? "" : " Lower the learning rate, then press reset.";
+      banner.textContent = `Diverged at ${$("counter-label").textContent.toLowerCase()} ${diverged.epoch}, step ${diverged.step}${lr}: ${reason}${/[.!]$/.test(reason) ? "" : "."}${todo}`;
+    } else if (notice) {
+      banner.textContent = notice;
+    }
+  }
+  const setNotice = (text) => { if (text !== notice) { notice = text; showBanner(); } };
 
   function status(msg) {
     runState = msg.state;
     $("play").textContent = msg.state === "running" ? "❚❚" : "▶";
     $("play").setAttribute("aria-label", msg.state === "running" ? "pause" : "play");
     document.body.dataset.state = msg.state;
-    const banner = $("banner");
-    banner.hidden = msg.state !== "diverged";
-    if (msg.state === "diverged") {
-      banner.textContent = `Diverged at ${$("counter-label").textContent.toLowerCase()} ${msg.epoch} (step ${msg.step}) with learning rate ${msg.lr}: ${msg.reason ?? "the loss is not finite"}. Lower the learning rate, then press reset.`;
-    }
+    diverged = msg.state === "diverged" ? msg : null;
+    showBanner();
   }
 
   // Frames waiting for the next animation frame. The server has at most two out to this

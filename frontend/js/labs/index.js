@@ -2,7 +2,8 @@
 //   title: string, counter: string (what the top counter counts, e.g. "Epoch"),
 //   mount(root, ctx) -> { config(config, message), status(status), frame(frame), unmount() }
 // where ctx = { schema (this lab's config JSON Schema), configure(patch), control(action),
-//               toast(text, kind), hyper (the top-bar element for the lab's main controls) }.
+//               toast(text, kind), hyper (the top-bar element for the lab's main controls),
+//               notice(text | null): a warning in the page's banner while it holds (a stalled run) }.
 export const LAB_VIEWS = {
   mlp: () => import("./mlp/view.js"),
   attention: () => import("./attention/view.js"),

@@ -412,6 +412,7 @@ export async function mount(root, ctx) {
       if (v.activation) drawActivation(ref.activation, (lastActivation = v.activation));
       chart.apply(f.history);
       chart.markSpikes(f.views.spikes ?? []);
+      if ("diagnosis" in v) ctx.notice(v.diagnosis?.text ?? null); // a stalled run, explained
       if ("fork" in f.views) {
         chart.applyFork(f.views.fork);
         ref.unfork.hidden = !f.views.fork;
