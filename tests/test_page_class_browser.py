@@ -234,3 +234,83 @@ def test_switching_labs_keeps_each_labs_setup(page: Any) -> None:
     page.click(".lab-tab[data-lab=arena]")  # and the arena comes back on its own surface
     page.wait_for_function("() => document.body.dataset.lab === 'arena' && location.hash.includes('surface=beale')", timeout=30_000)
     assert page.input_value("#ctl-surface") == "beale"
+
+
+# ---- 2 and 6. each lab's main picture in view: embeds from 600x400, a laptop screen -----------
+
+MAIN_PICTURE = {"mlp": "canvas.boundary", "attention": ".attn-grid", "arena": ".arena-contour .arena-layer", "backprop": "svg.bp-svg"}
+THE_REST = {"mlp": ".data-column", "attention": ".attn-setup", "arena": ".arena-side", "backprop": ".bp-table-wrap"}
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    return page.evaluate(f"() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect(); return {{x: r.x, y: r.y, w: r.width, h: r.height}}; }}")
+
+
+def in_view(page: Any, selector: str, min_side: float) -> None:
+    size = page.viewport_size
+    b = box(page, selector)
+    assert b["w"] >= min_side and b["h"] >= min_side, (selector, b)
+    assert b["x"] >= -1 and b["y"] >= -1 and b["x"] + b["w"] <= size["width"] + 1 and b["y"] + b["h"] <= size["height"] + 1, (selector, b, size)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_an_embed_shows_the_main_picture_and_keeps_everything_reachable(page: Any, lab: str) -> None:
+    page.set_viewport_size({"width": 640, "height": 420})
+    open_lab(page, f"lab={lab}&embed=true")
+    page.wait_for_timeout(1000)
+    in_view(page, MAIN_PICTURE[lab], 140)
+    screenshot(page, f"class_embed_{lab}_640")
+    # every header setting an author did not hide is reachable: "⋯ settings" opens them all
+    page.click("#more")
+    controls = page.locator("#hyper .control")
+    for i in range(controls.count()):
+        assert controls.nth(i).is_visible(), controls.nth(i).get_attribute("data-key")
+        b = controls.nth(i).bounding_box()
+        assert b and b["y"] + b["height"] <= 420 and b["x"] + b["width"] <= 640, (controls.nth(i).get_attribute("data-key"), b)
+    screenshot(page, f"class_embed_{lab}_640_settings")
+    page.click("#more")
+    assert not page.locator("#hyper .control").last.is_visible()
+    # and the rest of the lab is there, a scroll away
+    page.locator(THE_REST[lab]).scroll_into_view_if_needed()
+    assert page.locator(THE_REST[lab]).bounding_box()["y"] < 420
+    for width, height in [(800, 500), (960, 600)]:
+        other = page.context.new_page()  # (a new hash on the same page would not reload it)
+        other.set_viewport_size({"width": width, "height": height})
+        other.goto(page.base_url + f"/#lab={lab}&embed=true&theme=dark")
+        other.wait_for_function(f"() => {EPOCH} >= 0", timeout=60_000)
+        other.wait_for_timeout(800)
+        in_view(other, MAIN_PICTURE[lab], 0.4 * height)
+        screenshot(other, f"class_embed_{lab}_{width}_dark")
+        other.close()
+
+
+def test_an_embed_keeps_problem_type_and_regularization_reachable(page: Any) -> None:
+    page.set_viewport_size({"width": 800, "height": 500})
+    open_lab(page, "embed=true&learning_rate_hide=true")
+    page.click("#more")
+    page.select_option("#ctl-problem", "regression")
+    page.wait_for_function("() => location.hash.includes('problem=regression')")
+    page.select_option("#ctl-regularization", "l2")
+    page.wait_for_function("() => location.hash.includes('regularization=l2')")
+    assert not page.is_visible("#ctl-learning_rate")  # what the author hid stays hidden
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_a_laptop_screen_shows_the_main_picture_above_the_fold(page: Any, lab: str) -> None:
+    open_lab(page, f"lab={lab}")
+    page.wait_for_timeout(800)
+    header = box(page, ".topbar")
+    assert header["h"] <= 130, header  # two compact rows, not four
+    in_view(page, MAIN_PICTURE[lab], 200)
+    assert box(page, MAIN_PICTURE[lab])["y"] >= header["h"]
+    screenshot(page, f"class_laptop_{lab}_1280")
+
+
+def test_a_folded_lesson_card_leaves_the_network_free(page: Any) -> None:
+    page.goto(page.base_url + "/?lesson=vanishing-gradients")
+    page.wait_for_function(f"() => {EPOCH} >= 0 && document.querySelectorAll('.node.hidden').length === 48", timeout=60_000)
+    page.click(".lesson [data-l=fold]")
+    card, network = box(page, ".lesson"), box(page, ".network")
+    apart = card["x"] + card["w"] <= network["x"] or card["y"] >= network["y"] + network["h"]
+    assert apart, (card, network)
+    screenshot(page, "class_lesson_folded_1280")

@@ -100,6 +100,11 @@ async function main() {
   });
   const hidden = applyPageOptions();
   shareBox();
+  // Where the top bar has no room for every setting (embeds, phones), "⋯ settings" opens them all.
+  $("more").addEventListener("click", () => {
+    const open = document.body.classList.toggle("hyper-open");
+    $("more").setAttribute("aria-expanded", String(open));
+  });
   const schema = await (await fetch("/api/schema")).json();
   const lesson = await lessonPreset(); // a lesson link puts its preset in the hash first
   const defaults = (lab) =>

@@ -95,6 +95,8 @@ export class MapGrid {
     this.shape = `${maps.layers}x${maps.heads}x${withIdeal ? 1 : 0}`;
     const cols = maps.heads + (withIdeal ? 1 : 0);
     this.el.style.gridTemplateColumns = `2.2rem repeat(${cols}, minmax(0, 1fr))`;
+    this.el.style.setProperty("--map-rows", maps.layers); // (an embed sizes the grid to its height)
+    this.el.style.setProperty("--map-cols", cols);
     this.el.replaceChildren();
     this.canvases = [];
     const cellOf = (text, cls) => Object.assign(document.createElement("div"), { className: cls, textContent: text });
