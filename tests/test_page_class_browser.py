@@ -314,3 +314,46 @@ def test_a_folded_lesson_card_leaves_the_network_free(page: Any) -> None:
     apart = card["x"] + card["w"] <= network["x"] or card["y"] >= network["y"] + network["h"]
     assert apart, (card, network)
     screenshot(page, "class_lesson_folded_1280")
+
+
+# ---- 5. the first load -------------------------------------------------------------------------
+
+# Records every lab the page mounts and every URL it writes, from the first script on.
+RECORD = """(() => {
+  window.__labs = []; window.__urls = [];
+  const replace = history.replaceState.bind(history);
+  history.replaceState = (state, title, url) => { window.__urls.push(String(url)); return replace(state, title, url); };
+  new MutationObserver(() => { const lab = document.body?.dataset.lab; if (lab && window.__labs.at(-1) !== lab) window.__labs.push(lab); })
+    .observe(document, { attributes: true, subtree: true, attributeFilter: ["data-lab"] });
+})();"""
+
+
+def test_the_shell_comes_up_before_plotly_and_a_lab_link_mounts_only_its_lab(browser: Any, server_url: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # a cold cache
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(RECORD)
+    held: list[Any] = []
+    released: list[bool] = []
+    page.route("**/vendor/plotly.min.js", lambda route: route.continue_() if released else held.append(route))  # plotly held back
+    page.goto(server_url + "/#lab=arena&surface=beale", wait_until="commit")
+    page.wait_for_function("() => document.querySelectorAll('.lab-tab').length === 4", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#conn').textContent === 'live'", timeout=60_000)
+    assert page.is_visible("#play") and page.is_visible(".brand")  # the shell is up, plotly is not
+    assert page.evaluate("() => typeof Plotly") == "undefined"
+    screenshot(page, "class_shell_before_plotly")
+    page.wait_for_function("() => window.__urls !== undefined")
+    while not held:
+        page.wait_for_timeout(100)
+    released.append(True)
+    for route in held:
+        route.continue_()
+    page.wait_for_function(f"() => {EPOCH} >= 0 && document.body.dataset.lab === 'arena'", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__labs") == ["arena"]  # the Playground never came up first
+    assert not [u for u in page.evaluate("() => window.__urls") if "lab=mlp" in u]
+    assert "surface=beale" in page.evaluate("() => location.hash")
+    assert page.evaluate("() => performance.getEntriesByName('descent:first-frame').length") == 1
+    context.close()
+    assert not errors, errors

@@ -2,8 +2,9 @@
 // Each lab's own view lives in labs/<lab>/view.js (see labs/index.js).
 import { Connection } from "./connection.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
-import { LAB_VIEWS } from "./labs/index.js";
+import { LAB_TITLES, LAB_VIEWS } from "./labs/index.js";
 import { lessonPreset, showLesson } from "./lessons.js";
+import { plotlyReady } from "./plotly.js";
 import { remember, setupOf } from "./setups.js";
 import { setTheme } from "./theme.js";
 
@@ -91,6 +92,7 @@ function shareBox() {
 }
 
 async function main() {
+  const plotly = plotlyReady(); // (downloading while the shell comes up)
   applyTheme(pageOptions().theme ?? localStorage.getItem("descent-theme") ?? "light");
   $("theme").addEventListener("click", () => {
     const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
@@ -117,6 +119,7 @@ async function main() {
   // A link's config while the server may still refuse one of its keys: the page drops that
   // key (the server's message names it, shown as a toast) and sends the rest again.
   let hashPatch = null;
+  let passedOver = null; // a config message held back while the link's lab is on its way
 
   const configure = (patch) => conn.send({ type: "configure", config: patch });
   const control = (action) => conn.send({ type: "control", action });
@@ -127,6 +130,7 @@ async function main() {
     setNotice(null); // (a notice belongs to the lab that gave it)
     $("hyper").replaceChildren();
     const module = await LAB_VIEWS[lab]();
+    await plotly; // the views draw their charts with it
     $("counter-label").textContent = module.counter;
     document.body.dataset.lab = lab;
     for (const tab of $("lab-tabs").children) {
@@ -172,6 +176,7 @@ async function main() {
   // Frames waiting for the next animation frame. The server has at most two out to this
   // page (each ack lets one more come), so this holds two at most: never a backlog.
   const frames = [];
+  let firstFrame = false;
 
   function drawFrame(msg) {
     conn.send({ type: "ack" }); // the server builds the next frame while this one is drawn
@@ -181,6 +186,7 @@ async function main() {
     document.body.dataset.step = msg.step;
     document.body.dataset.lr = msg.lr;
     guard(view.lab, "frame", () => view.handlers.frame(msg));
+    if (!firstFrame) { firstFrame = true; performance.mark("descent:first-frame"); } // (bench/page.py reads it)
   }
 
   function drawFrames() {
@@ -212,6 +218,10 @@ async function main() {
         break;
       }
       case "config": {
+        // A link to another lab: the new session's default lab comes first; it is neither
+        // mounted nor written to the hash (the link's own config follows).
+        if (hashPatch?.lab && hashPatch.lab !== msg.config.lab) { passedOver = msg; break; }
+        passedOver = null;
         remember(msg.config);
         const handlers = await ensureView(msg.config.lab);
         guard(msg.config.lab, "config", () => handlers.config(msg.config, msg));
@@ -254,19 +264,14 @@ async function main() {
         } else {
           hashPatch = null;
         }
+        if (passedOver && !hashPatch?.lab) { // the link's lab was refused: show the session's
+          const config = passedOver;
+          passedOver = null;
+          await onMessage(config);
+        }
         break;
       }
     }
-  }
-
-  for (const lab of schema.labs ? Object.keys(schema.labs) : []) {
-    const tab = document.createElement("button");
-    tab.className = "lab-tab";
-    tab.dataset.lab = lab;
-    tab.disabled = true; // until the session is live (the first config)
-    tab.textContent = (await LAB_VIEWS[lab]()).title;
-    tab.addEventListener("click", () => view?.lab !== lab && configure(setupOf(lab)));
-    $("lab-tabs").append(tab);
   }
 
   conn = new Connection(
@@ -279,6 +284,15 @@ async function main() {
     },
   );
   $("conn").addEventListener("click", () => conn.reopen());
+  for (const lab of schema.labs ? Object.keys(schema.labs) : []) {
+    const tab = document.createElement("button");
+    tab.className = "lab-tab";
+    tab.dataset.lab = lab;
+    tab.disabled = true; // until the session is live (the first config)
+    tab.textContent = LAB_TITLES[lab] ?? lab;
+    tab.addEventListener("click", () => view?.lab !== lab && configure(setupOf(lab)));
+    $("lab-tabs").append(tab);
+  }
   if (lesson?.error) toast(lesson.error);
   else if (lesson) showLesson(lesson, configure);
 
