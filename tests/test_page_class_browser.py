@@ -357,3 +357,52 @@ def test_the_shell_comes_up_before_plotly_and_a_lab_link_mounts_only_its_lab(bro
     assert page.evaluate("() => performance.getEntriesByName('descent:first-frame').length") == 1
     context.close()
     assert not errors, errors
+
+
+# ---- 9. projector: labels readable from the back of the room; legends off the curves -----------
+
+# The rendered size of every visible label on the page, smallest first: DOM text (its computed
+# font size) and SVG text (font size times the SVG's scale on screen), plotly's included.
+SMALLEST_LABELS = """() => {
+  const seen = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg') || ['SCRIPT', 'STYLE', 'OPTION', 'TEXTAREA'].includes(el.tagName) || el.closest('[hidden], .toasts')) continue;
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (own && seen(el)) out.push([parseFloat(getComputedStyle(el).fontSize), el.className || el.tagName, el.textContent.trim().slice(0, 30)]);
+  }
+  for (const t of document.querySelectorAll('svg text')) {
+    if (!t.textContent.trim() || !seen(t) || t.closest('[hidden]')) continue;
+    const m = t.getScreenCTM();
+    const scale = m ? Math.hypot(m.a, m.b) : 1; // (a rotated axis title too)
+    out.push([parseFloat(getComputedStyle(t).fontSize) * scale, t.getAttribute('class') || 'svg text', t.textContent.trim().slice(0, 30)]);
+  }
+  return out.sort((a, b) => a[0] - b[0]).slice(0, 5);
+}"""
+
+# Every chart's legend against its plot area: the overlapping area in px² (0 = apart).
+LEGEND_OVERLAP = """() => [...document.querySelectorAll('#lab-root .js-plotly-plot')].flatMap((chart) => {
+  const legend = chart.querySelector('.legend'), area = chart.querySelector('.nsewdrag');
+  if (!legend || !area || !legend.getBoundingClientRect().width) return [];
+  const a = legend.getBoundingClientRect(), b = area.getBoundingClientRect();
+  const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  return [[chart.dataset.ref || chart.className, Math.max(0, w) * Math.max(0, h)]];
+})"""
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_projector_makes_every_label_16px_and_legends_leave_the_curves(page: Any, lab: str) -> None:
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_lab(page, f"lab={lab}&projector=true" + ("&speed=30" if lab == "backprop" else ""))
+    page.click("#play")
+    page.wait_for_function(f"() => {STEP} >= 3", timeout=60_000)
+    page.click("#play")
+    page.wait_for_timeout(1000)
+    smallest = page.evaluate(SMALLEST_LABELS)
+    assert smallest[0][0] >= 16, smallest
+    overlaps = page.evaluate(LEGEND_OVERLAP)
+    assert overlaps and all(area < 4 for _, area in overlaps), overlaps
+    screenshot(page, f"class_projector_{lab}_1920")
+    page.click("#theme")
+    page.wait_for_timeout(500)
+    screenshot(page, f"class_projector_{lab}_1920_dark")

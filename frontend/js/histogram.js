@@ -8,12 +8,12 @@ function setup(canvas) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  ctx.font = "11px system-ui, sans-serif";
+  ctx.font = `${projecting() ? 17 : 11}px system-ui, sans-serif`;
   return { ctx, w, h };
 }
 
 import { showNumber } from "./finite.js";
-import { palette } from "./theme.js";
+import { palette, projecting } from "./theme.js";
 
 const short = (v) => showNumber(v, (x) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(2) : x.toExponential(0)), "not finite");
 

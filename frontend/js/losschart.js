@@ -5,11 +5,13 @@
 import { Pacer } from "./pace.js";
 import { plot } from "./theme.js";
 
+// The legend sits in the top margin, above the plot area: never over the curves.
+export const LEGEND_ABOVE = { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom", font: { size: 12 } };
 const LAYOUT = {
-  margin: { l: 44, r: 8, t: 6, b: 30 },
-  height: 150,
+  margin: { l: 44, r: 8, t: 24, b: 30 },
+  height: 160,
   showlegend: true,
-  legend: { orientation: "h", x: 1, xanchor: "right", y: 1.15, font: { size: 12 } },
+  legend: LEGEND_ABOVE,
   xaxis: { title: { text: "epoch", font: { size: 11 } }, zeroline: false },
   yaxis: { rangemode: "tozero", zeroline: false },
   paper_bgcolor: "rgba(0,0,0,0)",

@@ -56,6 +56,8 @@ function applyPageOptions() {
   const page = pageOptions();
   document.body.classList.toggle("embed", page.embed === "true");
   document.body.classList.toggle("hide-text", page.hide_text === "true");
+  // projector=true: every label readable from the back of a room (16 px or more at 1920x1080)
+  document.documentElement.classList.toggle("projector", page.projector === "true");
   const hidden = Object.entries(page).filter(([k, v]) => k.endsWith("_hide") && v === "true").map(([k]) => k.slice(0, -5));
   document.body.dataset.hide = hidden.join(" "); // views that redraw read it (the network's +/−)
   return hidden;

@@ -17,9 +17,36 @@ export function palette() {
 const AXIS = /^[xyz]axis\d*$/;
 const axisColors = (p) => ({ gridcolor: p.grid, zerolinecolor: p.line, linecolor: p.line, tickcolor: p.line });
 
+// The projector page option: larger type everywhere (see style.css, html.projector).
+export const projecting = () => root().classList.contains("projector");
+const PROJECTED = 17; // px: the smallest chart text on a projector (the page's own: 16 px at 1920 wide)
+
+// Every font size in a layout raised to at least `size` (axis ticks, titles, legends ...).
+function larger(value, size) {
+  if (Array.isArray(value)) return typeof value[0] === "object" ? value.map((v) => larger(v, size)) : value;
+  if (!value || typeof value !== "object") return value;
+  const out = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = (k === "font" || k === "tickfont") && v && typeof v === "object" ? { ...v, size: Math.max(v.size ?? 0, size) } : larger(v, size);
+  }
+  return out;
+}
+
+// A chart's layout on a projector: its text at least PROJECTED px, and room for it.
+function projected(layout) {
+  const m = layout.margin ?? {};
+  return {
+    ...larger(layout, PROJECTED),
+    font: { ...layout.font, size: Math.max(layout.font?.size ?? 0, PROJECTED + 1) },
+    height: layout.height ? Math.round(layout.height * 1.45) : layout.height,
+    margin: { ...m, l: Math.round((m.l ?? 44) * 1.5), r: Math.round((m.r ?? 8) * (m.r > 20 ? 1.6 : 1)), b: Math.round((m.b ?? 30) * 1.6), t: Math.round((m.t ?? 6) * 1.6) },
+  };
+}
+
 // A layout in the theme's colours (its own settings kept, the colours of text and lines set).
 export function themed(layout) {
   const p = palette();
+  if (projecting()) layout = projected(layout);
   const out = { ...layout, font: { ...layout.font, color: p.ink } };
   for (const key of new Set(["xaxis", "yaxis", ...Object.keys(layout)])) {
     if (AXIS.test(key)) out[key] = { ...layout[key], ...axisColors(p) };
@@ -39,7 +66,8 @@ const resolve = (trace) => (trace.line?.color?.startsWith?.("--") ? { ...trace, 
 // Plotly.react in the theme's colours (a first call draws the chart, like newPlot).
 export function plot(el, data, layout, config) {
   tokens.set(el, data.flatMap((t, i) => (t.line?.color?.startsWith?.("--") ? [[i, t.line.color]] : [])));
-  return Plotly.react(el, data.map(resolve), themed(layout), config);
+  const traces = data.map(resolve);
+  return Plotly.react(el, projecting() ? traces.map((t) => larger(t, PROJECTED)) : traces, themed(layout), config);
 }
 
 // Light or dark: the page's colours change at once; every chart drawn is re-coloured.

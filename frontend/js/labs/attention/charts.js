@@ -3,12 +3,13 @@
 
 import { Pacer } from "../../pace.js";
 import { plot } from "../../theme.js";
+import { LEGEND_ABOVE } from "../../losschart.js";
 
 export const BASE = {
-  margin: { l: 44, r: 44, t: 6, b: 28 },
-  height: 130,
+  margin: { l: 44, r: 44, t: 24, b: 28 },
+  height: 140,
   showlegend: true,
-  legend: { orientation: "h", x: 1, xanchor: "right", y: 1.2, font: { size: 11 } },
+  legend: { ...LEGEND_ABOVE, font: { size: 11 } },
   xaxis: { title: { text: "epoch", font: { size: 10 } }, zeroline: false },
   yaxis: { rangemode: "tozero", zeroline: false },
   paper_bgcolor: "rgba(0,0,0,0)",

@@ -1,7 +1,7 @@
 // Attention maps on canvas: decode the frame's bytes, draw one (layer, head) map with the
 // tokens on both axes, a grid of them, and an enlarged map with hover values.
 import { decodeBase64 } from "../../colors.js";
-import { palette } from "../../theme.js";
+import { palette, projecting } from "../../theme.js";
 
 // White -> the accent blue -> deep blue: byte b (weight b/255) to a colour.
 const RAMP = [[255, 255, 255], [107, 174, 214], [8, 119, 189], [8, 48, 107]];
@@ -32,8 +32,10 @@ export function drawMap(canvas, maps, layer, head, opts = {}) {
   const dpr = window.devicePixelRatio || 1;
   const css = canvas.clientWidth || canvas.width;
   const cell0 = css / (T + 1.6);
-  const labels = opts.labels !== false && cell0 >= 7;
-  const fontSize = Math.max(8, Math.min(15, cell0 * 0.8));
+  // token labels where the cells have room for them (on a projector: 16 px labels, or none)
+  const smallest = projecting() ? 16 : 8;
+  const labels = opts.labels !== false && cell0 * 0.8 >= smallest;
+  const fontSize = Math.max(smallest, Math.min(projecting() ? 22 : 15, cell0 * 0.8));
   const margin = labels ? Math.round(fontSize * 1.8) : 0;
   const cell = (css - margin) / T;
   canvas.width = Math.round(css * dpr);

@@ -206,7 +206,7 @@ export async function mount(root, ctx) {
     // the LR the schedule gave at each epoch's end, on its own scale, same epoch axis as the loss
     { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
   ], {
-    margin: { l: 44, r: 44, t: 6, b: 30 },
+    margin: { l: 44, r: 44, t: 24, b: 30 },
     // an embedded page shares its frame's height: the chart takes a fifth of it
     height: document.body.classList.contains("embed") ? Math.max(80, Math.min(150, Math.round(innerHeight * 0.2))) : 150,
     showlegend: !document.body.classList.contains("embed") || innerHeight >= 560,
