@@ -406,3 +406,20 @@ def test_projector_makes_every_label_16px_and_legends_leave_the_curves(page: Any
     page.click("#theme")
     page.wait_for_timeout(500)
     screenshot(page, f"class_projector_{lab}_1920_dark")
+
+
+# ---- 8. the lessons menu ------------------------------------------------------------------------
+
+def test_the_lessons_menu_lists_every_lesson_and_opens_one(page: Any) -> None:
+    import json
+    from pathlib import Path
+
+    lessons = json.loads((Path(__file__).resolve().parents[1] / "frontend/lessons.json").read_text())
+    open_lab(page, "")
+    page.wait_for_function(f"() => document.querySelectorAll('#lessons option').length === {len(lessons) + 1}")
+    assert page.locator("#lessons option").all_inner_texts()[1:] == [l["title"] for l in lessons.values()]
+    page.select_option("#lessons", "backprop-by-hand")
+    page.wait_for_selector(".lesson[data-lesson=backprop-by-hand]", timeout=60_000)
+    page.wait_for_function("() => document.body.dataset.lab === 'backprop'", timeout=60_000)
+    assert page.input_value("#lessons") == "backprop-by-hand"
+    screenshot(page, "class_lessons_menu")

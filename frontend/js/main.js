@@ -3,7 +3,7 @@
 import { Connection } from "./connection.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
 import { LAB_TITLES, LAB_VIEWS } from "./labs/index.js";
-import { lessonPreset, showLesson } from "./lessons.js";
+import { lessonMenu, lessonPreset, showLesson } from "./lessons.js";
 import { plotlyReady } from "./plotly.js";
 import { remember, setupOf } from "./setups.js";
 import { setTheme } from "./theme.js";
@@ -104,6 +104,7 @@ async function main() {
   });
   const hidden = applyPageOptions();
   shareBox();
+  lessonMenu($("lessons"));
   // Where the top bar has no room for every setting (embeds, phones), "⋯ settings" opens them all.
   $("more").addEventListener("click", () => {
     const open = document.body.classList.toggle("hyper-open");
