@@ -423,3 +423,62 @@ def test_the_lessons_menu_lists_every_lesson_and_opens_one(page: Any) -> None:
     page.wait_for_function("() => document.body.dataset.lab === 'backprop'", timeout=60_000)
     assert page.input_value("#lessons") == "backprop-by-hand"
     screenshot(page, "class_lessons_menu")
+
+
+# ---- 10. the smaller gaps --------------------------------------------------------------------
+
+def test_the_arena_3d_view_is_live_while_racing(page: Any) -> None:
+    open_lab(page, "lab=arena&speed=30")
+    assert page.is_checked("[data-ref=live3d]")
+    page.click("#play")
+    points = "document.querySelector('[data-ref=surface3d]').data[1].x.length"
+    page.wait_for_function(f"() => document.body.dataset.state === 'running' && {points} >= 3", timeout=60_000)
+    first = page.evaluate(f"() => {points}")
+    page.wait_for_function(f"() => document.body.dataset.state === 'running' && {points} > {first}", timeout=60_000)
+
+
+def test_saved_runs_survive_a_reload_and_the_loss_has_a_log_scale(page: Any) -> None:
+    open_lab(page, "dataset=xor")
+    page.click("#play")
+    page.wait_for_function(f"() => {EPOCH} >= 3", timeout=60_000)
+    page.click("#play")
+    page.click("[data-ref=saveRun]")
+    legend = "() => [...document.querySelectorAll('[data-ref=chart] .legendtext')].some((t) => t.textContent.startsWith('saved:'))"
+    page.wait_for_function(legend)
+    page.click("[data-ref=logLoss]")
+    page.wait_for_function("() => document.querySelector('[data-ref=chart]').layout.yaxis.type === 'log' && location.hash.includes('log_loss=true')")
+    page.reload()
+    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=60_000)
+    page.wait_for_function(legend, timeout=30_000)  # still there after the reload
+    assert page.is_checked("[data-ref=logLoss]") and page.is_visible("[data-ref=clearRuns]")
+    page.wait_for_function("() => document.querySelector('[data-ref=chart]').layout.yaxis.type === 'log'")
+    screenshot(page, "class_saved_log_1280")
+
+
+@pytest.mark.parametrize("width,height", [(800, 600), (390, 844)])
+def test_backprop_fits_narrow_screens_and_says_zero_grad_only_when_forgotten(page: Any, width: int, height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    open_lab(page, "lab=backprop")
+    page.click("[data-ref=whole]")
+    page.wait_for_function("() => document.body.dataset.backpropPhase === 'update'", timeout=60_000)
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= width  # nothing overflows sideways
+    outside = page.evaluate("""() => { const svg = document.querySelector('svg.bp-svg').getBoundingClientRect();
+      return [...document.querySelectorAll('svg.bp-svg text')].map((t) => [t.textContent, t.getBoundingClientRect()])
+        .filter(([, r]) => r.left < svg.left - 1 || r.right > svg.right + 1).map(([text]) => text); }""")
+    assert outside == [], outside
+    assert not page.is_visible("[data-ref=forgetNote]")  # ticked off: no note about forgetting it
+    page.check("#ctl-forget_zero_grad")
+    page.wait_for_selector("[data-ref=forgetNote]", state="visible")
+    screenshot(page, f"class_backprop_{width}")
+
+
+def test_a_phone_header_leaves_room_and_keeps_every_setting(page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_lab(page, "")
+    header = box(page, ".topbar")
+    assert header["h"] <= 200, header
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390
+    page.click("#more")
+    page.select_option("#ctl-activation", "relu")
+    page.wait_for_function("() => location.hash.includes('activation=relu')")
+    screenshot(page, "class_phone_390")

@@ -2,7 +2,7 @@
 
 // Page options live in the hash beside the config: they change the page, not the run
 // (embed, hide_text, <control>_hide, show_test, discretize, theme, fps, projector).
-const PAGE_KEYS = new Set(["embed", "hide_text", "show_test", "discretize", "theme", "fps", "projector"]);
+const PAGE_KEYS = new Set(["embed", "hide_text", "show_test", "discretize", "theme", "fps", "projector", "log_loss"]);
 export const isPageKey = (key) => PAGE_KEYS.has(key) || key.endsWith("_hide");
 
 export function pageOptions() {

@@ -92,14 +92,37 @@ export class LossChart {
     this.redraw();
   }
 
-  // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets.
+  // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets
+  // (and, kept in the tab's sessionStorage under ``storeKey``, across a reload).
   save(key, label) {
     this.saved.push({ label, x: [...this.x], y: [...(this.ys[key] || [])] });
+    this.store();
     this.redraw();
   }
 
   clearSaved() {
     this.saved = [];
+    this.store();
+    this.redraw();
+  }
+
+  keepSavedIn(storeKey) {
+    this.storeKey = storeKey;
+    try { this.saved = JSON.parse(sessionStorage.getItem(storeKey)) ?? []; } catch { this.saved = []; }
+    this.redraw();
+    return this.saved.length;
+  }
+
+  store() {
+    if (!this.storeKey) return;
+    try { sessionStorage.setItem(this.storeKey, JSON.stringify(this.saved)); } catch { /* storage off or full: kept on this page */ }
+  }
+
+  // The loss axis on a log scale (small losses late in training stay readable) or linear.
+  setLogScale(on) {
+    const { rangemode, type, ...rest } = this.layout.yaxis ?? {};
+    this.layout.yaxis = on ? { ...rest, type: "log", exponentformat: "power" } : { ...rest, type: "linear", rangemode: "tozero" };
+    this.el.dataset.scale = on ? "log" : "linear";
     this.redraw();
   }
 

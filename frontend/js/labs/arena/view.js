@@ -53,7 +53,7 @@ const TEMPLATE = `
         <div data-ref="stepNumbers"></div>
       </div>
       <div class="arena-3d-head"><h2>Surface in 3-D</h2>
-        <label class="check" title="redraw the 3-D view every second while racing (WebGL: heavy on machines without a GPU)"><input type="checkbox" data-ref="live3d"> live while racing</label></div>
+        <label class="check" title="redraw the 3-D view every second while racing (WebGL: heavy on machines without a GPU)"><input type="checkbox" data-ref="live3d" checked> live while racing</label></div>
       <div class="arena-3d" data-ref="surface3d"></div>
       <h2>f − f* per racer <span class="hint">log scale</span></h2>
       <div class="arena-loss" data-ref="chart"></div>

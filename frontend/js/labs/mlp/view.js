@@ -125,7 +125,8 @@ const TEMPLATE = `
         <button class="text-button small" data-ref="forkButton" title="a second run from this point, on the same batches, with one setting changed">Fork…</button>
         <button class="text-button small" data-ref="unfork" hidden>End fork</button>
         <button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
-        <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button></div>
+        <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button>
+        <label class="check log-scale" data-control="log_loss"><input type="checkbox" data-ref="logLoss"> log scale</label></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
         <div class="axis-labels"><span>−6</span><span class="hover-note" data-ref="hoverNote"></span><span>6</span></div>
@@ -219,6 +220,7 @@ export async function mount(root, ctx) {
     ref.clearRuns.hidden = false;
   });
   ref.clearRuns.addEventListener("click", () => { chart.clearSaved(); ref.clearRuns.hidden = true; });
+  ref.clearRuns.hidden = !chart.keepSavedIn("descent.saved-runs"); // saved runs outlive a reload
   // Fork and compare: which setting the fork changes, and to what.
   const forkChoices = {
     optimizer: schemaEnum(ctx.schema, "optimizer"),
@@ -290,7 +292,8 @@ export async function mount(root, ctx) {
   // page toggles, kept in the hash so a link shows the same
   const page = pageOptions();
   for (const [key, el, apply] of [["show_test", ref.showTest, (on) => boundary.setShowTest(on)],
-                                  ["discretize", ref.discretize, (on) => boundary.setDiscretize(on)]]) {
+                                  ["discretize", ref.discretize, (on) => boundary.setDiscretize(on)],
+                                  ["log_loss", ref.logLoss, (on) => chart.setLogScale(on)]]) {
     el.checked = page[key] === "true";
     apply(el.checked);
     el.addEventListener("change", () => { apply(el.checked); setPageOption(key, el.checked && "true"); });
