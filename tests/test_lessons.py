@@ -44,7 +44,7 @@ def test_a_learning_rate_too_high_diverges() -> None:
     assert slow.diverged is None and slow.metrics()["train_loss"] < 0.5 * start
     wild = build("lr-too-high", learning_rate=10)
     wild.step(3 * wild.steps_per_epoch)
-    assert wild.diverged and "lr 10" in wild.diverged
+    assert wild.diverged and "learning rate 10" in wild.diverged
 
 
 def test_the_symmetry_trap_keeps_units_identical() -> None:
@@ -55,6 +55,33 @@ def test_the_symmetry_trap_keeps_units_identical() -> None:
     free = build("symmetry-trap", init="xavier")
     free.step(3 * free.steps_per_epoch)
     assert not torch.allclose(free.weights[0][0], free.weights[0][1])
+
+
+def test_the_symmetry_trap_shows_one_bar_in_layer_2_and_two_in_layer_1() -> None:
+    # what the card tells the student to look at: the weight histograms the page draws
+    trapped = build("symmetry-trap")
+    trapped.step(3 * trapped.steps_per_epoch)
+    bars = [sum(1 for c in h["weights"]["counts"] if c) for h in trapped.views(False)["histograms"]]
+    assert bars[1] == 1 and bars[0] == 2, bars
+    assert "layer 2" in LESSONS["symmetry-trap"]["tries"][0]["text"]
+
+
+def test_forgetting_zero_grad_visibly_hurts_within_six_steps() -> None:
+    spec = LESSONS["backprop-by-hand"]
+    forget = next(t["patch"] for t in spec["tries"] if t["patch"] and t["patch"].get("forget_zero_grad"))
+
+    def losses(**patch: Any) -> list[float]:
+        lab = build("backprop-by-hand", **{**forget, **patch})
+        out = []
+        for _ in range(6):
+            lab.whole_step()
+            out.append(lab.metrics()["loss"])
+        return out
+
+    wild, calm = losses(), losses(forget_zero_grad=False)
+    assert all(b < a for a, b in zip(calm, calm[1:])), calm  # zero_grad: falls every step
+    low = min(range(6), key=lambda i: wild[i])
+    assert low < 5 and wild[-1] > 10 * wild[low] and wild[-1] > calm[-1] * 10, wild  # forgotten: back up
 
 
 def test_vanishing_gradients_in_the_deep_sigmoid_net() -> None:

@@ -15,11 +15,10 @@ import anyio
 import anyio.abc
 import plotly
 from fastapi import FastAPI, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import Response
 from pydantic import ValidationError
 
-from . import PROTOCOL_VERSION, __version__
+from . import PROTOCOL_VERSION, __version__, static
 from .datasets import CLASSES, DATASETS, DEFAULT_CLASSES, generate
 from .device import choose_device, device_name
 from .errors import describe
@@ -112,16 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Each 2-D dataset with its problem type and a sample of its points (for previews)."""
         return [dataset_preview(entry.name, classes) for entry in DATASETS]
 
-    @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript")
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(FRONTEND / "index.html")
-
-    # StaticFiles resolves paths inside FRONTEND only (it refuses ../ and symlinks out).
-    app.mount("/static", StaticFiles(directory=FRONTEND), name="static")
+    # The page's files, gzipped once and sent with ETag and Cache-Control (static.py);
+    # paths resolve inside FRONTEND only (no ../, no symlink out).
+    app.add_route("/vendor/plotly.min.js", static.file_route(PLOTLY_JS, static.ONE_DAY), include_in_schema=False)
+    app.add_route("/", static.file_route(FRONTEND / "index.html", static.REVALIDATE), include_in_schema=False)
+    app.mount("/static", static.CompressedFiles(FRONTEND), name="static")
 
     @app.websocket("/ws")
     async def ws_endpoint(ws: WebSocket) -> None:

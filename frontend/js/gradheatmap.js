@@ -3,6 +3,7 @@
 // 1..255 linear over range = [lo, hi] in log10.
 
 import { Pacer } from "./pace.js";
+import { plot } from "./theme.js";
 
 export function decodeTrace(trace) {
   const bytes = Uint8Array.from(atob(trace.data), (ch) => ch.charCodeAt(0));
@@ -35,7 +36,7 @@ export class GradHeatmap {
   constructor(el, { interval = 500 } = {}) {
     this.el = el;
     this.pacer = new Pacer(interval);
-    Plotly.newPlot(el, [], LAYOUT, { displayModeBar: false, responsive: true });
+    plot(el, [], LAYOUT, { displayModeBar: false, responsive: true });
   }
 
   update(trace, layerNames) {
@@ -57,6 +58,6 @@ export class GradHeatmap {
       colorbar: { title: { text: "log₁₀‖g‖", side: "right", font: { size: 11 } }, thickness: 10, len: 1 },
       hovertemplate: "%{y}, step %{x}<br>log₁₀‖g‖ = %{z:.2f}<extra></extra>",
     }];
-    Plotly.react(this.el, data, LAYOUT);
+    plot(this.el, data, LAYOUT);
   }
 }

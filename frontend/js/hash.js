@@ -1,8 +1,8 @@
 // The config in the URL hash, so a setup is a link: #dataset=spiral&hidden=8,8&learning_rate=0.03
 
 // Page options live in the hash beside the config: they change the page, not the run
-// (embed, hide_text, <control>_hide, show_test, discretize, theme, fps).
-const PAGE_KEYS = new Set(["embed", "hide_text", "show_test", "discretize", "theme", "fps"]);
+// (embed, hide_text, <control>_hide, show_test, discretize, theme, fps, projector).
+const PAGE_KEYS = new Set(["embed", "hide_text", "show_test", "discretize", "theme", "fps", "projector", "log_loss"]);
 export const isPageKey = (key) => PAGE_KEYS.has(key) || key.endsWith("_hide");
 
 export function pageOptions() {

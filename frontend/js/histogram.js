@@ -8,11 +8,14 @@ function setup(canvas) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  ctx.font = "11px system-ui, sans-serif";
+  ctx.font = `${projecting() ? 17 : 11}px system-ui, sans-serif`;
   return { ctx, w, h };
 }
 
-const short = (v) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(0));
+import { showNumber } from "./finite.js";
+import { palette, projecting } from "./theme.js";
+
+const short = (v) => showNumber(v, (x) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(2) : x.toExponential(0)), "not finite");
 
 export function drawHistogram(canvas, hist, color, title) {
   const { ctx, w, h } = setup(canvas);
@@ -25,7 +28,7 @@ export function drawHistogram(canvas, hist, color, title) {
     const bh = ((bottom - top) * c) / max;
     ctx.fillRect(i * bw + 0.5, bottom - bh, Math.max(1, bw - 1), bh);
   });
-  ctx.fillStyle = "#555";
+  ctx.fillStyle = palette().muted;
   ctx.textBaseline = "top";
   ctx.fillText(title, 0, 0);
   ctx.textBaseline = "bottom";
@@ -44,7 +47,7 @@ export function drawActivation(canvas, curve) {
   const [x0, x1] = [curve.x[0], curve.x.at(-1)];
   const px = (x) => ((x - x0) / (x1 - x0)) * (w - 4) + 2;
   const py = (y) => h - 14 - ((y - lo) / (hi - lo)) * (h - 18);
-  ctx.strokeStyle = "#ccc";
+  ctx.strokeStyle = palette().line;
   ctx.lineWidth = 1;
   ctx.beginPath();
   ctx.moveTo(px(x0), py(0)); ctx.lineTo(px(x1), py(0));
@@ -62,7 +65,7 @@ export function drawActivation(canvas, curve) {
   line(curve.y, "#0877bd", []);
   line(curve.dy, "#f59322", [5, 3]);
   ctx.textBaseline = "bottom";
-  ctx.fillStyle = "#555";
+  ctx.fillStyle = palette().muted;
   ctx.fillText(`x ∈ [${x0}, ${x1}]`, 2, h);
   // legend at the bottom right, laid out by measured widths
   const name = `${curve.name}(x)`;

@@ -56,3 +56,11 @@ export function showLesson({ id, lesson }, configure) {
   document.body.append(card);
   return card;
 }
+
+// The lessons menu in the top bar: every lesson by its title; choosing one opens its link.
+export async function lessonMenu(select) {
+  const lessons = await (await fetch("/static/lessons.json")).json();
+  select.replaceChildren(new Option("Lessons…", ""), ...Object.entries(lessons).map(([id, l]) => new Option(l.title, id)));
+  select.value = param() ?? "";
+  select.addEventListener("change", () => { if (select.value) location.assign(`/?lesson=${encodeURIComponent(select.value)}`); });
+}

@@ -3,12 +3,15 @@
 // The chart keeps the series it has drawn, so its set of traces can change (setTraces).
 
 import { Pacer } from "./pace.js";
+import { plot } from "./theme.js";
 
+// The legend sits in the top margin, above the plot area: never over the curves.
+export const LEGEND_ABOVE = { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom", font: { size: 12 } };
 const LAYOUT = {
-  margin: { l: 44, r: 8, t: 6, b: 30 },
-  height: 150,
+  margin: { l: 44, r: 8, t: 24, b: 30 },
+  height: 160,
   showlegend: true,
-  legend: { orientation: "h", x: 1, xanchor: "right", y: 1.15, font: { size: 12 } },
+  legend: LEGEND_ABOVE,
   xaxis: { title: { text: "epoch", font: { size: 11 } }, zeroline: false },
   yaxis: { rangemode: "tozero", zeroline: false },
   paper_bgcolor: "rgba(0,0,0,0)",
@@ -36,7 +39,9 @@ export function thin(x, y, max = MAX_POINTS) {
   return { x: xs, y: ys };
 }
 
-const SAVED_COLORS = ["#7b3294", "#1a9641", "#e66101", "#5e3c99", "#008837", "#b2182b"];
+// legible on the light and the dark panel alike (contrast 3:1 or more on both)
+const SAVED_COLORS = ["#ae3ec9", "#2b8a3e", "#e8590c", "#8b5cf6", "#0ca678", "#c92a2a"];
+const FORK_COLOR = "#7048e8";
 
 export class LossChart {
   constructor(el, traces, layout = {}) {
@@ -50,7 +55,7 @@ export class LossChart {
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
     this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
     this.pacer = new Pacer();
-    Plotly.newPlot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
+    plot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 
   data() {
@@ -67,7 +72,7 @@ export class LossChart {
     }));
     const fork = !this.fork ? [] : [["test_loss", "test", "solid"], ["train_loss", "train", "dot"]].map(([key, name, dash]) => ({
       ...thin(this.fork.x, this.fork.ys[key] || []), name: `${this.fork.label} (${name})`, mode: "lines",
-      line: { color: "#7b3294", width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
+      line: { color: FORK_COLOR, width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
     return [...live, ...fork, ...saved];
   }
@@ -87,14 +92,37 @@ export class LossChart {
     this.redraw();
   }
 
-  // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets.
+  // Keep the live curve of ``key`` as a saved run, labelled; it stays when the run resets
+  // (and, kept in the tab's sessionStorage under ``storeKey``, across a reload).
   save(key, label) {
     this.saved.push({ label, x: [...this.x], y: [...(this.ys[key] || [])] });
+    this.store();
     this.redraw();
   }
 
   clearSaved() {
     this.saved = [];
+    this.store();
+    this.redraw();
+  }
+
+  keepSavedIn(storeKey) {
+    this.storeKey = storeKey;
+    try { this.saved = JSON.parse(sessionStorage.getItem(storeKey)) ?? []; } catch { this.saved = []; }
+    this.redraw();
+    return this.saved.length;
+  }
+
+  store() {
+    if (!this.storeKey) return;
+    try { sessionStorage.setItem(this.storeKey, JSON.stringify(this.saved)); } catch { /* storage off or full: kept on this page */ }
+  }
+
+  // The loss axis on a log scale (small losses late in training stay readable) or linear.
+  setLogScale(on) {
+    const { rangemode, type, ...rest } = this.layout.yaxis ?? {};
+    this.layout.yaxis = on ? { ...rest, type: "log", exponentformat: "power" } : { ...rest, type: "linear", rangemode: "tozero" };
+    this.el.dataset.scale = on ? "log" : "linear";
     this.redraw();
   }
 
@@ -114,7 +142,7 @@ export class LossChart {
       layout.margin = { ...this.layout.margin, b: 30 + 22 * (1 + extra) };
     }
     this.el.style.height = extra ? `${layout.height}px` : ""; // the box grows with the plot
-    Plotly.react(this.el, this.data(), layout);
+    plot(this.el, this.data(), layout);
   }
 
   setTraces(traces) {

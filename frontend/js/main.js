@@ -2,8 +2,11 @@
 // Each lab's own view lives in labs/<lab>/view.js (see labs/index.js).
 import { Connection } from "./connection.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
-import { LAB_VIEWS } from "./labs/index.js";
-import { lessonPreset, showLesson } from "./lessons.js";
+import { LAB_TITLES, LAB_VIEWS } from "./labs/index.js";
+import { lessonMenu, lessonPreset, showLesson } from "./lessons.js";
+import { plotlyReady } from "./plotly.js";
+import { remember, setupOf } from "./setups.js";
+import { setTheme } from "./theme.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,18 +27,37 @@ function frameRate(fps) {
   return 30;
 }
 
+// A view that fails to draw must never stop the page from applying the messages after it:
+// every call into a lab view goes through guard(). The first failure of each kind is shown
+// once (a toast that names the view and the error), and counted on <body> for tests.
+const reported = new Set();
+function guard(lab, what, fn) {
+  try {
+    return fn();
+  } catch (e) {
+    const key = `${lab}/${what}/${e?.message}`;
+    document.body.dataset.viewFailures = Number(document.body.dataset.viewFailures ?? 0) + 1;
+    if (!reported.has(key)) {
+      reported.add(key);
+      console.warn(`the ${lab} view failed to draw a ${what}:`, e);
+      toast(`Part of the ${lab} view could not draw a ${what} (${e?.message ?? e}); the rest of the page goes on.`, "error view-error");
+    }
+    return undefined;
+  }
+}
+
 const fmtCounter = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 // Light / dark: the hash's theme=dark wins (a shared link), then this browser's last choice.
-function applyTheme(theme) {
-  document.documentElement.dataset.theme = theme;
-}
+const applyTheme = setTheme;
 
 // Embed mode and hidden parts, from the hash: embed=true, hide_text=true, <key>_hide=true.
 function applyPageOptions() {
   const page = pageOptions();
   document.body.classList.toggle("embed", page.embed === "true");
   document.body.classList.toggle("hide-text", page.hide_text === "true");
+  // projector=true: every label readable from the back of a room (16 px or more at 1920x1080)
+  document.documentElement.classList.toggle("projector", page.projector === "true");
   const hidden = Object.entries(page).filter(([k, v]) => k.endsWith("_hide") && v === "true").map(([k]) => k.slice(0, -5));
   document.body.dataset.hide = hidden.join(" "); // views that redraw read it (the network's +/−)
   return hidden;
@@ -72,6 +94,7 @@ function shareBox() {
 }
 
 async function main() {
+  const plotly = plotlyReady(); // (downloading while the shell comes up)
   applyTheme(pageOptions().theme ?? localStorage.getItem("descent-theme") ?? "light");
   $("theme").addEventListener("click", () => {
     const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
@@ -81,6 +104,12 @@ async function main() {
   });
   const hidden = applyPageOptions();
   shareBox();
+  lessonMenu($("lessons"));
+  // Where the top bar has no room for every setting (embeds, phones), "⋯ settings" opens them all.
+  $("more").addEventListener("click", () => {
+    const open = document.body.classList.toggle("hyper-open");
+    $("more").setAttribute("aria-expanded", String(open));
+  });
   const schema = await (await fetch("/api/schema")).json();
   const lesson = await lessonPreset(); // a lesson link puts its preset in the hash first
   const defaults = (lab) =>
@@ -93,6 +122,7 @@ async function main() {
   // A link's config while the server may still refuse one of its keys: the page drops that
   // key (the server's message names it, shown as a toast) and sends the rest again.
   let hashPatch = null;
+  let passedOver = null; // a config message held back while the link's lab is on its way
 
   const configure = (patch) => conn.send({ type: "configure", config: patch });
   const control = (action) => conn.send({ type: "control", action });
@@ -100,8 +130,10 @@ async function main() {
   async function ensureView(lab) {
     if (view?.lab === lab) return view.handlers;
     view?.handlers.unmount();
+    setNotice(null); // (a notice belongs to the lab that gave it)
     $("hyper").replaceChildren();
     const module = await LAB_VIEWS[lab]();
+    await plotly; // the views draw their charts with it
     $("counter-label").textContent = module.counter;
     document.body.dataset.lab = lab;
     for (const tab of $("lab-tabs").children) {
@@ -109,27 +141,45 @@ async function main() {
       tab.disabled = false; // live: a click now reaches the server
     }
     const command = (name, args) => conn.send({ type: "command", name, args });
-    const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper") };
+    const ctx = { schema: schema.labs[lab].config, configure, control, command, toast, hyper: $("hyper"), notice: setNotice };
     view = { lab, handlers: await module.mount($("lab-root"), ctx) };
     hideControls(hidden);
     return view.handlers;
   }
+
+  // The banner: a divergence (the run stopped), else a lab's notice (a stalled run, told
+  // while it lasts). Each fact once: where it happened, then the lab's explanation, which
+  // says what to do (the generic advice is added only when it does not).
+  let diverged = null; // the diverged status message
+  let notice = null;
+  function showBanner() {
+    const banner = $("banner");
+    banner.hidden = !diverged && !notice;
+    banner.classList.toggle("warn", !diverged && Boolean(notice));
+    if (diverged) {
+      const reason = diverged.reason ?? "the loss is not finite";
+      const lr = /learning rate/i.test(reason) ? "" : ` (learning rate ${diverged.lr})`;
+      const todo = /reset/i.test(reason) ? "" : " Lower the learning rate, then press reset.";
+      banner.textContent = `Diverged at ${$("counter-label").textContent.toLowerCase()} ${diverged.epoch}, step ${diverged.step}${lr}: ${reason}${/[.!]$/.test(reason) ? "" : "."}${todo}`;
+    } else if (notice) {
+      banner.textContent = notice;
+    }
+  }
+  const setNotice = (text) => { if (text !== notice) { notice = text; showBanner(); } };
 
   function status(msg) {
     runState = msg.state;
     $("play").textContent = msg.state === "running" ? "❚❚" : "▶";
     $("play").setAttribute("aria-label", msg.state === "running" ? "pause" : "play");
     document.body.dataset.state = msg.state;
-    const banner = $("banner");
-    banner.hidden = msg.state !== "diverged";
-    if (msg.state === "diverged") {
-      banner.textContent = `Diverged at ${$("counter-label").textContent.toLowerCase()} ${msg.epoch} (step ${msg.step}) with learning rate ${msg.lr}: ${msg.reason ?? "the loss is not finite"}. Lower the learning rate, then press reset.`;
-    }
+    diverged = msg.state === "diverged" ? msg : null;
+    showBanner();
   }
 
   // Frames waiting for the next animation frame. The server has at most two out to this
   // page (each ack lets one more come), so this holds two at most: never a backlog.
   const frames = [];
+  let firstFrame = false;
 
   function drawFrame(msg) {
     conn.send({ type: "ack" }); // the server builds the next frame while this one is drawn
@@ -138,7 +188,8 @@ async function main() {
     document.body.dataset.epoch = msg.epoch;
     document.body.dataset.step = msg.step;
     document.body.dataset.lr = msg.lr;
-    view.handlers.frame(msg);
+    guard(view.lab, "frame", () => view.handlers.frame(msg));
+    if (!firstFrame) { firstFrame = true; performance.mark("descent:first-frame"); } // (bench/page.py reads it)
   }
 
   function drawFrames() {
@@ -170,8 +221,13 @@ async function main() {
         break;
       }
       case "config": {
+        // A link to another lab: the new session's default lab comes first; it is neither
+        // mounted nor written to the hash (the link's own config follows).
+        if (hashPatch?.lab && hashPatch.lab !== msg.config.lab) { passedOver = msg; break; }
+        passedOver = null;
+        remember(msg.config);
         const handlers = await ensureView(msg.config.lab);
-        handlers.config(msg.config, msg);
+        guard(msg.config.lab, "config", () => handlers.config(msg.config, msg));
         if (hashPatch && msg.changed?.length) hashPatch = null; // the link's setup is in
         if (msg.rebuilt === "optimizer") {
           const what = msg.changed.includes("optimizer") ? "Optimizer" : `Optimizer/schedule settings (${msg.changed.join(", ")})`;
@@ -190,7 +246,7 @@ async function main() {
       }
       case "status":
         status(msg);
-        if (view) view.handlers.status(msg);
+        if (view) guard(view.lab, "status", () => view.handlers.status(msg));
         break;
       case "frame":
         // Drawn at the display's pace, one per animation frame: two frames that arrive close
@@ -199,7 +255,7 @@ async function main() {
         if (frames.length === 1) requestAnimationFrame(drawFrames);
         break;
       case "reply":
-        view?.handlers.reply?.(msg);
+        if (view) guard(view.lab, "reply", () => view.handlers.reply?.(msg));
         break;
       case "error": {
         toast(msg.message);
@@ -211,19 +267,14 @@ async function main() {
         } else {
           hashPatch = null;
         }
+        if (passedOver && !hashPatch?.lab) { // the link's lab was refused: show the session's
+          const config = passedOver;
+          passedOver = null;
+          await onMessage(config);
+        }
         break;
       }
     }
-  }
-
-  for (const lab of schema.labs ? Object.keys(schema.labs) : []) {
-    const tab = document.createElement("button");
-    tab.className = "lab-tab";
-    tab.dataset.lab = lab;
-    tab.disabled = true; // until the session is live (the first config)
-    tab.textContent = (await LAB_VIEWS[lab]()).title;
-    tab.addEventListener("click", () => view?.lab !== lab && configure({ lab }));
-    $("lab-tabs").append(tab);
   }
 
   conn = new Connection(
@@ -236,6 +287,15 @@ async function main() {
     },
   );
   $("conn").addEventListener("click", () => conn.reopen());
+  for (const lab of schema.labs ? Object.keys(schema.labs) : []) {
+    const tab = document.createElement("button");
+    tab.className = "lab-tab";
+    tab.dataset.lab = lab;
+    tab.disabled = true; // until the session is live (the first config)
+    tab.textContent = LAB_TITLES[lab] ?? lab;
+    tab.addEventListener("click", () => view?.lab !== lab && configure(setupOf(lab)));
+    $("lab-tabs").append(tab);
+  }
   if (lesson?.error) toast(lesson.error);
   else if (lesson) showLesson(lesson, configure);
 

@@ -3,6 +3,7 @@
 // when the schedule changes (drawn at once), setStep(step, lr) on each frame.
 
 import { Pacer } from "./pace.js";
+import { plot } from "./theme.js";
 
 const LAYOUT = {
   margin: { l: 52, r: 8, t: 6, b: 36 },
@@ -23,7 +24,7 @@ export class ScheduleChart {
     this.step = null;
     this.drawnTo = 0; // last step the curve is drawn to (it holds flat past the horizon)
     this.pacer = new Pacer();
-    Plotly.newPlot(el, this.traces(), this.layout, { displayModeBar: false, responsive: true });
+    plot(el, this.traces(), this.layout, { displayModeBar: false, responsive: true });
     // The current step: a dotted drop line and a dot at the live LR, laid over the plot and
     // placed with the plot's own axes, so it follows every frame without a plotly redraw.
     this.marker = document.createElement("div");
@@ -47,7 +48,7 @@ export class ScheduleChart {
     this.drawnTo = Math.max(curve.horizon - 1, this.step ?? 0);
     this.el.dataset.horizon = curve.horizon;
     this.pacer.cancel(); // the redraw below places the marker too
-    Plotly.react(this.el, this.traces(), this.layout);
+    plot(this.el, this.traces(), this.layout);
   }
 
   setStep(step, lr) {
@@ -57,7 +58,7 @@ export class ScheduleChart {
     if (this.curve && step > this.drawnTo * 1.05) {
       // past the horizon the LR holds: extend the flat part ahead of the marker (paced)
       this.drawnTo = Math.ceil(step * 1.25);
-      this.pacer.run(() => this.el.isConnected && Plotly.react(this.el, this.traces(), this.layout));
+      this.pacer.run(() => this.el.isConnected && plot(this.el, this.traces(), this.layout));
     }
     this.place();
   }
@@ -66,6 +67,7 @@ export class ScheduleChart {
     const xa = this.el._fullLayout?.xaxis;
     const ya = this.el._fullLayout?.yaxis;
     if (!xa || !ya || this.step == null) return;
+    if (!Number.isFinite(this.lr)) { this.marker.hidden = true; return; } // no point to mark
     const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
     const x = clamp(xa._offset + xa.l2p(this.step), xa._offset, xa._offset + xa._length);
     const bottom = ya._offset + ya._length;

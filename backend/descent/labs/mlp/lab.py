@@ -23,7 +23,7 @@ from ...schedules import ScheduleParams, build_schedule, schedule_curve
 from ..base import Lab as BaseLab
 from ..base import Rebuilt
 from ..commands import refusal
-from . import cohort, inside
+from . import cohort, diagnosis, inside
 from .fork import Fork, penalty
 from .schema import COMMANDS, GRID, Config, ForkArgs, NoArgs, SetWeightArgs
 from .scoring import scored
@@ -170,6 +170,7 @@ class Lab(BaseLab):
         self.history = History(("train_loss", "test_loss", "lr"))
         self.fork: Fork | None = None  # a network change ends a fork
         self.spikes: list[dict[str, Any]] = []  # loss spikes, explained (the chart marks them)
+        self.watch = diagnosis.Watch()
         self._previous_loss: float | None = None
         self._fork_shown = getattr(self, "_fork_shown", False)
         self._epoch_metrics = self.evaluate()
@@ -259,13 +260,14 @@ class Lab(BaseLab):
             self.fork.end_epoch(self)
         loss = metrics["train_loss"]
         if loss is None or not math.isfinite(loss):
-            self.diverged = f"train loss became {loss if loss is not None else 'NaN'} at epoch {self.epoch} (step {step}, lr {lr:.3g}); {blown_layer(grad_norms())}"
+            self.diverged = diagnosis.diverged(loss, lr, grad_norms())
         elif self._previous_loss is not None and loss > SPIKE * self._previous_loss and loss - self._previous_loss > 0.01:
             # a spike: marked on the chart with what explains it, while the run goes on
             self.spikes.append({"epoch": self.epoch, "step": step, "lr": lr,
                                 "text": f"loss ×{loss / self._previous_loss:.1f} at step {step} (lr {lr:.3g}); {blown_layer(grad_norms())}"})
             del self.spikes[:-MAX_SPIKES]
         self._previous_loss = loss
+        self.watch.epoch(metrics, lr, grad_norms, lambda: diagnosis.units_of(self))  # a stall, explained
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module | None = None) -> dict[str, float]:
@@ -392,6 +394,7 @@ class Lab(BaseLab):
             views["features"] = inside.feature_maps()
             views["activation"] = {"name": self.config.activation, **activation_curve(self.config.activation)}
         views["spikes"] = self.spikes
+        views["diagnosis"] = self.watch.view()
         if self.fork or self._fork_shown:  # None once tells the page the fork ended
             views["fork"] = self.fork.view(full) if self.fork else None
             self._fork_shown = self.fork is not None

@@ -300,6 +300,7 @@ class Views(BaseModel):
     data: DataView | None = None
     fork: ForkView | None = Field(None, description="present while a fork runs; null once when it ends")
     spikes: list[Spike] = Field([], description="the latest loss spikes (train loss over twice the last epoch's), explained")
+    diagnosis: dict[str, str] | None = Field(None, description="a stalled run explained ({kind: 'stalled', text}), else null (labs/mlp/diagnosis.py)")
 
 
 # ---- commands (args of {"type": "command", "name": ..., "args": {...}}) ----------------

@@ -1,6 +1,7 @@
 // The arena's plots: a contour map (trajectories, current points, arrows; a click picks the
 // start) and a 3-D surface with the same trajectories.
 import { RACER_COLORS } from "./surface.js";
+import { plot } from "../../theme.js";
 
 const COLORSCALE = [[0, "#fbfcfd"], [0.25, "#e3eef5"], [0.6, "#a9c5da"], [1, "#5a7f9e"]];
 const ARROW_COLORS = { grad: "#111111", momentum: "#0a58ca", coord: "#7a7a7a" };
@@ -90,8 +91,8 @@ export class ContourPlot {
         marker: { size: 12, color: RACER_COLORS.slice(0, racers.length), line: { color: "#fff", width: 1.5 } } },
       arrowTrace("grad", []), arrowTrace("momentum", []), arrowTrace("coord", []),
     ];
-    Plotly.react(this.bg, below, this.layout(surface, false), PLOT_CONFIG);
-    Plotly.react(this.fg, above, this.layout(surface, true), PLOT_CONFIG);
+    plot(this.bg, below, this.layout(surface, false), PLOT_CONFIG);
+    plot(this.fg, above, this.layout(surface, true), PLOT_CONFIG);
   }
 
   // Trajectories (paths: per racer {x, y}), current points and arrows, in one redraw.
@@ -179,7 +180,7 @@ export class SurfacePlot3D {
       },
       uirevision: surface.name, // keep the user's camera across updates of the same surface
     };
-    Plotly.react(this.el, traces, layout, PLOT_CONFIG);
+    plot(this.el, traces, layout, PLOT_CONFIG);
   }
 
   // paths: per racer {x, y, gap} arrays. Points outside the window are left out (a null

@@ -2,7 +2,8 @@
 // Views schema): the grid of f over the window, and the z transform the plots share.
 import { decodeBase64 } from "../../colors.js";
 
-export const RACER_COLORS = ["#e4572e", "#f3a712", "#d81159", "#29bf12", "#8f2d56", "#ffffff"];
+// apart from each other, and legible on the light and the dark panel (3:1 or more on both)
+export const RACER_COLORS = ["#e8590c", "#1c7ed6", "#2b8a3e", "#ae3ec9", "#d6336c", "#0e7490"];
 
 export function linspace(a, b, n) {
   return Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));

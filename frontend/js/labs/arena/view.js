@@ -10,6 +10,20 @@ import { renderSteps } from "./stepper.js";
 import { RACER_COLORS, Surface } from "./surface.js";
 
 export const title = "Arena";
+
+// The 3-D view is live while racing wherever WebGL runs on a GPU. A software renderer (no
+// GPU: SwiftShader, llvmpipe) would spend the page's time redrawing it, so there it stays one
+// click away ("live while racing").
+function webglOnGpu() {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl");
+    const info = gl?.getExtension("WEBGL_debug_renderer_info");
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    return Boolean(gl) && !/swiftshader|llvmpipe|software|basic render/i.test(renderer);
+  } catch {
+    return false;
+  }
+}
 export const counter = "Step";
 
 const NOISE_LADDER = [0, 0.01, 0.1, 0.3, 1, 3, 10, 30, 100];
@@ -90,6 +104,8 @@ export async function mount(root, ctx) {
     if (lastFrame) renderNumbers(lastFrame);
   });
   ref.stepButton.addEventListener("click", () => ctx.control("step"));
+  ref.live3d.checked = webglOnGpu();
+  document.body.dataset.webglGpu = ref.live3d.checked;
   ref.defaultStart.addEventListener("click", () => configure({ start: null }));
 
   const racerLabels = () => config.racers.map((r) => cards.label(r.optimizer));

@@ -2,12 +2,14 @@
 // shared LossChart, with BASE as their layout), and a colour per head.
 
 import { Pacer } from "../../pace.js";
+import { plot } from "../../theme.js";
+import { LEGEND_ABOVE } from "../../losschart.js";
 
 export const BASE = {
-  margin: { l: 44, r: 44, t: 6, b: 28 },
-  height: 130,
+  margin: { l: 44, r: 44, t: 24, b: 28 },
+  height: 140,
   showlegend: true,
-  legend: { orientation: "h", x: 1, xanchor: "right", y: 1.2, font: { size: 11 } },
+  legend: { ...LEGEND_ABOVE, font: { size: 11 } },
   xaxis: { title: { text: "epoch", font: { size: 10 } }, zeroline: false },
   yaxis: { rangemode: "tozero", zeroline: false },
   paper_bgcolor: "rgba(0,0,0,0)",
@@ -25,12 +27,12 @@ export class LrChart {
     this.x = [];
     this.y = [];
     this.pacer = new Pacer();
-    Plotly.newPlot(el, this.data(), this.layout, OPTIONS);
+    plot(el, this.data(), this.layout, OPTIONS);
   }
 
   data() {
     return [
-      { x: this.planned.x, y: this.planned.y, name: "planned", mode: "lines", line: { color: "#9aa3ad", width: 1.5, dash: "dot" }, hovertemplate: "planned %{y:.3g}<extra>epoch %{x:.1f}</extra>" },
+      { x: this.planned.x, y: this.planned.y, name: "planned", mode: "lines", line: { color: "--muted", width: 1.5, dash: "dot" }, hovertemplate: "planned %{y:.3g}<extra>epoch %{x:.1f}</extra>" },
       { x: [...this.x], y: [...this.y], name: "used", mode: "lines", line: { color: "#0877bd", width: 2 }, hovertemplate: "used %{y:.3g}<extra>epoch %{x}</extra>" },
     ];
   }
@@ -41,7 +43,7 @@ export class LrChart {
   }
 
   redraw() {
-    this.pacer.run(() => this.el.isConnected && Plotly.react(this.el, this.data(), this.layout));
+    this.pacer.run(() => this.el.isConnected && plot(this.el, this.data(), this.layout));
   }
 
   apply(history) {
@@ -58,9 +60,8 @@ export class LrChart {
   }
 }
 
-// One colour per head: a hue per layer, lighter for later heads.
-export function headColor(layer, head, heads) {
-  const hues = [205, 25, 140, 285];
-  const light = 30 + (40 * head) / Math.max(1, heads);
-  return `hsl(${hues[layer % hues.length]}, 65%, ${light}%)`;
-}
+// Each head's curve: a colour per head, a dash per layer. The colours keep a contrast of 3:1
+// or more on the light and the dark panel alike.
+const HEAD_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#d6336c", "#0e7490", "#d97706", "#c92a2a"];
+const LAYER_DASHES = ["solid", "dot", "dash", "dashdot", "longdash", "longdashdot"];
+export const headStyle = (layer, head) => ({ color: HEAD_COLORS[head % HEAD_COLORS.length], dash: LAYER_DASHES[layer % LAYER_DASHES.length] });

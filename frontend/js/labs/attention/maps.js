@@ -1,6 +1,7 @@
 // Attention maps on canvas: decode the frame's bytes, draw one (layer, head) map with the
 // tokens on both axes, a grid of them, and an enlarged map with hover values.
 import { decodeBase64 } from "../../colors.js";
+import { palette, projecting } from "../../theme.js";
 
 // White -> the accent blue -> deep blue: byte b (weight b/255) to a colour.
 const RAMP = [[255, 255, 255], [107, 174, 214], [8, 119, 189], [8, 48, 107]];
@@ -31,8 +32,10 @@ export function drawMap(canvas, maps, layer, head, opts = {}) {
   const dpr = window.devicePixelRatio || 1;
   const css = canvas.clientWidth || canvas.width;
   const cell0 = css / (T + 1.6);
-  const labels = opts.labels !== false && cell0 >= 7;
-  const fontSize = Math.max(8, Math.min(15, cell0 * 0.8));
+  // token labels where the cells have room for them (on a projector: 16 px labels, or none)
+  const smallest = projecting() ? 16 : 8;
+  const labels = opts.labels !== false && cell0 * 0.8 >= smallest;
+  const fontSize = Math.max(smallest, Math.min(projecting() ? 22 : 15, cell0 * 0.8));
   const margin = labels ? Math.round(fontSize * 1.8) : 0;
   const cell = (css - margin) / T;
   canvas.width = Math.round(css * dpr);
@@ -59,11 +62,12 @@ export function drawMap(canvas, maps, layer, head, opts = {}) {
   ctx.font = `${fontSize}px ui-monospace, Menlo, Consolas, monospace`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
+  const muted = palette().muted;
   maps.tokens.forEach((tok, i) => {
     const shown = tok === " " ? "␣" : tok;
-    ctx.fillStyle = "#66707a";
+    ctx.fillStyle = muted;
     ctx.fillText(shown, margin + (i + 0.5) * cell, margin / 2); // keys along the top
-    ctx.fillStyle = opts.scored?.[i] ? "#0877bd" : "#66707a"; // scored queries in blue
+    ctx.fillStyle = opts.scored?.[i] ? "#1c7ed6" : muted; // scored queries in blue
     ctx.fillText(shown, margin / 2, margin + (i + 0.5) * cell); // queries down the side
   });
   return { margin, cell };
@@ -93,6 +97,8 @@ export class MapGrid {
     this.shape = `${maps.layers}x${maps.heads}x${withIdeal ? 1 : 0}`;
     const cols = maps.heads + (withIdeal ? 1 : 0);
     this.el.style.gridTemplateColumns = `2.2rem repeat(${cols}, minmax(0, 1fr))`;
+    this.el.style.setProperty("--map-rows", maps.layers); // (an embed sizes the grid to its height)
+    this.el.style.setProperty("--map-cols", cols);
     this.el.replaceChildren();
     this.canvases = [];
     const cellOf = (text, cls) => Object.assign(document.createElement("div"), { className: cls, textContent: text });

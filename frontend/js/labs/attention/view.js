@@ -3,7 +3,8 @@
 import { buildControls, LR_LADDER } from "../../controls.js";
 import { decodeBase64 } from "../../colors.js";
 import { LossChart } from "../../losschart.js";
-import { BASE, LrChart, headColor } from "./charts.js";
+import { showNumber } from "../../finite.js";
+import { BASE, LrChart, headStyle } from "./charts.js";
 import { decodeMaps, Enlarged, MapGrid } from "./maps.js";
 
 export const title = "Attention";
@@ -100,8 +101,8 @@ const TEMPLATE = `
   </div>
   <div class="attn-zoom" data-ref="zoom" hidden></div>`;
 
-const fmt = (v, d = 3) => (v == null ? "—" : v.toFixed(d));
-const pct = (v) => (v == null ? "—" : `${(100 * v).toFixed(1)}%`);
+const fmt = (v, d = 3) => showNumber(v, (x) => x.toFixed(d));
+const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
 const show = (s) => s.replaceAll(" ", "␣");
 
 export async function mount(root, ctx) {
@@ -135,13 +136,13 @@ export async function mount(root, ctx) {
   const grid = new MapGrid(ref.grid, (target) => zoom.open(target, shown()));
   const zoom = new Enlarged(ref.zoom);
   const loss = new LossChart(ref.loss, [
-    { name: "test", key: "test_loss", color: "#111" },
-    { name: "train", key: "train_loss", color: "#9aa3ad" },
-    { name: "perplexity", key: "perplexity", color: "#f59322", axis: "y2", width: 1.5 },
+    { name: "test", key: "test_loss", color: "--ink" },
+    { name: "train", key: "train_loss", color: "--muted" },
+    { name: "perplexity", key: "perplexity", color: "#d97706", axis: "y2", width: 1.5 },
   ], { ...BASE, yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", zeroline: false, showgrid: false, tickformat: ".1f", nticks: 4, title: { text: "ppl", font: { size: 10 } } } });
   const accuracy = new LossChart(ref.accuracy, [
     { name: "tokens", key: "test_accuracy", color: "#0877bd" },
-    { name: "sequences", key: "sequence_accuracy", color: "#6baed6", dash: "dot" },
+    { name: "sequences", key: "sequence_accuracy", color: "#1098ad", dash: "dot" },
   ], { ...BASE, yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
   const entropy = new LossChart(ref.entropy, [], BASE);
   const lr = new LrChart(ref.lr);
@@ -171,6 +172,7 @@ export async function mount(root, ctx) {
   };
   const resize = new ResizeObserver(() => render());
   resize.observe(ref.grid);
+  document.addEventListener("descent-theme", render); // the map labels take the new colours
 
   const syncScrub = () => {
     const n = timelapse.epochs.length;
@@ -242,11 +244,10 @@ export async function mount(root, ctx) {
       const v = f.views;
       if (v.heads.join() !== headNames.join()) {
         headNames = v.heads;
-        const heads = Math.max(...v.heads.map((n) => +n.split("_")[2]));
         entropy.layout.showlegend = v.heads.length <= 8; // beyond that, names on hover only
         entropy.setTraces(v.heads.map((key) => {
           const [, l, h] = key.split("_").map(Number);
-          return { name: `L${l}H${h}`, key, color: headColor(l - 1, h - 1, heads), width: 1.5 };
+          return { name: `L${l}H${h}`, key, ...headStyle(l - 1, h - 1), width: 1.5 };
         }));
       }
       for (const chart of [loss, accuracy, entropy, lr]) chart.apply(f.history);
@@ -297,6 +298,7 @@ export async function mount(root, ctx) {
       clearInterval(replayTimer);
       clearTimeout(resync);
       resize.disconnect();
+      document.removeEventListener("descent-theme", render);
       zoom.destroy();
       for (const el of [ref.loss, ref.accuracy, ref.entropy, ref.lr]) Plotly.purge(el);
     },

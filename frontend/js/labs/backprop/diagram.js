@@ -4,6 +4,8 @@
 import { fmt } from "./numbers.js";
 
 const W = 600, H = 320;
+// the drawing plus a margin: the weight and bias labels near the edges stay inside the SVG
+const VIEW = `-24 -8 ${W + 96} ${H + 16}`;
 
 // node positions of the 2-2-1 network
 const NODES = { x1: [60, 85], x2: [60, 235], h1: [260, 85], h2: [260, 235], o: [530, 160] };
@@ -41,7 +43,7 @@ export function drawNetwork(svg, views) {
   const showGrad = views.phase === "backward" || views.phase === "update";
   const unit = (a, y) => (a in f ? [`a ${fmt(f[a])}`, `y ${fmt(f[y])}`] : ["?"]);
   const loss = views.loss ? `<text class="bp-loss-label" x="${NODES.o[0]}" y="${NODES.o[1] + 82}">L = ${fmt(views.loss.value)}</text>` : "";
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("viewBox", VIEW);
   svg.innerHTML = [
     ...Object.keys(EDGES).map((w) => edge(w, params[w], showGrad)),
     node("x1", "x1", [fmt(inputs.x1)], params, showGrad),
@@ -68,7 +70,7 @@ export function drawLine(svg, views) {
   const axes = `<line class="bp-axis" x1="${sx(X0)}" y1="${sy(0)}" x2="${sx(X1)}" y2="${sy(0)}"/><line class="bp-axis" x1="${sx(0)}" y1="${sy(Y0)}" x2="${sx(0)}" y2="${sy(Y1)}"/>`;
   const points = xs.map(([x, y]) => `<circle class="bp-point" cx="${sx(x)}" cy="${sy(y)}" r="6"/>`).join("");
   const fit = p.w != null && p.b != null ? line(p.w, p.b, "bp-fit") : "";
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("viewBox", VIEW);
   svg.innerHTML = `<defs><clipPath id="bp-clip"><rect x="${PAD}" y="${PAD}" width="${W - 2 * PAD}" height="${H - 2 * PAD}"/></clipPath></defs>
     ${axes}<g clip-path="url(#bp-clip)">${line(2, 1, "bp-truth")}${fit}</g>${points}
     <text class="bp-legend" x="${PAD + 6}" y="${PAD + 4}">— ŷ = ${fmt(p.w)}·x + ${fmt(p.b)}</text>

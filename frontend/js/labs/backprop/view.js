@@ -52,7 +52,7 @@ const TEMPLATE = `
       <h2>Loss <span class="hint">per step, log scale</span></h2>
       <div class="bp-lossvalue">L = <span class="num" data-ref="lossValue">—</span></div>
       <div class="bp-chart" data-ref="chart"></div>
-      <p class="hint">With zero_grad() forgotten, <code>.grad</code> keeps the sum of every step's gradient: like momentum
+      <p class="hint" data-ref="forgetNote" hidden>With zero_grad() forgotten, <code>.grad</code> keeps the sum of every step's gradient: like momentum
         with no friction, the weights swing past the minimum and back instead of settling. Watch the curve.</p>
     </section>
     <section class="column bp-table-wrap">
@@ -134,6 +134,7 @@ export async function mount(root, ctx) {
       return `<li class="bp-phase ${state}" data-phase="${ph}"><span class="bp-phase-name">${ph}</span>${lines}</li>`;
     }).join("");
     ref.nextName.textContent = views?.next_phase ?? "forward";
+    ref.forgetNote.hidden = !forget; // (said only while it is so)
     ref.zeroHint.textContent = forget
       ? "zero_grad() is skipped: each backward adds to .grad instead of replacing it."
       : "zero_grad() clears .grad before each backward.";

@@ -5,14 +5,15 @@
 // square on each neuron; hovering shows values, clicking a link or bias edits it.
 // Multiclass: one output node per class (edged in its colour), each showing its softmax probability.
 import { CLASS_LUTS, LUT, classColor, decodeBase64, paintCells } from "../../colors.js";
+import { nonFinite } from "../../finite.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_FULL = 40;
 const ROW_FULL = 52;
 
-const fmtValue = (v) => (v == null ? "not finite" : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3));
-const linkWidth = (w) => (w == null ? 1 : 0.6 + Math.min(Math.abs(w), 4) * 1.35);
-const linkColor = (w) => (w == null ? "#c62828" : w >= 0 ? "#0877bd" : "#f59322");
+const fmtValue = (v) => (!Number.isFinite(v) ? nonFinite(v) : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3));
+const linkWidth = (w) => (!Number.isFinite(w) ? 1 : 0.6 + Math.min(Math.abs(w), 4) * 1.35);
+const linkColor = (w) => (!Number.isFinite(w) ? "#c62828" : w >= 0 ? "#0877bd" : "#f59322");
 
 // One map (bytes at offset, n x n) into a canvas of n x n pixels (CSS scales it up).
 export function paintMap(canvas, bytes, offset, n, lut = LUT) {
@@ -362,9 +363,11 @@ export function renderGradNorms(root, names, norms) {
   }
   norms.forEach((v, i) => {
     const row = root.children[i];
-    // log scale: 1e-6 -> 0 %, 10 -> 100 %
-    const t = v > 0 ? Math.max(0, Math.min(1, (Math.log10(v) + 6) / 7)) : 0;
+    if (!row) return;
+    // log scale: 1e-6 -> 0 %, 10 -> 100 %; an overflowed norm (inf) fills the bar, NaN/null none
+    const t = v === Infinity ? 1 : Number.isFinite(v) && v > 0 ? Math.max(0, Math.min(1, (Math.log10(v) + 6) / 7)) : 0;
     row.querySelector(".grad-bar span").style.width = `${(t * 100).toFixed(1)}%`;
-    row.querySelector(".grad-value").textContent = v.toExponential(1);
+    row.querySelector(".grad-value").textContent = Number.isFinite(v) ? v.toExponential(1) : nonFinite(v);
+    row.classList.toggle("not-finite", !Number.isFinite(v));
   });
 }

@@ -10,12 +10,13 @@ import { ScheduleChart } from "../../schedulechart.js";
 import { classColor } from "../../colors.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
 import { NetworkView, renderGradNorms } from "./network.js";
+import { showNumber } from "../../finite.js";
 
 export const title = "Playground";
 export const counter = "Epoch";
 
 const REG_RATE_LADDER = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const pct = (v) => `${v}%`;
+const percent = (v) => `${v}%`;
 Object.assign(LABELS, {
   momentum: "Momentum", nesterov: "Nesterov", adagrad: "AdaGrad", rmsprop: "RMSprop", adadelta: "Adadelta",
   adamw: "AdamW", yogi: "Yogi", multistep: "Multi-step", exponential: "Exponential", warmup_cosine: "Warmup + cosine",
@@ -35,8 +36,8 @@ const CONTROLS = [
   { key: "regularization", label: "Regularization", kind: "select", where: "hyper" },
   { key: "regularization_rate", label: "Regularization rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
   { key: "problem", label: "Problem type", kind: "select", where: "hyper" },
-  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: pct },
-  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: pct },
+  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: percent },
+  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: percent },
   { key: "classes", label: "Classes", kind: "range", where: "data", step: 1 }, // shown for multiclass only
   { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
   // the network's building blocks (data column)
@@ -124,7 +125,8 @@ const TEMPLATE = `
         <button class="text-button small" data-ref="forkButton" title="a second run from this point, on the same batches, with one setting changed">Fork…</button>
         <button class="text-button small" data-ref="unfork" hidden>End fork</button>
         <button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
-        <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button></div>
+        <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button>
+        <label class="check log-scale" data-control="log_loss"><input type="checkbox" data-ref="logLoss"> log scale</label></div>
       <div class="boundary-wrap">
         <canvas class="boundary" width="480" height="480" data-ref="boundary" aria-label="decision boundary"></canvas>
         <div class="axis-labels"><span>−6</span><span class="hover-note" data-ref="hoverNote"></span><span>6</span></div>
@@ -149,7 +151,8 @@ const TEMPLATE = `
     </section>
   </div>`;
 
-const fmt = (v) => (v == null ? "—" : v.toFixed(3));
+const fmt = (v) => showNumber(v, (x) => x.toFixed(3));
+const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
 
 // "adam, lr 0.1, spiral": the settings that differ from the defaults, for a saved run's legend.
 function runLabel(config, schema) {
@@ -199,12 +202,12 @@ export async function mount(root, ctx) {
     onEdit: (args) => ctx.command("set_weight", args),
   });
   const chart = new LossChart(ref.chart, [
-    { name: "test", key: "test_loss", color: "#111" },
-    { name: "train", key: "train_loss", color: "#9aa3ad" },
+    { name: "test", key: "test_loss", color: "--ink" }, // the theme's ink: near-black, or near-white on dark
+    { name: "train", key: "train_loss", color: "--muted" },
     // the LR the schedule gave at each epoch's end, on its own scale, same epoch axis as the loss
     { name: "lr", key: "lr", color: "#d62728", dash: "dot", width: 1.5, axis: "y2" },
   ], {
-    margin: { l: 44, r: 44, t: 6, b: 30 },
+    margin: { l: 44, r: 44, t: 24, b: 30 },
     // an embedded page shares its frame's height: the chart takes a fifth of it
     height: document.body.classList.contains("embed") ? Math.max(80, Math.min(150, Math.round(innerHeight * 0.2))) : 150,
     showlegend: !document.body.classList.contains("embed") || innerHeight >= 560,
@@ -217,6 +220,7 @@ export async function mount(root, ctx) {
     ref.clearRuns.hidden = false;
   });
   ref.clearRuns.addEventListener("click", () => { chart.clearSaved(); ref.clearRuns.hidden = true; });
+  ref.clearRuns.hidden = !chart.keepSavedIn("descent.saved-runs"); // saved runs outlive a reload
   // Fork and compare: which setting the fork changes, and to what.
   const forkChoices = {
     optimizer: schemaEnum(ctx.schema, "optimizer"),
@@ -249,6 +253,9 @@ export async function mount(root, ctx) {
     drawHistogram(ref.histGrads, h.grads, "#f59322", "gradients");
   };
   ref.histLayer.addEventListener("change", () => { histLayer = Number(ref.histLayer.value); drawHistograms(); });
+  let lastActivation = null;
+  const onTheme = () => { drawHistograms(); if (lastActivation) drawActivation(ref.activation, lastActivation); }; // canvases take the new colours
+  document.addEventListener("descent-theme", onTheme);
   let current = null;
 
   const thumbs = datasets.map((d) => {
@@ -285,7 +292,8 @@ export async function mount(root, ctx) {
   // page toggles, kept in the hash so a link shows the same
   const page = pageOptions();
   for (const [key, el, apply] of [["show_test", ref.showTest, (on) => boundary.setShowTest(on)],
-                                  ["discretize", ref.discretize, (on) => boundary.setDiscretize(on)]]) {
+                                  ["discretize", ref.discretize, (on) => boundary.setDiscretize(on)],
+                                  ["log_loss", ref.logLoss, (on) => chart.setLogScale(on)]]) {
     el.checked = page[key] === "true";
     apply(el.checked);
     el.addEventListener("change", () => { apply(el.checked); setPageOption(key, el.checked && "true"); });
@@ -389,7 +397,7 @@ export async function mount(root, ctx) {
     frame(f) {
       ref.trainLoss.textContent = fmt(f.metrics.train_loss);
       ref.testLoss.textContent = fmt(f.metrics.test_loss);
-      ref.testAcc.textContent = f.metrics.test_accuracy == null ? "—" : `${(100 * f.metrics.test_accuracy).toFixed(1)}%`;
+      ref.testAcc.textContent = pct(f.metrics.test_accuracy);
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;
@@ -403,10 +411,11 @@ export async function mount(root, ctx) {
       renderOptimizerState(ref.optState, v.layers, v.optimizer_state);
       if (v.schedule) schedule.setCurve(v.schedule);
       schedule.setStep(f.step, f.lr);
-      ref.lrNow.textContent = `step ${f.step}, lr ${f.lr.toPrecision(3)}`;
-      if (v.activation) drawActivation(ref.activation, v.activation);
+      ref.lrNow.textContent = `step ${f.step}, lr ${showNumber(f.lr, (x) => x.toPrecision(3), "not finite")}`;
+      if (v.activation) drawActivation(ref.activation, (lastActivation = v.activation));
       chart.apply(f.history);
       chart.markSpikes(f.views.spikes ?? []);
+      if ("diagnosis" in v) ctx.notice(v.diagnosis?.text ?? null); // a stalled run, explained
       if ("fork" in f.views) {
         chart.applyFork(f.views.fork);
         ref.unfork.hidden = !f.views.fork;
@@ -414,6 +423,7 @@ export async function mount(root, ctx) {
     },
     unmount() {
       window.removeEventListener("resize", onResize);
+      document.removeEventListener("descent-theme", onTheme);
       codePanel.destroy();
       for (const el of [ref.chart, ref.schedule, ref.heatmap]) Plotly.purge(el);
     },
