@@ -53,6 +53,14 @@ SLOW_STEP = {"dataset": "spiral", "train_ratio": 90, "batch_size": 1, "hidden": 
 HUGE_ATTENTION = {"lab": "attention", "task": "text", "causal": True, "length": 32, "layers": 4, "heads": 8,
                   "d_model": 128, "ffn": 512, "batch_size": 256}
 LONG_SCHEDULE = {"schedule": "warmup_cosine", "schedule_steps": 20000, "warmup_steps": 100}
+# The bystanders connect from 127.0.0.1, each attack from a loopback address of its own
+# (127.0.0.10, .11, ...): per-address limits and penalties treat it as the stranger it is.
+attacker = {"address": "127.0.0.10"}
+
+
+def connect(url: str, **options: Any) -> Any:
+    """An attacker's websocket connection, from the attack's own address."""
+    return websockets.connect(url, max_size=None, ping_interval=None, local_addr=(attacker["address"], 0), **options)
 
 
 @dataclass
@@ -99,7 +107,7 @@ async def bystander(url: str, ready: asyncio.Event, window: list[float], out: Wa
 
 async def session(url: str, config: dict[str, Any] | None = None) -> Any:
     """An attacker's connection, configured."""
-    ws = await websockets.connect(url, max_size=None, ping_interval=None)
+    ws = await connect(url)
     await ws.recv()
     if config:
         await ws.send(json.dumps({"type": "configure", "config": config}))
@@ -210,7 +218,7 @@ async def schema_flood(url: str, http: str, pid: int) -> str:
             r = await client.get(f"{http}/api/schema")
             codes[r.status_code] = codes.get(r.status_code, 0) + 1
 
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, transport=httpx.AsyncHTTPTransport(local_address=attacker["address"])) as client:
         await asyncio.gather(*(one(client) for _ in range(8)))
     return "8 clients fetching /api/schema: " + ", ".join(f"{n} x {c}" for c, n in sorted(codes.items()))
 
@@ -218,7 +226,7 @@ async def schema_flood(url: str, http: str, pid: int) -> str:
 async def nonreaders(url: str, http: str, pid: int) -> str:
     socks = []
     for _ in range(8):
-        ws = await websockets.connect(url, max_size=None, ping_interval=None, max_queue=1)
+        ws = await connect(url, max_queue=1)
         await ws.send(json.dumps({"type": "subscribe", "frame_rate": 60}))
         await ws.send(json.dumps({"type": "control", "action": "play"}))
         socks.append(ws)
@@ -312,8 +320,7 @@ async def measure(url: str, http: str, pid: int, attack: Attack) -> tuple[list[W
     stop = asyncio.Event()
     readies = [asyncio.Event(), asyncio.Event()]
     tasks = [asyncio.create_task(bystander(url, r, window, w, stop)) for r, w in zip(readies, watches)]
-    for r in readies:
-        await r.wait()
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
     await asyncio.sleep(1.0)
     window += [time.monotonic(), time.monotonic() + 3600]
     try:
@@ -331,9 +338,10 @@ def rows(backend: str | None = None, only: list[str] | None = None) -> list[Row]
     env = {**SERVER_ENV, "PYTHONPATH": backend} if backend else SERVER_ENV
     with running_server(env, "bench-adversary") as (http, server, log_path):
         url = http.replace("http", "ws") + "/ws"
-        for name, attack in ATTACKS:
+        for index, (name, attack) in enumerate(ATTACKS):
             if only and not any(name.startswith(o) for o in only):
                 continue
+            attacker["address"] = f"127.0.0.{10 + index}"
             kills_before = log_path.read_text().count("made no round")
             watches, note = asyncio.run(measure(url, http, server.pid, attack))
             killed = log_path.read_text().count("made no round") - kills_before

@@ -150,6 +150,24 @@ def test_a_costly_command_puts_only_its_session_in_debt() -> None:
     assert costly.train_wait(0.0) is not None and costly.budget.repaid_in() > 5
 
 
+def test_sessions_with_long_steps_get_no_more_than_their_share(worker: Worker) -> None:
+    """Three sessions whose steps take tens of milliseconds (a transformer near the step-work
+    limit) and one playground on one worker: each should get about a quarter of its time.
+    Were a long step started on any scrap of credit, the long steps would run nearly every
+    round while the playground's quanta stayed short."""
+    heavies = [make(worker, f"heavy{i}") for i in range(3)]
+    light, _ = make(worker, "light")
+    for heavy, _ in heavies:
+        on(worker, lambda h=heavy: h.handle(Configure(type="configure", config={**HUGE_ATTENTION, "batch_size": 4})))
+    for s in [h for h, _ in heavies] + [light]:
+        on(worker, lambda s=s: s.handle(Control(type="control", action="play")))
+    sessions = [h for h, _ in heavies] + [light]
+    start = on(worker, lambda: [s.budget.spent for s in sessions])
+    heavies[0][1].wait(lambda m: m["type"] == "frame" and m["step"] >= 12)
+    used = [b - a for a, b in zip(start, on(worker, lambda: [s.budget.spent for s in sessions]))]
+    assert used[3] > 0.4 * max(used[:3]), used  # (ideal: equal)
+
+
 def test_every_message_and_frame_is_paid_from_the_session_credit() -> None:
     session = Session("s", CPU, lambda m: None)
     credit = session.budget.credit

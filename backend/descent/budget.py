@@ -15,6 +15,7 @@ class Budget:
     def __init__(self, cap: float) -> None:
         self.cap = cap  # the most credit a session may hold (seconds)
         self.credit = cap  # a new session may start at once
+        self.spent = 0.0  # all the worker time this session has used
         self.active = 1  # sessions sharing the worker at the last round (how fast debt is repaid)
 
     def earn(self, seconds: float, active: int) -> None:
@@ -23,6 +24,7 @@ class Budget:
 
     def spend(self, seconds: float) -> None:
         self.credit -= seconds
+        self.spent += seconds
 
     @property
     def in_debt(self) -> bool:
@@ -31,4 +33,15 @@ class Budget:
     def repaid_in(self) -> float:
         """Seconds of wall time until the debt is repaid (0 if there is none), at one share
         of the worker's time among ``active`` sessions."""
-        return max(0.0, -self.credit) * self.active
+        return self.ready_in(0.0)
+
+    def ready_in(self, need: float) -> float:
+        """Seconds of wall time until the credit reaches ``need`` (at most the cap)."""
+        return max(0.0, min(need, self.cap) - self.credit) * self.active
+
+    def affords(self, cost: float) -> bool:
+        """Credit enough to start work that costs ``cost`` seconds: that much saved up (or a
+        full cap, for work dearer than the cap). Starting on any scrap of credit would let a
+        session whose steps are long hold the worker every round, while the others, whose
+        quanta are short, could not use their share."""
+        return self.credit > 0 and self.credit >= min(cost, self.cap)

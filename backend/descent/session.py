@@ -352,7 +352,7 @@ class Session:
         """Seconds until the session may train (0 = now), None if it is not training."""
         if not self.wants_training:
             return None
-        return max(self._steps.wait(now), self.budget.repaid_in(), self.lab.due_in())
+        return max(self._steps.wait(now), self.budget.ready_in(self._step_cost), self.lab.due_in())
 
     def tick(self, budget: float) -> None:
         """Train for about ``budget`` seconds if training, within the steps/s allowance and
@@ -383,8 +383,9 @@ class Session:
     def _allowance(self, budget: float, now: float) -> int:
         """Steps this session may take in ``budget`` seconds: by its step cost, within its
         steps/s allowance and what a 'step' control still owes (0 if it is not training or
-        has no credit left; else at least one step, even for a budget of 0)."""
-        if not self.wants_training or self.budget.credit <= 0:
+        has not saved up for a step, ``Budget.affords``; else at least one step, even for a
+        budget of 0)."""
+        if not self.wants_training or not self.budget.affords(self._step_cost):
             return 0
         budget = min(budget, self.budget.credit)
         n = min(max(1, int(budget / self._step_cost)), int(self._steps.available(now)))
