@@ -130,6 +130,15 @@ def test_warmup_trains_where_a_constant_lr_never_learns() -> None:
     assert all(n > 0 for n in stats.grad_norms(lab.fork.weights))
 
 
+# Legend entries of the loss chart that cover its x-axis title ('epoch'): their names.
+LEGEND_OVER_TITLE = """() => {
+  const chart = document.querySelector('.loss-chart'), title = chart.querySelector('.xtitle').getBoundingClientRect();
+  return [...chart.querySelectorAll('.legend .legendtext')].filter((e) => { const r = e.getBoundingClientRect();
+    return r.left < title.right && title.left < r.right && r.top < title.bottom && title.top < r.bottom; })
+    .map((e) => e.textContent);
+}"""
+
+
 def test_the_warmup_lesson_overlays_both_runs_on_the_loss_chart(page: Any) -> None:
     page.goto(page.base_url + "/?lesson=warmup")
     page.wait_for_selector(".lesson[data-lesson=warmup]")
@@ -155,12 +164,14 @@ def test_the_warmup_lesson_overlays_both_runs_on_the_loss_chart(page: Any) -> No
     text = " ".join(t["text"] for t in LESSONS["warmup"]["tries"])
     assert "purple" in text and warm["color"] == "#7048e8"  # the colour the card names
     page.wait_for_timeout(500)  # (the paced chart draws its last frame; only the picture waits for it)
+    assert page.evaluate(LEGEND_OVER_TITLE) == []  # the five curves' names stay readable
     screenshot(page, "lesson_warmup_1280_light")
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.click("#theme")
     page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
-    page.wait_for_timeout(500)  # (the charts re-colour; only the picture waits for it)
+    page.wait_for_timeout(500)  # (the charts re-colour and re-lay out; only the picture waits for it)
     screenshot(page, "lesson_warmup_1920_dark")
+    assert page.evaluate(LEGEND_OVER_TITLE) == []
 
 
 def test_a_lesson_link_loads_the_preset_and_its_steps_apply(page: Any) -> None:
