@@ -12,7 +12,9 @@ import pytest
 import torch
 
 from descent import stats
+from descent.history import Cursor
 from descent.labs import LAB_NAMES, config_model, lab_class
+from descent.labs.mlp.fork import FORKABLE
 from tests.conftest import screenshot
 
 LESSONS: dict[str, Any] = json.loads((Path(__file__).resolve().parents[1] / "frontend/lessons.json").read_text())
@@ -35,6 +37,9 @@ def test_every_preset_and_step_is_a_valid_setup(lesson: str) -> None:
         assert step["text"]
         if step["patch"]:
             model.model_validate({**config.model_dump(), **step["patch"]})
+        if step.get("fork"):  # a step that starts a second run beside the main one
+            assert spec["lab"] == "mlp" and set(step["fork"]) <= FORKABLE
+            model.model_validate({**config.model_dump(), **step["fork"]})
 
 
 def test_a_learning_rate_too_high_diverges() -> None:
@@ -103,6 +108,70 @@ def test_momentum_wins_the_ravine_at_the_same_lr() -> None:
     edge = build("momentum", racers=["sgd 0.52", "momentum 0.05"])
     edge.advance(100)
     assert [r["status"] for r in edge.views(False)["racers"]][0] == "diverged"
+
+
+def warmup_fork() -> dict[str, Any]:
+    return next(t["fork"] for t in LESSONS["warmup"]["tries"] if t.get("fork"))
+
+
+def test_warmup_trains_where_a_constant_lr_never_learns() -> None:
+    # the same network, batches and top LR: the main run at a constant LR, the fork with warmup
+    lab = build("warmup")
+    lab.command("fork", {"patch": warmup_fork()})
+    lab.step(6 * lab.steps_per_epoch)
+    assert lab.diverged is None and lab.fork.diverged is None
+    constant = lab.history.since(Cursor())["series"]["test_loss"]
+    warm = lab.fork.view(True)["history"]["series"]["test_loss"]
+    assert len(constant) == len(warm) == 7
+    for epoch in range(2, 7):  # from the second epoch on, at every epoch
+        assert warm[epoch] < 0.05 and constant[epoch] > 0.3, (epoch, constant, warm)
+    # why, as the card says: the constant LR's first steps killed every ReLU; no gradient flows
+    assert all(n == 0 for n in stats.grad_norms(lab.weights)) and 0.4 < lab.metrics()["test_accuracy"] < 0.6
+    assert all(n > 0 for n in stats.grad_norms(lab.fork.weights))
+
+
+# Legend entries of the loss chart that cover its x-axis title ('epoch'): their names.
+LEGEND_OVER_TITLE = """() => {
+  const chart = document.querySelector('.loss-chart'), title = chart.querySelector('.xtitle').getBoundingClientRect();
+  return [...chart.querySelectorAll('.legend .legendtext')].filter((e) => { const r = e.getBoundingClientRect();
+    return r.left < title.right && title.left < r.right && r.top < title.bottom && title.top < r.bottom; })
+    .map((e) => e.textContent);
+}"""
+
+
+def test_the_warmup_lesson_overlays_both_runs_on_the_loss_chart(page: Any) -> None:
+    page.goto(page.base_url + "/?lesson=warmup")
+    page.wait_for_selector(".lesson[data-lesson=warmup]")
+    page.wait_for_function("() => location.hash.includes('dataset=gauss')")
+    page.wait_for_function("() => Number(document.body.dataset.epoch ?? -1) === 0", timeout=30_000)
+    page.click(".lesson [data-step='0']")  # the fork, from epoch 0: the same starting weights
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    page.click("#play")
+    # both curves up to epoch 6 (counted in epochs, not seconds), then pause
+    drawn = "(name) => (document.querySelector('.loss-chart').data.find((t) => t.name === name)?.x ?? []).at(-1) >= 6"
+    fork = f"fork: schedule {warmup_fork()['schedule']} (test)"
+    page.wait_for_function(f"() => {{ const has = {drawn}; return has('test') && has('{fork}'); }}", timeout=120_000)
+    page.click("#play")
+    traces = page.evaluate("() => document.querySelector('.loss-chart').data.map((t) => ({name: t.name, x: t.x, y: t.y, color: t.line.color}))")
+    by_name = {t["name"]: t for t in traces}
+    constant, warm = by_name["test"], by_name[fork]
+    for epoch in range(2, 7):  # what the card says: warmup near 0, the constant LR stays high
+        c, w = constant["y"][constant["x"].index(epoch)], warm["y"][warm["x"].index(epoch)]
+        assert w < 0.05 and c > 0.3, (epoch, c, w)
+    # 'Gradient norm per layer' (the main run's) shows 0 in every layer, as the card says
+    page.wait_for_function("() => { const n = document.querySelector('[data-ref=gradNorms]').innerText"
+                           ".match(/\\d\\.\\de[+-]\\d+/g) ?? []; return n.length === 7 && n.every((v) => Number(v) === 0); }")
+    text = " ".join(t["text"] for t in LESSONS["warmup"]["tries"])
+    assert "purple" in text and warm["color"] == "#7048e8"  # the colour the card names
+    page.wait_for_timeout(500)  # (the paced chart draws its last frame; only the picture waits for it)
+    assert page.evaluate(LEGEND_OVER_TITLE) == []  # the five curves' names stay readable
+    screenshot(page, "lesson_warmup_1280_light")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.click("#theme")
+    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
+    page.wait_for_timeout(500)  # (the charts re-colour and re-lay out; only the picture waits for it)
+    screenshot(page, "lesson_warmup_1920_dark")
+    assert page.evaluate(LEGEND_OVER_TITLE) == []
 
 
 def test_a_lesson_link_loads_the_preset_and_its_steps_apply(page: Any) -> None:

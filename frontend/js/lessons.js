@@ -28,8 +28,10 @@ export function toHash(config) {
   return params.toString().replaceAll("%2C", ",");
 }
 
-// The lesson card: text, steps with a "do it" button where the step changes the setup.
-export function showLesson({ id, lesson }, configure) {
+// The lesson card: text, steps with a "do it" button where the step changes the setup
+// (``patch``) or starts a second run beside the main one (``fork``: the playground's
+// fork command, whose curves the loss chart overlays on the main run's).
+export function showLesson({ id, lesson }, configure, command) {
   const card = document.createElement("aside");
   card.className = "lesson";
   card.dataset.lesson = id;
@@ -42,12 +44,16 @@ export function showLesson({ id, lesson }, configure) {
   lesson.tries.forEach((step, i) => {
     const item = document.createElement("li");
     item.textContent = step.text;
-    if (step.patch) {
+    if (step.patch || step.fork) {
       const go = document.createElement("button");
       go.className = "text-button small";
       go.textContent = "do it";
       go.dataset.step = i;
-      go.addEventListener("click", () => { configure(step.patch); item.classList.add("done"); });
+      go.addEventListener("click", () => {
+        if (step.patch) configure(step.patch);
+        if (step.fork) command("fork", { patch: step.fork });
+        item.classList.add("done");
+      });
       item.append(" ", go);
     }
     list.append(item);

@@ -137,7 +137,7 @@ export class LossChart {
     const extra = (this.fork ? 2 : 0) + this.saved.length;
     if (extra) {
       // with compared runs the legend gets long: it goes below the plot, one run per line
-      layout.legend = { orientation: "h", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } };
+      layout.legend = { orientation: "v", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } }; // (a wide chart would pack "h" entries under the axis title)
       layout.height = (this.layout.height ?? 150) + 22 * (1 + extra);
       layout.margin = { ...this.layout.margin, b: 30 + 22 * (1 + extra) };
     }

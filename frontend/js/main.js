@@ -297,7 +297,7 @@ async function main() {
     $("lab-tabs").append(tab);
   }
   if (lesson?.error) toast(lesson.error);
-  else if (lesson) showLesson(lesson, configure);
+  else if (lesson) showLesson(lesson, configure, (name, args) => conn.send({ type: "command", name, args }));
 
   const togglePlay = () => control(runState === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);
