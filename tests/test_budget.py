@@ -207,3 +207,22 @@ def test_a_paced_race_waits_on_the_worker_not_in_the_lab() -> None:
     import time
 
     assert 0.2 < session.train_wait(time.perf_counter()) <= 0.5  # the next step is due in half a second
+
+
+def test_a_lab_left_for_another_keeps_its_run_for_the_way_back() -> None:
+    """Playground (spiral, 6-6) trained two epochs -> arena -> playground again with the
+    setup the page kept: the same run comes back, weights, epoch and history."""
+    session = Session("visit", CPU, lambda m: None)
+    setup = {"lab": "mlp", "dataset": "spiral", "hidden": [6, 6]}
+    session.configure(setup)
+    session.lab.step(2 * session.lab.steps_per_epoch)
+    run, weights = session.lab, [p.detach().clone() for p in session.lab.model.parameters()]
+    session.configure({"lab": "arena"})
+    assert session.lab.config.lab == "arena"
+    session.configure(setup)
+    assert session.lab is run and session.lab.epoch == 2 and len(session.lab.history.x) > 0
+    for before, now in zip(weights, session.lab.model.parameters()):
+        assert torch.equal(before, now)
+    session.configure({"lab": "arena"})
+    session.configure({**setup, "hidden": [3]})  # a changed setup: changed as within the lab (a new network)
+    assert session.lab is run and session.lab.epoch == 0

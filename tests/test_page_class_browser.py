@@ -210,7 +210,7 @@ def test_every_chart_is_legible_in_both_themes(page: Any, lab: str) -> None:
 
 # ---- 3. switching labs keeps each lab's setup ----------------------------------------------
 
-def test_switching_labs_keeps_each_labs_setup(page: Any) -> None:
+def test_switching_labs_keeps_each_labs_setup_and_run(page: Any) -> None:
     open_lab(page, "dataset=spiral&hidden=6,6&features=x1,x2,sinx1,sinx2")
     page.click("[data-ref=drawPos]")
     page.locator("canvas.boundary").scroll_into_view_if_needed()
@@ -231,6 +231,7 @@ def test_switching_labs_keeps_each_labs_setup(page: Any) -> None:
     assert page.inner_text("[data-ref=drawnCount]").startswith("3 /")
     assert page.locator(".node.input.on").count() == 4
     assert "hidden=6,6" in page.evaluate("() => location.hash") and "lab=arena" not in page.evaluate("() => location.hash")
+    page.wait_for_function(f"() => {EPOCH} >= 2", timeout=60_000)  # and its run: the server kept the lab left
     page.click(".lab-tab[data-lab=arena]")  # and the arena comes back on its own surface
     page.wait_for_function("() => document.body.dataset.lab === 'arena' && location.hash.includes('surface=beale')", timeout=30_000)
     assert page.input_value("#ctl-surface") == "beale"

@@ -58,6 +58,7 @@ class Session:
         self.max_step_seconds = settings.max_step_seconds
         # this session's share of the worker's time: everything it makes the worker do is paid from it
         self.budget = Budget(cap=settings.credit_cap_seconds)
+        self._parked: dict[str, Lab] = {}  # labs left for another one, by name (see _visit)
         self._weighed: tuple[Any, int] = (None, 1)  # (the config, its weight): see weight
         self._owed = 0  # steps still to run for 'step' controls (run across rounds, like training)
         self._slow = 0  # steps in a row that took longer than max_step_seconds
@@ -243,7 +244,7 @@ class Session:
             self.failed = None
             rebuilt = "lab"
         elif lab_name != current.lab:  # type: ignore[attr-defined]
-            self.lab = lab_class(lab_name)(config, self.device)
+            self.lab = self._visit(lab_name, config)
             rebuilt = "lab"
         else:
             rebuilt = self.lab.configure(config)
@@ -252,6 +253,21 @@ class Session:
             self._after_rebuild()
         self._dirty = True
         self._send_config(rebuilt, changed)
+
+    def _visit(self, lab_name: str, config: BaseModel) -> Lab:
+        """The lab to switch to: the run left in it earlier in this session, if any (its
+        weights, optimizer and history; changed as ``config`` asks, as within a lab), else a
+        new one. The lab left is kept the same way, one per kind of lab, so a student who
+        looks at another lab comes back to the run they left."""
+        self._parked[self.lab.config.lab] = self.lab  # type: ignore[attr-defined]
+        parked = self._parked.pop(lab_name, None)
+        if parked is not None:
+            try:
+                parked.configure(config)
+                return parked
+            except Exception:  # (its state may be what fails: a new lab then)
+                log.exception("session %s: taking back its %s run failed", self.id, lab_name)
+        return lab_class(lab_name)(config, self.device)
 
     def _too_big(self, lab_name: str, config: BaseModel) -> bool:
         """Refuse (with an error naming the limit) a config whose lab would exceed
