@@ -399,7 +399,10 @@ def test_a_detached_session_does_not_train_and_plays_again_on_resume() -> None:
             await until([back, bystander], lambda: any(m["type"] == "status" for m in back.log), what="the status")
             status = next(m for m in back.log if m["type"] == "status")
             assert status["state"] == "running"  # its playing state is restored
-            assert status["step"] - left_at < trained / 10, (left_at, status["step"], trained)
+            # Had it trained on, it would have taken about what the bystander took; what it took is
+        # the lag between the last frame its client saw and the server taking in the close
+        # (some epochs on a loaded machine)
+        assert status["step"] - left_at < trained / 2, (left_at, status["step"], trained)
             await until([back, bystander], lambda: back.step > status["step"] + 100, what="it to train again")
 
         run_in_thread(scenario())
@@ -412,7 +415,8 @@ def test_a_worker_process_gives_its_memory_back() -> None:
     """A big attention session grows its worker process by hundreds of MB; once it is
     removed, the process falls back near its size before (caches released, or the process
     replaced), with no session lost."""
-    with serving(worker_processes=1, resume_grace_seconds=0, worker_stall_seconds=120) as served:
+    # (its steps may take longer than max_step_seconds on a loaded machine: not what this tests)
+    with serving(worker_processes=1, resume_grace_seconds=0, worker_stall_seconds=120, max_step_seconds=60) as served:
 
         async def scenario() -> None:
             pid = served.pids()[0]
