@@ -400,9 +400,9 @@ def test_a_detached_session_does_not_train_and_plays_again_on_resume() -> None:
             status = next(m for m in back.log if m["type"] == "status")
             assert status["state"] == "running"  # its playing state is restored
             # Had it trained on, it would have taken about what the bystander took; what it took is
-        # the lag between the last frame its client saw and the server taking in the close
-        # (some epochs on a loaded machine)
-        assert status["step"] - left_at < trained / 2, (left_at, status["step"], trained)
+            # the lag between the last frame its client saw and the server taking in the close
+            # (some epochs on a loaded machine)
+            assert status["step"] - left_at < trained / 2, (left_at, status["step"], trained)
             await until([back, bystander], lambda: back.step > status["step"] + 100, what="it to train again")
 
         run_in_thread(scenario())
