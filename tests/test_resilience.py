@@ -417,8 +417,10 @@ def test_a_worker_process_gives_its_memory_back() -> None:
     """A big attention session grows its worker process by hundreds of MB; once it is
     removed, the process falls back near its size before (caches released, or the process
     replaced), with no session lost."""
-    # (its steps may take longer than max_step_seconds on a loaded machine: not what this tests)
-    with serving(worker_processes=1, resume_grace_seconds=0, worker_stall_seconds=120, max_step_seconds=60) as served:
+    # (a setup past the default step-work limit, allowed here as an operator may: its memory is
+    # what this tests, and its steps may take longer than max_step_seconds on a loaded machine)
+    with serving(worker_processes=1, resume_grace_seconds=0, worker_stall_seconds=120, max_step_seconds=60,
+                 max_step_work=1e11) as served:
 
         async def scenario() -> None:
             pid = served.pids()[0]
