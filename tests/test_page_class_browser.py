@@ -124,11 +124,15 @@ def test_the_divergence_banner_shows_after_a_frame_of_null_gradients(page: Any) 
 # ---- 7. a stalled run is explained ----------------------------------------------------------
 
 def test_a_saturated_run_that_stalls_is_explained(page: Any) -> None:
-    open_lab(page, "learning_rate=10")  # the default setup: tanh saturates, every gradient ~0
+    open_lab(page, "learning_rate=10")  # the default setup: every gradient ends ~0
     page.click("#play")
     page.wait_for_selector("#banner.warn:not([hidden])", timeout=120_000)
     text = page.inner_text("#banner")
-    assert "stalled" in text and "gradient is about 0" in text and "slope is 0" in text, text
+    # at learning rate 10 the run is chaotic: a cohort's batched float sums may land it with
+    # saturated tanh units (slope 0) or on a plateau with none; either way the banner says why
+    # (unit_report's causes are checked exactly in tests/test_diagnosis.py)
+    assert "stalled" in text and "gradient is about 0" in text, text
+    assert "Why: " in text and ("slope is 0" in text or "flat plateau" in text), text
     assert "Lower the learning rate (try 0.1) and press reset" in text, text
     assert page.evaluate("() => document.body.dataset.state") == "running"  # a notice, not a stop
     screenshot(page, "class_stalled_banner")
