@@ -226,3 +226,38 @@ def test_a_lab_left_for_another_keeps_its_run_for_the_way_back() -> None:
     session.configure({"lab": "arena"})
     session.configure({**setup, "hidden": [3]})  # a changed setup: changed as within the lab (a new network)
     assert session.lab is run and session.lab.epoch == 0
+
+
+def test_a_lone_session_whose_steps_outlast_its_credit_trains_on_and_sends_frames(worker: Worker) -> None:
+    """Steps dearer than the credit cap (a transformer an operator allowed past the default
+    limit; here a small one's, with a cap of a millisecond): alone on its worker the session
+    earns back each step's time as it ends, so it neither sits out its own step's time nor
+    spends each repayment on the next step before a frame could leave (it sent none)."""
+    session, inbox = make(worker, "lone", Settings(credit_cap_seconds=1e-3))
+    on(worker, lambda: session.handle(Configure(type="configure", config={**HUGE_ATTENTION, "batch_size": 4})))
+    on(worker, lambda: session.handle(Control(type="control", action="play")))
+    for step in (1, 5, 20):
+        inbox.wait(lambda m, s=step: m["type"] == "frame" and m["step"] >= s, timeout=120)
+
+
+def test_a_new_setup_starts_with_one_step_however_cheap_the_last_ones_were(worker: Worker) -> None:
+    """The quantum is sized by the measured cost of a step; a setup that changed sizes has
+    none yet, so its first quantum is one step (sized by the playground's old cost it was
+    hundreds of transformer steps: seconds with the worker held)."""
+    session, inbox = make(worker, "switch")
+    on(worker, lambda: session.handle(Control(type="control", action="play")))
+    inbox.wait(lambda m: m["type"] == "frame" and m["step"] >= 50)  # a playground step's cost is known
+    ticks: list[int] = []
+
+    def counted(budget: float, tick: Any = session.tick) -> None:
+        before = session.lab.step_count
+        tick(budget)
+        ticks.append(session.lab.step_count - before)
+
+    def switch() -> None:
+        session.handle(Configure(type="configure", config={**HUGE_ATTENTION, "batch_size": 4}))
+        session.tick = counted  # type: ignore[method-assign]
+
+    on(worker, switch)
+    inbox.wait(lambda m: m["type"] == "frame" and m.get("lab") == "attention" and m["step"] >= 3)
+    assert [n for n in ticks if n][0] == 1, ticks

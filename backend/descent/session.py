@@ -83,7 +83,9 @@ class Session:
         self._full = True  # the next frame carries the full views (data points ...)
         self._next_frame_at = 0.0
         self._cursor = Cursor()
-        self._step_cost = 1e-3  # seconds per step, smoothed: sizes the training quantum
+        # seconds per step, smoothed: sizes the training quantum; None until a step of this setup
+        # was measured (a new setup's first quantum is one step, however cheap the last setup's were)
+        self._step_cost: float | None = None
         # admission: None if this session may start training, else why not (set by the worker)
         self.room: Callable[[], str | None] = lambda: None
 
@@ -249,6 +251,8 @@ class Session:
         else:
             rebuilt = self.lab.configure(config)
         self._good_config = config
+        if lab_name != current.lab or not UNSIZED_KEYS.issuperset(changed):  # type: ignore[attr-defined]
+            self._step_cost = None  # its steps cost what they cost: measured afresh
         if rebuilt in ("network", "lab"):
             self._after_rebuild()
         self._dirty = True
@@ -368,7 +372,7 @@ class Session:
         """Seconds until the session may train (0 = now), None if it is not training."""
         if not self.wants_training:
             return None
-        return max(self._steps.wait(now), self.budget.ready_in(self._step_cost), self.lab.due_in())
+        return max(self._steps.wait(now), self.budget.ready_in(self._step_cost or 0.0), self.lab.due_in())
 
     def tick(self, budget: float) -> None:
         """Train for about ``budget`` seconds if training, within the steps/s allowance and
@@ -401,15 +405,17 @@ class Session:
         steps/s allowance and what a 'step' control still owes (0 if it is not training or
         has not saved up for a step, ``Budget.affords``; else at least one step, even for a
         budget of 0)."""
-        if not self.wants_training or not self.budget.affords(self._step_cost):
+        if not self.wants_training or not self.budget.affords(self._step_cost or 0.0):
             return 0
         budget = min(budget, self.budget.credit)
-        n = min(max(1, int(budget / self._step_cost)), int(self._steps.available(now)))
+        per_step = self._step_cost or math.inf  # (unmeasured: one step)
+        n = min(max(1, int(budget / per_step)), int(self._steps.available(now)))
         return n if self.running else min(n, self._owed)
 
     def _trained(self, step_cost: float, n: int, alone: bool = False) -> None:
         # floored: a lab that had nothing to do (a finished race) must not make the next quantum huge
-        self._step_cost = max(1e-6, 0.7 * self._step_cost + 0.3 * step_cost)
+        smoothed = step_cost if self._step_cost is None else 0.7 * self._step_cost + 0.3 * step_cost
+        self._step_cost = max(1e-6, smoothed)
         self._dirty = True
         if not self.running and self._owed:
             self._owed = max(0, self._owed - n)

@@ -174,16 +174,31 @@ class Worker:
         self._thread.start()
         return True
 
-    def _serve(self) -> None:
-        """One round: the elapsed time credited to the sessions that want the worker, a
-        quantum of training for each that has credit, then the frames due. (Its locals end
-        with it, so a removed session is not kept alive while the thread sleeps.)"""
-        now = time.perf_counter()
+    def _credit(self, now: float) -> None:
+        """The time since the last look, shared out among the sessions that want the worker.
+        Asked before every decision that weighs credit (a frame, a quantum, how long to
+        sleep), so the time a round spent working is earned before anyone waits for it: a
+        lone session is never made to sit out its own step's time."""
         elapsed, self._round_at = now - self._round_at, now
-        sessions = list(self.sessions.values())
-        wanting = [s for s in sessions if s.wants_time(now)]
+        wanting = [s for s in self.sessions.values() if s.wants_time(now)]
         for session in wanting:
             session.budget.earn(elapsed / len(wanting), len(wanting))
+
+    def _send_frames(self) -> None:
+        now = time.perf_counter()
+        self._credit(now)
+        for session in list(self.sessions.values()):
+            if session.frame_due(now) == 0.0:
+                self._guarded(session, lambda s=session: s.send_frame(now))
+
+    def _serve(self) -> None:
+        """One round: the frames due, a quantum of training for each session that has
+        credit, then the frames due again. Frames go first too: a session whose steps cost
+        more than its credit would otherwise spend each repayment on its next step and never
+        send a frame. (Its locals end with it, so a removed session is not kept alive while
+        the thread sleeps.)"""
+        self._send_frames()
+        sessions = list(self.sessions.values())
         training = [s for s in sessions if s.wants_training]
         if self.census:
             self.census.report(sum(s.weight for s in training if s.running))
@@ -196,12 +211,9 @@ class Worker:
             due = session.next_frame_in(now)
             budget = quantum if due is None else min(quantum, due)
             self._guarded(session, lambda s=session, b=budget: s.tick(b))
-        del sessions, wanting, training, alone
+        del sessions, training, alone
         self._drain(0)  # what clients sent while the round trained shows in this round's frames
-        now = time.perf_counter()
-        for session in list(self.sessions.values()):
-            if session.frame_due(now) == 0.0:
-                self._guarded(session, lambda s=session: s.send_frame(now))
+        self._send_frames()
 
     def _train_cohorts(self, sessions: list[Session], share: float) -> list[Session]:
         """Sessions that can train as one batched computation (equal cohort keys: a class
@@ -234,6 +246,7 @@ class Worker:
         """How long the thread may sleep: 0 if a session can train now, else until the next
         frame is due or a capped session may train again; None = until a command comes."""
         now = time.perf_counter()
+        self._credit(now)
         waits = [w for s in self.sessions.values() for w in (s.train_wait(now), s.frame_due(now)) if w is not None]
         return min(waits) if waits else None
 
