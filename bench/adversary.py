@@ -31,8 +31,9 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import httpx
 import websockets
@@ -87,7 +88,7 @@ async def bystander(url: str, ready: asyncio.Event, window: list[float], out: Wa
         while not stop.is_set():
             try:
                 text = await asyncio.wait_for(ws.recv(), timeout=0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             head = HEAD.match(text[:300]) if isinstance(text, str) else None
             if head is None:
@@ -121,7 +122,7 @@ async def drain(ws: Any, seconds: float) -> list[dict[str, Any]]:
     while (left := end - time.monotonic()) > 0:
         try:
             text = await asyncio.wait_for(ws.recv(), timeout=left)
-        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+        except (TimeoutError, websockets.ConnectionClosed):
             break
         if text.replace(" ", "").startswith('{"type":"frame"'):
             await ws.send('{"type":"ack"}')
@@ -265,7 +266,7 @@ async def reclaimed(url: str, http: str, pid: int) -> str:
         for ws in socks:
             try:
                 await asyncio.wait_for(ws.recv(), timeout=0.05)
-            except (asyncio.TimeoutError, websockets.ConnectionClosed):
+            except (TimeoutError, websockets.ConnectionClosed):
                 pass
     for ws in socks:
         ws.transport.abort()

@@ -30,8 +30,9 @@ import statistics
 import struct
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -78,7 +79,7 @@ class Bystanders:
                 while not self.stop.is_set():
                     try:
                         message = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue
                     if message["type"] == "frame":
                         self.frames[i] += 1

@@ -13,7 +13,7 @@ optimizers with state (momentum, Adam: their state stacked too) against lab.step
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.func import functional_call, grad, stack_module_state, vmap

@@ -11,14 +11,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import torch
 
-from descent.device import choose_device, device_name
+from descent.runtime.device import choose_device, device_name
 
 ROOT = Path(__file__).resolve().parents[1]
 Row = dict[str, Any]

@@ -109,7 +109,7 @@ async def run_client(url: str, setup: dict[str, Any], index: int, gate: asyncio.
                     next_probe += PROBE_EVERY
                 try:
                     text = await asyncio.wait_for(ws.recv(), timeout=max(0.01, stop - now))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 head = HEAD.match(text[:400]) if isinstance(text, str) else None
                 if head is None:

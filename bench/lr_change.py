@@ -14,9 +14,9 @@ from typing import Any
 import torch
 
 from bench.common import Row, median_time
+from descent.nn.schedules import SCHEDULES, ScheduleParams, build_schedule, schedule_curve
 from descent.protocol import Configure
-from descent.schedules import SCHEDULES, ScheduleParams, build_schedule, schedule_curve
-from descent.session import Session
+from descent.runtime.session import Session
 
 TITLE = "one LR change at step 19,000 of a 20,000-step schedule (1 CPU thread)"
 HORIZON, AT = 20_000, 19_000

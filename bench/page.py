@@ -12,7 +12,7 @@ import statistics
 import time
 
 from bench.common import WHERE, Row, running_server
-from descent.app import PLOTLY_JS
+from descent.server.app import PLOTLY_JS
 
 PLOTLY_MB = PLOTLY_JS.stat().st_size / 1e6
 

@@ -101,7 +101,7 @@ async def client(url: str, labs: list[str], rng: random.Random, stop_at: float, 
                     while (left := until - time.monotonic()) > 0:
                         try:
                             message = json.loads(await asyncio.wait_for(ws.recv(), left))
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             break
                         tally.frames += message["type"] == "frame"
                         tally.errors += message["type"] == "error"
@@ -129,7 +129,7 @@ async def warm_up(url: str, labs: list[str], copies: int = 4) -> None:
             while (left := until - time.monotonic()) > 0:
                 try:
                     await asyncio.wait_for(ws.recv(), left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
 
     for lab in labs:

@@ -39,7 +39,7 @@ def train(n_labs: int, seconds: float) -> float:
     return sum((lab.step_count - s) / lab.steps_per_epoch for lab, s in zip(labs, start))
 
 
-def _child(n_labs: int, seconds: float, out: "mp.Queue[float]") -> None:
+def _child(n_labs: int, seconds: float, out: mp.Queue[float]) -> None:
     out.put(train(n_labs, seconds))
 
 
@@ -55,7 +55,7 @@ def in_threads(k: int) -> float:
 
 def in_processes(k: int) -> float:
     ctx = mp.get_context("spawn")
-    out: "mp.Queue[float]" = ctx.Queue()
+    out: mp.Queue[float] = ctx.Queue()
     procs = [ctx.Process(target=_child, args=(LABS // k, SECONDS, out)) for _ in range(k)]
     for p in procs:
         p.start()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    from descent.app import create_app
+    from descent.server.app import create_app
     from descent.settings import Settings
 
     with TestClient(create_app(Settings(device="cpu", worker_processes=0))) as c:

@@ -16,7 +16,7 @@ from descent.labs.arena.lab import Lab
 from descent.labs.arena.pace import Pace
 from descent.labs.arena.schema import MAX_RACERS, Config, Racer, Views, lr_presets
 from descent.labs.arena.surfaces import SURFACES, contains
-from descent.session import Session
+from descent.runtime.session import Session
 
 CPU = torch.device("cpu")
 

@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 from pydantic import ValidationError
 
+from descent.history import Cursor
 from descent.labs.attention.lab import Lab, head_entropy
 from descent.labs.attention.model import Transformer, attention_weights, causal_mask, masked_loss
 from descent.labs.attention.positional import POSITIONAL
 from descent.labs.attention.schema import Config, ProbeReply
 from descent.labs.attention.tasks import IGNORE, TASKS, make_task
 from descent.labs.attention.timelapse import Timelapse
-from descent.history import Cursor
-from descent.schedules import schedule_curve
+from descent.nn.schedules import schedule_curve
 
 CPU = torch.device("cpu")
 

@@ -24,7 +24,7 @@ def test_switch_optimizer_mid_run_keeps_training(page: Any) -> None:
     page.select_option("#ctl-optimizer", "adam")
     page.wait_for_selector(".toast.info:has-text('Optimizer changed')")
     # the run goes on from where it was: no reset of the step/epoch counters
-    page.wait_for_function(f"() => document.querySelector('[data-ref=optState]').textContent.includes('second moment')")
+    page.wait_for_function("() => document.querySelector('[data-ref=optState]').textContent.includes('second moment')")
     assert int(page.evaluate("document.body.dataset.epoch")) >= epoch_before
     step_after = page.evaluate(STEP)
     page.wait_for_function(f"() => ({STEP})() > {step_after}")

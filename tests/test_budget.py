@@ -1,4 +1,4 @@
-"""Work is budgeted by time (backend/descent/budget.py, session.py, worker.py): a 'step'
+"""Work is budgeted by time (backend/descent/runtime/budget.py, session.py, worker.py): a 'step'
 control's epoch is trained across rounds, a setup whose single step is too costly is
 refused by formula or paused when measured, a session pays for what it makes the worker do
 (a costly command puts it, not others, in debt), and admission counts places by measured
@@ -17,9 +17,9 @@ import torch
 from descent.labs.attention.lab import Lab as AttentionLab
 from descent.labs.attention.schema import Config as AttentionConfig
 from descent.protocol import Command, Configure, Control
-from descent.session import MAX_WEIGHT, Session
+from descent.runtime.session import MAX_WEIGHT, Session
+from descent.runtime.worker import Worker
 from descent.settings import Settings
-from descent.worker import Worker
 
 CPU = torch.device("cpu")
 # an epoch of 1,080 batch-1 steps of a 6x8 layer-norm net: seconds of work for one 'step' press

@@ -4,18 +4,19 @@ sessions, and paused sessions costing the worker nothing. Real labs, real traini
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from descent.app import create_app
-from descent.session import Session
+from descent.runtime.session import Session
+from descent.runtime.worker import Worker
+from descent.server.app import create_app
 from descent.settings import Settings
-from descent.worker import Worker
 
 FULL = "the server is full: the sessions training now take 1 places, at most 1; try again in a moment"
 

@@ -17,9 +17,9 @@ from descent.history import Cursor
 from descent.labs.mlp import cohort
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
-from descent.optimizers import OPTIMIZERS
-from descent.session import Session
-from descent.worker import Worker
+from descent.nn.optimizers import OPTIMIZERS
+from descent.runtime.session import Session
+from descent.runtime.worker import Worker
 
 CPU = torch.device("cpu")
 # (a deep-copied lab's scheduler no longer sees its optimizer's step wrapper, and says so)
@@ -57,7 +57,7 @@ RULES: list[dict[str, Any]] = [
     {"optimizer": "nesterov", "weight_decay": 0.01, "momentum": 0.95},
     {"optimizer": "adam", "weight_decay": 0.01, "beta1": 0.5},
     {"optimizer": "adamw", "weight_decay": 0.05},
-    {"optimizer": "adam", "bias_correction": False},  # (descent.moments, not torch.optim)
+    {"optimizer": "adam", "bias_correction": False},  # (descent.nn.moments, not torch.optim)
     {"optimizer": "adamw", "bias_correction": False, "weight_decay": 0.02},
     {"optimizer": "yogi", "eps": 1e-3, "weight_decay": 0.01},
     {"optimizer": "yogi", "bias_correction": False},
@@ -110,7 +110,7 @@ def test_stepping_together_equals_stepping_alone(setup: dict[str, Any]) -> None:
 @pytest.mark.parametrize("setup", RULES, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_each_stacked_rule_takes_the_optimizers_own_step(setup: dict[str, Any]) -> None:
     """From equal weights and optimizer state, one stacked step gives what the run's own
-    optimizer (torch.optim, or descent.moments) gives, at several points of training."""
+    optimizer (torch.optim, or descent.nn.moments) gives, at several points of training."""
     together = class_of(3, **setup)
     assert together[0].cohort_key() is not None
     for before in (0, 1, 30):  # fresh state, after a step, well into training

@@ -14,7 +14,7 @@ from torch import nn
 from descent.history import Cursor
 from descent.labs import LAB_NAMES, schema
 from descent.protocol import client_message
-from descent.session import Session
+from descent.runtime.session import Session
 from tests.wsutil import greet, of_type, serve, step_epoch, until
 
 HUGE = 10**400  # 401 digits: math.isfinite(HUGE) raises OverflowError

@@ -37,7 +37,7 @@ def test_each_lab_trains_on_the_gpu(lab: str, patch: dict) -> None:
 def test_the_server_reports_the_gpu() -> None:
     from fastapi.testclient import TestClient
 
-    from descent.app import create_app
+    from descent.server.app import create_app
     from descent.settings import Settings
 
     with TestClient(create_app(Settings(device="auto"))) as client:
@@ -66,7 +66,7 @@ def test_a_class_steps_together_on_the_gpu_as_each_alone() -> None:
 
 
 def test_statistics_copy_the_gpu_tensors_to_the_host_once() -> None:
-    from descent import stats
+    from descent.nn import stats
 
     tensors = [torch.randn(4, 3, device=CUDA), None, torch.randn(7, device=CUDA)]
     arrays = stats.on_host(tensors)

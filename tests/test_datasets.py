@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from descent.datasets import CLASSES, DATASETS, EXTENT, FEATURES, SAMPLES, dataset_names, featurize, generate, grid
+from descent.labs.mlp.datasets import CLASSES, DATASETS, EXTENT, FEATURES, SAMPLES, dataset_names, featurize, generate, grid
 
 
 @pytest.mark.parametrize("name", DATASETS.names())

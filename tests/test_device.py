@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from descent.device import choose_device, device_name
+from descent.runtime.device import choose_device, device_name
 
 
 def test_auto_without_cuda_is_cpu(monkeypatch: pytest.MonkeyPatch) -> None:

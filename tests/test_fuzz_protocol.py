@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from descent.app import parse
 from descent.labs import LAB_NAMES, config_model
 from descent.protocol import ServerMessage
-from descent.session import Session
+from descent.runtime.session import Session
+from descent.server.app import parse
 from descent.settings import Settings
 from tests.wsutil import alive, greet, of_type, serve, step_epoch, until
 

@@ -7,15 +7,16 @@ import gc
 import logging
 import time
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from descent.limits import TokenBucket
 from descent.protocol import Hello
-from descent.security import RedactTokens, origin_allowed
+from descent.server.limits import TokenBucket
+from descent.server.security import RedactTokens, origin_allowed
 from descent.settings import Settings
 from tests.wsutil import alive, greet, of_type, serve, until
 
@@ -237,7 +238,7 @@ def test_parameter_count_default_counts_what_the_lab_builds() -> None:
 def test_steps_per_second_cap() -> None:
     import torch
 
-    from descent.session import Session
+    from descent.runtime.session import Session
 
     rate, burst = 200.0, 50.0  # burst is rate / 4
     session = Session("s", torch.device("cpu"), lambda m: None, Settings(max_steps_per_second=rate))
@@ -257,7 +258,7 @@ def test_stepping_is_held_to_the_steps_allowance() -> None:
 
     import torch
 
-    from descent.session import Session
+    from descent.runtime.session import Session
 
     session = Session("s", torch.device("cpu"), lambda m: None, Settings(max_steps_per_second=1))
     session.control("step")  # one epoch = 25 steps owed
@@ -449,7 +450,7 @@ BANNED_MODULES = {"pickle", "marshal", "shelve", "subprocess", "dill", "cloudpic
 # Session snapshots (a crashed worker's sessions restored) are pickled: made by the worker
 # processes and held by the server, they never come from a client (nor does anything else
 # the server pipes to its workers, which multiprocessing pickles anyway).
-SNAPSHOTS = {"session.py": {"import pickle"}, "labs/base.py": {"import pickle", "torch.load()"}}
+SNAPSHOTS = {"runtime/session.py": {"import pickle"}, "labs/base.py": {"import pickle", "torch.load()"}}
 
 
 def test_backend_never_evaluates_code_or_unpickles() -> None:
@@ -494,8 +495,8 @@ def test_lab_names_and_command_names_are_allowlisted() -> None:
 def test_a_lab_whose_views_raise_fails_once_not_every_frame() -> None:
     import torch
 
-    from descent.session import Session
-    from descent.worker import Worker
+    from descent.runtime.session import Session
+    from descent.runtime.worker import Worker
 
     def broken(full: bool) -> dict:  # fault injection: building the frame raises
         raise ValueError("bad view")
@@ -522,7 +523,7 @@ def test_a_lab_whose_views_raise_fails_once_not_every_frame() -> None:
 def test_bad_command_arguments_are_errors_not_failures() -> None:
     import torch
 
-    from descent.session import Session
+    from descent.runtime.session import Session
 
     sent: list[dict] = []
     session = Session("c", torch.device("cpu"), sent.append)

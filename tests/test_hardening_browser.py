@@ -8,9 +8,9 @@ Note: with ``script-src 'self'`` Playwright's ``wait_for_function`` needs the fu
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 from tests.conftest import screenshot
 

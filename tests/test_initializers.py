@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from descent.initializers import INITIALIZERS, InitParams, linear
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
+from descent.nn.initializers import INITIALIZERS, InitParams, linear
 
 CPU = torch.device("cpu")
 

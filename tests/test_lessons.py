@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import torch
 
-from descent import stats
 from descent.history import Cursor
 from descent.labs import LAB_NAMES, config_model, lab_class
 from descent.labs.mlp.fork import FORKABLE
+from descent.nn import stats
 from tests.conftest import screenshot
 
 LESSONS: dict[str, Any] = json.loads((Path(__file__).resolve().parents[1] / "frontend/lessons.json").read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from descent.losses import LOSSES, default_loss
+from descent.nn.losses import LOSSES, default_loss
 
 torch.manual_seed(0)
 Y = torch.tensor([-1.0, 1.0, 1.0, -1.0, 1.0])

@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from descent.datasets import featurize, grid
 from descent.labs.mlp import inside
+from descent.labs.mlp.datasets import featurize, grid
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config, Views
 from tests.wsutil import greet, of_type, serve, until

@@ -13,8 +13,8 @@ from torch import nn
 from descent.errors import describe
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
-from descent.optimizers import OPTIMIZERS
-from descent.schedules import SCHEDULES, schedule_curve
+from descent.nn.optimizers import OPTIMIZERS
+from descent.nn.schedules import SCHEDULES, schedule_curve
 
 CPU = torch.device("cpu")
 # Tiny networks run on one thread, as the worker runs them: with more, each BatchNorm call

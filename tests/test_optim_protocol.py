@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from descent.optimizers import OPTIMIZERS
-from descent.schedules import SCHEDULES
+from descent.nn.optimizers import OPTIMIZERS
+from descent.nn.schedules import SCHEDULES
 
 
 def receive(ws: Any, want: Callable[[dict], bool], limit: int = 400) -> dict:

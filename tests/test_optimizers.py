@@ -9,8 +9,8 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from descent.moments import Moments, Yogi
-from descent.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.moments import Moments, Yogi
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 
 LR = 0.05
 HP = OptimizerParams(momentum=0.8, beta1=0.8, beta2=0.9, rho=0.7, eps=1e-3, weight_decay=0.1)

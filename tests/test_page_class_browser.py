@@ -6,7 +6,8 @@ first load, the projector option, the lessons menu and the smaller gaps."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -10,12 +10,13 @@ import json
 import os
 import signal
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import websockets
 
 from bench.common import process_tree, run_in_thread, running_server
-from descent.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED
+from descent.runtime.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED
 
 Message = dict[str, Any]
 
@@ -37,7 +38,7 @@ class Client:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             if message["type"] == "frame":
                 self.epoch, self.frames = message["epoch"], self.frames + 1

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
 
 from descent.protocol import ServerMessage
-from descent.session import ACK_WINDOW
+from descent.runtime.session import ACK_WINDOW
 
 server_message = TypeAdapter(ServerMessage)
 

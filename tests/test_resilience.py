@@ -21,19 +21,20 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import uvicorn
 import websockets
 
 from bench.common import free_port, run_in_thread
-from descent.app import create_app
-from descent.processes import AGAIN, RESTORED, RESTORED_AT, STALLED, CRASHED, ProcessHost, resident_mb, stuck_for
+from descent.runtime.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED, ProcessHost, resident_mb, stuck_for
+from descent.runtime.worker import Census, Worker
+from descent.server.app import create_app
 from descent.settings import Settings
-from descent.worker import Census, Worker
 
 Message = dict[str, Any]
 STALL = 5.0  # worker_stall_seconds in these tests (a fresh process may take seconds for a first command)
@@ -110,7 +111,7 @@ class Client:
         self.log: list[Message] = []  # every message, frames too, in order
 
     @classmethod
-    async def connect(cls, url: str, resume: str | None = None, acks: bool = True) -> "Client":
+    async def connect(cls, url: str, resume: str | None = None, acks: bool = True) -> Client:
         client = cls(await websockets.connect(url + (f"?resume={resume}" if resume else ""), max_size=None), acks)
         client.hello = json.loads(await client.ws.recv())
         return client
@@ -135,7 +136,7 @@ class Client:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             except websockets.ConnectionClosed:
                 return
@@ -446,7 +447,7 @@ def test_the_memory_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     """When a worker process asks to be replaced: without sessions, only when releasing its
     caches left it far above its size at start; with sessions, only over the limit, and not
     again soon after a start (sessions that big must not replace it in a loop)."""
-    from descent import processes
+    from descent.runtime import processes
 
     sizes = iter([300.0])
     monkeypatch.setattr(processes, "resident_mb", lambda pid="self": next(sizes))

@@ -6,7 +6,8 @@ their code in between, and nothing a lab does touches torch's (or numpy's) globa
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest

@@ -14,7 +14,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from descent.schedules import SCHEDULES, Schedule, ScheduleParams, build_schedule, schedule_curve
+from descent.nn.schedules import SCHEDULES, Schedule, ScheduleParams, build_schedule, schedule_curve
 from tests.wsutil import step_epoch
 
 BASE = 0.4
@@ -201,7 +201,7 @@ def test_uses_fields_exist() -> None:
 
 
 def test_module_is_torch_free_at_import() -> None:
-    code = "import sys; import descent.schedules, descent.optimizers; print('torch' in sys.modules)"
+    code = "import sys; import descent.nn.schedules, descent.nn.optimizers; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(["backend", os.environ.get("PYTHONPATH", "")])}, cwd=__file__.rsplit("/tests/", 1)[0])
     assert out.stdout.strip() == "False"
@@ -324,7 +324,7 @@ def test_a_burst_of_lr_changes_late_in_a_run_costs_each_one_chunk(monkeypatch: p
     scheduler is stepped; each change evaluates one chunk of the closed form, each frame one
     vectorized curve), and the LR is the new curve's at the run's step."""
     from descent.protocol import Configure
-    from descent.session import Session
+    from descent.runtime.session import Session
 
     sent: list[dict] = []
     session = Session("lr", torch.device("cpu"), sent.append)

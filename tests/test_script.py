@@ -15,7 +15,7 @@ import torch
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
 from descent.labs.mlp.script import render
-from descent.schedules import SCHEDULES
+from descent.nn.schedules import SCHEDULES
 
 SETUPS: list[dict[str, Any]] = [
     {},  # the default: circle, tanh 4-2, sgd, constant

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from descent.app import FRONTEND, PLOTLY_JS
+from descent.server.app import FRONTEND, PLOTLY_JS
 
 
 def test_plotly_is_sent_gzipped_and_cacheable(client: TestClient) -> None:
@@ -36,7 +36,7 @@ def test_the_page_files_are_compressed_and_revalidated(client: TestClient) -> No
 
 
 def test_a_changed_file_is_sent_anew(client: TestClient, tmp_path: object) -> None:
-    from descent import static
+    from descent.server import static
 
     target = tmp_path / "a.js"  # type: ignore[operator]
     target.write_text("let a = 1;\n" * 200)
@@ -46,7 +46,7 @@ def test_a_changed_file_is_sent_anew(client: TestClient, tmp_path: object) -> No
 
 
 def test_nothing_outside_the_frontend_and_only_reads(client: TestClient) -> None:
-    assert client.get("/static/../backend/descent/app.py").status_code == 404
+    assert client.get("/static/../backend/descent/server/app.py").status_code == 404
     assert client.get("/static/%2e%2e/README.md").status_code == 404
     assert client.get("/static/nope.js").status_code == 404
     assert client.post("/static/js/main.js").status_code == 405

@@ -7,8 +7,8 @@ import base64
 import pytest
 import torch
 
-from descent import stats
-from descent.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn import stats
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 
 
 def test_norms_histogram_and_ratios() -> None:

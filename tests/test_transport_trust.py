@@ -14,7 +14,8 @@ import asyncio
 import json
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,8 +24,9 @@ import websockets
 
 from bench.adversary_transport import Silent
 from bench.common import running_server
-from descent import app as app_module
+from descent.server import app as app_module
 from tests.wsutil import greet, of_type, serve, until
+
 
 def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
@@ -136,7 +138,7 @@ class Bystander:
                 while not self.stop.is_set():
                     try:
                         message = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue
                     if message["type"] == "frame":
                         self.frames += 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -13,7 +14,7 @@ Message = dict[str, Any]
 @contextmanager
 def serve(**settings: Any) -> Iterator[TestClient]:
     """A TestClient of the app with these settings (CPU)."""
-    from descent.app import create_app
+    from descent.server.app import create_app
     from descent.settings import Settings
 
     with TestClient(create_app(Settings(**{"device": "cpu", "worker_processes": 0, **settings}))) as client:

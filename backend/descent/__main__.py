@@ -4,9 +4,9 @@ import logging
 
 import uvicorn
 
-from .app import create_app
-from .security import redact_tokens_in_logs
-from .settings import Settings
+from descent.server.app import create_app
+from descent.server.security import redact_tokens_in_logs
+from descent.settings import Settings
 
 
 def main() -> None:

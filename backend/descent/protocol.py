@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from . import PROTOCOL_VERSION
-from .labs import LAB_NAMES, config_model, schema
+from descent import PROTOCOL_VERSION
+from descent.labs import LAB_NAMES, config_model, schema
 
 RunState = Literal["running", "paused", "diverged"]
 
@@ -71,7 +71,7 @@ class Command(_Message):
     args: dict[str, Any] = {}
 
 
-ClientMessage = Annotated[Union[Configure, Control, Subscribe, Command, Ack], Field(discriminator="type")]
+ClientMessage = Annotated[Configure | Control | Subscribe | Command | Ack, Field(discriminator="type")]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -143,7 +143,7 @@ class Reply(_Message):
     name: str
 
 
-ServerMessage = Annotated[Union[Hello, ConfigMessage, Status, Error, Frame, Reply], Field(discriminator="type")]
+ServerMessage = Annotated[Hello | ConfigMessage | Status | Error | Frame | Reply, Field(discriminator="type")]
 
 
 def json_schema() -> dict[str, Any]:

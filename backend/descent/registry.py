@@ -6,8 +6,9 @@ entries import torch lazily inside their factories."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T", bound=Callable[..., Any])
 

@@ -100,7 +100,7 @@ class Settings(BaseModel):
         }
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         for name in cls.model_fields:

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..history import History
-from ..schedules import Schedule
-from .commands import Args, CommandError, parse
+from descent.history import History
+from descent.labs.commands import Args, CommandError, parse
+from descent.nn.schedules import Schedule
 
 Rebuilt = Literal["none", "optimizer", "network"]
 
@@ -83,7 +83,7 @@ class Lab(ABC):
         return None
 
     @classmethod
-    def step_together(cls, labs: list["Lab"], n: int) -> None:
+    def step_together(cls, labs: list[Lab], n: int) -> None:
         """``n`` steps of each of ``labs`` (equal cohort keys), exactly as each would alone."""
         raise NotImplementedError
 
@@ -133,7 +133,7 @@ class Lab(ABC):
         return buffer.getvalue()
 
     @classmethod
-    def restore(cls, data: bytes) -> "Lab":
+    def restore(cls, data: bytes) -> Lab:
         """A lab from a ``snapshot`` of this lab class, taken by this server (so on its device)."""
         import torch
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import torch
 
-from ...history import History
-from ...optimizers import OPTIMIZERS
-from ...schedules import build_schedule
-from ..base import Lab as BaseLab
-from ..base import Rebuilt
-from .pace import Pace
-from .schema import GRID, Config, Racer, lr_presets, optimizer_catalog, schedule_catalog
-from .surfaces import SURFACES, contains
+from descent.history import History
+from descent.labs.arena.pace import Pace
+from descent.labs.arena.schema import GRID, Config, Racer, lr_presets, optimizer_catalog, schedule_catalog
+from descent.labs.arena.surfaces import SURFACES, contains
+from descent.labs.base import Lab as BaseLab
+from descent.labs.base import Rebuilt
+from descent.nn.optimizers import OPTIMIZERS
+from descent.nn.schedules import build_schedule
 
 # Changing these only changes how the race goes on; anything else starts a new race, since
 # a race compares optimizers from one start point.

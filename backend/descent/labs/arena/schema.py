@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import MAX_STEPS, SCHEDULES, ScheduleParams
-from ..commands import Args
-from .surfaces import SURFACES, contains
+from descent.labs.arena.surfaces import SURFACES, contains
+from descent.labs.commands import Args
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.schedules import MAX_STEPS, SCHEDULES, ScheduleParams
 
 MAX_RACERS = 6
 MAX_LR = 100.0
@@ -123,7 +123,7 @@ class Config(ScheduleParams):
         return start
 
     @model_validator(mode="after")
-    def _horizon(self) -> "Config":
+    def _horizon(self) -> Config:
         self.check_horizon(self.horizon)
         return self
 

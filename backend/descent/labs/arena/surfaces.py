@@ -10,9 +10,10 @@ the presets: too small, good, oscillating, diverging) and ``note`` (what it teac
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ...registry import Registry
+from descent.registry import Registry
 
 Surface = Callable[[Any, Any], Any]  # (x, y) tensors -> f(x, y) tensor of the same shape
 SURFACES: Registry[Surface] = Registry("surface")

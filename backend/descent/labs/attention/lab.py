@@ -9,15 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...history import Cursor, History
-from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import ScheduleParams, build_schedule, schedule_curve
-from ..base import Lab as BaseLab
-from ..base import Rebuilt
-from .model import Transformer, masked_loss
-from .schema import COMMANDS, EPOCH_STEPS, Config, ProbeArgs
-from .tasks import IGNORE, Task, make_task
-from .timelapse import Timelapse
+from descent.history import Cursor, History
+from descent.labs.attention.model import Transformer, masked_loss
+from descent.labs.attention.schema import COMMANDS, EPOCH_STEPS, Config, ProbeArgs
+from descent.labs.attention.tasks import IGNORE, Task, make_task
+from descent.labs.attention.timelapse import Timelapse
+from descent.labs.base import Lab as BaseLab
+from descent.labs.base import Rebuilt
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.schedules import ScheduleParams, build_schedule, schedule_curve
 
 TASK_KEYS = {"task", "length", "symbols", "seed"}
 NETWORK_KEYS = {"layers", "heads", "d_model", "ffn", "positional", "causal", "norm", "ffn_activation"}

@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...dropout import Dropout
-from ...initializers import linear
-from .positional import POSITIONAL
+from descent.labs.attention.positional import POSITIONAL
+from descent.nn.dropout import Dropout
+from descent.nn.initializers import linear
 
 FFN_ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}  # the FFN choices the lab offers
 

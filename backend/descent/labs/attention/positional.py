@@ -5,36 +5,37 @@ attention layer (``rotate``); see ``model.Positional``."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ...registry import Registry
+from descent.registry import Registry
 
 POSITIONAL: Registry[Callable[[int, int, int], Any]] = Registry("positional encoding")
 
 
 @POSITIONAL.register("sinusoidal", description="fixed sines and cosines added to the embeddings")
 def sinusoidal(d_model: int, d_head: int, max_len: int) -> Any:
-    from .model import Sinusoidal
+    from descent.labs.attention.model import Sinusoidal
 
     return Sinusoidal(d_model, max_len)
 
 
 @POSITIONAL.register("learned", description="one trained vector per position, added to the embeddings")
 def learned(d_model: int, d_head: int, max_len: int) -> Any:
-    from .model import Learned
+    from descent.labs.attention.model import Learned
 
     return Learned(d_model, max_len)
 
 
 @POSITIONAL.register("rope", description="rotary: queries and keys rotated by an angle growing with position")
 def rope(d_model: int, d_head: int, max_len: int) -> Any:
-    from .model import Rotary
+    from descent.labs.attention.model import Rotary
 
     return Rotary(d_head, max_len)
 
 
 @POSITIONAL.register("none", description="no position information (only the causal mask tells order)")
 def none(d_model: int, d_head: int, max_len: int) -> Any:
-    from .model import Positional
+    from descent.labs.attention.model import Positional
 
     return Positional()

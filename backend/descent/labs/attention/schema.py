@@ -6,11 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import SCHEDULES, ScheduleParams
-from ..commands import Args
-from .positional import POSITIONAL
-from .tasks import SYMBOLS, TASKS
+from descent.labs.attention.positional import POSITIONAL
+from descent.labs.attention.tasks import SYMBOLS, TASKS
+from descent.labs.commands import Args
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.schedules import SCHEDULES, ScheduleParams
 
 MAX_LAYERS = 4
 MAX_HEADS = 8
@@ -56,7 +56,7 @@ class Config(OptimizerParams, ScheduleParams):
     seed: int = Field(1, ge=0, le=2**31 - 1, description="seed of the weights and the data")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Config":
+    def _consistent(self) -> Config:
         if self.d_model % self.heads:
             allowed = [h for h in range(1, MAX_HEADS + 1) if self.d_model % h == 0]
             raise ValueError(f"heads {self.heads} does not divide d_model {self.d_model}; for d_model {self.d_model} use heads in {allowed}")

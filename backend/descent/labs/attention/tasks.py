@@ -14,13 +14,13 @@ reads the whole sequence and is scored only where a target is set.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ...registry import Registry
+from descent.registry import Registry
 
 IGNORE = -100  # target of positions that are not scored (torch's cross_entropy default)
 SYMBOLS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"  # at most 32 symbols, one character each

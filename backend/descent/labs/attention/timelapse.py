@@ -10,7 +10,7 @@ import base64
 
 import numpy as np
 
-from ...history import Cursor
+from descent.history import Cursor
 
 
 class Timelapse:

@@ -10,14 +10,14 @@ from typing import Any
 
 import torch
 
-from ...history import History
-from ..arena.pace import Pace
-from ..base import Lab as BaseLab
-from ..base import Rebuilt
-from ..commands import CommandError
-from .presets import PRESETS, ChainRule, Quantity, val
-from .schema import COMMANDS, PHASES, Config, NoArgs
-from .schema import PRESETS as LABELS
+from descent.history import History
+from descent.labs.arena.pace import Pace
+from descent.labs.backprop.presets import PRESETS, ChainRule, Quantity, val
+from descent.labs.backprop.schema import COMMANDS, PHASES, Config, NoArgs
+from descent.labs.backprop.schema import PRESETS as LABELS
+from descent.labs.base import Lab as BaseLab
+from descent.labs.base import Rebuilt
+from descent.labs.commands import CommandError
 
 DTYPE = torch.float64  # a handful of scalars: exact-looking numbers cost nothing
 

@@ -7,12 +7,12 @@ Notation follows the course notes: a = weighted sum (pre-activation), y = sigmoi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
-from .schema import PRESETS as LABELS
+from descent.labs.backprop.schema import PRESETS as LABELS
 
 Tensor = torch.Tensor
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..commands import Args
+from descent.labs.commands import Args
 
 MAX_LR = 10.0
 MAX_SPEED = 30

@@ -24,20 +24,21 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ... import stacked, stats
-from ...activations import ACTIVATIONS
-from ...losses import LOSSES
-from ...optimizers import OPTIMIZERS
-from .fork import penalty
-from .scoring import scored
+from descent.labs.mlp import stacked
+from descent.labs.mlp.fork import penalty
+from descent.labs.mlp.scoring import scored
+from descent.nn import stats
+from descent.nn.activations import ACTIVATIONS
+from descent.nn.losses import LOSSES
+from descent.nn.optimizers import OPTIMIZERS
 
 if TYPE_CHECKING:
-    from .lab import Lab
+    from descent.labs.mlp.lab import Lab
 
 SCORE_ROWS = 200_000  # rows (runs x evaluation rows) per batched scoring pass at most
 
 
-def key(lab: "Lab") -> tuple[Any, ...] | None:
+def key(lab: Lab) -> tuple[Any, ...] | None:
     cfg = lab.config
     if lab.fork or rule_of(cfg) is None or cfg.norm != "none":
         return None
@@ -58,7 +59,7 @@ class Stack:
     their optimizer state stacked the same way (and each run's step number, where torch
     counts), so an update rule runs once over everything."""
 
-    def __init__(self, labs: list["Lab"]) -> None:
+    def __init__(self, labs: list[Lab]) -> None:
         self.labs = labs
         owns = [_params(lab) for lab in labs]  # (a module attribute read costs a µs: read once)
         self.shapes = [p.shape for p in owns[0]]
@@ -125,7 +126,7 @@ class Stack:
         self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
 
 
-def _params(lab: "Lab") -> list[torch.Tensor]:
+def _params(lab: Lab) -> list[torch.Tensor]:
     """A run's parameters in the stack's order: weights, then biases."""
     return [m.weight for m in lab.linears] + [m.bias for m in lab.linears]
 
@@ -149,7 +150,7 @@ class EpochEnd:
         return stats.norms(self.grads[: len(self.grads) // 2])
 
 
-def step_together(labs: list["Lab"], n: int) -> None:
+def step_together(labs: list[Lab], n: int) -> None:
     """``n`` steps of every lab in ``labs`` (equal ``key``s). The epochs that end on the way
     are scored after the last step, all in one batched pass; a run whose loss turns out to
     have diverged at one of them is put back to that point, where stepping alone would have
@@ -199,7 +200,7 @@ def step_together(labs: list["Lab"], n: int) -> None:
             _stop_at(lab, end, stack.views(end.flat.unsqueeze(0)), before[end.run])
 
 
-def _stop_at(lab: "Lab", end: EpochEnd, params: list[torch.Tensor], before_step: list[torch.Tensor]) -> None:
+def _stop_at(lab: Lab, end: EpochEnd, params: list[torch.Tensor], before_step: list[torch.Tensor]) -> None:
     """A run that diverged at ``end`` takes back what it did after it: weights, gradients,
     step count, learning rate and update snapshot (``before_step``: its snapshot before the
     call) are those it stopped at. (Not its optimizer state: a diverged run trains no more
@@ -252,7 +253,7 @@ def _scores(stack: Stack, ends: list[EpochEnd], activation: Any, squash: bool) -
     return scores
 
 
-def _dropout_masks(labs: list["Lab"], cfg: Any) -> list[torch.Tensor] | None:
+def _dropout_masks(labs: list[Lab], cfg: Any) -> list[torch.Tensor] | None:
     """Each run's dropout masks for a step, kept units scaled by 1 / (1 - p) (None without
     dropout): drawn from its own generator as its own forward pass draws them (dropout.py),
     layer by layer, then stacked: (runs, batch, width) per hidden layer."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
-from . import inside
+from descent.labs.mlp import inside
 
 STALL_EPOCHS = 5  # the loss has not moved over this many epochs ...
 STILL = 0.1  # ... by more than this fraction of itself (a stuck output may flip between two levels),

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ...history import Cursor, History
-from ...optimizers import OPTIMIZERS
-from ...schedules import build_schedule
-from .schema import FORKABLE as FORK_KEYS, Config
+from descent.history import Cursor, History
+from descent.labs.mlp.schema import FORKABLE as FORK_KEYS
+from descent.labs.mlp.schema import Config
+from descent.nn.optimizers import OPTIMIZERS
+from descent.nn.schedules import build_schedule
 
 if TYPE_CHECKING:
-    from .lab import Lab
+    from descent.labs.mlp.lab import Lab
 
 FORKABLE = frozenset(FORK_KEYS)  # what a fork may change (see the schema)
 
@@ -33,7 +34,7 @@ def penalty(config: Config, weights: list[torch.Tensor]) -> torch.Tensor | float
 
 
 class Fork:
-    def __init__(self, lab: "Lab", patch: Any) -> None:
+    def __init__(self, lab: Lab, patch: Any) -> None:
         if not isinstance(patch, dict) or not patch:
             raise ValueError("args.patch: the settings the fork changes, e.g. {\"optimizer\": \"adam\"}")
         bad = sorted(set(patch) - FORKABLE)
@@ -61,7 +62,7 @@ class Fork:
         self.cursor = Cursor()
         self.diverged: str | None = None
 
-    def step(self, lab: "Lab", xb: torch.Tensor, yb: torch.Tensor) -> None:
+    def step(self, lab: Lab, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """One step on the main run's batch."""
         if self.diverged:
             return
@@ -71,7 +72,7 @@ class Fork:
         self.optimizer.step()
         self.schedule.step()
 
-    def end_epoch(self, lab: "Lab") -> None:
+    def end_epoch(self, lab: Lab) -> None:
         if self.diverged:
             return
         metrics = lab.evaluate(self.model)

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
-import torch
 import numpy as np
+import torch
 from torch import nn
 
-from ... import stats
-from ...datasets import EXTENT, FEATURES, featurize, grid
-from .schema import WEIGHT_LIMIT  # a typed weight or bias lies in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
+from descent.labs.mlp.datasets import EXTENT, FEATURES, featurize, grid
+from descent.labs.mlp.schema import WEIGHT_LIMIT  # a typed weight or bias lies in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
+from descent.nn import stats
 
 NEURON_GRID = 16  # cells per side of a neuron map: 256 bytes per neuron
 _NORMS = (nn.BatchNorm1d, nn.LayerNorm)

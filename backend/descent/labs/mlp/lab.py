@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 from pydantic import ValidationError
 from torch import nn
 
-from ... import stats
-from ...activations import ACTIVATIONS, activation_curve
-from ...datasets import EXTENT, featurize, generate, grid
-from ...history import History
-from ...dropout import Dropout
-from ...initializers import InitParams, linear
-from ...losses import LOSSES
-from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...schedules import ScheduleParams, build_schedule, schedule_curve
-from ..base import Lab as BaseLab
-from ..base import Rebuilt
-from ..commands import refusal
-from . import cohort, diagnosis, inside
-from .fork import Fork, penalty
-from .schema import COMMANDS, GRID, Config, ForkArgs, NoArgs, SetWeightArgs
-from .scoring import scored
+from descent.history import History
+from descent.labs.base import Lab as BaseLab
+from descent.labs.base import Rebuilt
+from descent.labs.commands import refusal
+from descent.labs.mlp import cohort, diagnosis, inside
+from descent.labs.mlp.datasets import EXTENT, featurize, generate, grid
+from descent.labs.mlp.fork import Fork, penalty
+from descent.labs.mlp.schema import COMMANDS, GRID, Config, ForkArgs, NoArgs, SetWeightArgs
+from descent.labs.mlp.scoring import scored
+from descent.nn import stats
+from descent.nn.activations import ACTIVATIONS, activation_curve
+from descent.nn.dropout import Dropout
+from descent.nn.initializers import InitParams, linear
+from descent.nn.losses import LOSSES
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.schedules import ScheduleParams, build_schedule, schedule_curve
 
 DATA_KEYS = {"problem", "dataset", "classes", "noise", "train_ratio", "seed"}
 NETWORK_KEYS = {"features", "hidden", "activation", "loss", "dropout", "norm"} | set(InitParams.model_fields)
@@ -246,7 +247,7 @@ class Lab(BaseLab):
         return cohort.key(self)
 
     @classmethod
-    def step_together(cls, labs: list["Lab"], n: int) -> None:
+    def step_together(cls, labs: list[Lab], n: int) -> None:
         cohort.step_together(labs, n)
 
     def close_epoch(self, metrics: dict[str, float], step: int, lr: float, grad_norms: Callable[[], list[float]]) -> None:
@@ -411,7 +412,7 @@ class Lab(BaseLab):
 
     def command_code(self, args: NoArgs) -> dict[str, Any]:
         """The plain PyTorch script of the current setup (show the code / download)."""
-        from .script import render
+        from descent.labs.mlp.script import render
 
         return {"filename": "descent_run.py", "script": render(self.config)}
 

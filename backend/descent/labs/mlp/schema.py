@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from ...activations import ACTIVATIONS
-from ...datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
-from ...initializers import INITIALIZERS, InitParams
-from ...losses import LOSSES, default_loss
-from ...optimizers import OPTIMIZERS, OptimizerParams
-from ...protocol import History
-from ...schedules import SCHEDULES, ScheduleParams
-from ..commands import Args, CommandError, number
+from descent.labs.commands import Args, CommandError, number
+from descent.labs.mlp.datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
+from descent.nn.activations import ACTIVATIONS
+from descent.nn.initializers import INITIALIZERS, InitParams
+from descent.nn.losses import LOSSES, default_loss
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.schedules import SCHEDULES, ScheduleParams
+from descent.protocol import History
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
@@ -96,7 +96,7 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
         return data
 
     @classmethod
-    def patched(cls, current: "Config", patch: dict[str, Any]) -> dict[str, Any]:
+    def patched(cls, current: Config, patch: dict[str, Any]) -> dict[str, Any]:
         """``current`` with ``patch`` applied. A patch that changes the problem and names no loss
         keeps the loss where it applies to the new problem, else gets the new problem's default
         (so the page switches problem in one message; a loss named with the problem is checked)."""
@@ -107,7 +107,7 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
         return values
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Config":
+    def _consistent(self) -> Config:
         if len(self.drawn) % 3:
             raise ValueError("drawn: x1, x2, label triples (its length must be a multiple of 3)")
         self._check_drawn_labels(self.drawn[2::3])
@@ -284,7 +284,7 @@ class Views(BaseModel):
     kind 'weight'|'bias', to, from (weights only), value, finite within ±100) writes one
     parameter of the live model and replies with what it set."""
 
-    boundary: Union[Heatmap, ClassHeatmap] = Field(discriminator="encoding")
+    boundary: Heatmap | ClassHeatmap = Field(discriminator="encoding")
     neurons: NeuronMaps
     weights: list[list[list[float | None]]] = Field(description="per layer [out][in], 4 significant digits; null = not finite")
     biases: list[list[float | None]] = Field(description="per layer [out]")

@@ -4,7 +4,7 @@ split, for one run (``Lab.evaluate``) or many stacked (a cohort's epoch ends, co
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

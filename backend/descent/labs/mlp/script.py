@@ -14,17 +14,19 @@ from __future__ import annotations
 import inspect
 import re
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
-from ... import datasets, dropout, initializers, losses, moments
-from ...datasets import DATASETS, FEATURES, SAMPLES
-from ...initializers import INITIALIZERS
-from ...losses import LOSSES
-from ...optimizers import OPTIMIZERS
-from ...schedules import SCHEDULES
-from .schema import Config
+from descent.labs.mlp import datasets
+from descent.labs.mlp.datasets import DATASETS, FEATURES, SAMPLES
+from descent.labs.mlp.schema import Config
+from descent.nn import dropout, initializers, losses, moments
+from descent.nn.initializers import INITIALIZERS
+from descent.nn.losses import LOSSES
+from descent.nn.optimizers import OPTIMIZERS
+from descent.nn.schedules import SCHEDULES
 
 # helpers and constants the registry functions may refer to, by module
 HELPERS: dict[Any, tuple[str, ...]] = {
@@ -72,7 +74,7 @@ def _hyper(config: Config, fields: tuple[str, ...]) -> str:
 
 def render(config: Config) -> str:
     """The whole script for ``config``."""
-    from .lab import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
+    from descent.labs.mlp.lab import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
 
     cfg = config
     dataset = DATASETS[cfg.dataset]

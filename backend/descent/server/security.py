@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .limits import TokenBucket
+from descent.server.limits import TokenBucket
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:

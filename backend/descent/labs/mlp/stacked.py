@@ -16,13 +16,14 @@ none yet (torch's first step gives what the update gives from zero: a momentum b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # (torch-free at import, like optimizers.py: the rules only use tensor methods)
     import torch
 
-    from .optimizers import OptimizerParams
+    from descent.nn.optimizers import OptimizerParams
 
 Update = Callable[["torch.Tensor", "torch.Tensor", "dict[str, torch.Tensor]", "torch.Tensor", "torch.Tensor", "OptimizerParams"], None]
 
@@ -124,7 +125,7 @@ adadelta = Rule(_adadelta, counts_steps=True)
 
 
 def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
-    """descent.moments.Moments (Adam/AdamW, with or without bias correction) and its Yogi:
+    """descent.nn.moments.Moments (Adam/AdamW, with or without bias correction) and its Yogi:
     m = b1 m + (1 - b1) g; v by Adam's leaky average, or Yogi's v - (1 - b2) sign(v - g²) g²;
     p - lr * m̂ / (sqrt(v̂) + eps), the hats dividing by 1 - b^t when ``corrected``."""
 

@@ -4,9 +4,10 @@ sessions, labs/mlp/cohort.py, backpropagates through those by hand)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .registry import Registry
+from descent.registry import Registry
 
 ACTIVATIONS: Registry[Callable[[], Any]] = Registry("activation")
 

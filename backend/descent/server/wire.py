@@ -17,6 +17,7 @@ import socket
 import struct
 import time
 from collections import deque
+
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect

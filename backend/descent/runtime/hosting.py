@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 from pydantic import BaseModel
 
-from .protocol import to_json
-from .session import Send, Session, discard
-from .settings import Settings
-from .worker import Census, Worker
+from descent.protocol import to_json
+from descent.runtime.session import Send, Session, discard
+from descent.runtime.worker import Census, Worker
+from descent.settings import Settings
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[str, str], None]  # (message type, JSON text) to the session's client

@@ -7,16 +7,17 @@ what the symmetry trap is about)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .registry import Registry
+from descent.registry import Registry
 
 if TYPE_CHECKING:
     import torch
 
-INITIALIZERS: Registry[Callable[[Any, "InitParams", "torch.Generator"], None]] = Registry("initializer")
+INITIALIZERS: Registry[Callable[[Any, InitParams, torch.Generator], None]] = Registry("initializer")
 
 
 def _zero_bias(layer: Any) -> None:
@@ -25,7 +26,7 @@ def _zero_bias(layer: Any) -> None:
 
 
 @INITIALIZERS.register("default", uses=(), label="PyTorch default")
-def default(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def default(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias: torch.nn.Linear.reset_parameters,
     draw for draw (kaiming_uniform_ with a = sqrt(5) is that uniform)."""
     import math
@@ -39,7 +40,7 @@ def default(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
 
 
 @INITIALIZERS.register("normal", uses=("init_scale",), label="normal N(0, scale²)")
-def normal(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def normal(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     from torch import nn
 
     nn.init.normal_(layer.weight, mean=0.0, std=hp.init_scale, generator=generator)
@@ -47,7 +48,7 @@ def normal(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
 
 
 @INITIALIZERS.register("uniform", uses=("init_scale",), label="uniform U(-scale, scale)")
-def uniform(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def uniform(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     from torch import nn
 
     nn.init.uniform_(layer.weight, -hp.init_scale, hp.init_scale, generator=generator)
@@ -55,7 +56,7 @@ def uniform(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
 
 
 @INITIALIZERS.register("zeros", uses=(), label="zeros")
-def zeros(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def zeros(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     from torch import nn
 
     nn.init.zeros_(layer.weight)
@@ -63,7 +64,7 @@ def zeros(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
 
 
 @INITIALIZERS.register("constant", uses=("init_value",), label="constant (the symmetry trap)")
-def constant(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def constant(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """Every weight the same value: all units of a layer compute the same function, get the
     same gradient and so stay identical forever."""
     from torch import nn
@@ -73,7 +74,7 @@ def constant(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None
 
 
 @INITIALIZERS.register("xavier", uses=(), label="Xavier/Glorot")
-def xavier(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def xavier(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """U(-a, a), a = sqrt(6 / (fan_in + fan_out)): keeps activation and gradient variance
     roughly constant across layers for tanh/sigmoid-like units."""
     from torch import nn
@@ -83,7 +84,7 @@ def xavier(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
 
 
 @INITIALIZERS.register("he", uses=(), label="He/Kaiming")
-def he(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
+def he(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """N(0, 2 / fan_in): compensates ReLU zeroing half its inputs."""
     from torch import nn
 
@@ -91,7 +92,7 @@ def he(layer: Any, hp: "InitParams", generator: "torch.Generator") -> None:
     _zero_bias(layer)
 
 
-def linear(fan_in: int, fan_out: int, generator: "torch.Generator", hp: "InitParams | None" = None) -> Any:
+def linear(fan_in: int, fan_out: int, generator: torch.Generator, hp: InitParams | None = None) -> Any:
     """An nn.Linear filled by ``hp.init`` (PyTorch's default without ``hp``) from ``generator``
     alone: nn.Linear's constructor would first draw its default init from the global
     generator; skip_init builds the layer without drawing."""

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from .optimizers import OPTIMIZERS
+from descent.nn.optimizers import OPTIMIZERS
 
 # What each optimizer-state tensor is, for the page.
 STATE_LABELS = {

@@ -18,12 +18,13 @@ Torch-free at import."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .registry import Registry
+from descent.registry import Registry
 
 Factory = Callable[[Any, "ScheduleParams", int], Any]
 # (params, base LR (a number, or a column of one per parameter group), horizon, steps) -> LRs
@@ -39,48 +40,48 @@ def _cosine(start: Any, end: Any, frac: np.ndarray) -> np.ndarray:
     return end + (start - end) * (1 + np.cos(np.pi * frac)) / 2
 
 
-def _constant_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _constant_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     return base * np.ones(t.shape)
 
 
 @SCHEDULES.register("constant", uses=(), label="constant", lr=_constant_lr)
-def constant(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def constant(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import LambdaLR
 
     return LambdaLR(optimizer, lambda t: 1.0)
 
 
-def _step_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _step_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     return base * p.gamma ** (t // p.step_size)
 
 
 @SCHEDULES.register("step", uses=("step_size", "gamma"), label="step (x gamma every step_size)", lr=_step_lr)
-def step(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def step(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import StepLR
 
     return StepLR(optimizer, step_size=p.step_size, gamma=p.gamma)
 
 
-def _multistep_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _multistep_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     passed = np.searchsorted(p.milestones, t, side="right")  # milestones at or before t
     return base * p.gamma**passed
 
 
 @SCHEDULES.register("multistep", uses=("milestones", "gamma"), label="multi-step (x gamma at milestones)",
                     lr=_multistep_lr)
-def multistep(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def multistep(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import MultiStepLR
 
     return MultiStepLR(optimizer, milestones=p.milestones, gamma=p.gamma)
 
 
-def _factor_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _factor_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     return np.where(base > 0, np.maximum(base * p.factor**t, p.min_lr), base)  # (a zero LR stays zero)
 
 
 @SCHEDULES.register("factor", uses=("factor", "min_lr"), label="factor (x factor each step, floor min_lr)",
                     lr=_factor_lr)
-def factor(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def factor(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     """lr_t = max(base * factor^t, min_lr): torch has no floored exponential, so LambdaLR."""
     from torch.optim.lr_scheduler import LambdaLR
 
@@ -89,41 +90,41 @@ def factor(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
     return LambdaLR(optimizer, lambdas)
 
 
-def _exponential_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _exponential_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     return base * p.factor**t
 
 
 @SCHEDULES.register("exponential", uses=("factor",), label="exponential (x factor each step)", lr=_exponential_lr)
-def exponential(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def exponential(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import ExponentialLR
 
     return ExponentialLR(optimizer, gamma=p.factor)
 
 
-def _polynomial_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _polynomial_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     return base * (1 - t / total) ** p.power
 
 
 @SCHEDULES.register("polynomial", uses=("power",), label="polynomial decay to 0", lr=_polynomial_lr)
-def polynomial(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def polynomial(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import PolynomialLR
 
     return PolynomialLR(optimizer, total_iters=total_steps, power=p.power)
 
 
-def _cosine_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _cosine_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     return _cosine(base, p.min_lr, t / max(1, total - 1))
 
 
 @SCHEDULES.register("cosine", uses=("min_lr",), label="cosine to min_lr", lr=_cosine_lr)
-def cosine(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def cosine(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import CosineAnnealingLR
 
     # T_max = last step index, so the last step runs at exactly min_lr.
     return CosineAnnealingLR(optimizer, T_max=max(1, total_steps - 1), eta_min=p.min_lr)
 
 
-def _warmup_cosine_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _warmup_cosine_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     w = p.warmup_steps
     decay = _cosine(base, p.min_lr, (t - w) / max(1, total - 1 - w))
     return np.where(t < w, base * (t + 1) / (w + 1), decay)
@@ -131,7 +132,7 @@ def _warmup_cosine_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray)
 
 @SCHEDULES.register("warmup_cosine", uses=("warmup_steps", "min_lr"), label="linear warmup, then cosine",
                     lr=_warmup_cosine_lr)
-def warmup_cosine(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def warmup_cosine(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     """lr_t = base * (t+1)/(w+1) for t < w, then cosine from base (at t = w) to min_lr (last step)."""
     from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
@@ -143,13 +144,13 @@ def warmup_cosine(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
     return SequentialLR(optimizer, [warmup, decay], milestones=[w])
 
 
-def _onecycle_pct(p: "ScheduleParams", total_steps: int) -> float:
+def _onecycle_pct(p: ScheduleParams, total_steps: int) -> float:
     """OneCycleLR's pct_start: the peak at step pct * total - 1; each phase needs at least
     one step (else 0/0)."""
     return min(max(p.warmup_steps, 2), total_steps - 2) / total_steps
 
 
-def _onecycle_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> np.ndarray:
+def _onecycle_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
     peak_at = float(_onecycle_pct(p, total) * total) - 1  # a float, as OneCycleLR computes it
     start = base / p.div_factor
     end = start / p.final_div_factor
@@ -162,7 +163,7 @@ def _onecycle_lr(p: "ScheduleParams", base: Any, total: int, t: np.ndarray) -> n
     "onecycle", uses=("warmup_steps", "div_factor", "final_div_factor"), label="one-cycle (up to LR, then down)",
     lr=_onecycle_lr,
 )
-def onecycle(optimizer: Any, p: "ScheduleParams", total_steps: int) -> Any:
+def onecycle(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     """Cosine up from base/div_factor to base over warmup_steps, then down to
     base/(div_factor*final_div_factor) at the last step; the set LR is the peak."""
     from torch.optim.lr_scheduler import OneCycleLR
@@ -231,7 +232,7 @@ class Schedule:
 
     CHUNK = 256  # steps evaluated at once: a step reads its LR from an array (well under a µs)
 
-    def __init__(self, optimizer: Any, params: "ScheduleParams", total_steps: int, start: int = 0) -> None:
+    def __init__(self, optimizer: Any, params: ScheduleParams, total_steps: int, start: int = 0) -> None:
         self.optimizer = optimizer
         self.params = params
         self.total_steps = total_steps

@@ -4,16 +4,17 @@ Each entry names the hyper-parameters it reads (meta ``uses``) so the page shows
 and ``stacked``: hp -> its update rule over stacked runs (stacked.py), with which runs of one
 shape take their steps together (labs/mlp/cohort.py).
 torch.optim is used wherever it has the optimizer; Yogi, and Adam/AdamW with bias
-correction switched off, come from ``descent.moments`` (written out, tested against the formula)."""
+correction switched off, come from ``descent.nn.moments`` (written out, tested against the formula)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import stacked
-from .registry import Registry
+from descent.labs.mlp import stacked
+from descent.registry import Registry
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +38,7 @@ class OptimizerParams(BaseModel):
 
 
 @OPTIMIZERS.register("sgd", uses=("weight_decay",), label="SGD", stacked=lambda hp: stacked.sgd)
-def sgd(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def sgd(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, weight_decay=hp.weight_decay)
@@ -45,7 +46,7 @@ def sgd(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any
 
 @OPTIMIZERS.register("momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",),
                      stacked=lambda hp: stacked.momentum(nesterov=False))
-def momentum(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def momentum(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
@@ -53,14 +54,14 @@ def momentum(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -
 
 @OPTIMIZERS.register("nesterov", uses=("momentum", "weight_decay"), label="Nesterov", state=("momentum_buffer",),
                      stacked=lambda hp: stacked.momentum(nesterov=True))
-def nesterov(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def nesterov(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, momentum=hp.momentum, nesterov=True, weight_decay=hp.weight_decay)
 
 
 @OPTIMIZERS.register("adagrad", uses=("eps", "weight_decay"), label="AdaGrad", state=("sum",), stacked=lambda hp: stacked.adagrad)
-def adagrad(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def adagrad(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import Adagrad
 
     return Adagrad(params, lr=lr, eps=hp.eps, weight_decay=hp.weight_decay)
@@ -68,7 +69,7 @@ def adagrad(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) ->
 
 @OPTIMIZERS.register("rmsprop", uses=("rho", "eps", "weight_decay"), label="RMSprop", state=("square_avg",),
                      stacked=lambda hp: stacked.rmsprop)
-def rmsprop(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def rmsprop(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import RMSprop
 
     return RMSprop(params, lr=lr, alpha=hp.rho, eps=hp.eps, weight_decay=hp.weight_decay)
@@ -78,7 +79,7 @@ def rmsprop(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) ->
     "adadelta", uses=("rho", "eps", "weight_decay"), label="Adadelta", state=("square_avg", "acc_delta"),
     stacked=lambda hp: stacked.adadelta,
 )
-def adadelta(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def adadelta(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     """Adadelta needs no LR in theory; torch scales its step by ``lr`` (1.0 = the textbook rule)."""
     from torch.optim import Adadelta
 
@@ -92,9 +93,9 @@ ADAM_STATE = ("exp_avg", "exp_avg_sq")
 @OPTIMIZERS.register("adam", uses=ADAM_USES, label="Adam", state=ADAM_STATE,
                      stacked=lambda hp: stacked.adam(decoupled=False) if hp.bias_correction
                      else stacked.moments(decoupled=False, yogi=False, corrected=False))
-def adam(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def adam(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
-        from .moments import Moments
+        from descent.nn.moments import Moments
 
         return Moments(params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay, bias_correction=False)
     from torch.optim import Adam
@@ -105,9 +106,9 @@ def adam(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> An
 @OPTIMIZERS.register("adamw", uses=ADAM_USES, label="AdamW", state=ADAM_STATE,
                      stacked=lambda hp: stacked.adam(decoupled=True) if hp.bias_correction
                      else stacked.moments(decoupled=True, yogi=False, corrected=False))
-def adamw(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
+def adamw(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
-        from .moments import Moments
+        from descent.nn.moments import Moments
 
         return Moments(
             params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay,
@@ -120,8 +121,8 @@ def adamw(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> A
 
 @OPTIMIZERS.register("yogi", uses=ADAM_USES, label="Yogi", state=ADAM_STATE,
                      stacked=lambda hp: stacked.moments(decoupled=False, yogi=True, corrected=hp.bias_correction))
-def yogi(params: Iterable["torch.Tensor"], lr: float, hp: OptimizerParams) -> Any:
-    from .moments import Yogi
+def yogi(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
+    from descent.nn.moments import Yogi
 
     return Yogi(
         params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay,

@@ -20,11 +20,12 @@ unclamped (+-1.2 without noise). ``noise`` is a fraction in [0, 0.5]. Generators
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
-from .registry import Registry
+from descent.registry import Registry
 
 Problem = Literal["classification", "regression", "multiclass"]
 Generator = Callable[..., tuple[np.ndarray, np.ndarray]]  # (n, noise, rng[, classes]) -> (xy, label)

@@ -21,12 +21,13 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import torch
 
-from .session import Session, tick_together
+from descent.runtime.session import Session, tick_together
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from .settings import Settings
+from descent.settings import Settings
 
 
 @dataclass(eq=False)

@@ -41,12 +41,12 @@ from typing import Any
 import torch
 from pydantic import BaseModel
 
-from .channel import Channel
-from .hosting import Deliver, LocalHost
-from .labs import LAB_NAMES
-from .session import Session, discard
-from .settings import Settings
-from .worker import Census, room
+from descent.labs import LAB_NAMES
+from descent.runtime.channel import Channel
+from descent.runtime.hosting import Deliver, LocalHost
+from descent.runtime.session import Session, discard
+from descent.runtime.worker import Census, room
+from descent.settings import Settings
 
 log = logging.getLogger(__name__)
 CONTEXT = mp.get_context("spawn")  # a fresh interpreter: no torch or event-loop state forked
@@ -96,7 +96,7 @@ def default_processes(device: torch.device) -> int:
 class WorkerProcess:
     """One worker process and its end of the pipe, seen from the server."""
 
-    def __init__(self, index: int, host: "ProcessHost") -> None:
+    def __init__(self, index: int, host: ProcessHost) -> None:
         self.index = index
         ours, theirs = CONTEXT.Pipe()
         self.ready = threading.Event()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 _CLOSE = object()

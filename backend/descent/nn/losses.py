@@ -12,9 +12,10 @@ where it is that simple, ``error``: (out, y) -> dloss/dout[..., 0] over the last
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .registry import Registry
+from descent.registry import Registry
 
 LOSSES: Registry[Callable[[Any, Any], Any]] = Registry("loss")
 BOTH = ("classification", "regression")

@@ -14,22 +14,23 @@ import math
 import pickle
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ValidationError
 
-from .budget import Budget
-from .errors import describe
-from .history import Cursor
-from .labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
-from .labs.base import Lab
-from .labs.commands import CommandError
-from .limits import TokenBucket
-from .optimizers import OptimizerParams
-from .protocol import Command, Configure, Control, Subscribe
-from .settings import Settings
+from descent.errors import describe
+from descent.history import Cursor
+from descent.labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
+from descent.labs.base import Lab
+from descent.labs.commands import CommandError
+from descent.nn.optimizers import OptimizerParams
+from descent.protocol import Command, Configure, Control, Subscribe
+from descent.runtime.budget import Budget
+from descent.server.limits import TokenBucket
+from descent.settings import Settings
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], None]

@@ -6,10 +6,11 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -18,22 +19,23 @@ from fastapi import FastAPI, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from . import PROTOCOL_VERSION, __version__, static
-from .datasets import CLASSES, DATASETS, DEFAULT_CLASSES, generate
-from .device import choose_device, device_name
-from .errors import describe
-from .labs import LAB_NAMES
-from .limits import AckCredit, Penalties, TokenBucket
-from .protocol import Ack, client_message, json_schema, to_json
-from .roster import Entry, Roster
-from .security import ApiRateLimit, SecurityHeaders, origin_allowed, redact_tokens_in_logs
-from .wire import LINGER_SECONDS, KeepTransport, Outbox, abort, close_with, cut_off
-from .hosting import Host, LocalHost
-from .processes import ProcessHost, default_processes
-from .settings import Settings
+from descent import PROTOCOL_VERSION, __version__
+from descent.errors import describe
+from descent.labs import LAB_NAMES
+from descent.labs.mlp.datasets import CLASSES, DATASETS, DEFAULT_CLASSES, generate
+from descent.protocol import Ack, client_message, json_schema, to_json
+from descent.runtime.device import choose_device, device_name
+from descent.runtime.hosting import Host, LocalHost
+from descent.runtime.processes import ProcessHost, default_processes
+from descent.server import static
+from descent.server.limits import AckCredit, Penalties, TokenBucket
+from descent.server.roster import Entry, Roster
+from descent.server.security import ApiRateLimit, SecurityHeaders, origin_allowed, redact_tokens_in_logs
+from descent.server.wire import LINGER_SECONDS, KeepTransport, Outbox, abort, close_with, cut_off
+from descent.settings import Settings
 
 log = logging.getLogger(__name__)
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
