@@ -64,7 +64,7 @@ def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, su
         server = subprocess.Popen([sys.executable, "-m", "descent"], env=full_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 240  # a safety net: worker processes import torch; a loaded machine takes long
             while True:
                 try:
                     if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
