@@ -152,7 +152,7 @@ class Client:
         return [m["message"] for m in self.messages if m["type"] == "error"]
 
 
-async def until(clients: list[Client], done: Any, limit: float = 120.0, what: str = "") -> None:
+async def until(clients: list[Client], done: Any, limit: float = 300.0, what: str = "") -> None:
     """Read (every client) until ``done()`` holds; ``limit`` is a safety net only."""
     deadline = time.monotonic() + limit
     while not done():
