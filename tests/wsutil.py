@@ -83,8 +83,6 @@ def step_epoch(session: Any) -> None:
         before = session.lab.step_count
         session.tick(1.0)
         if session.lab.step_count == before and session.lab.due_in() > 0:  # a paced lab: its next step later
-            import time
-
             time.sleep(session.lab.due_in())
 
 
