@@ -1,5 +1,6 @@
 # make run   - set up and serve Descent on http://127.0.0.1:8000 (HOST / PORT override)
-# make test  - set up and run every test (unit, protocol, browser)
+# make test  - set up, lint (ruff, mypy) and run every test (unit, protocol, browser)
+# make lint  - ruff (lint and import order) and mypy (the backend's types) only
 # make bench - print the benchmark table
 # make load  - the load test: N websocket clients at once (about 4 minutes; not in make bench)
 PYTHON ?= python3
@@ -9,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR)/backend
 
-.PHONY: run test bench load browser clean
+.PHONY: run lint test bench load browser clean
 
 # The venv is rebuilt only when the requirements change (a stamp file records it).
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
@@ -24,7 +25,12 @@ run: $(VENV)/.stamp
 browser:
 	@command -v chromium >/dev/null 2>&1 || scripts/install-chromium.sh
 
-test: $(VENV)/.stamp browser
+# Both read their settings from pyproject.toml; a finding fails `make test` before any test runs.
+lint: $(VENV)/.stamp
+	$(VENV)/bin/ruff check backend tests bench
+	$(VENV)/bin/mypy
+
+test: lint browser
 	$(PY) -m pytest
 
 bench: $(VENV)/.stamp browser

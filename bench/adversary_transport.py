@@ -58,13 +58,15 @@ def ws_url(url: str) -> str:
 
 class Bystanders:
     """``n`` well-behaved clients on a thread of their own: play the default setup, read
-    every message, ack every frame. ``totals()``: (epochs, frames) summed so far."""
+    every message, ack every frame. ``totals()``: (epochs, frames) summed so far;
+    ``errors``: the error messages they were sent, and how a client failed (``failure``)."""
 
     def __init__(self, url: str, n: int = 2) -> None:
         self.url, self.n = ws_url(url), n
         self.epochs = [0] * n
         self.frames = [0] * n
         self.errors: list[str] = []
+        self.failure: BaseException | None = None  # (the first client's that failed)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), name="bystanders", daemon=True)
         self.thread.start()
@@ -87,16 +89,23 @@ class Bystanders:
                         await ws.send('{"type":"ack"}')
                     elif message["type"] == "error":
                         self.errors.append(message["message"])
-        except Exception as e:  # (reported in the table's note)
+        except Exception as e:  # (reported in the table's note, and by the tests)
+            self.failure = self.failure or e
             self.errors.append(f"bystander {i}: {e!r}")
 
     def totals(self) -> tuple[int, int]:
         return sum(self.epochs), sum(self.frames)
 
-    def wait_training(self, limit: float = 60.0) -> None:
-        deadline = time.monotonic() + limit
-        while min(self.frames) < 5 and time.monotonic() < deadline:
+    def gets_frames(self, n: int, limit: float = 60.0) -> bool:
+        """Wait until each bystander has drawn ``n`` frames more (or one failed); whether they did."""
+        start, deadline = list(self.frames), time.monotonic() + limit
+
+        def done() -> bool:
+            return all(f >= s + n for f, s in zip(self.frames, start))
+
+        while not done() and self.failure is None and time.monotonic() < deadline:
             time.sleep(0.1)
+        return done()
 
     def close(self) -> None:
         self.stop.set()
@@ -107,7 +116,7 @@ class Bystanders:
 def bystanders(url: str, n: int = 2) -> Iterator[Bystanders]:
     b = Bystanders(url, n)
     try:
-        b.wait_training()
+        b.gets_frames(5)
         yield b
     finally:
         b.close()

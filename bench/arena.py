@@ -14,12 +14,11 @@ from typing import Any
 import torch
 
 from bench.common import DEVICE, WHERE, median_time, print_table
-
-TITLE = f"descent arena ({WHERE})"
-
 from descent.history import Cursor
 from descent.labs.arena.lab import Lab
 from descent.labs.arena.schema import Config, Racer
+
+TITLE = f"descent arena ({WHERE})"
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "yogi")
 

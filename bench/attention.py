@@ -14,11 +14,10 @@ from typing import Any
 import torch
 
 from bench.common import DEVICE, WHERE, median_time, print_table
-
-TITLE = f"attention lab ({WHERE})"
-
 from descent.labs.attention.lab import Lab
 from descent.labs.attention.schema import EPOCH_STEPS, Config
+
+TITLE = f"attention lab ({WHERE})"
 
 LARGEST = dict(layers=4, heads=8, d_model=128, ffn=512, length=16)  # the biggest maps a user can ask for
 

@@ -5,37 +5,27 @@ from __future__ import annotations
 import time
 
 from tests.conftest import screenshot
+from tests.wsutil import open_page
 
 
-def wait_for(page, script: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {script}")
-
-
-def open_lab(page) -> None:
-    page.goto(page.base_url + "/")
+def open_attention(page) -> None:
     # the tabs are in the HTML before the page is live: click once the first lab shows a frame
-    wait_for(page, "document.body.dataset.lab === 'mlp' && document.body.dataset.epoch !== undefined")
+    open_page(page, "/")
     page.click(".lab-tab[data-lab='attention']")
     page.wait_for_selector(".attn-map.head")
-    wait_for(page, "document.body.dataset.lab === 'attention' && document.body.dataset.epoch !== undefined")
+    page.wait_for_function("() => document.body.dataset.lab === 'attention' && document.body.dataset.epoch !== undefined")
 
 
 MAP_PIXELS = "document.querySelector(\".attn-map.head[data-layer='1'][data-head='0']\").toDataURL()"
 
 
 def test_switch_play_maps_appear_and_change(page) -> None:
-    open_lab(page)
+    open_attention(page)
     assert page.locator(".attn-map.head").count() == 4  # 2 layers x 2 heads
     assert page.locator(".attn-map.ideal").count() == 1  # reverse has an ideal map
     before = page.evaluate(MAP_PIXELS)
     page.click("#play")
-    wait_for(page, "Number(document.body.dataset.epoch) >= 8")
+    page.wait_for_function("() => Number(document.body.dataset.epoch) >= 8")
     page.click("#play")
     assert page.evaluate(MAP_PIXELS) != before
     assert int(page.get_attribute("#attn-scrub", "max")) >= 8  # time-lapse frames arrived
@@ -63,21 +53,21 @@ def test_switch_play_maps_appear_and_change(page) -> None:
 
 
 def test_bad_heads_gets_an_error_and_the_run_goes_on(page) -> None:
-    open_lab(page)
+    open_attention(page)
     page.eval_on_selector("#ctl-heads", "el => { el.value = 3; el.dispatchEvent(new Event('change')); }")
     toast = page.wait_for_selector(".toast")
     assert "heads 3 does not divide d_model 32" in toast.inner_text() and "[1, 2, 4, 8]" in toast.inner_text()
-    wait_for(page, "document.querySelector('#ctl-heads').value === '2'")  # the control shows the kept config
+    page.wait_for_function("() => document.querySelector('#ctl-heads').value === '2'")  # the control shows the kept config
     page.click("#play")
-    wait_for(page, "Number(document.body.dataset.epoch) >= 2")
+    page.wait_for_function("() => Number(document.body.dataset.epoch) >= 2")
     page.click("#play")
 
 
 def test_type_your_own_input(page) -> None:
-    open_lab(page)
+    open_attention(page)
     page.fill("[data-ref=probeText]", "12345678")
     page.click("[data-ref=probeButton]")
-    wait_for(page, "document.querySelector('.attn-caption').textContent.includes('your input 12345678')")
+    page.wait_for_function("() => document.querySelector('.attn-caption').textContent.includes('your input 12345678')")
     page.fill("[data-ref=probeText]", "1234567Z")
     page.click("[data-ref=probeButton]")
     assert "allowed: 0 1 2 3 4 5 6 7 8 9" in page.wait_for_selector(".toast").inner_text()

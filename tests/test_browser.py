@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import screenshot
+from tests.wsutil import EPOCH, open_page
 
-EPOCH = "Number(document.body.dataset.epoch ?? -1)"
 TRAIN_LOSS = "(() => { const el = document.querySelector('.loss-chart'); return el.data ? el.data[0].y : []; })()"
 BOUNDARY = "document.querySelector('canvas.boundary').toDataURL()"
 LOWEST_EPOCH_SINCE_NOW = """() => {
@@ -16,11 +16,6 @@ LOWEST_EPOCH_SINCE_NOW = """() => {
     window.lowestEpoch = Math.min(window.lowestEpoch, Number(document.body.dataset.epoch));
   }).observe(document.body, {attributes: true, attributeFilter: ["data-epoch"]});
 }"""
-
-
-def open_page(page: Any, hash: str = "") -> None:
-    page.goto(page.base_url + hash)
-    page.wait_for_function(f"() => {EPOCH} >= 0")
 
 
 def test_the_page_shows_data_boundary_network_and_device(page: Any) -> None:

@@ -5,21 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import screenshot
+from tests.wsutil import STEP, open_page
 
-STEP = "() => Number(document.body.dataset.step || -1)"
+SCHEDULE_DRAWN = "document.querySelector('.schedule-chart').dataset.horizon"
+
 CURVE = "() => { const el = document.querySelector('.schedule-chart'); return el.data ? el.data[0].y : null; }"
 
 
-def open_page(page: Any) -> None:
-    page.goto(page.base_url)
-    page.wait_for_function(f"() => ({STEP})() >= 0")
-    page.wait_for_function("() => document.querySelector('.schedule-chart').dataset.horizon")
-
-
 def test_switch_optimizer_mid_run_keeps_training(page: Any) -> None:
-    open_page(page)
+    open_page(page, "", SCHEDULE_DRAWN)
     page.click("#play")
-    page.wait_for_function(f"() => ({STEP})() > 300")
+    page.wait_for_function(f"() => {STEP} > 300")
     epoch_before = int(page.evaluate("document.body.dataset.epoch"))
     page.select_option("#ctl-optimizer", "adam")
     page.wait_for_selector(".toast.info:has-text('Optimizer changed')")
@@ -27,7 +23,7 @@ def test_switch_optimizer_mid_run_keeps_training(page: Any) -> None:
     page.wait_for_function("() => document.querySelector('[data-ref=optState]').textContent.includes('second moment')")
     assert int(page.evaluate("document.body.dataset.epoch")) >= epoch_before
     step_after = page.evaluate(STEP)
-    page.wait_for_function(f"() => ({STEP})() > {step_after}")
+    page.wait_for_function(f"() => {STEP} > {step_after}")
     # Adam's parameters are shown, SGD-only ones hidden
     assert page.is_visible("#ctl-beta2") and not page.is_visible("#ctl-momentum")
     page.click("#play")  # pause
@@ -35,7 +31,7 @@ def test_switch_optimizer_mid_run_keeps_training(page: Any) -> None:
 
 
 def test_schedule_change_redraws_the_curve(page: Any) -> None:
-    open_page(page)
+    open_page(page, "", SCHEDULE_DRAWN)
     flat = page.evaluate(CURVE)
     assert flat and len(set(flat)) == 1  # constant
     page.select_option("#ctl-schedule", "cosine")
@@ -56,7 +52,7 @@ def test_schedule_change_redraws_the_curve(page: Any) -> None:
 
 
 def test_bad_schedule_parameter_names_the_field_and_keeps_the_run(page: Any) -> None:
-    open_page(page)
+    open_page(page, "", SCHEDULE_DRAWN)
     page.select_option("#ctl-schedule", "multistep")
     page.wait_for_function("() => document.querySelector('#ctl-milestones').offsetParent !== null")
     # the multistep curve comes with the next frame, after the config (the constant one is flat)
@@ -67,13 +63,13 @@ def test_bad_schedule_parameter_names_the_field_and_keeps_the_run(page: Any) -> 
     toast = page.wait_for_selector(".toast:has-text('milestones')")
     assert "increasing" in toast.text_content()
     page.click("#step")
-    page.wait_for_function(f"() => ({STEP})() > 0")
+    page.wait_for_function(f"() => {STEP} > 0")
     assert page.evaluate(CURVE) == before  # last good schedule kept
 
 
 def test_gradient_heatmap_present_and_updating(page: Any) -> None:
     page.set_viewport_size({"width": 1920, "height": 1080})
-    open_page(page)
+    open_page(page, "", SCHEDULE_DRAWN)
     page.select_option("#ctl-activation", "sigmoid")
     page.click("#play")
     page.wait_for_function("() => Number(document.querySelector('.grad-heatmap').dataset.columns) >= 3")

@@ -6,41 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 import torch
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from descent.runtime.session import Session
 from descent.runtime.worker import Worker
-from descent.server.app import create_app
-from descent.settings import Settings
+from tests.wsutil import of_type, serve, until, wait_for
 
 FULL = "the server is full: the sessions training now take 1 places, at most 1; try again in a moment"
-
-
-@contextmanager
-def serve(**limits: Any) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(device="cpu", worker_processes=0, **limits))) as client:
-        yield client
-
-
-def until(ws: Any, kind: str, limit: int = 500, **fields: Any) -> dict:
-    for _ in range(limit):
-        msg = ws.receive_json()
-        if msg["type"] == kind and all(msg.get(k) == v for k, v in fields.items()):
-            return msg
-    raise AssertionError(f"no {kind} {fields}")
-
-
-def wait_for(condition: Any, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never held")
-        time.sleep(0.02)
 
 
 # ---- admission ----------------------------------------------------------------------
@@ -52,7 +27,7 @@ def test_past_training_capacity_a_new_user_is_told_to_try_again() -> None:
             assert ws1.receive_json()["type"] == "hello"
             assert ws1.receive_json()["type"] == "config"
             ws1.send_json({"type": "control", "action": "play"})
-            until(ws1, "status", state="running")
+            until(ws1, of_type("status", state="running"))
             with client.websocket_connect("/ws") as ws2:
                 error = ws2.receive_json()
                 assert error == {"type": "error", "message": FULL, "loc": []}
@@ -60,9 +35,9 @@ def test_past_training_capacity_a_new_user_is_told_to_try_again() -> None:
                     ws2.receive_json()
                 assert closed.value.code == 1013 and closed.value.reason == FULL
             assert client.get("/healthz").json()["sessions"] == 1  # the refused one holds nothing
-            until(ws1, "frame", state="running")  # the first user trains on
+            until(ws1, of_type("frame", state="running"))  # the first user trains on
             ws1.send_json({"type": "control", "action": "pause"})
-            until(ws1, "status", state="paused")
+            until(ws1, of_type("status", state="paused"))
             with client.websocket_connect("/ws") as ws3:  # room again: admitted
                 hello = ws3.receive_json()
                 assert hello["type"] == "hello" and hello["limits"]["max_running_sessions"] == 1
@@ -73,20 +48,20 @@ def test_play_past_capacity_is_refused_and_the_session_keeps_its_place() -> None
         with client.websocket_connect("/ws") as ws1, client.websocket_connect("/ws") as ws2:
             for ws in (ws1, ws2):
                 assert ws.receive_json()["type"] == "hello"
-                until(ws, "frame")
+                until(ws, of_type("frame"))
             ws1.send_json({"type": "control", "action": "play"})
-            until(ws1, "status", state="running")
+            until(ws1, of_type("status", state="running"))
             ws2.send_json({"type": "control", "action": "play"})
-            error = until(ws2, "error")
+            error = until(ws2, of_type("error"))
             assert error["message"] == FULL and error["loc"] == ["action"]
-            assert until(ws2, "status")["state"] == "paused"
+            assert until(ws2, of_type("status"))["state"] == "paused"
             ws1.send_json({"type": "control", "action": "play"})  # already running: no refusal
             ws1.send_json({"type": "control", "action": "pause"})
-            until(ws1, "status", state="paused")
+            until(ws1, of_type("status", state="paused"))
             ws2.send_json({"type": "control", "action": "play"})  # the place freed up
-            until(ws2, "status", state="running")
+            until(ws2, of_type("status", state="running"))
             for _ in range(500):  # it trains (the first frame may leave before its first quantum)
-                frame = until(ws2, "frame", state="running")
+                frame = until(ws2, of_type("frame", state="running"))
                 if frame["step"] > 0:
                     break
             assert frame["step"] > 0

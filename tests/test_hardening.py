@@ -18,17 +18,7 @@ from descent.protocol import Hello
 from descent.server.limits import TokenBucket
 from descent.server.security import RedactTokens, origin_allowed
 from descent.settings import Settings
-from tests.wsutil import alive, greet, of_type, serve, until
-
-
-def wait_for(condition, seconds: float = 60.0) -> None:
-    """Poll ``condition`` (the janitor runs once a second); fail if it never holds."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never held")
-        time.sleep(0.05)
-
+from tests.wsutil import alive, greet, of_type, serve, until, wait_for
 
 # ---- settings and small parts ---------------------------------------------------------
 

@@ -6,17 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import screenshot
+from tests.wsutil import EPOCH, open_page
 
-EPOCH = "Number(document.body.dataset.epoch ?? -1)"
+# the neuron maps are painted (a canvas keeps its 300px default width until then)
+MAPS_PAINTED = "[...document.querySelectorAll('.node.hidden .node-map')].every((c) => c.width === 16)"
+
 BOUNDARY = "document.querySelector('canvas.boundary').toDataURL()"
 LINK = '.network svg.links path[data-layer="0"][data-to="1"][data-from="0"]'
-
-
-def open_page(page: Any, hash: str) -> None:
-    page.goto(page.base_url + hash)
-    page.wait_for_function(f"() => {EPOCH} >= 0")
-    # the neuron maps are painted (a canvas keeps its 300px default width until then)
-    page.wait_for_function("() => [...document.querySelectorAll('.node.hidden .node-map')].every((c) => c.width === 16)")
 
 
 def hover_link(page: Any, selector: str) -> None:
@@ -30,7 +26,7 @@ def hover_link(page: Any, selector: str) -> None:
 
 
 def test_diagram_shows_maps_and_the_hover_card_shows_a_weight(page: Any) -> None:
-    open_page(page, "/#dataset=xor&hidden=3")
+    open_page(page, "/#dataset=xor&hidden=3", MAPS_PAINTED)
     assert page.locator(".node.hidden .node-map").count() == 3
     assert page.locator(".node.input .node-map").count() == 7  # every feature, chosen or not
     assert page.locator(".bias").count() == 4  # 3 hidden neurons and the output
@@ -50,7 +46,7 @@ def test_diagram_shows_maps_and_the_hover_card_shows_a_weight(page: Any) -> None
 
 
 def test_editing_a_weight_changes_the_model_and_bad_values_are_refused(page: Any) -> None:
-    open_page(page, "/#dataset=xor&hidden=3")
+    open_page(page, "/#dataset=xor&hidden=3", MAPS_PAINTED)
     before = page.evaluate(BOUNDARY)
     loss_before = page.inner_text("[data-ref=trainLoss]")
     hover_link(page, LINK)
@@ -79,7 +75,7 @@ def test_editing_a_weight_changes_the_model_and_bad_values_are_refused(page: Any
 
 
 def test_hovering_a_neuron_shows_its_output_in_the_main_heatmap(page: Any) -> None:
-    open_page(page, "/#dataset=circle")
+    open_page(page, "/#dataset=circle", MAPS_PAINTED)
     before = page.evaluate(BOUNDARY)
     page.hover('.node.hidden[data-layer="0"][data-neuron="1"]')
     page.wait_for_function(f"(b) => {BOUNDARY} !== b", arg=before)
@@ -89,7 +85,7 @@ def test_hovering_a_neuron_shows_its_output_in_the_main_heatmap(page: Any) -> No
 
 
 def test_drawn_points_join_the_training_data(page: Any) -> None:
-    open_page(page, "/#dataset=gauss")
+    open_page(page, "/#dataset=gauss", MAPS_PAINTED)
     page.wait_for_function("() => document.querySelector('[data-ref=drawnCount]').textContent.startsWith('0 /')")
     before = page.evaluate(BOUNDARY)
     page.click("[data-ref=drawPos]")
@@ -110,7 +106,7 @@ def test_drawn_points_join_the_training_data(page: Any) -> None:
 
 def test_too_many_drawn_points_are_refused_with_a_message(page: Any) -> None:
     many = ",".join(["1,1,1"] * 101)
-    open_page(page, f"/#dataset=gauss&learning_rate=0.1&drawn={many}")
+    open_page(page, f"/#dataset=gauss&learning_rate=0.1&drawn={many}", MAPS_PAINTED)
     page.wait_for_function("() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('drawn'))")
     # the rest of the link's setup still loads
     page.wait_for_function("() => document.querySelector('#ctl-learning_rate').value === '0.1'")

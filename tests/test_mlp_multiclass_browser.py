@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import screenshot
-from tests.test_browser import EPOCH, open_page
+from tests.wsutil import EPOCH, open_page
 
 # The main heatmap's pixels, each saturated one counted under the nearest class hue of the
 # first k palette colours (orange, blue, green, red): {hue index: share of the canvas}.

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import screenshot
+from tests.wsutil import EPOCH, STEP, open_page
 
-EPOCH = "Number(document.body.dataset.epoch ?? -1)"
-STEP = "Number(document.body.dataset.step ?? -1)"
 LABS = ["mlp", "attention", "arena", "backprop"]
 
 # Poisons the frames the page receives, on their way from the websocket to the views: with
@@ -55,11 +54,6 @@ def loose(browser: Any, server_url: str) -> Iterator[Any]:
     context.close()
 
 
-def open_lab(page: Any, hash: str) -> None:
-    page.goto(page.base_url + "/#" + hash)
-    page.wait_for_function(f"() => {EPOCH} >= 0 && document.body.dataset.lab", timeout=60_000)
-
-
 def failures(page: Any) -> int:
     return int(page.evaluate("() => Number(document.body.dataset.viewFailures ?? 0)"))
 
@@ -69,7 +63,7 @@ def failures(page: Any) -> int:
 @pytest.mark.parametrize("lab", LABS)
 def test_every_view_draws_null_nan_and_infinities_without_throwing(page: Any, lab: str) -> None:
     page.add_init_script(POISON)
-    open_lab(page, f"lab={lab}&speed=30" if lab == "backprop" else f"lab={lab}")
+    open_page(page, f"/#lab={lab}" + ("&speed=30" if lab == "backprop" else ""))
     page.click("#play")
     page.wait_for_function(f"() => {STEP} >= 2", timeout=60_000)
     for value in ["null", "nan", "inf", "-inf"]:
@@ -87,7 +81,7 @@ def test_every_view_draws_null_nan_and_infinities_without_throwing(page: Any, la
 
 def test_a_view_that_throws_is_reported_once_and_the_page_goes_on(loose: Any) -> None:
     page = loose
-    open_lab(page, "dataset=xor")
+    open_page(page, "/#dataset=xor")
     # every canvas paint now throws: the playground's frame handler fails on every frame
     page.evaluate("() => { CanvasRenderingContext2D.prototype.putImageData = () => { throw new Error('paint refused'); }; }")
     page.click("#play")
@@ -125,7 +119,7 @@ def test_the_divergence_banner_shows_after_a_frame_of_null_gradients(page: Any) 
 # ---- 7. a stalled run is explained ----------------------------------------------------------
 
 def test_a_saturated_run_that_stalls_is_explained(page: Any) -> None:
-    open_lab(page, "learning_rate=10")  # the default setup: every gradient ends ~0
+    open_page(page, "/#learning_rate=10")  # the default setup: every gradient ends ~0
     page.click("#play")
     page.wait_for_selector("#banner.warn:not([hidden])", timeout=120_000)
     text = page.inner_text("#banner")
@@ -192,7 +186,7 @@ LEGIBILITY = """() => {
 
 @pytest.mark.parametrize("lab", LABS)
 def test_every_chart_is_legible_in_both_themes(page: Any, lab: str) -> None:
-    open_lab(page, f"lab={lab}&speed=30" if lab == "backprop" else f"lab={lab}")
+    open_page(page, f"/#lab={lab}" + ("&speed=30" if lab == "backprop" else ""))
     page.click("#play")
     page.wait_for_function(f"() => {STEP} >= 3", timeout=60_000)
     page.click("#play")
@@ -216,7 +210,7 @@ def test_every_chart_is_legible_in_both_themes(page: Any, lab: str) -> None:
 # ---- 3. switching labs keeps each lab's setup ----------------------------------------------
 
 def test_switching_labs_keeps_each_labs_setup_and_run(page: Any) -> None:
-    open_lab(page, "dataset=spiral&hidden=6,6&features=x1,x2,sinx1,sinx2")
+    open_page(page, "/#dataset=spiral&hidden=6,6&features=x1,x2,sinx1,sinx2")
     page.click("[data-ref=drawPos]")
     page.locator("canvas.boundary").scroll_into_view_if_needed()
     box = page.locator("canvas.boundary").bounding_box()
@@ -262,7 +256,7 @@ def in_view(page: Any, selector: str, min_side: float) -> None:
 @pytest.mark.parametrize("lab", LABS)
 def test_an_embed_shows_the_main_picture_and_keeps_everything_reachable(page: Any, lab: str) -> None:
     page.set_viewport_size({"width": 640, "height": 420})
-    open_lab(page, f"lab={lab}&embed=true")
+    open_page(page, f"/#lab={lab}&embed=true")
     page.wait_for_timeout(1000)
     in_view(page, MAIN_PICTURE[lab], 140)
     screenshot(page, f"class_embed_{lab}_640")
@@ -292,7 +286,7 @@ def test_an_embed_shows_the_main_picture_and_keeps_everything_reachable(page: An
 
 def test_an_embed_keeps_problem_type_and_regularization_reachable(page: Any) -> None:
     page.set_viewport_size({"width": 800, "height": 500})
-    open_lab(page, "embed=true&learning_rate_hide=true")
+    open_page(page, "/#embed=true&learning_rate_hide=true")
     page.click("#more")
     page.select_option("#ctl-problem", "regression")
     page.wait_for_function("() => location.hash.includes('problem=regression')")
@@ -303,7 +297,7 @@ def test_an_embed_keeps_problem_type_and_regularization_reachable(page: Any) -> 
 
 @pytest.mark.parametrize("lab", LABS)
 def test_a_laptop_screen_shows_the_main_picture_above_the_fold(page: Any, lab: str) -> None:
-    open_lab(page, f"lab={lab}")
+    open_page(page, f"/#lab={lab}")
     page.wait_for_timeout(800)
     header = box(page, ".topbar")
     assert header["h"] <= 130, header  # two compact rows, not four
@@ -400,7 +394,7 @@ LEGEND_OVERLAP = """() => [...document.querySelectorAll('#lab-root .js-plotly-pl
 @pytest.mark.parametrize("lab", LABS)
 def test_projector_makes_every_label_16px_and_legends_leave_the_curves(page: Any, lab: str) -> None:
     page.set_viewport_size({"width": 1920, "height": 1080})
-    open_lab(page, f"lab={lab}&projector=true" + ("&speed=30" if lab == "backprop" else ""))
+    open_page(page, f"/#lab={lab}&projector=true" + ("&speed=30" if lab == "backprop" else ""))
     page.click("#play")
     page.wait_for_function(f"() => {STEP} >= 3", timeout=60_000)
     page.click("#play")
@@ -422,9 +416,9 @@ def test_the_lessons_menu_lists_every_lesson_and_opens_one(page: Any) -> None:
     from pathlib import Path
 
     lessons = json.loads((Path(__file__).resolve().parents[1] / "frontend/lessons.json").read_text())
-    open_lab(page, "")
+    open_page(page, "/#")
     page.wait_for_function(f"() => document.querySelectorAll('#lessons option').length === {len(lessons) + 1}")
-    assert page.locator("#lessons option").all_inner_texts()[1:] == [l["title"] for l in lessons.values()]
+    assert page.locator("#lessons option").all_inner_texts()[1:] == [lesson["title"] for lesson in lessons.values()]
     page.select_option("#lessons", "backprop-by-hand")
     page.wait_for_selector(".lesson[data-lesson=backprop-by-hand]", timeout=60_000)
     page.wait_for_function("() => document.body.dataset.lab === 'backprop'", timeout=60_000)
@@ -441,7 +435,7 @@ FAKE_GPU = """(() => { const get = WebGLRenderingContext.prototype.getParameter;
 
 def test_the_arena_3d_view_is_live_while_racing_where_webgl_has_a_gpu(page: Any) -> None:
     page.add_init_script(FAKE_GPU)
-    open_lab(page, "lab=arena&speed=30")
+    open_page(page, "/#lab=arena&speed=30")
     assert page.is_checked("[data-ref=live3d]")  # live by default
     page.click("#play")
     points = "document.querySelector('[data-ref=surface3d]').data[1].x.length"
@@ -457,7 +451,7 @@ def test_the_arena_3d_view_is_live_while_racing_where_webgl_has_a_gpu(page: Any)
 
 
 def test_saved_runs_survive_a_reload_and_the_loss_has_a_log_scale(page: Any) -> None:
-    open_lab(page, "dataset=xor")
+    open_page(page, "/#dataset=xor")
     page.click("#play")
     page.wait_for_function(f"() => {EPOCH} >= 3", timeout=60_000)
     page.click("#play")
@@ -477,7 +471,7 @@ def test_saved_runs_survive_a_reload_and_the_loss_has_a_log_scale(page: Any) -> 
 @pytest.mark.parametrize("width,height", [(800, 600), (390, 844)])
 def test_backprop_fits_narrow_screens_and_says_zero_grad_only_when_forgotten(page: Any, width: int, height: int) -> None:
     page.set_viewport_size({"width": width, "height": height})
-    open_lab(page, "lab=backprop")
+    open_page(page, "/#lab=backprop")
     page.click("[data-ref=whole]")
     page.wait_for_function("() => document.body.dataset.backpropPhase === 'update'", timeout=60_000)
     assert page.evaluate("() => document.scrollingElement.scrollWidth") <= width  # nothing overflows sideways
@@ -493,7 +487,7 @@ def test_backprop_fits_narrow_screens_and_says_zero_grad_only_when_forgotten(pag
 
 def test_a_phone_header_leaves_room_and_keeps_every_setting(page: Any) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
-    open_lab(page, "")
+    open_page(page, "/#")
     header = box(page, ".topbar")
     assert header["h"] <= 200, header
     assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390

@@ -9,14 +9,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.conftest import screenshot
+from tests.wsutil import EPOCH, open_page
 
-EPOCH = "Number(document.body.dataset.epoch ?? -1)"
 BOUNDARY = "document.querySelector('canvas.boundary').toDataURL()"
-
-
-def open_page(page: Any, hash: str) -> None:
-    page.goto(page.base_url + hash)
-    page.wait_for_function(f"() => {EPOCH} >= 0", timeout=30_000)
 
 
 def hash_params(page: Any) -> dict[str, str]:

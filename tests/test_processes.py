@@ -5,75 +5,21 @@ other process's client trains on without a hitch."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import signal
-import time
-from collections.abc import Callable
-from typing import Any
 
 import websockets
 
 from bench.common import process_tree, run_in_thread, running_server
 from descent.runtime.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED
+from tests import wsutil
+from tests.wsutil import read_until, training
 
-Message = dict[str, Any]
 
-
-class Client:
-    """A page-like websocket client: it acks frames and keeps every other message."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.epoch = -1
-        self.frames = 0
-        self.messages: list[Message] = []
-
-    async def send(self, message: Message) -> None:
-        await self.ws.send(json.dumps(message))
-
-    async def read_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
-            except TimeoutError:
-                return
-            if message["type"] == "frame":
-                self.epoch, self.frames = message["epoch"], self.frames + 1
-                await self.send({"type": "ack"})
-            else:
-                self.messages.append(message)
-
-    def errors(self) -> list[str]:
-        return [m["message"] for m in self.messages if m["type"] == "error"]
-
+class Client(wsutil.Client):
     def restored(self) -> bool:
         """Told its session is back (from its last snapshot, or its setup if it had none)."""
         return any(e == RESTORED or e.startswith(RESTORED_AT.split("{")[0]) for e in self.errors())
-
-
-async def together(clients: list[Client], seconds: float) -> None:
-    await asyncio.gather(*(c.read_for(seconds) for c in clients))
-
-
-# Every wait below is for an event (a message, an epoch count); the limits are only a safety
-# net, generous because a fresh worker process imports torch slowly on a loaded machine.
-LIMIT = 120.0
-
-
-async def until(clients: list[Client], done: Callable[[], bool], limit: float = LIMIT) -> bool:
-    """Read (all of ``clients``) until ``done()``; whether it came."""
-    deadline = time.monotonic() + limit
-    while not done() and time.monotonic() < deadline:
-        await together(clients, 0.25)
-    return done()
-
-
-async def until_trained(clients: list[Client], watching: list[Client], epochs: int) -> None:
-    """Read (all of ``clients``) until each of ``watching`` shows more than ``epochs`` epochs."""
-    assert await until(clients, lambda: min(c.epoch for c in watching) > epochs), [c.epoch for c in watching]
 
 
 def workers(server_pid: int) -> list[int]:
@@ -94,19 +40,19 @@ def test_a_killed_worker_process_hits_only_its_sessions() -> None:
                 for c in (a, b):
                     await c.send({"type": "configure", "config": {"learning_rate": 0.1, "hidden": [5, 3]}})
                     await c.send({"type": "control", "action": "play"})
-                await until_trained([a, b], [a, b], 5)
+                await training([a, b], 5)
 
                 os.kill(pids[0], signal.SIGKILL)
                 before = {id(c): (c.epoch, len(c.messages)) for c in (a, b)}
-                await until([a, b], lambda: any(CRASHED in c.errors() for c in (a, b)))
+                await read_until([a, b], lambda: any(CRASHED in c.errors() for c in (a, b)), what="a crash notice")
                 hit = [c for c in (a, b) if CRASHED in c.errors()]
                 assert len(hit) == 1, [c.errors() for c in (a, b)]  # the two sessions sat in different processes
                 victim, bystander = hit[0], (b if hit[0] is a else a)
-                await until_trained([a, b], [bystander], before[id(bystander)][0])  # it trains on
+                await training([a, b], before[id(bystander)][0], [bystander])  # it trains on
                 assert bystander.errors() == []
 
                 # the new process brings the session back: its setup, paused, and why
-                assert await until([victim, bystander], lambda: victim.restored()), victim.messages
+                await read_until([victim, bystander], lambda: victim.restored(), what="the restore notice")
                 back = victim.messages[before[id(victim)][1]:]
                 config = next(m for m in back if m["type"] == "config")
                 assert config["config"]["learning_rate"] == 0.1 and config["config"]["hidden"] == [5, 3]
@@ -114,16 +60,16 @@ def test_a_killed_worker_process_hits_only_its_sessions() -> None:
                 assert status["state"] == "paused"
 
                 # and it trains again, as does the bystander, which never saw an error
-                victim.epoch = -1  # (counted again from the restored run's frames)
+                victim.frame = {}  # (counted again from the restored run's frames)
                 await victim.send({"type": "control", "action": "play"})
-                await until_trained([victim, bystander], [victim], 5)
+                await training([victim, bystander], 5, [victim])
                 assert bystander.errors() == []
 
                 # its process crashes again: should its setup be the cause, restoring it again
                 # would crash its neighbours forever, so it starts over from the default setup
                 seen = len(victim.messages)
                 os.kill(next(p for p in workers(server.pid) if p not in pids), signal.SIGKILL)
-                assert await until([victim, bystander], lambda: AGAIN in victim.errors()), victim.messages[seen:]
+                await read_until([victim, bystander], lambda: AGAIN in victim.errors(), what="the second crash's notice")
                 config = next(m for m in victim.messages[seen:] if m["type"] == "config")
                 assert config["config"]["learning_rate"] == 0.03 and config["config"]["hidden"] == [4, 2]
                 assert bystander.errors() == []
@@ -133,7 +79,7 @@ def test_a_killed_worker_process_hits_only_its_sessions() -> None:
             async with websockets.connect(ws_url, max_size=None) as wc:
                 c = Client(wc)
                 await c.send({"type": "control", "action": "play"})
-                await until_trained([c], [c], 5)
+                await training([c], 5)
                 assert c.errors() == []
 
         run_in_thread(scenario())
@@ -151,17 +97,17 @@ def test_admission_counts_the_sessions_of_every_process() -> None:
                 a, b, c = Client(wa), Client(wb), Client(wc)
                 for x in (a, b):
                     await x.send({"type": "control", "action": "play"})
-                await until_trained([a, b, c], [a, b], 1)  # one in each process (placement spreads them)
+                await training([a, b, c], 1, [a, b])  # one in each process (placement spreads them)
                 await c.send({"type": "control", "action": "play"})
                 full = "the server is full: the sessions training now take 2 places, at most 2"
-                assert await until([a, b, c], lambda: any(full in e for e in c.errors())), c.messages
+                await read_until([a, b, c], lambda: any(full in e for e in c.errors()), what="the server-full notice")
                 assert c.frames <= 1  # (its paused first frame at most) it does not train
 
                 seen = len(a.messages)
                 await a.send({"type": "control", "action": "pause"})
-                assert await until([a, b, c], lambda: any(m["type"] == "status" and m["state"] == "paused" for m in a.messages[seen:]))
+                await read_until([a, b, c], lambda: any(m["type"] == "status" and m["state"] == "paused" for m in a.messages[seen:]), what="the pause")
                 await c.send({"type": "control", "action": "play"})
-                await until_trained([a, b, c], [c], 1)  # a place came free in the other process
+                await training([a, b, c], 1, [c])  # a place came free in the other process
 
         run_in_thread(scenario())
 
@@ -181,16 +127,16 @@ def test_a_frozen_worker_process_is_stopped_and_replaced() -> None:
                 a, b = Client(wa), Client(wb)
                 for c in (a, b):
                     await c.send({"type": "control", "action": "play"})
-                await until_trained([a, b], [a, b], 5)
+                await training([a, b], 5)
                 os.kill(pids[0], signal.SIGSTOP)
-                await until([a, b], lambda: any(c.restored() for c in (a, b)))
+                await read_until([a, b], lambda: any(c.restored() for c in (a, b)), what="a restore notice")
                 hit = [c for c in (a, b) if STALLED in c.errors()]
                 assert len(hit) == 1 and hit[0].restored(), [c.errors() for c in (a, b)]
                 bystander = b if hit[0] is a else a
                 assert bystander.errors() == []
-                hit[0].epoch = -1  # (counted again from the restored run's frames)
+                hit[0].frame = {}  # (counted again from the restored run's frames)
                 await hit[0].send({"type": "control", "action": "play"})
-                await until_trained([a, b], [hit[0]], 5)
+                await training([a, b], 5, [hit[0]])
 
         run_in_thread(scenario())
         assert pids[0] not in workers(server.pid)

@@ -12,22 +12,14 @@ from pydantic import TypeAdapter
 
 from descent.protocol import ServerMessage
 from descent.runtime.session import ACK_WINDOW
+from tests.wsutil import of_type, until
 
 server_message = TypeAdapter(ServerMessage)
 
 
-def receive(ws: Any, until: Callable[[dict], bool], limit: int = 2000) -> dict:
-    """Read messages (each validated against the schema) until one matches."""
-    for _ in range(limit):
-        msg = ws.receive_json()
-        server_message.validate_python(msg)
-        if until(msg):
-            return msg
-    raise AssertionError("expected message never came")
-
-
-def is_type(kind: str) -> Callable[[dict], bool]:
-    return lambda m: m["type"] == kind
+def receive(ws: Any, want: Callable[[dict], bool]) -> dict:
+    """``until``, with every message read validated against the protocol's schema."""
+    return until(ws, want, each=server_message.validate_python)
 
 
 @contextmanager
@@ -36,7 +28,7 @@ def open_session(client: Any) -> Iterator[Any]:
     with client.websocket_connect("/ws") as ws:
         hello = ws.receive_json()
         assert hello["type"] == "hello" and hello["protocol"] == 1 and hello["device"] == "cpu" and hello["session"]
-        receive(ws, is_type("frame"))  # the first frame follows config and status
+        receive(ws, of_type("frame"))  # the first frame follows config and status
         yield ws
 
 
@@ -69,7 +61,7 @@ def test_first_contact(client: Any) -> None:
         config = ws.receive_json()
         assert config["type"] == "config" and config["config"]["lab"] == "mlp"
         assert ws.receive_json()["type"] == "status"
-        frame = receive(ws, is_type("frame"))
+        frame = receive(ws, of_type("frame"))
         assert frame["history"]["reset"] and frame["views"]["data"]["train"]["x1"]
         assert {"train_loss", "test_loss"} <= set(frame["metrics"])
 
@@ -78,7 +70,7 @@ def test_first_contact(client: Any) -> None:
 def test_loss_falls_over_steps(client: Any, dataset: str) -> None:
     with open_session(client) as ws:
         ws.send_json({"type": "configure", "config": {"dataset": dataset, "learning_rate": 0.1}})
-        receive(ws, is_type("config"))
+        receive(ws, of_type("config"))
         first = receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 0)
         start = first["metrics"]["train_loss"]
         for _ in range(30):  # within the per-connection burst limit
@@ -91,11 +83,11 @@ def test_loss_falls_over_steps(client: Any, dataset: str) -> None:
 def test_play_streams_frames_then_pause(client: Any) -> None:
     with open_session(client) as ws:
         ws.send_json({"type": "control", "action": "play"})
-        assert receive(ws, is_type("status"))["state"] == "running"
-        epochs = [receive(ws, is_type("frame"))["epoch"] for _ in range(5)]
+        assert receive(ws, of_type("status"))["state"] == "running"
+        epochs = [receive(ws, of_type("frame"))["epoch"] for _ in range(5)]
         assert epochs == sorted(epochs) and epochs[-1] > epochs[0]
         ws.send_json({"type": "control", "action": "pause"})
-        assert receive(ws, is_type("status"))["state"] == "paused"
+        assert receive(ws, of_type("status"))["state"] == "paused"
 
 
 def test_lr_change_keeps_network_architecture_change_resets(client: Any) -> None:
@@ -104,16 +96,16 @@ def test_lr_change_keeps_network_architecture_change_resets(client: Any) -> None
             ws.send_json({"type": "control", "action": "step"})
         receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 3)
         ws.send_json({"type": "configure", "config": {"learning_rate": 0.3}})
-        msg = receive(ws, is_type("config"))
+        msg = receive(ws, of_type("config"))
         assert msg["rebuilt"] == "none" and msg["changed"] == ["learning_rate"]
-        frame = receive(ws, is_type("frame"))
+        frame = receive(ws, of_type("frame"))
         assert frame["epoch"] == 3 and frame["lr"] == 0.3
         ws.send_json({"type": "configure", "config": {"optimizer": "adam"}})
-        assert receive(ws, is_type("config"))["rebuilt"] == "optimizer"
-        assert receive(ws, is_type("frame"))["epoch"] == 3
+        assert receive(ws, of_type("config"))["rebuilt"] == "optimizer"
+        assert receive(ws, of_type("frame"))["epoch"] == 3
         ws.send_json({"type": "configure", "config": {"hidden": [6, 6, 6]}})
-        assert receive(ws, is_type("config"))["rebuilt"] == "network"
-        frame = receive(ws, is_type("frame"))
+        assert receive(ws, of_type("config"))["rebuilt"] == "network"
+        frame = receive(ws, of_type("frame"))
         assert frame["epoch"] == 0 and frame["history"]["reset"] and len(frame["views"]["grad_norms"]) == 4
 
 
@@ -137,20 +129,20 @@ BAD_INPUTS: list[tuple[str, str]] = [
 def test_bad_input_gets_an_error_and_the_session_lives(client: Any) -> None:
     with open_session(client) as ws:
         ws.send_json({"type": "configure", "config": {"dataset": "xor", "learning_rate": 0.1}})
-        good = receive(ws, is_type("config"))["config"]
+        good = receive(ws, of_type("config"))["config"]
         for _ in range(2):
             ws.send_json({"type": "control", "action": "step"})
         receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 2)
         for text, needle in BAD_INPUTS:
             ws.send_text(text)
-            error = receive(ws, is_type("error"))
+            error = receive(ws, of_type("error"))
             assert needle in error["message"], (text[:80], error)
         # still alive, same config, same history: training continues from epoch 2
         ws.send_json({"type": "control", "action": "step"})
         frame = receive(ws, lambda m: m["type"] == "frame" and m["epoch"] == 3)
         assert frame["lr"] == 0.1
         ws.send_json({"type": "configure", "config": {}})
-        assert receive(ws, is_type("config"))["config"] == good
+        assert receive(ws, of_type("config"))["config"] == good
 
 
 def test_divergence_pauses_and_reset_recovers(client: Any) -> None:
@@ -158,15 +150,15 @@ def test_divergence_pauses_and_reset_recovers(client: Any) -> None:
         ws.send_json({"type": "configure", "config": {"problem": "regression", "dataset": "plane", "hidden": [8, 8],
                                                       "activation": "relu", "features": ["x1", "x2", "x1sq", "x2sq", "x1x2"],
                                                       "learning_rate": 10}})
-        receive(ws, is_type("config"))
+        receive(ws, of_type("config"))
         ws.send_json({"type": "control", "action": "play"})
         status = receive(ws, lambda m: m["type"] == "status" and m["state"] == "diverged")
         assert status["lr"] == 10 and "loss" in status["reason"]
         ws.send_json({"type": "control", "action": "play"})
-        assert "diverged" in receive(ws, is_type("error"))["message"]
+        assert "diverged" in receive(ws, of_type("error"))["message"]
         ws.send_json({"type": "control", "action": "reset"})
-        assert receive(ws, is_type("status"))["state"] == "paused"
-        frame = receive(ws, is_type("frame"))
+        assert receive(ws, of_type("status"))["state"] == "paused"
+        frame = receive(ws, of_type("frame"))
         assert frame["state"] == "paused" and frame["epoch"] == 0
 
 
@@ -179,7 +171,7 @@ def test_frames_never_pile_up_for_a_slow_client(client: Any) -> None:
         ws.send_json({"type": "ack"})
         ws.send_json({"type": "control", "action": "play"})
         # draw nothing while training runs: the window (two frames) fills and stops
-        stale = [receive(ws, is_type("frame"))["epoch"] for _ in range(ACK_WINDOW)]
+        stale = [receive(ws, of_type("frame"))["epoch"] for _ in range(ACK_WINDOW)]
         # (reading is not acking: the server sees a page that has not drawn them yet)
         (session,) = client.app.state.worker.sessions.values()
         deadline = time.monotonic() + 120  # (a safety net: we wait for epochs, not for time)
@@ -189,9 +181,9 @@ def test_frames_never_pile_up_for_a_slow_client(client: Any) -> None:
         assert trained >= max(stale) + 20
         for _ in range(ACK_WINDOW):
             ws.send_json({"type": "ack"})  # from here on, every frame must be acked
-        fresh = receive(ws, is_type("frame"))["epoch"]
+        fresh = receive(ws, of_type("frame"))["epoch"]
         ws.send_json({"type": "ack"})
-        after = receive(ws, is_type("frame"))["epoch"]
+        after = receive(ws, of_type("frame"))["epoch"]
         # 20 epochs after the frames that waited, the next ones follow the training, not a
         # queue of old ones
         assert fresh >= trained, (stale, trained, fresh)

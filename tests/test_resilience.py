@@ -16,7 +16,6 @@ holds; it waits for events (checks, epochs, pids), never for wall time alone."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import threading
@@ -28,15 +27,14 @@ from typing import Any
 
 import pytest
 import uvicorn
-import websockets
 
 from bench.common import free_port, run_in_thread
 from descent.runtime.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED, ProcessHost, resident_mb, stuck_for
 from descent.runtime.worker import Census, Worker
 from descent.server.app import create_app
 from descent.settings import Settings
+from tests.wsutil import Client, Message, read_until, training
 
-Message = dict[str, Any]
 STALL = 5.0  # worker_stall_seconds in these tests (a fresh process may take seconds for a first command)
 # Steps of ~0.1 s: a session stopped while it trains is almost always stopped mid-round, where
 # the old running count (written at a round's start) went stale.
@@ -98,73 +96,6 @@ def serving(**overrides: Any) -> Iterator[Served]:
         thread.join(timeout=60)
 
 
-class Client:
-    """A page-like websocket client: it acks frames and keeps the other messages."""
-
-    def __init__(self, ws: Any, acks: bool = True) -> None:
-        self.ws = ws
-        self.acks = acks  # (an ack counts as input: a client that never acks goes idle)
-        self.hello: Message = {}
-        self.frame: Message = {}  # the last frame
-        self.frames = 0
-        self.messages: list[Message] = []
-        self.log: list[Message] = []  # every message, frames too, in order
-
-    @classmethod
-    async def connect(cls, url: str, resume: str | None = None, acks: bool = True) -> Client:
-        client = cls(await websockets.connect(url + (f"?resume={resume}" if resume else ""), max_size=None), acks)
-        client.hello = json.loads(await client.ws.recv())
-        return client
-
-    @property
-    def sid(self) -> str:
-        return self.hello["session"]
-
-    @property
-    def epoch(self) -> int:
-        return self.frame.get("epoch", -1)
-
-    @property
-    def step(self) -> int:
-        return self.frame.get("step", -1)
-
-    async def send(self, message: Message) -> None:
-        await self.ws.send(json.dumps(message))
-
-    async def read_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
-            except TimeoutError:
-                return
-            except websockets.ConnectionClosed:
-                return
-            self.log.append(message)
-            if message["type"] == "frame":
-                self.frame, self.frames = message, self.frames + 1
-                if self.acks:
-                    await self.send({"type": "ack"})
-            else:
-                self.messages.append(message)
-
-    def errors(self) -> list[str]:
-        return [m["message"] for m in self.messages if m["type"] == "error"]
-
-
-async def until(clients: list[Client], done: Any, limit: float = 300.0, what: str = "") -> None:
-    """Read (every client) until ``done()`` holds; ``limit`` is a safety net only."""
-    deadline = time.monotonic() + limit
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what or done}"
-        await asyncio.gather(*(c.read_for(0.2) for c in clients), asyncio.sleep(0.05))
-
-
-async def training(clients: list[Client], epochs: int = 2) -> None:
-    await until(clients, lambda: all(c.epoch >= epochs and c.frame.get("state") == "running" for c in clients),
-                what=f"every client past epoch {epochs}")
-
-
 # ---- point 6: the watchdog ------------------------------------------------------------
 
 
@@ -217,20 +148,20 @@ def test_the_watchdog_spares_workers_whose_sessions_stopped() -> None:
                 c = await Client.connect(served.url)
                 await c.send({"type": "configure", "config": SLOW})
                 await c.send({"type": "control", "action": "play"})
-                await training([c], 1)
+                await training([c], 0)
                 return c
 
             # pause
             c = await player()
             await c.send({"type": "control", "action": "pause"})
-            await until([c], lambda: c.frame.get("state") == "paused")
+            await read_until([c], lambda: c.frame.get("state") == "paused")
             await spared("pause", time.monotonic(), pids)
 
             # diverge, then reset
             c = await Client.connect(served.url)
             await c.send({"type": "configure", "config": DIVERGING})
             await c.send({"type": "control", "action": "play"})
-            await until([c], lambda: any(m["type"] == "status" and m["state"] == "diverged" for m in c.messages), what="divergence")
+            await read_until([c], lambda: any(m["type"] == "status" and m["state"] == "diverged" for m in c.messages), what="divergence")
             await c.send({"type": "control", "action": "reset"})
             await spared("diverge and reset", time.monotonic(), pids)
 
@@ -238,7 +169,7 @@ def test_the_watchdog_spares_workers_whose_sessions_stopped() -> None:
             c = await player()
             await c.send({"type": "configure", "config": {"lab": "backprop"}})
             await c.send({"type": "control", "action": "pause"})
-            await until([c], lambda: c.frame.get("lab") == "backprop" and c.frame.get("state") == "paused")
+            await read_until([c], lambda: c.frame.get("lab") == "backprop" and c.frame.get("state") == "paused")
             await spared("lab switch", time.monotonic(), pids)
 
             # disconnect: the session waits detached for its resume token
@@ -252,7 +183,7 @@ def test_the_watchdog_spares_workers_whose_sessions_stopped() -> None:
             os.kill(pids[victim], signal.SIGKILL)
             # (from its snapshot, or, when none was taken yet on a loaded machine, from its setup)
             back = (RESTORED_AT.split("{")[0], RESTORED)
-            await until([c], lambda: any(e.startswith(back) for e in c.errors()), what="the restore")
+            await read_until([c], lambda: any(e.startswith(back) for e in c.errors()), what="the restore")
             pids = served.pids()
             await spared("a neighbour's crash", time.monotonic(), pids)
 
@@ -271,14 +202,14 @@ def test_the_watchdog_spares_workers_whose_sessions_were_removed_or_reclaimed() 
                 await c.send({"type": "configure", "config": SLOW})
                 await c.send({"type": "control", "action": "play"})
             idle = clients[1]
-            await until(clients, lambda: clients[0].epoch >= 1 and (idle.frame.get("state") == "running" or idle.ws.close_code is not None),
+            await read_until(clients, lambda: clients[0].epoch >= 1 and (idle.frame.get("state") == "running" or idle.ws.close_code is not None),
                         what="both to train")
             await clients[0].ws.close()  # removed at the janitor's next look
             moment = time.monotonic()
             # the other trains on without input (it sends no acks) until the idle timeout reclaims it
-            await until([clients[1]], lambda: clients[1].ws.close_code is not None, what="the idle reclaim")
+            await read_until([clients[1]], lambda: clients[1].ws.close_code is not None, what="the idle reclaim")
             assert clients[1].ws.close_code == 4000
-            await until([], lambda: len(served.host.placement) == 0, what="both sessions removed")
+            await read_until([], lambda: len(served.host.placement) == 0, what="both sessions removed")
             await served.checks_after(max(moment, time.monotonic()) + STALL + 1, 3)
             assert served.pids() == pids and not any(p.stalled for p in served.host.processes)
 
@@ -303,12 +234,12 @@ async def check_restored(victims: list[Client], others: list[Client], held: dict
     server held when its process went, not at 0, with its history; the others see nothing."""
     seen = {id(c): len(c.log) for c in victims}
     told = {id(c): len(c.errors()) for c in others}
-    await until(victims + others, lambda: all(restored_epoch(c) is not None for c in victims), what="the restore notices")
+    await read_until(victims + others, lambda: all(restored_epoch(c) is not None for c in victims), what="the restore notices")
     for c in victims:
         epoch = restored_epoch(c)
         assert (STALLED if stalled else CRASHED) in c.errors()
         assert epoch is not None and epoch >= held[c.sid] >= 3, (epoch, held[c.sid])
-        await until(victims + others, lambda: any(m["type"] == "frame" for m in c.log[seen[id(c)]:]), what="a frame after the restore")
+        await read_until(victims + others, lambda: any(m["type"] == "frame" for m in c.log[seen[id(c)]:]), what="a frame after the restore")
         back = c.log[seen[id(c)]:]
         status = next(m for m in back if m["type"] == "status")
         frame = next(m for m in back if m["type"] == "frame")
@@ -335,10 +266,10 @@ def test_a_replaced_worker_process_restores_every_session() -> None:
             for c, setup in zip(clients, setups):
                 await c.send({"type": "configure", "config": setup})
                 await c.send({"type": "control", "action": "play"})
-            await training(clients, 2)
+            await training(clients, 1)
             mlp = clients[0]
             await mlp.send({"type": "command", "name": "fork", "args": {"patch": {"learning_rate": 0.3}}})
-            await until(clients, lambda: (mlp.frame["views"].get("fork") or {}).get("history") is not None, what="the fork")
+            await read_until(clients, lambda: (mlp.frame["views"].get("fork") or {}).get("history") is not None, what="the fork")
             forked_at = mlp.epoch
             by_process: dict[int, list[Client]] = {}
             for c in clients:
@@ -349,7 +280,7 @@ def test_a_replaced_worker_process_restores_every_session() -> None:
                 kept = served.host.snapshots
                 return all(c.sid in kept and kept[c.sid].epoch >= epoch for c in clients) and kept[mlp.sid].epoch > forked_at + 1
 
-            await until(clients, lambda: snapshots_past(3), what="snapshots past epoch 3")
+            await read_until(clients, lambda: snapshots_past(3), what="snapshots past epoch 3")
 
             # SIGKILL: a crash
             first = served.host.placement[mlp.sid]
@@ -360,10 +291,10 @@ def test_a_replaced_worker_process_restores_every_session() -> None:
             assert next(m for m in reversed(mlp.log) if m["type"] == "frame")["views"].get("fork"), "the fork is kept"
             for c in victims:
                 await c.send({"type": "control", "action": "play"})
-            await until(clients, lambda: all(c.epoch > restored_epoch(c) + 2 for c in victims), what="the restored ones to train on")  # type: ignore[operator]
+            await read_until(clients, lambda: all(c.epoch > restored_epoch(c) + 2 for c in victims), what="the restored ones to train on")  # type: ignore[operator]
 
             # SIGSTOP: a stall, stopped by the watchdog
-            await until(clients, lambda: snapshots_past(3))
+            await read_until(clients, lambda: snapshots_past(3))
             held = {c.sid: served.host.snapshots[c.sid].epoch for c in clients}
             os.kill(served.pids()[1 - first], signal.SIGSTOP)
             await check_restored(others, victims, held, stalled=True)
@@ -371,7 +302,7 @@ def test_a_replaced_worker_process_restores_every_session() -> None:
             # the playground's session's process crashes a second time: it starts over from the default setup
             seen = len(mlp.log)
             os.kill(served.pids()[first], signal.SIGKILL)
-            await until(clients, lambda: AGAIN in mlp.errors(), what="the second crash's notice")
+            await read_until(clients, lambda: AGAIN in mlp.errors(), what="the second crash's notice")
             config = next(m for m in mlp.log[seen:] if m["type"] == "config")
             assert config["config"]["learning_rate"] == 0.03 and config["config"]["hidden"] == [4, 2]
 
@@ -390,23 +321,23 @@ def test_a_detached_session_does_not_train_and_plays_again_on_resume() -> None:
             leaver, bystander = await Client.connect(served.url), await Client.connect(served.url)
             for c in (leaver, bystander):
                 await c.send({"type": "control", "action": "play"})  # the same setup: they train as a cohort
-            await training([leaver, bystander], 3)
+            await training([leaver, bystander], 2)
             left_at = leaver.step
             await leaver.ws.close()
             start, epoch = bystander.step, bystander.epoch
-            await until([bystander], lambda: bystander.epoch >= epoch + 30, what="the bystander's 30 epochs")
+            await read_until([bystander], lambda: bystander.epoch >= epoch + 30, what="the bystander's 30 epochs")
             trained = bystander.step - start  # what the leaver would have trained, had it gone on
 
             back = await Client.connect(served.url, resume=leaver.hello["token"])
             assert back.hello["resumed"] and back.sid == leaver.sid
-            await until([back, bystander], lambda: any(m["type"] == "status" for m in back.log), what="the status")
+            await read_until([back, bystander], lambda: any(m["type"] == "status" for m in back.log), what="the status")
             status = next(m for m in back.log if m["type"] == "status")
             assert status["state"] == "running"  # its playing state is restored
             # Had it trained on, it would have taken about what the bystander took; what it took is
             # the lag between the last frame its client saw and the server taking in the close
             # (some epochs on a loaded machine)
             assert status["step"] - left_at < trained / 2, (left_at, status["step"], trained)
-            await until([back, bystander], lambda: back.step > status["step"] + 100, what="it to train again")
+            await read_until([back, bystander], lambda: back.step > status["step"] + 100, what="it to train again")
 
         run_in_thread(scenario())
 
@@ -430,7 +361,7 @@ def test_a_worker_process_gives_its_memory_back() -> None:
             c = await Client.connect(served.url)
             await c.send({"type": "configure", "config": BIG_ATTENTION})
             await c.send({"type": "control", "action": "play"})
-            await until([c], lambda: c.step >= 2 and c.frame.get("lab") == "attention", what="two big steps")
+            await read_until([c], lambda: c.step >= 2 and c.frame.get("lab") == "attention", what="two big steps")
             peak = resident_mb(pid)
             assert peak > baseline + 150, (baseline, peak)  # (else this test proves nothing)
             await c.ws.close()  # removed at the janitor's next look (no resume grace)
@@ -484,13 +415,13 @@ def test_a_recycled_worker_process_keeps_every_session_as_it_was() -> None:
                 await c.send({"type": "configure", "config": {"lab": lab}})
             for c in clients[:2]:
                 await c.send({"type": "control", "action": "play"})
-            await training(clients[:2], 3)
-            await until(clients, lambda: clients[2].frame.get("state") == "paused")
+            await training(clients[:2], 2)
+            await read_until(clients, lambda: clients[2].frame.get("state") == "paused")
             pid = served.pids()[0]
             before = {id(c): c.step for c in clients}
             served.host.recycle(0)
-            await until(clients, lambda: served.pids()[0] != pid and served.host.processes[0].ready.is_set(), what="the new process")
-            await until(clients, lambda: all(c.step > before[id(c)] + 50 for c in clients[:2]), what="training on")
+            await read_until(clients, lambda: served.pids()[0] != pid and served.host.processes[0].ready.is_set(), what="the new process")
+            await read_until(clients, lambda: all(c.step > before[id(c)] + 50 for c in clients[:2]), what="training on")
             for c in clients:
                 assert c.errors() == [], c.errors()
                 steps = [m["step"] for m in c.log if m["type"] in ("frame", "status")]

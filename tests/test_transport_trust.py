@@ -10,31 +10,18 @@ messages and bytes; waits are for events, with generous timeouts as a safety net
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import websockets
 
-from bench.adversary_transport import Silent
+from bench.adversary_transport import Bystanders, Silent
 from bench.common import running_server
 from descent.server import app as app_module
-from tests.wsutil import greet, of_type, serve, until
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds} s")
-        time.sleep(0.1)
-
+from tests.wsutil import greet, of_type, serve, until, wait_for
 
 # ---- point 3: acks ---------------------------------------------------------------------
 
@@ -120,45 +107,6 @@ def test_api_requests_are_rate_limited_per_address() -> None:
 # ---- point 8: clients that never read -------------------------------------------------
 
 
-class Bystander:
-    """A well-behaved page on its own thread: plays, reads every message, acks each frame."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.replace("http", "ws") + "/ws"
-        self.frames = 0
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="bystander")
-        self.thread.start()
-
-    def _run(self) -> None:
-        async def main() -> None:
-            async with websockets.connect(self.url, max_size=None) as ws:
-                await ws.send(json.dumps({"type": "control", "action": "play"}))
-                while not self.stop.is_set():
-                    try:
-                        message = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
-                    except TimeoutError:
-                        continue
-                    if message["type"] == "frame":
-                        self.frames += 1
-                        await ws.send('{"type":"ack"}')
-
-        try:
-            asyncio.run(main())
-        except BaseException as e:  # reported by the test
-            self.error = e
-
-    def gets_frames(self, n: int, seconds: float = 60) -> None:
-        start = self.frames
-        wait_for(lambda: self.frames >= start + n or self.error is not None, seconds, f"bystander's next {n} frames")
-        assert self.error is None, self.error
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-
-
 def connected(url: str) -> int:
     return httpx.get(f"{url}/healthz", timeout=30).json()["connected"]
 
@@ -189,9 +137,9 @@ def silent_server() -> Iterator[tuple[str, int]]:
 
 def test_clients_that_never_read_are_cut_off_by_what_they_leave_unread(silent_server: tuple[str, int]) -> None:
     url, pid = silent_server
-    bystander = Bystander(url)
+    bystander = Bystanders(url, 1)
     try:
-        bystander.gets_frames(5)
+        assert bystander.gets_frames(5), bystander.errors
         baseline_rss = server_rss_mb(pid)
         silent = [Silent(url) for _ in range(8)]
         wait_for(lambda: connected(url) == 9, 60, "eight non-readers connected")
@@ -210,19 +158,19 @@ def test_clients_that_never_read_are_cut_off_by_what_they_leave_unread(silent_se
                 break
         wait_for(lambda: not any(c.established() for c in silent), 60, "every non-reader cut off (TCP reset)")
         wait_for(lambda: connected(url) == 1, 60, "the server holds only the bystander's connection")
-        bystander.gets_frames(10)
+        assert bystander.gets_frames(10), bystander.errors
         assert server_rss_mb(pid) < baseline_rss + 40, (baseline_rss, server_rss_mb(pid))
         for client in silent:
             client.close()
     finally:
         bystander.close()
-    assert bystander.error is None, bystander.error
+    assert bystander.failure is None, bystander.failure
 
 
 def test_a_non_reader_is_cut_off_when_its_oldest_message_has_waited_too_long() -> None:
     env = {"DESCENT_DEVICE": "cpu", "DESCENT_WORKER_PROCESSES": "1", "DESCENT_MAX_UNREAD_SECONDS": "2"}
     with running_server(env, "transport-trust-wait") as (url, _, _):
-        bystander = Bystander(url)
+        bystander = Bystanders(url, 1)
         try:
             silent = Silent(url)
             silent.send({"type": "subscribe", "frame_rate": 60})
@@ -230,11 +178,11 @@ def test_a_non_reader_is_cut_off_when_its_oldest_message_has_waited_too_long() -
             # frames go out until its socket is full; the one after that waits, and it is cut off
             wait_for(lambda: not silent.established(), 90, "the non-reader cut off (TCP reset)")
             wait_for(lambda: connected(url) == 1, 60, "the server holds only the bystander's connection")
-            bystander.gets_frames(10)
+            assert bystander.gets_frames(10), bystander.errors
             silent.close()
         finally:
             bystander.close()
-        assert bystander.error is None, bystander.error
+        assert bystander.failure is None, bystander.failure
 
 
 def server_connections(url: str) -> int:

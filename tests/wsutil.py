@@ -1,14 +1,28 @@
-"""Helpers for websocket tests: an app with chosen settings, and reading until a message."""
+"""The tests' shared helpers, in one module:
+
+- an app in this process (``serve``, a TestClient) and reading its websocket until a
+  message (``until``, ``of_type``, ``greet``, ``open_lab``, ...);
+- waiting for a condition (``wait_for``);
+- page-like clients of a real server (``Client``, ``read_until``, ``training``);
+- the page in Chromium (``open_page``, ``EPOCH``, ``STEP``).
+
+Every wait is for an event (a message, a count, a condition); its limit is a safety net only."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import websockets
 from fastapi.testclient import TestClient
 
 Message = dict[str, Any]
+
+# ---- an app in this process -----------------------------------------------------------
 
 
 @contextmanager
@@ -21,10 +35,14 @@ def serve(**settings: Any) -> Iterator[TestClient]:
         yield client
 
 
-def until(ws: Any, want: Callable[[Message], bool], limit: int = 2000) -> Message:
-    """Read messages until one satisfies ``want``; fail after ``limit`` others."""
+def until(ws: Any, want: Callable[[Message], bool], limit: int = 2000,
+          each: Callable[[Message], object] | None = None) -> Message:
+    """Read messages until one satisfies ``want``; fail after ``limit`` others. ``each``,
+    if given, sees every message read (a schema check, say)."""
     for _ in range(limit):
         message = ws.receive_json()
+        if each is not None:
+            each(message)
         if want(message):
             return message
     raise AssertionError(f"no wanted message in {limit}")
@@ -65,6 +83,108 @@ def step_epoch(session: Any) -> None:
         before = session.lab.step_count
         session.tick(1.0)
         if session.lab.step_count == before and session.lab.due_in() > 0:  # a paced lab: its next step later
-            import time
-
             time.sleep(session.lab.due_in())
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 60.0, what: str = "the condition") -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {seconds} s")
+        time.sleep(0.05)
+
+
+# ---- page-like clients of a real server ------------------------------------------------
+
+# Generous: a fresh worker process imports torch slowly on a loaded machine.
+LIMIT = 300.0  # seconds: a safety net only (at a load average of 18, four labs took over 120 s to pass epoch 2)
+
+
+class Client:
+    """A page-like websocket client of a real server: it acks each frame (unless ``acks``
+    is off: an ack counts as input, so such a client goes idle) and keeps the last frame
+    and every other message."""
+
+    def __init__(self, ws: Any, acks: bool = True) -> None:
+        self.ws = ws
+        self.acks = acks
+        self.hello: Message = {}
+        self.frame: Message = {}  # the last frame
+        self.frames = 0
+        self.messages: list[Message] = []  # every message but frames (the hello too, unless ``connect`` read it)
+        self.log: list[Message] = []  # every message, frames too, in order
+
+    @classmethod
+    async def connect(cls, url: str, resume: str | None = None, acks: bool = True) -> Client:
+        """A client of the websocket at ``url`` (resuming the session of token ``resume``), past its hello."""
+        client = cls(await websockets.connect(url + (f"?resume={resume}" if resume else ""), max_size=None), acks)
+        client.hello = json.loads(await client.ws.recv())
+        return client
+
+    @property
+    def sid(self) -> str:
+        return self.hello["session"]
+
+    @property
+    def epoch(self) -> int:
+        return self.frame.get("epoch", -1)
+
+    @property
+    def step(self) -> int:
+        return self.frame.get("step", -1)
+
+    async def send(self, message: Message) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def read_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
+            except (TimeoutError, websockets.ConnectionClosed):
+                return
+            self.log.append(message)
+            if message["type"] == "frame":
+                self.frame, self.frames = message, self.frames + 1
+                if self.acks:
+                    await self.send({"type": "ack"})
+            else:
+                self.messages.append(message)
+
+    def errors(self) -> list[str]:
+        return [m["message"] for m in self.messages if m["type"] == "error"]
+
+
+async def read_until(clients: list[Client], done: Callable[[], object], limit: float = LIMIT, what: str = "") -> None:
+    """Read (every client) until ``done()`` holds; fail after ``limit`` seconds, with each
+    client's epoch and last errors."""
+    deadline = time.monotonic() + limit
+    while not done():
+        assert time.monotonic() < deadline, (
+            f"timed out waiting for {what or 'the condition'}; (epoch, last errors) of each client: "
+            f"{[(c.epoch, c.errors()[-3:]) for c in clients]}")
+        await asyncio.gather(*(c.read_for(0.2) for c in clients), asyncio.sleep(0.05))
+
+
+async def training(clients: list[Client], past: int, watching: list[Client] | None = None) -> None:
+    """Read (every client) until each of ``watching`` (all the clients by default) is running
+    past epoch ``past``."""
+    watched = clients if watching is None else watching
+    await read_until(clients, lambda: all(c.epoch > past and c.frame.get("state") == "running" for c in watched),
+                     what=f"{len(watched)} client(s) running past epoch {past}")
+
+
+# ---- the page in Chromium (the ``page`` fixture of conftest.py) ---------------------------
+
+EPOCH = "Number(document.body.dataset.epoch ?? -1)"  # the page's epoch: -1 until its first frame is drawn
+STEP = "Number(document.body.dataset.step ?? -1)"
+
+
+def open_page(page: Any, hash: str = "", *ready: str) -> None:
+    """Load the page (``hash``: what follows the server's address, e.g. "/#lab=arena") and
+    wait until it has drawn a frame of its lab, and each ``ready`` expression holds."""
+    page.goto(page.base_url + hash)
+    page.wait_for_function(f"() => {EPOCH} >= 0 && document.body.dataset.lab")
+    for condition in ready:
+        page.wait_for_function(f"() => {condition}")

@@ -142,7 +142,7 @@ class Lab(ABC):
         lab.rebuilt()
         return lab
 
-    def rebuilt(self) -> None:
+    def rebuilt(self) -> None:  # noqa: B027 (an optional hook, empty by default)
         """After ``restore``: build the ``transient`` attributes and the schedules (each an
         ``Unbuilt`` with its step index) again from the config. Labs with either override it."""
 

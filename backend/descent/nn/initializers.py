@@ -99,11 +99,15 @@ def linear(fan_in: int, fan_out: int, generator: torch.Generator, hp: InitParams
     from torch import nn
 
     layer = nn.utils.skip_init(nn.Linear, fan_in, fan_out)
-    INITIALIZERS[hp.init if hp else "default"].fn(layer, hp, generator)
+    hp = hp or InitParams()  # (its init is "default")
+    INITIALIZERS[hp.init].fn(layer, hp, generator)
     return layer
 
 
-InitName = Literal[INITIALIZERS.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the names are known only once the registry is filled: a str to mypy
+    InitName = str
+else:
+    InitName = Literal[INITIALIZERS.names()]
 
 
 class InitParams(BaseModel):

@@ -19,7 +19,7 @@ Torch-free at import."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -85,9 +85,10 @@ def factor(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     """lr_t = max(base * factor^t, min_lr): torch has no floored exponential, so LambdaLR."""
     from torch.optim.lr_scheduler import LambdaLR
 
-    bases = [g["lr"] for g in optimizer.param_groups]
-    lambdas = [lambda t, b=b: max(p.factor**t, p.min_lr / b) if b > 0 else 1.0 for b in bases]
-    return LambdaLR(optimizer, lambdas)
+    def floored(b: float) -> Callable[[int], float]:  # one per parameter group: its base LR b
+        return lambda t: max(p.factor**t, p.min_lr / b) if b > 0 else 1.0
+
+    return LambdaLR(optimizer, [floored(g["lr"]) for g in optimizer.param_groups])
 
 
 def _exponential_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndarray:
@@ -177,7 +178,10 @@ def onecycle(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     )
 
 
-ScheduleName = Literal[SCHEDULES.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the names are known only once the registry is filled: a str to mypy
+    ScheduleName = str
+else:
+    ScheduleName = Literal[SCHEDULES.names()]
 
 
 class ScheduleParams(BaseModel):

@@ -116,7 +116,7 @@ class Lab(BaseLab):
         self._build_optimizer()
         self.diverged = None
         self._epoch_losses: list[torch.Tensor] = []
-        self.head_names = [f"entropy_{l + 1}_{h + 1}" for l in range(cfg.layers) for h in range(cfg.heads)]
+        self.head_names = [f"entropy_{i + 1}_{h + 1}" for i in range(cfg.layers) for h in range(cfg.heads)]
         series = ("train_loss", "test_loss", "test_accuracy", "sequence_accuracy", "perplexity", "lr")
         self.history = History((*series, *self.head_names))
         frame = cfg.layers * cfg.heads * task.seq_len**2  # bytes of one time-lapse frame
