@@ -8,8 +8,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from descent.labs.commands import Args, CommandError, number
-from descent.labs.page import labels
 from descent.labs.mlp.datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
+from descent.labs.page import labels
 from descent.nn.activations import ACTIVATIONS
 from descent.nn.initializers import InitParams
 from descent.nn.losses import LOSSES, default_loss
@@ -48,7 +48,7 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
         description="classification: labels -1/+1; regression: values about [-1, 1] (plane: (x1+x2)/10, as in TensorFlow Playground); "
         "multiclass: class indices 0 .. classes-1 (softmax over one output per class)"
     )
-    dataset: DatasetName = "circle"
+    dataset: DatasetName = Field("circle", json_schema_extra=DATASETS.schema_extra())  # (the page shows each by name)
     classes: int = Field(
         DEFAULT_CLASSES, title="Classes", ge=CLASSES[0], le=CLASSES[1],
         description=f"classes of a multiclass dataset ({CLASSES[0]}-{CLASSES[1]}); ignored by classification and regression",
