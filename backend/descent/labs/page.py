@@ -13,9 +13,10 @@ from typing import Any
 JsonSchema = dict[str, Any]
 
 
-def labels(names: dict[str, str]) -> JsonSchema:
-    """The extras of a choice field that no registry backs: value -> its name in a list."""
-    return {"x-labels": dict(names)}
+def labels(names: dict[str, str], titles: dict[str, str] | None = None) -> JsonSchema:
+    """The extras of a choice field that no registry backs: value -> its name in a list
+    (and, with ``titles``, value -> its full name)."""
+    return {"x-labels": dict(names), **({"x-titles": dict(titles)} if titles else {})}
 
 
 def retitled(titles: dict[str, str], extra: JsonSchema | None = None) -> Callable[[JsonSchema], None]:
