@@ -117,7 +117,6 @@ async function main() {
   const defaults = (lab) =>
     Object.fromEntries(Object.entries(schema.labs[lab].config.properties).map(([k, p]) => [k, p.default]));
   let conn = null;
-  let runState = "paused";
   let view = null; // { lab, handlers }
   let queue = Promise.resolve(); // messages are applied in order, across async lab mounts
   let resumedWith = null; // the URL hash when a session was resumed (see "config")
@@ -171,7 +170,6 @@ async function main() {
   const setNotice = (text) => { if (text !== notice) { notice = text; showBanner(); } };
 
   function status(msg) {
-    runState = msg.state;
     $("play").textContent = msg.state === "running" ? "❚❚" : "▶";
     $("play").setAttribute("aria-label", msg.state === "running" ? "pause" : "play");
     state.set({ state: msg.state });
@@ -300,7 +298,7 @@ async function main() {
   if (lesson?.error) toast(lesson.error);
   else if (lesson) showLesson(lesson, configure, (name, args) => conn.send({ type: "command", name, args }));
 
-  const togglePlay = () => control(runState === "running" ? "pause" : "play");
+  const togglePlay = () => control(state.get("state") === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);
   $("step").addEventListener("click", () => control("step"));
   $("reset").addEventListener("click", () => control("reset"));
