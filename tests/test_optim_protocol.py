@@ -16,8 +16,8 @@ def test_schema_documents_optimizer_schedule_and_their_parameters(client: Any) -
     assert set(props["schedule"]["enum"]) == set(SCHEDULES.names())
     for field in ("beta1", "beta2", "rho", "eps", "gamma", "milestones", "warmup_steps", "schedule_steps"):
         assert props[field].get("description"), field
-    assert config["x-uses"]["optimizer"]["adadelta"] == ["rho", "eps", "weight_decay"]
-    assert config["x-uses"]["schedule"]["multistep"] == ["milestones", "gamma"]
+    assert props["optimizer"]["x-uses"]["adadelta"] == ["rho", "eps", "weight_decay"]
+    assert props["schedule"]["x-uses"]["multistep"] == ["milestones", "gamma"]
 
 
 def test_frames_carry_lr_and_schedule_changes_keep_the_run(client: Any) -> None:

@@ -51,7 +51,7 @@ def test_plotly_is_served_locally(client: Any) -> None:
     r = client.get("/vendor/plotly.min.js")
     assert r.status_code == 200 and len(r.content) > 1_000_000
     page = client.get("/").text
-    # (preloaded by the page, then loaded beside the shell: frontend/js/plotly.js)
+    # (preloaded by the page, then loaded beside the shell: frontend/js/view/plotly.js)
     assert '"/vendor/plotly.min.js"' in page and "cdn" not in page.lower()
 
 

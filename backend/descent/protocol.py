@@ -154,6 +154,7 @@ def json_schema() -> dict[str, Any]:
         "server": TypeAdapter(ServerMessage).json_schema(),
         "labs": {
             name: {
+                "title": getattr(schema(name), "TITLE", name),  # the lab's tab on the page (in LAB_NAMES order)
                 "config": config_model(name).model_json_schema(),
                 "views": schema(name).Views.model_json_schema(),
                 # each lab command's args (an unknown key, a wrong type or a value out of range is an error)

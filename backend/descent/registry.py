@@ -48,3 +48,13 @@ class Registry(Generic[T]):
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
+
+    def schema_extra(self) -> dict[str, Any]:
+        """What the page needs of this registry, as JSON-schema extras on a choice field:
+        ``x-labels`` (name -> its name in a list: meta ``short``, else ``label``),
+        ``x-titles`` (name -> its full label) and ``x-uses`` (name -> the fields it reads)."""
+        return {
+            "x-labels": {e.name: e.meta.get("short", e.meta.get("label", e.name)) for e in self},
+            "x-titles": {e.name: e.meta.get("label", e.name) for e in self},
+            "x-uses": {e.name: list(e.meta.get("uses", ())) for e in self},
+        }

@@ -1,8 +1,10 @@
-// Controls built from a lab's table of controls. Allowed values and ranges come from the
-// server's JSON Schema (/api/schema), so the server's registries drive the page: a new
-// optimizer or activation appears without a page change.
-// A control: { key, label, kind: "select" | "range" | "number" | "list" | "check", where: container name,
+// Controls built from a lab's table of controls. Labels, allowed values and ranges come from
+// the server's JSON Schema (/api/schema), so the server's registries drive the page: a new
+// optimizer or activation appears, with its label, without a page change.
+// A control: { key, kind: "select" | "range" | "number" | "list" | "check", where: container name,
 //              options?: () => values, step?, max?, format? }
+// Its label is the field's `title`; a select names its values by the field's `x-labels`.
+import { labelOf, titleOf } from "./view/labels.js";
 
 // The playground's learning-rate ladder, shared by every lab's LR control.
 export const LR_LADDER = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
@@ -22,9 +24,6 @@ export function schemaRange(configSchema, key) {
   return { min: p.minimum ?? p.exclusiveMinimum ?? 0, max: p.maximum ?? p.exclusiveMaximum ?? 100 };
 }
 
-export const LABELS = { sgd: "SGD", adam: "Adam", relu: "ReLU", l1: "L1", l2: "L2", none: "None" };
-const nice = (v) => (typeof v === "number" ? String(v) : LABELS[v] ?? String(v).replace(/^./, (c) => c.toUpperCase()));
-
 // Build the controls into their containers; returns {update(config)} to mirror the server's config.
 export function buildControls(table, configSchema, containers, onChange) {
   const setters = {};
@@ -34,13 +33,13 @@ export function buildControls(table, configSchema, containers, onChange) {
     box.dataset.key = c.key;
     const label = document.createElement("label");
     label.htmlFor = `ctl-${c.key}`;
-    label.textContent = c.label;
+    label.textContent = titleOf(configSchema, c.key);
     box.append(label);
     if (c.kind === "select") {
       const select = document.createElement("select");
       select.id = `ctl-${c.key}`;
       const values = c.options ? c.options() : schemaEnum(configSchema, c.key);
-      for (const v of values) select.add(new Option(nice(v), String(v)));
+      for (const v of values) select.add(new Option(labelOf(configSchema, c.key, v), String(v)));
       select.addEventListener("change", () => {
         const raw = select.value;
         onChange({ [c.key]: typeof values[0] === "number" ? Number(raw) : raw });
@@ -73,7 +72,6 @@ export function buildControls(table, configSchema, containers, onChange) {
     },
   };
 }
-
 // A typed number (any value; the server checks the range and names it on error), a
 // comma-separated list of integers, or a checkbox. Returns the setter.
 function inputControl(c, configSchema, box, label, onChange) {

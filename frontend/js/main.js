@@ -1,12 +1,14 @@
 // The page shell: the connection, the run controls, lab switching and the URL hash.
-// Each lab's own view lives in labs/<lab>/view.js (see labs/index.js).
+// Each lab's own view lives in labs/<lab>/view.js (see labs/index.js); the labs, their order
+// and their tab titles come from the server (/api/schema).
 import { Connection } from "./connection.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
-import { LAB_TITLES, LAB_VIEWS } from "./labs/index.js";
+import { LAB_VIEWS } from "./labs/index.js";
 import { lessonMenu, lessonPreset, showLesson } from "./lessons.js";
-import { plotlyReady } from "./plotly.js";
 import { remember, setupOf } from "./setups.js";
 import { setTheme } from "./theme.js";
+import { plotlyReady } from "./view/plotly.js";
+import * as state from "./view/state.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,14 +31,14 @@ function frameRate(fps) {
 
 // A view that fails to draw must never stop the page from applying the messages after it:
 // every call into a lab view goes through guard(). The first failure of each kind is shown
-// once (a toast that names the view and the error), and counted on <body> for tests.
+// once (a toast that names the view and the error), and counted (state viewFailures).
 const reported = new Set();
 function guard(lab, what, fn) {
   try {
     return fn();
   } catch (e) {
     const key = `${lab}/${what}/${e?.message}`;
-    document.body.dataset.viewFailures = Number(document.body.dataset.viewFailures ?? 0) + 1;
+    state.set({ viewFailures: (state.get("viewFailures") ?? 0) + 1 });
     if (!reported.has(key)) {
       reported.add(key);
       console.warn(`the ${lab} view failed to draw a ${what}:`, e);
@@ -59,7 +61,7 @@ function applyPageOptions() {
   // projector=true: every label readable from the back of a room (16 px or more at 1920x1080)
   document.documentElement.classList.toggle("projector", page.projector === "true");
   const hidden = Object.entries(page).filter(([k, v]) => k.endsWith("_hide") && v === "true").map(([k]) => k.slice(0, -5));
-  document.body.dataset.hide = hidden.join(" "); // views that redraw read it (the network's +/−)
+  state.set({ hidden }); // views that redraw read it (the network's +/−)
   return hidden;
 }
 
@@ -115,7 +117,6 @@ async function main() {
   const defaults = (lab) =>
     Object.fromEntries(Object.entries(schema.labs[lab].config.properties).map(([k, p]) => [k, p.default]));
   let conn = null;
-  let runState = "paused";
   let view = null; // { lab, handlers }
   let queue = Promise.resolve(); // messages are applied in order, across async lab mounts
   let resumedWith = null; // the URL hash when a session was resumed (see "config")
@@ -132,10 +133,11 @@ async function main() {
     view?.handlers.unmount();
     setNotice(null); // (a notice belongs to the lab that gave it)
     $("hyper").replaceChildren();
-    const module = await LAB_VIEWS[lab]();
+    const module = await LAB_VIEWS[lab]?.();
+    if (!module) throw new Error(`this page has no view for the lab ${lab}`);
     await plotly; // the views draw their charts with it
     $("counter-label").textContent = module.counter;
-    document.body.dataset.lab = lab;
+    state.set({ lab });
     for (const tab of $("lab-tabs").children) {
       tab.classList.toggle("active", tab.dataset.lab === lab);
       tab.disabled = false; // live: a click now reaches the server
@@ -168,10 +170,9 @@ async function main() {
   const setNotice = (text) => { if (text !== notice) { notice = text; showBanner(); } };
 
   function status(msg) {
-    runState = msg.state;
     $("play").textContent = msg.state === "running" ? "❚❚" : "▶";
     $("play").setAttribute("aria-label", msg.state === "running" ? "pause" : "play");
-    document.body.dataset.state = msg.state;
+    state.set({ state: msg.state });
     diverged = msg.state === "diverged" ? msg : null;
     showBanner();
   }
@@ -185,9 +186,7 @@ async function main() {
     conn.send({ type: "ack" }); // the server builds the next frame while this one is drawn
     if (view?.lab !== msg.lab) return; // a frame of the lab we are leaving
     $("epoch").textContent = fmtCounter(msg.epoch);
-    document.body.dataset.epoch = msg.epoch;
-    document.body.dataset.step = msg.step;
-    document.body.dataset.lr = msg.lr;
+    state.set({ epoch: msg.epoch, step: msg.step, lr: msg.lr });
     guard(view.lab, "frame", () => view.handlers.frame(msg));
     if (!firstFrame) { firstFrame = true; performance.mark("descent:first-frame"); } // (bench/page.py reads it)
   }
@@ -210,7 +209,7 @@ async function main() {
         // 30 frames/s unless the link says (fps=1..60): each frame costs the server's worker
         // a few ms of training time (docs/benchmarks.md measures 30 against 60)
         conn.send({ type: "subscribe", frame_rate: frameRate(pageOptions().fps) });
-        document.body.dataset.session = msg.session;
+        state.set({ session: msg.session });
         const patch = readHash(schema);
         if (msg.resumed) { // the session has its config (the config message follows) ...
           resumedWith = Object.keys(patch).length ? location.hash : null;
@@ -287,19 +286,19 @@ async function main() {
     },
   );
   $("conn").addEventListener("click", () => conn.reopen());
-  for (const lab of schema.labs ? Object.keys(schema.labs) : []) {
+  for (const [lab, { title }] of Object.entries(schema.labs ?? {})) {
     const tab = document.createElement("button");
     tab.className = "lab-tab";
     tab.dataset.lab = lab;
     tab.disabled = true; // until the session is live (the first config)
-    tab.textContent = LAB_TITLES[lab] ?? lab;
+    tab.textContent = title ?? lab;
     tab.addEventListener("click", () => view?.lab !== lab && configure(setupOf(lab)));
     $("lab-tabs").append(tab);
   }
   if (lesson?.error) toast(lesson.error);
   else if (lesson) showLesson(lesson, configure, (name, args) => conn.send({ type: "command", name, args }));
 
-  const togglePlay = () => control(runState === "running" ? "pause" : "play");
+  const togglePlay = () => control(state.get("state") === "running" ? "pause" : "play");
   $("play").addEventListener("click", togglePlay);
   $("step").addEventListener("click", () => control("step"));
   $("reset").addEventListener("click", () => control("reset"));

@@ -2,6 +2,7 @@
 // every chart is drawn through plot(): its layout gets the theme's ink, grid and axis-line
 // colours, and a trace colour written as a CSS variable ("--ink") is resolved. A theme
 // change (setTheme) re-colours every chart already drawn without touching its data.
+import { Plotly } from "./view/plotly.js";
 
 const root = () => document.documentElement;
 const cssValue = (name) => getComputedStyle(root()).getPropertyValue(name).trim();
@@ -73,7 +74,7 @@ export function plot(el, data, layout, config) {
 // Light or dark: the page's colours change at once; every chart drawn is re-coloured.
 export function setTheme(theme) {
   root().dataset.theme = theme;
-  if (typeof Plotly === "undefined") return; // (charts drawn later pick the theme up)
+  if (!Plotly) return; // (charts drawn later pick the theme up)
   const p = palette();
   for (const el of document.querySelectorAll(".js-plotly-plot")) {
     if (!el.layout) continue;

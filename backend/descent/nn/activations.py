@@ -12,35 +12,35 @@ from descent.registry import Registry
 ACTIVATIONS: Registry[Callable[[], Any]] = Registry("activation")
 
 
-@ACTIVATIONS.register("relu", slope=lambda y: (y > 0).to(y.dtype))
+@ACTIVATIONS.register("relu", label="ReLU", slope=lambda y: (y > 0).to(y.dtype))
 def relu() -> Any:
     from torch import nn
 
     return nn.ReLU()
 
 
-@ACTIVATIONS.register("tanh", slope=lambda y: 1 - y * y)
+@ACTIVATIONS.register("tanh", label="Tanh", slope=lambda y: 1 - y * y)
 def tanh() -> Any:
     from torch import nn
 
     return nn.Tanh()
 
 
-@ACTIVATIONS.register("sigmoid", slope=lambda y: (1 - y) * y)
+@ACTIVATIONS.register("sigmoid", label="Sigmoid", slope=lambda y: (1 - y) * y)
 def sigmoid() -> Any:
     from torch import nn
 
     return nn.Sigmoid()
 
 
-@ACTIVATIONS.register("linear", slope=lambda y: 1.0)
+@ACTIVATIONS.register("linear", label="Linear", slope=lambda y: 1.0)
 def linear() -> Any:
     from torch import nn
 
     return nn.Identity()
 
 
-@ACTIVATIONS.register("leaky_relu")
+@ACTIVATIONS.register("leaky_relu", label="Leaky ReLU")
 def leaky_relu() -> Any:
     """max(x, 0.01 x): a small slope for x < 0 keeps 'dead' units trainable."""
     from torch import nn
@@ -48,14 +48,14 @@ def leaky_relu() -> Any:
     return nn.LeakyReLU(0.01)
 
 
-@ACTIVATIONS.register("elu")
+@ACTIVATIONS.register("elu", label="ELU")
 def elu() -> Any:
     from torch import nn
 
     return nn.ELU()
 
 
-@ACTIVATIONS.register("gelu")
+@ACTIVATIONS.register("gelu", label="GELU")
 def gelu() -> Any:
     """x * Phi(x), the transformer's activation."""
     from torch import nn
@@ -63,7 +63,7 @@ def gelu() -> Any:
     return nn.GELU()
 
 
-@ACTIVATIONS.register("silu")
+@ACTIVATIONS.register("silu", label="SiLU")
 def silu() -> Any:
     """x * sigmoid(x) (a.k.a. swish)."""
     from torch import nn

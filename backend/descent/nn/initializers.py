@@ -39,7 +39,7 @@ def default(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
         nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
-@INITIALIZERS.register("normal", uses=("init_scale",), label="normal N(0, scale²)")
+@INITIALIZERS.register("normal", short="Normal", uses=("init_scale",), label="normal N(0, scale²)")
 def normal(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     from torch import nn
 
@@ -47,7 +47,7 @@ def normal(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     _zero_bias(layer)
 
 
-@INITIALIZERS.register("uniform", uses=("init_scale",), label="uniform U(-scale, scale)")
+@INITIALIZERS.register("uniform", short="Uniform", uses=("init_scale",), label="uniform U(-scale, scale)")
 def uniform(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     from torch import nn
 
@@ -55,7 +55,7 @@ def uniform(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     _zero_bias(layer)
 
 
-@INITIALIZERS.register("zeros", uses=(), label="zeros")
+@INITIALIZERS.register("zeros", short="Zeros", uses=(), label="zeros")
 def zeros(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     from torch import nn
 
@@ -63,7 +63,7 @@ def zeros(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     _zero_bias(layer)
 
 
-@INITIALIZERS.register("constant", uses=("init_value",), label="constant (the symmetry trap)")
+@INITIALIZERS.register("constant", short="Constant", uses=("init_value",), label="constant (the symmetry trap)")
 def constant(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """Every weight the same value: all units of a layer compute the same function, get the
     same gradient and so stay identical forever."""
@@ -73,7 +73,7 @@ def constant(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     _zero_bias(layer)
 
 
-@INITIALIZERS.register("xavier", uses=(), label="Xavier/Glorot")
+@INITIALIZERS.register("xavier", short="Xavier (Glorot)", uses=(), label="Xavier/Glorot")
 def xavier(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """U(-a, a), a = sqrt(6 / (fan_in + fan_out)): keeps activation and gradient variance
     roughly constant across layers for tanh/sigmoid-like units."""
@@ -83,7 +83,7 @@ def xavier(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     _zero_bias(layer)
 
 
-@INITIALIZERS.register("he", uses=(), label="He/Kaiming")
+@INITIALIZERS.register("he", short="He (Kaiming)", uses=(), label="He/Kaiming")
 def he(layer: Any, hp: InitParams, generator: torch.Generator) -> None:
     """N(0, 2 / fan_in): compensates ReLU zeroing half its inputs."""
     from torch import nn
@@ -115,6 +115,6 @@ class InitParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    init: InitName = Field("default", description="weight initializer")
-    init_scale: float = Field(0.5, gt=0.0, le=10.0, description="normal: standard deviation; uniform: half-width")
-    init_value: float = Field(0.5, ge=-10.0, le=10.0, description="constant: the value of every weight")
+    init: InitName = Field("default", title="Initialization", json_schema_extra=INITIALIZERS.schema_extra(), description="weight initializer")
+    init_scale: float = Field(0.5, title="scale", gt=0.0, le=10.0, description="normal: standard deviation; uniform: half-width")
+    init_value: float = Field(0.5, title="value", ge=-10.0, le=10.0, description="constant: the value of every weight")

@@ -30,7 +30,7 @@ def _first(out: Any) -> Any:
     return out[:, 0]
 
 
-@LOSSES.register("mse", problems=BOTH, outputs=1, logits=False, predict=_first, label="MSE (half mean squared error)",
+@LOSSES.register("mse", short="MSE", problems=BOTH, outputs=1, logits=False, predict=_first, label="MSE (half mean squared error)",
                  error=lambda out, y: (out[..., 0] - y) / y.shape[-1])
 def mse(out: Any, y: Any) -> Any:
     """0.5 * mean((out - y)^2): the 1/2 makes its gradient the plain error (out - y)."""
@@ -39,14 +39,14 @@ def mse(out: Any, y: Any) -> Any:
     return 0.5 * F.mse_loss(out[:, 0], y)
 
 
-@LOSSES.register("mae", problems=BOTH, outputs=1, logits=False, predict=_first, label="MAE (mean absolute error)")
+@LOSSES.register("mae", short="MAE", problems=BOTH, outputs=1, logits=False, predict=_first, label="MAE (mean absolute error)")
 def mae(out: Any, y: Any) -> Any:
     from torch.nn import functional as F
 
     return F.l1_loss(out[:, 0], y)
 
 
-@LOSSES.register("huber", problems=BOTH, outputs=1, logits=False, predict=_first, label="Huber (delta 1)")
+@LOSSES.register("huber", short="Huber", problems=BOTH, outputs=1, logits=False, predict=_first, label="Huber (delta 1)")
 def huber(out: Any, y: Any) -> Any:
     """Squared near 0, absolute beyond |error| = 1: robust to outliers, smooth at the minimum."""
     from torch.nn import functional as F
@@ -55,7 +55,7 @@ def huber(out: Any, y: Any) -> Any:
 
 
 @LOSSES.register(
-    "bce", problems=("classification",), outputs=1, logits=True,
+    "bce", short="Binary cross-entropy", problems=("classification",), outputs=1, logits=True,
     predict=lambda out: (out[:, 0] / 2).tanh(),  # 2 sigmoid(z) - 1
     label="binary cross-entropy",
 )
@@ -67,7 +67,7 @@ def bce(out: Any, y: Any) -> Any:
 
 
 @LOSSES.register(
-    "ce", problems=("multiclass", "classification"), outputs="classes", logits=True,
+    "ce", short="Cross-entropy", problems=("multiclass", "classification"), outputs="classes", logits=True,
     predict=lambda out: ((out[:, 1] - out[:, 0]) / 2).tanh(),  # binary: softmax p(+1) - p(-1)
     label="cross-entropy (softmax over the classes)",
 )

@@ -28,13 +28,13 @@ class OptimizerParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="momentum/Nesterov: decay of the velocity (horizon 1/(1-momentum))")
-    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam/AdamW/Yogi: decay of the first moment")
-    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam/AdamW/Yogi: decay of the second moment")
-    rho: float = Field(0.9, ge=0.0, lt=1.0, description="RMSprop/Adadelta: decay of the squared-gradient average")
-    eps: float = Field(1e-8, gt=0.0, le=1.0, description="added to the denominator for stability")
-    weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty folded into the gradient (decoupled in AdamW)")
-    bias_correction: bool = Field(True, description="Adam/AdamW/Yogi: divide the moments by 1-beta^t (matters in the first steps)")
+    momentum: float = Field(0.9, title="momentum", ge=0.0, lt=1.0, description="momentum/Nesterov: decay of the velocity (horizon 1/(1-momentum))")
+    beta1: float = Field(0.9, title="β₁", ge=0.0, lt=1.0, description="Adam/AdamW/Yogi: decay of the first moment")
+    beta2: float = Field(0.999, title="β₂", ge=0.0, lt=1.0, description="Adam/AdamW/Yogi: decay of the second moment")
+    rho: float = Field(0.9, title="ρ", ge=0.0, lt=1.0, description="RMSprop/Adadelta: decay of the squared-gradient average")
+    eps: float = Field(1e-8, title="ε", gt=0.0, le=1.0, description="added to the denominator for stability")
+    weight_decay: float = Field(0.0, title="weight decay", ge=0.0, le=1.0, description="L2 penalty folded into the gradient (decoupled in AdamW)")
+    bias_correction: bool = Field(True, title="bias correction", description="Adam/AdamW/Yogi: divide the moments by 1-beta^t (matters in the first steps)")
 
 
 @OPTIMIZERS.register("sgd", uses=("weight_decay",), label="SGD", stacked=lambda hp: stacked.sgd)
@@ -44,7 +44,7 @@ def sgd(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     return SGD(params, lr=lr, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",),
+@OPTIMIZERS.register("momentum", short="Momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",),
                      stacked=lambda hp: stacked.momentum(nesterov=False))
 def momentum(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD

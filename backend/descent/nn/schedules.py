@@ -44,7 +44,7 @@ def _constant_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.
     return base * np.ones(t.shape)
 
 
-@SCHEDULES.register("constant", uses=(), label="constant", lr=_constant_lr)
+@SCHEDULES.register("constant", short="Constant", uses=(), label="constant", lr=_constant_lr)
 def constant(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import LambdaLR
 
@@ -55,7 +55,7 @@ def _step_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.ndar
     return base * p.gamma ** (t // p.step_size)
 
 
-@SCHEDULES.register("step", uses=("step_size", "gamma"), label="step (x gamma every step_size)", lr=_step_lr)
+@SCHEDULES.register("step", short="Step", uses=("step_size", "gamma"), label="step (x gamma every step_size)", lr=_step_lr)
 def step(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import StepLR
 
@@ -67,7 +67,7 @@ def _multistep_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np
     return base * p.gamma**passed
 
 
-@SCHEDULES.register("multistep", uses=("milestones", "gamma"), label="multi-step (x gamma at milestones)",
+@SCHEDULES.register("multistep", short="Multi-step", uses=("milestones", "gamma"), label="multi-step (x gamma at milestones)",
                     lr=_multistep_lr)
 def multistep(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import MultiStepLR
@@ -79,7 +79,7 @@ def _factor_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.nd
     return np.where(base > 0, np.maximum(base * p.factor**t, p.min_lr), base)  # (a zero LR stays zero)
 
 
-@SCHEDULES.register("factor", uses=("factor", "min_lr"), label="factor (x factor each step, floor min_lr)",
+@SCHEDULES.register("factor", short="Factor", uses=("factor", "min_lr"), label="factor (x factor each step, floor min_lr)",
                     lr=_factor_lr)
 def factor(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     """lr_t = max(base * factor^t, min_lr): torch has no floored exponential, so LambdaLR."""
@@ -95,7 +95,7 @@ def _exponential_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> 
     return base * p.factor**t
 
 
-@SCHEDULES.register("exponential", uses=("factor",), label="exponential (x factor each step)", lr=_exponential_lr)
+@SCHEDULES.register("exponential", short="Exponential", uses=("factor",), label="exponential (x factor each step)", lr=_exponential_lr)
 def exponential(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import ExponentialLR
 
@@ -106,7 +106,7 @@ def _polynomial_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> n
     return base * (1 - t / total) ** p.power
 
 
-@SCHEDULES.register("polynomial", uses=("power",), label="polynomial decay to 0", lr=_polynomial_lr)
+@SCHEDULES.register("polynomial", short="Polynomial", uses=("power",), label="polynomial decay to 0", lr=_polynomial_lr)
 def polynomial(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import PolynomialLR
 
@@ -117,7 +117,7 @@ def _cosine_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.nd
     return _cosine(base, p.min_lr, t / max(1, total - 1))
 
 
-@SCHEDULES.register("cosine", uses=("min_lr",), label="cosine to min_lr", lr=_cosine_lr)
+@SCHEDULES.register("cosine", short="Cosine", uses=("min_lr",), label="cosine to min_lr", lr=_cosine_lr)
 def cosine(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     from torch.optim.lr_scheduler import CosineAnnealingLR
 
@@ -131,7 +131,7 @@ def _warmup_cosine_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -
     return np.where(t < w, base * (t + 1) / (w + 1), decay)
 
 
-@SCHEDULES.register("warmup_cosine", uses=("warmup_steps", "min_lr"), label="linear warmup, then cosine",
+@SCHEDULES.register("warmup_cosine", short="Warmup + cosine", uses=("warmup_steps", "min_lr"), label="linear warmup, then cosine",
                     lr=_warmup_cosine_lr)
 def warmup_cosine(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
     """lr_t = base * (t+1)/(w+1) for t < w, then cosine from base (at t = w) to min_lr (last step)."""
@@ -161,7 +161,7 @@ def _onecycle_lr(p: ScheduleParams, base: Any, total: int, t: np.ndarray) -> np.
 
 
 @SCHEDULES.register(
-    "onecycle", uses=("warmup_steps", "div_factor", "final_div_factor"), label="one-cycle (up to LR, then down)",
+    "onecycle", short="One-cycle", uses=("warmup_steps", "div_factor", "final_div_factor"), label="one-cycle (up to LR, then down)",
     lr=_onecycle_lr,
 )
 def onecycle(optimizer: Any, p: ScheduleParams, total_steps: int) -> Any:
@@ -190,21 +190,21 @@ class ScheduleParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    schedule: ScheduleName = Field("constant", description="LR schedule, stepped once per optimizer step")
-    step_size: int = Field(100, ge=1, le=MAX_STEPS, description="step: steps between two multiplications by gamma")
-    gamma: float = Field(0.5, gt=0.0, le=1.0, description="step/multistep: LR multiplier at each drop")
+    schedule: ScheduleName = Field("constant", title="LR schedule", json_schema_extra=SCHEDULES.schema_extra(), description="LR schedule, stepped once per optimizer step")
+    step_size: int = Field(100, title="step_size", ge=1, le=MAX_STEPS, description="step: steps between two multiplications by gamma")
+    gamma: float = Field(0.5, title="γ", gt=0.0, le=1.0, description="step/multistep: LR multiplier at each drop")
     milestones: list[int] = Field(
-        [200, 400], min_length=1, max_length=MAX_MILESTONES,
+        [200, 400], title="milestones", min_length=1, max_length=MAX_MILESTONES,
         description=f"multistep: steps where the LR is multiplied by gamma, strictly increasing, 1-{MAX_STEPS}",
     )
-    factor: float = Field(0.999, gt=0.0, le=1.0, description="factor/exponential: LR multiplier per step")
-    min_lr: float = Field(0.0, ge=0.0, le=10.0, description="factor: floor; cosine/warmup_cosine: final LR")
-    power: float = Field(1.0, gt=0.0, le=10.0, description="polynomial: (1 - t/T)^power")
+    factor: float = Field(0.999, title="factor", gt=0.0, le=1.0, description="factor/exponential: LR multiplier per step")
+    min_lr: float = Field(0.0, title="final / min LR", ge=0.0, le=10.0, description="factor: floor; cosine/warmup_cosine: final LR")
+    power: float = Field(1.0, title="power", gt=0.0, le=10.0, description="polynomial: (1 - t/T)^power")
     warmup_steps: int = Field(
-        50, ge=0, le=MAX_STEPS, description="warmup_cosine: linear warmup length; onecycle: steps to the peak"
+        50, title="warmup steps", ge=0, le=MAX_STEPS, description="warmup_cosine: linear warmup length; onecycle: steps to the peak"
     )
-    div_factor: float = Field(25.0, ge=1.0, le=1e4, description="onecycle: start LR = LR / div_factor")
-    final_div_factor: float = Field(1e4, ge=1.0, le=1e6, description="onecycle: end LR = start LR / final_div_factor")
+    div_factor: float = Field(25.0, title="start ÷", ge=1.0, le=1e4, description="onecycle: start LR = LR / div_factor")
+    final_div_factor: float = Field(1e4, title="end ÷", ge=1.0, le=1e6, description="onecycle: end LR = start LR / final_div_factor")
 
     @field_validator("milestones")
     @classmethod

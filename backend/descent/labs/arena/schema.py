@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from descent.labs.arena.surfaces import SURFACES, contains
 from descent.labs.commands import Args
+from descent.labs.page import labels, retitled
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import MAX_STEPS, SCHEDULES, ScheduleParams
 
@@ -17,6 +18,7 @@ MAX_LR = 100.0
 SPEEDS = (1, 3, 10, 30, 100, 300, 1000)  # race steps per second the page offers
 GRID = 96  # surface grid cells per side
 PRESETS = ("too small", "good", "oscillating", "diverging")
+TITLE = "Arena"  # the lab's tab
 
 SurfaceName = Literal[SURFACES.names()]  # type: ignore[valid-type]
 OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
@@ -47,10 +49,11 @@ class Racer(OptimizerParams):
     In a URL a racer is written compactly as ``"optimizer lr [key=value ...]"``, e.g.
     ``"adam 0.1 beta1=0.8"``; that text form is accepted wherever a racer is."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # (a racer card names the optimizer in full, and momentum by its symbol)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=retitled({"momentum": "momentum β"}))
 
-    optimizer: OptimizerName = "sgd"
-    learning_rate: float = Field(0.1, gt=0, le=MAX_LR, description=f"step size, 0 < lr <= {MAX_LR:g}")
+    optimizer: OptimizerName = Field("sgd", title="Optimizer", json_schema_extra=OPTIMIZERS.schema_extra())
+    learning_rate: float = Field(0.1, title="Learning rate", gt=0, le=MAX_LR, description=f"step size, 0 < lr <= {MAX_LR:g}")
 
     @model_validator(mode="before")
     @classmethod
@@ -88,7 +91,9 @@ class Config(ScheduleParams):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     lab: Literal["arena"] = "arena"
-    surface: SurfaceName = "rosenbrock"
+    surface: SurfaceName = Field("rosenbrock", title="Surface", json_schema_extra=labels({
+        "bowl": "Bowl", "ravine": "Ravine", "rosenbrock": "Rosenbrock", "beale": "Beale", "himmelblau": "Himmelblau",
+        "saddle": "Saddle", "rastrigin": "Rastrigin", "cliff": "Cliff"}))
     start: list[float] | None = Field(
         None, description="[x, y] inside the surface's window; null = the surface's default start"
     )
@@ -96,9 +101,9 @@ class Config(ScheduleParams):
         default_factory=lambda: [r.model_copy() for r in DEFAULT_RACERS],
         min_length=1, max_length=MAX_RACERS, description=f"1-{MAX_RACERS} optimizers racing from the same start",
     )
-    noise: float = Field(0.0, ge=0, le=1000, description="std of Gaussian noise added to each gradient coordinate")
-    speed: int = Field(30, ge=1, le=max(SPEEDS), description=f"race steps per second, 1-{max(SPEEDS)}")
-    horizon: int = Field(500, ge=2, le=MAX_STEPS, description="race length the LR schedule is planned over")
+    noise: float = Field(0.0, title="Gradient noise σ", ge=0, le=1000, description="std of Gaussian noise added to each gradient coordinate")
+    speed: int = Field(30, title="Steps / second", ge=1, le=max(SPEEDS), description=f"race steps per second, 1-{max(SPEEDS)}")
+    horizon: int = Field(500, title="Schedule horizon", ge=2, le=MAX_STEPS, description="race length the LR schedule is planned over")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seed of the gradient noise")
 
     @field_validator("start", mode="before")

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from descent.labs.attention.positional import POSITIONAL
 from descent.labs.attention.tasks import SYMBOLS, TASKS
 from descent.labs.commands import Args
+from descent.labs.page import labels, retitled
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import SCHEDULES, ScheduleParams
+from descent.nn.schedules import ScheduleParams
 
 MAX_LAYERS = 4
 MAX_HEADS = 8
@@ -27,31 +28,35 @@ OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 
 # What the page needs to know about each task (also in the JSON Schema as "tasks").
 TASK_INFO = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
-SCHEDULE_USES = {e.name: list(e.meta["uses"]) for e in SCHEDULES}  # which fields each schedule reads
+TITLE = "Attention"  # the lab's tab
+# this page's words for the schedule fields it shares with the other labs
+SCHEDULE_TITLES = {"warmup_steps": "Warmup steps", "min_lr": "Final / minimum LR", "step_size": "Step size (steps)", "gamma": "Gamma (LR multiplier)"}
 
 
 class Config(OptimizerParams, ScheduleParams):
     """Everything that defines an attention run. Keys are the URL-hash keys too."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"tasks": TASK_INFO, "schedule_uses": SCHEDULE_USES})
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=retitled(SCHEDULE_TITLES, {"tasks": TASK_INFO}))
 
     lab: Literal["attention"] = "attention"
-    task: TaskName = "reverse"
-    length: int = Field(8, ge=2, le=32, description="sequence length n (copy/reverse/sort/induction: at most 16; text: context, at most 32; modadd: fixed)")
-    symbols: int = Field(10, ge=2, le=len(SYMBOLS), description=f"alphabet size (modadd: the modulus p), from '{SYMBOLS}'; text uses its own characters")
-    layers: int = Field(2, ge=1, le=MAX_LAYERS)
-    heads: int = Field(2, ge=1, le=MAX_HEADS, description="must divide d_model")
-    d_model: int = Field(32, ge=8, le=MAX_D_MODEL, multiple_of=8, description="width of the residual stream")
-    ffn: int = Field(64, ge=8, le=MAX_FFN, multiple_of=8, description="hidden width of each feed-forward block")
-    positional: PositionalName = "learned"
+    task: TaskName = Field("reverse", title="Task", json_schema_extra=labels(
+        {"copy": "Copy", "reverse": "Reverse", "sort": "Sort", "modadd": "Modadd", "induction": "Induction", "text": "Text"}))
+    length: int = Field(8, title="Length n", ge=2, le=32, description="sequence length n (copy/reverse/sort/induction: at most 16; text: context, at most 32; modadd: fixed)")
+    symbols: int = Field(10, title="Symbols", ge=2, le=len(SYMBOLS), description=f"alphabet size (modadd: the modulus p), from '{SYMBOLS}'; text uses its own characters")
+    layers: int = Field(2, title="Layers", ge=1, le=MAX_LAYERS)
+    heads: int = Field(2, title="Heads", ge=1, le=MAX_HEADS, description="must divide d_model")
+    d_model: int = Field(32, title="d_model", ge=8, le=MAX_D_MODEL, multiple_of=8, description="width of the residual stream")
+    ffn: int = Field(64, title="FFN width", ge=8, le=MAX_FFN, multiple_of=8, description="hidden width of each feed-forward block")
+    positional: PositionalName = Field("learned", title="Positional encoding", json_schema_extra=labels(
+        {"sinusoidal": "Sinusoidal", "learned": "Learned", "rope": "Rope", "none": "None"}))
     causal: bool = Field(False, description="mask future positions (queries see only keys at or before them)")
-    norm: Literal["pre", "post"] = Field("pre", description="LayerNorm before each sub-block (Pre-LN) or after the residual add (Post-LN)")
-    ffn_activation: Literal["relu", "gelu"] = "relu"
-    dropout: float = Field(0.0, ge=0.0, le=0.5)
-    batch_size: int = Field(64, ge=1, le=MAX_BATCH)
-    learning_rate: float = Field(0.003, gt=0, le=10)
-    optimizer: OptimizerName = "adam"
-    horizon: int = Field(1000, ge=2, le=MAX_HORIZON, description="steps the LR schedule is planned over (cosine ends there); after it the LR stays")
+    norm: Literal["pre", "post"] = Field("pre", title="LayerNorm", json_schema_extra=labels({"pre": "Pre", "post": "Post"}), description="LayerNorm before each sub-block (Pre-LN) or after the residual add (Post-LN)")
+    ffn_activation: Literal["relu", "gelu"] = Field("relu", title="FFN activation", json_schema_extra=labels({"relu": "ReLU", "gelu": "GELU"}))
+    dropout: float = Field(0.0, title="Dropout", ge=0.0, le=0.5)
+    batch_size: int = Field(64, title="Batch size", ge=1, le=MAX_BATCH)
+    learning_rate: float = Field(0.003, title="Learning rate", gt=0, le=10)
+    optimizer: OptimizerName = Field("adam", title="Optimizer", json_schema_extra=OPTIMIZERS.schema_extra())
+    horizon: int = Field(1000, title="Schedule horizon (steps)", ge=2, le=MAX_HORIZON, description="steps the LR schedule is planned over (cosine ends there); after it the LR stays")
     example: int = Field(0, ge=0, lt=MAX_EXAMPLES, description="which held-out example the maps show")
     seed: int = Field(1, ge=0, le=2**31 - 1, description="seed of the weights and the data")
 

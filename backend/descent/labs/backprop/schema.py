@@ -9,10 +9,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from descent.labs.commands import Args
+from descent.labs.page import labels
 
 MAX_LR = 10.0
 MAX_SPEED = 30
 PHASES = ("forward", "loss", "backward", "update")  # the order of one training step
+TITLE = "Backprop"  # the lab's tab
 
 # preset -> what the page shows for it
 PRESETS = {
@@ -29,10 +31,10 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     lab: Literal["backprop"] = "backprop"
-    preset: Preset = Field("2-2-1", description="linear (w, b on four points of y = 2x + 1) or 2-2-1 (sigmoid network, one sample)")
-    learning_rate: float = Field(0.5, gt=0, le=MAX_LR, description=f"SGD step size, 0 < lr <= {MAX_LR:g}")
-    forget_zero_grad: bool = Field(False, description="skip optimizer.zero_grad(): .grad then sums the gradients of every step")
-    speed: int = Field(2, ge=1, le=MAX_SPEED, description=f"whole steps per second while playing, 1-{MAX_SPEED}")
+    preset: Preset = Field("2-2-1", title="Preset", json_schema_extra=labels({p: p for p in PRESETS}, PRESETS), description="linear (w, b on four points of y = 2x + 1) or 2-2-1 (sigmoid network, one sample)")
+    learning_rate: float = Field(0.5, title="Learning rate", gt=0, le=MAX_LR, description=f"SGD step size, 0 < lr <= {MAX_LR:g}")
+    forget_zero_grad: bool = Field(False, title="forget optimizer.zero_grad()", description="skip optimizer.zero_grad(): .grad then sums the gradients of every step")
+    speed: int = Field(2, title="Steps / second (play)", ge=1, le=MAX_SPEED, description=f"whole steps per second while playing, 1-{MAX_SPEED}")
 
 
 # ---- frame views ------------------------------------------------------------------------

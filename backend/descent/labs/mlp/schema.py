@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from descent.labs.commands import Args, CommandError, number
 from descent.labs.mlp.datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
+from descent.labs.page import labels
 from descent.nn.activations import ACTIVATIONS
-from descent.nn.initializers import INITIALIZERS, InitParams
+from descent.nn.initializers import InitParams
 from descent.nn.losses import LOSSES, default_loss
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import SCHEDULES, ScheduleParams
+from descent.nn.schedules import ScheduleParams
 from descent.protocol import History
 
 MAX_LAYERS = 6
@@ -30,53 +31,55 @@ OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 LossName = Literal[LOSSES.names()]  # type: ignore[valid-type]
 MAX_SCHEDULE_STEPS = 20_000  # the page's LR curve covers the whole horizon (a closed form: ~1 ms)
 
-# For the page: which hyper-parameter fields each choice reads, and display labels.
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS, "loss": LOSSES}
-SCHEMA_EXTRA = {
-    "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
-    "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
-    "x-problems": {"loss": {e.name: list(e.meta["problems"]) for e in LOSSES}},  # which problems each loss applies to
-}
+TITLE = "Playground"  # the lab's tab
+FEATURE_LABELS = {"x1": "X₁", "x2": "X₂", "x1sq": "X₁²", "x2sq": "X₂²", "x1x2": "X₁X₂", "sinx1": "sin(X₁)", "sinx2": "sin(X₂)"}
 
 
 class Config(OptimizerParams, ScheduleParams, InitParams):
     """Everything that defines a playground run. Keys are the URL-hash keys too.
     Optimizer, schedule and init hyper-parameters are inherited flat fields."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=SCHEMA_EXTRA)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, )
 
     lab: Literal["mlp"] = "mlp"
     problem: Literal["classification", "regression", "multiclass"] = Field(
-        "classification", description="classification: labels -1/+1; regression: values about [-1, 1] (plane: (x1+x2)/10, as in TensorFlow Playground); "
+        "classification", title="Problem type",
+        json_schema_extra=labels({"classification": "Classification", "regression": "Regression", "multiclass": "Multi-class"}),
+        description="classification: labels -1/+1; regression: values about [-1, 1] (plane: (x1+x2)/10, as in TensorFlow Playground); "
         "multiclass: class indices 0 .. classes-1 (softmax over one output per class)"
     )
-    dataset: DatasetName = "circle"
+    dataset: DatasetName = Field("circle", json_schema_extra=DATASETS.schema_extra())  # (the page shows each by name)
     classes: int = Field(
-        DEFAULT_CLASSES, ge=CLASSES[0], le=CLASSES[1],
+        DEFAULT_CLASSES, title="Classes", ge=CLASSES[0], le=CLASSES[1],
         description=f"classes of a multiclass dataset ({CLASSES[0]}-{CLASSES[1]}); ignored by classification and regression",
     )
-    noise: int = Field(0, ge=0, le=50, description="label/position noise, percent")
-    train_ratio: int = Field(50, ge=10, le=90, description="percent of the data used for training")
-    batch_size: int = Field(10, ge=1, le=max(SAMPLES.values()), description="at most the training-set size")
-    features: list[FeatureName] = Field(["x1", "x2"], min_length=1, max_length=len(FEATURES.names()))
+    noise: int = Field(0, title="Noise", ge=0, le=50, description="label/position noise, percent")
+    train_ratio: int = Field(50, title="Ratio of training to test data", ge=10, le=90, description="percent of the data used for training")
+    batch_size: int = Field(10, title="Batch size", ge=1, le=max(SAMPLES.values()), description="at most the training-set size")
+    features: list[FeatureName] = Field(["x1", "x2"], json_schema_extra=labels(FEATURE_LABELS), min_length=1, max_length=len(FEATURES.names()))
     hidden: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(
         [4, 2], max_length=MAX_LAYERS, description=f"widths of 0-{MAX_LAYERS} hidden layers of 1-{MAX_WIDTH} neurons"
     )
-    activation: ActivationName = "tanh"
+    activation: ActivationName = Field("tanh", title="Activation", json_schema_extra=ACTIVATIONS.schema_extra())
     loss: LossName = Field(
-        "mse", description="mse/mae/huber for classification and regression, bce for classification, ce for "
+        "mse", title="Loss",
+        # (x-problems: which problems each loss applies to)
+        json_schema_extra={**LOSSES.schema_extra(), "x-problems": {e.name: list(e.meta["problems"]) for e in LOSSES}},
+        description="mse/mae/huber for classification and regression, bce for classification, ce for "
         "classification and multiclass. Left out (or, in a patch that changes the problem, no longer applying) it "
         "becomes the problem's default: mse, or ce for multiclass",
     )
-    dropout: float = Field(0.0, ge=0.0, le=0.9, description="dropout probability after each hidden activation (0 = off)")
-    norm: Literal["none", "batch", "layer"] = Field("none", description="BatchNorm or LayerNorm before each hidden activation")
-    learning_rate: float = Field(0.03, gt=0, le=10, description="the base LR (the peak for onecycle)")
-    optimizer: OptimizerName = "sgd"
+    dropout: float = Field(0.0, title="Dropout", ge=0.0, le=0.9, description="dropout probability after each hidden activation (0 = off)")
+    norm: Literal["none", "batch", "layer"] = Field(
+        "none", title="Normalization", json_schema_extra=labels({"none": "None", "batch": "BatchNorm", "layer": "LayerNorm"}), description="BatchNorm or LayerNorm before each hidden activation")
+    learning_rate: float = Field(0.03, title="Learning rate", gt=0, le=10, description="the base LR (the peak for onecycle)")
+    optimizer: OptimizerName = Field("sgd", title="Optimizer", json_schema_extra=OPTIMIZERS.schema_extra())
     schedule_steps: int = Field(
-        2500, ge=2, le=MAX_SCHEDULE_STEPS, description="steps the LR schedule is planned over; the LR holds after it"
+        2500, title="horizon (steps)", ge=2, le=MAX_SCHEDULE_STEPS, description="steps the LR schedule is planned over; the LR holds after it"
     )
-    regularization: Literal["none", "l1", "l2"] = "none"
-    regularization_rate: float = Field(0.0, ge=0, le=10)
+    regularization: Literal["none", "l1", "l2"] = Field(
+        "none", title="Regularization", json_schema_extra=labels({"none": "None", "l1": "L1", "l2": "L2"}))
+    regularization_rate: float = Field(0.0, title="Regularization rate", ge=0, le=10)
     seed: int = Field(3, ge=0, le=2**31 - 1, description="data seed; 'regenerate' picks a new one")
     drawn: list[Annotated[float, Field(ge=-EXTENT, le=EXTENT)]] = Field(
         [], max_length=3 * MAX_DRAWN,

@@ -1,7 +1,7 @@
 // The arena's plots: a contour map (trajectories, current points, arrows; a click picks the
 // start) and a 3-D surface with the same trajectories.
 import { RACER_COLORS } from "./surface.js";
-import { plot } from "../../theme.js";
+import { plot, Plotly } from "../../view/index.js";
 
 const COLORSCALE = [[0, "#fbfcfd"], [0.25, "#e3eef5"], [0.6, "#a9c5da"], [1, "#5a7f9e"]];
 const ARROW_COLORS = { grad: "#111111", momentum: "#0a58ca", coord: "#7a7a7a" };

@@ -1,35 +1,28 @@
 // The racer cards: each racer's optimizer, a log-scale LR slider with the four regime presets,
-// the hyper-parameters its optimizer reads, and its race status (badge).
+// the hyper-parameters its optimizer reads, and its race status (badge). The optimizers, their
+// names and the fields each reads come from the schema of a racer (x-titles, x-uses, titles).
+import { fullLabelOf, sig, titleOf, usesOf } from "../../view/index.js";
 import { RACER_COLORS } from "./surface.js";
 
 const LOG_LR = { min: -5, max: 2 }; // slider range, log10(lr); the server allows (0, 100]
-const HP_LABELS = { momentum: "momentum β", beta1: "β₁", beta2: "β₂", rho: "ρ", eps: "ε", weight_decay: "weight decay", bias_correction: "bias correction" };
-
-export const fmtNum = (v, digits = 4) => {
-  if (v == null || !Number.isFinite(v)) return "—";
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : Number(v.toPrecision(digits)).toString();
-};
 const roundLr = (v) => Number(v.toPrecision(2));
 const REVERT_MS = 2000;
 
 export class RacerCards {
   constructor(root, configSchema, maxRacers, onChange) {
     this.root = root;
-    this.props = configSchema.$defs.Racer.properties;
+    this.schema = configSchema.$defs.Racer;
+    this.props = this.schema.properties;
     this.maxRacers = maxRacers;
     this.onChange = onChange;
     this.racers = [];
-    this.catalog = null; // optimizer name -> {label, uses, adaptive}
-    this.presets = null; // optimizer name -> {regime: lr}
+    this.presets = null; // optimizer name -> {regime: lr}, from the surface
     this.badges = [];
   }
 
-  label(name) { return this.catalog?.[name]?.label ?? name; }
+  label(name) { return fullLabelOf(this.schema, "optimizer", name); }
 
-  setCatalog(optimizers, presets) {
-    this.catalog = optimizers;
+  setPresets(presets) {
     this.presets = presets;
     this.render(this.racers);
   }
@@ -58,7 +51,7 @@ export class RacerCards {
     add.title = `at most ${this.maxRacers} racers`;
     add.addEventListener("click", () => {
       const used = new Set(racers.map((r) => r.optimizer));
-      const next = Object.keys(this.catalog ?? { sgd: 1 }).find((o) => !used.has(o)) ?? "sgd";
+      const next = this.props.optimizer.enum.find((o) => !used.has(o)) ?? "sgd";
       const lr = this.presets?.[next]?.good ?? 0.01;
       this.send([...racers, { optimizer: next, learning_rate: lr }]);
     });
@@ -70,7 +63,6 @@ export class RacerCards {
     el.className = "racer-card";
     el.dataset.index = i;
     el.style.setProperty("--racer", RACER_COLORS[i]);
-    const names = this.catalog ? Object.keys(this.catalog) : this.props.optimizer.enum;
     el.innerHTML = `
       <div class="racer-head">
         <span class="racer-swatch">${i + 1}</span>
@@ -86,7 +78,7 @@ export class RacerCards {
       <div class="racer-badge">—</div>`;
     const q = (s) => el.querySelector(s);
     const select = q(".racer-optimizer");
-    for (const name of names) select.add(new Option(this.label(name), name));
+    for (const name of this.props.optimizer.enum) select.add(new Option(this.label(name), name));
     select.value = r.optimizer;
     select.addEventListener("change", () => {
       // a new optimizer starts at its "good" LR: an SGD rate is far too small for Adam and vice versa
@@ -100,8 +92,8 @@ export class RacerCards {
     const slider = q(".racer-lr input");
     const out = q(".racer-lr output");
     slider.value = Math.log10(r.learning_rate);
-    out.textContent = fmtNum(r.learning_rate, 3);
-    slider.addEventListener("input", () => { out.textContent = fmtNum(roundLr(10 ** Number(slider.value)), 3); });
+    out.textContent = sig(r.learning_rate, 3);
+    slider.addEventListener("input", () => { out.textContent = sig(roundLr(10 ** Number(slider.value)), 3); });
     slider.addEventListener("change", () => this.change(i, { learning_rate: roundLr(10 ** Number(slider.value)) }));
 
     const presets = this.presets?.[r.optimizer] ?? {};
@@ -114,7 +106,7 @@ export class RacerCards {
       b.addEventListener("click", () => this.change(i, { learning_rate: lr }));
       q(".racer-presets").append(b);
     }
-    for (const key of this.catalog?.[r.optimizer]?.uses ?? []) q(".racer-hp").append(this.hpControl(r, i, key));
+    for (const key of usesOf(this.schema, "optimizer", r.optimizer)) q(".racer-hp").append(this.hpControl(r, i, key));
     this.badges.push(q(".racer-badge"));
     return el;
   }
@@ -124,7 +116,7 @@ export class RacerCards {
     const label = document.createElement("label");
     label.className = "hp";
     label.title = prop.description ?? key;
-    label.append(`${HP_LABELS[key] ?? key} `);
+    label.append(`${titleOf(this.schema, key)} `);
     const input = document.createElement("input");
     if (prop.type === "boolean") {
       input.type = "checkbox";
@@ -157,7 +149,7 @@ export class RacerCards {
         text = `reached the minimum in ${v.reached} steps`; kind = "reached";
         badge.title = "";
       } else {
-        text = `f = ${fmtNum(v.value)} · lr ${fmtNum(v.lr, 3)}`; kind = "racing";
+        text = `f = ${sig(v.value)} · lr ${sig(v.lr, 3)}`; kind = "racing";
         badge.title = "";
       }
       if (badge.textContent !== text) badge.textContent = text;

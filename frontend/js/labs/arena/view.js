@@ -1,15 +1,12 @@
 // The descent arena: optimizers racing down a 2-D loss surface from one start point.
 // Contour map (click = new start) and 3-D surface with the trajectories, racer cards with LR
 // presets, f − f* per racer, and step-by-step numbers.
-import { buildControls } from "../../controls.js";
-import { LossChart } from "../../losschart.js";
+import { buildControls, LossChart, Plotly, refs, sig, state } from "../../view/index.js";
 import { ContourPlot, SurfacePlot3D } from "./plots.js";
-import { fmtNum, RacerCards } from "./racers.js";
+import { RacerCards } from "./racers.js";
 import { ScheduleParams } from "./schedule.js";
 import { renderSteps } from "./stepper.js";
 import { RACER_COLORS, Surface } from "./surface.js";
-
-export const title = "Arena";
 
 // The 3-D view is live while racing wherever WebGL runs on a GPU. A software renderer (no
 // GPU: SwiftShader, llvmpipe) would spend the page's time redrawing it, so there it stays one
@@ -33,11 +30,11 @@ const THREE_D_INTERVAL = 1000; // ms between live 3-D redraws while racing
 const CHART_INTERVAL = 250; // ms between loss-chart redraws while racing
 
 const CONTROLS = [
-  { key: "surface", label: "Surface", kind: "select", where: "hyper" },
-  { key: "noise", label: "Gradient noise σ", kind: "select", where: "hyper", options: () => NOISE_LADDER },
-  { key: "speed", label: "Steps / second", kind: "select", where: "hyper", options: () => SPEED_LADDER },
-  { key: "schedule", label: "LR schedule", kind: "select", where: "hyper" },
-  { key: "horizon", label: "Schedule horizon", kind: "select", where: "hyper", options: () => HORIZON_LADDER },
+  { key: "surface", kind: "select", where: "hyper" },
+  { key: "noise", kind: "select", where: "hyper", options: () => NOISE_LADDER },
+  { key: "speed", kind: "select", where: "hyper", options: () => SPEED_LADDER },
+  { key: "schedule", kind: "select", where: "hyper" },
+  { key: "horizon", kind: "select", where: "hyper", options: () => HORIZON_LADDER },
 ];
 
 const TEMPLATE = `
@@ -76,7 +73,7 @@ const TEMPLATE = `
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
-  const ref = Object.fromEntries([...root.querySelectorAll("[data-ref]")].map((el) => [el.dataset.ref, el]));
+  const ref = refs(root);
   const configure = (patch) => {
     if ("surface" in patch && !("start" in patch)) patch.start = null; // each surface has its own window
     ctx.configure(patch);
@@ -105,7 +102,6 @@ export async function mount(root, ctx) {
   });
   ref.stepButton.addEventListener("click", () => ctx.control("step"));
   ref.live3d.checked = webglOnGpu();
-  document.body.dataset.webglGpu = ref.live3d.checked;
   ref.defaultStart.addEventListener("click", () => configure({ start: null }));
 
   const racerLabels = () => config.racers.map((r) => cards.label(r.optimizer));
@@ -170,7 +166,7 @@ export async function mount(root, ctx) {
     }
     cards.status(f.views.racers);
     renderNumbers(f);
-    document.body.dataset.arenaPoints = paths.map((p) => p.x.length).join(",");
+    state.set({ arenaPoints: paths.map((p) => p.x.length).join(",") });
   }
 
   function renderNumbers(f) {
@@ -191,19 +187,19 @@ export async function mount(root, ctx) {
       if (racersChanged) cards.render(next.racers);
       scheduleParams.render(next);
       const start = next.start ?? surface?.start;
-      ref.start.textContent = start ? `(${fmtNum(start[0], 3)}, ${fmtNum(start[1], 3)})` : "default";
+      ref.start.textContent = start ? `(${sig(start[0], 3)}, ${sig(start[1], 3)})` : "default";
       ref.defaultStart.hidden = next.start == null;
     },
     status() {},
     frame(f) {
       const v = f.views;
-      if (v.optimizers && v.surface) cards.setCatalog(v.optimizers, v.surface.presets);
+      if (v.surface) cards.setPresets(v.surface.presets);
       if (v.schedules) scheduleParams.setCatalog(v.schedules);
       if (v.surface) {
         surface = new Surface(v.surface);
         ref.surfaceLabel.textContent = surface.label;
         ref.note.textContent = surface.note;
-        if (config.start == null) ref.start.textContent = `(${fmtNum(surface.start[0], 3)}, ${fmtNum(surface.start[1], 3)})`;
+        if (config.start == null) ref.start.textContent = `(${sig(surface.start[0], 3)}, ${sig(surface.start[1], 3)})`;
         rebuildPlots();
         pendingHistory = null;
         last3d = lastChart = 0;
@@ -221,7 +217,7 @@ export async function mount(root, ctx) {
       contour.purge();
       plot3d.purge();
       Plotly.purge(ref.chart);
-      delete document.body.dataset.arenaPoints;
+      state.set({ arenaPoints: undefined });
     },
   };
 }

@@ -1,13 +1,10 @@
 // The attention lab view: setup column, the layer x head grid of attention maps (live, time-lapse
 // or for a typed input), and the curves: loss, perplexity, accuracy, entropy per head, LR.
-import { buildControls, LR_LADDER } from "../../controls.js";
 import { decodeBase64 } from "../../colors.js";
-import { LossChart } from "../../losschart.js";
-import { showNumber } from "../../finite.js";
+import { buildControls, fixed, LossChart, LR_LADDER, percent, Plotly, refs, usesOf } from "../../view/index.js";
 import { BASE, LrChart, headStyle } from "./charts.js";
 import { decodeMaps, Enlarged, MapGrid } from "./maps.js";
 
-export const title = "Attention";
 export const counter = "Epoch";
 
 const HORIZONS = [100, 200, 500, 1000, 2000, 5000, 10000];
@@ -15,30 +12,29 @@ const WARMUPS = [0, 10, 20, 50, 100, 200, 500];
 const MIN_LRS = [0, 0.00001, 0.0001, 0.001];
 const STEP_SIZES = [20, 50, 100, 200, 500, 1000];
 const GAMMAS = [0.1, 0.3, 0.5, 0.7, 0.9];
-const SCHEDULE_NAMES = { warmup_cosine: "Warmup + cosine", onecycle: "One-cycle", multistep: "Multi-step" };
 
 // Every control of this lab, in one table (see controls.js).
 const CONTROLS = [
-  { key: "task", label: "Task", kind: "select", where: "hyper" },
-  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
-  { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
-  { key: "schedule", label: "LR schedule", kind: "select", where: "hyper" },
-  { key: "length", label: "Length n", kind: "range", where: "data", step: 1 },
-  { key: "symbols", label: "Symbols", kind: "range", where: "data", step: 1 },
-  { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1 },
-  { key: "layers", label: "Layers", kind: "range", where: "model", step: 1 },
-  { key: "heads", label: "Heads", kind: "range", where: "model", step: 1 },
-  { key: "d_model", label: "d_model", kind: "range", where: "model", step: 8 },
-  { key: "ffn", label: "FFN width", kind: "range", where: "model", step: 8 },
-  { key: "positional", label: "Positional encoding", kind: "select", where: "model" },
-  { key: "norm", label: "LayerNorm", kind: "select", where: "model" },
-  { key: "ffn_activation", label: "FFN activation", kind: "select", where: "model" },
-  { key: "dropout", label: "Dropout", kind: "range", where: "model", step: 0.05 },
-  { key: "horizon", label: "Schedule horizon (steps)", kind: "select", where: "train", options: () => HORIZONS },
-  { key: "warmup_steps", label: "Warmup steps", kind: "select", where: "train", options: () => WARMUPS },
-  { key: "min_lr", label: "Final / minimum LR", kind: "select", where: "train", options: () => MIN_LRS },
-  { key: "step_size", label: "Step size (steps)", kind: "select", where: "train", options: () => STEP_SIZES },
-  { key: "gamma", label: "Gamma (LR multiplier)", kind: "select", where: "train", options: () => GAMMAS },
+  { key: "task", kind: "select", where: "hyper" },
+  { key: "learning_rate", kind: "select", where: "hyper", options: () => LR_LADDER },
+  { key: "optimizer", kind: "select", where: "hyper" },
+  { key: "schedule", kind: "select", where: "hyper" },
+  { key: "length", kind: "range", where: "data", step: 1 },
+  { key: "symbols", kind: "range", where: "data", step: 1 },
+  { key: "batch_size", kind: "range", where: "data", step: 1 },
+  { key: "layers", kind: "range", where: "model", step: 1 },
+  { key: "heads", kind: "range", where: "model", step: 1 },
+  { key: "d_model", kind: "range", where: "model", step: 8 },
+  { key: "ffn", kind: "range", where: "model", step: 8 },
+  { key: "positional", kind: "select", where: "model" },
+  { key: "norm", kind: "select", where: "model" },
+  { key: "ffn_activation", kind: "select", where: "model" },
+  { key: "dropout", kind: "range", where: "model", step: 0.05 },
+  { key: "horizon", kind: "select", where: "train", options: () => HORIZONS },
+  { key: "warmup_steps", kind: "select", where: "train", options: () => WARMUPS },
+  { key: "min_lr", kind: "select", where: "train", options: () => MIN_LRS },
+  { key: "step_size", kind: "select", where: "train", options: () => STEP_SIZES },
+  { key: "gamma", kind: "select", where: "train", options: () => GAMMAS },
 ];
 
 const TEMPLATE = `
@@ -101,13 +97,11 @@ const TEMPLATE = `
   </div>
   <div class="attn-zoom" data-ref="zoom" hidden></div>`;
 
-const fmt = (v, d = 3) => showNumber(v, (x) => x.toFixed(d));
-const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
 const show = (s) => s.replaceAll(" ", "␣");
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
-  const ref = Object.fromEntries([...root.querySelectorAll("[data-ref]")].map((el) => [el.dataset.ref, el]));
+  const ref = refs(root);
   const tasks = ctx.schema.tasks || {};
   const exampleProp = ctx.schema.properties.example;
   const examples = exampleProp.exclusiveMaximum ?? (exampleProp.maximum ?? 15) + 1;
@@ -128,7 +122,6 @@ export async function mount(root, ctx) {
   };
 
   const controls = buildControls(CONTROLS, ctx.schema, { hyper: ctx.hyper, data: ref.data, model: ref.model, train: ref.train }, configure);
-  for (const opt of ctx.hyper.querySelectorAll("#ctl-schedule option")) opt.textContent = SCHEDULE_NAMES[opt.value] ?? opt.textContent;
   ref.causal.addEventListener("change", () => configure({ causal: ref.causal.checked }));
   ref.prev.addEventListener("click", () => configure({ example: (current.example + examples - 1) % examples }));
   ref.next.addEventListener("click", () => configure({ example: (current.example + 1) % examples }));
@@ -218,7 +211,7 @@ export async function mount(root, ctx) {
     const lengthInput = ref.data.querySelector("#ctl-length");
     lengthInput.max = meta.max_length ?? lengthInput.max;
     // schedule fields: only those the chosen schedule reads (the horizon whenever it is not constant)
-    const uses = new Set(ctx.schema.schedule_uses?.[config.schedule] ?? []);
+    const uses = new Set(usesOf(ctx.schema, "schedule", config.schedule));
     for (const box of ref.train.querySelectorAll(".control")) {
       box.hidden = box.dataset.key === "horizon" ? config.schedule === "constant" : !uses.has(box.dataset.key);
     }
@@ -236,11 +229,11 @@ export async function mount(root, ctx) {
     status() {},
     frame(f) {
       const m = f.metrics;
-      ref.testLoss.textContent = fmt(m.test_loss);
-      ref.trainLoss.textContent = fmt(m.train_loss);
-      ref.ppl.textContent = fmt(m.perplexity, 2);
-      ref.acc.textContent = pct(m.test_accuracy);
-      ref.seqAcc.textContent = pct(m.sequence_accuracy);
+      ref.testLoss.textContent = fixed(m.test_loss);
+      ref.trainLoss.textContent = fixed(m.train_loss);
+      ref.ppl.textContent = fixed(m.perplexity, 2);
+      ref.acc.textContent = percent(m.test_accuracy);
+      ref.seqAcc.textContent = percent(m.sequence_accuracy);
       const v = f.views;
       if (v.heads.join() !== headNames.join()) {
         headNames = v.heads;

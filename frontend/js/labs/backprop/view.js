@@ -1,20 +1,19 @@
 // Backprop by hand: one SGD step split into forward -> loss -> backward -> update. The
 // page shows the network with its numbers, the forward pass and the loss written out, and
 // per parameter its value, its .grad, the chain-rule product that gives it, and the update.
-import { buildControls } from "../../controls.js";
-import { LossChart } from "../../losschart.js";
+import { buildControls, LossChart, Plotly, refs, state } from "../../view/index.js";
 import { drawLine, drawNetwork } from "./diagram.js";
 import { fmt, term } from "./numbers.js";
 
-export const title = "Backprop";
 export const counter = "Step";
 
 const LR_CHOICES = [0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10];
 const SPEED_CHOICES = [1, 2, 5, 10, 30];
 const CONTROLS = [
-  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_CHOICES },
-  { key: "speed", label: "Steps / second (play)", kind: "select", where: "hyper", options: () => SPEED_CHOICES },
-  { key: "forget_zero_grad", label: "forget optimizer.zero_grad()", kind: "check", where: "step" },
+  { key: "preset", kind: "select", where: "hyper" },
+  { key: "learning_rate", kind: "select", where: "hyper", options: () => LR_CHOICES },
+  { key: "speed", kind: "select", where: "hyper", options: () => SPEED_CHOICES },
+  { key: "forget_zero_grad", kind: "check", where: "step" },
 ];
 
 // The PyTorch line(s) each phase runs.
@@ -101,16 +100,7 @@ function updateCell(p) {
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
-  const ref = Object.fromEntries([...root.querySelectorAll("[data-ref]")].map((el) => [el.dataset.ref, el]));
-
-  // preset: the schema's values with the labels the server sends
-  const presetBox = document.createElement("div");
-  presetBox.className = "control control-select";
-  presetBox.innerHTML = `<label for="ctl-preset">Preset</label><select id="ctl-preset"></select>`;
-  const presetSelect = presetBox.querySelector("select");
-  for (const v of ctx.schema.properties.preset.enum) presetSelect.add(new Option(v, v));
-  presetSelect.addEventListener("change", () => ctx.configure({ preset: presetSelect.value }));
-  ctx.hyper.append(presetBox);
+  const ref = refs(root);
   const controls = buildControls(CONTROLS, ctx.schema, { hyper: ctx.hyper, step: ref.stepControls }, ctx.configure);
 
   const chart = new LossChart(ref.chart, [{ name: "loss", key: "loss", color: "#0877bd" }], {
@@ -157,13 +147,12 @@ export async function mount(root, ctx) {
     ref.rows.innerHTML = views.params
       .map((p) => `<tr data-param="${p.name}"><th>${p.name}</th><td class="bp-value">${fmt(p.value)}</td><td class="bp-grad">${gradCell(p, views)}</td><td class="bp-chain">${chainCell(p)}</td><td class="bp-update">${updateCell(p)}</td></tr>`)
       .join("");
-    document.body.dataset.backpropPhase = views.phase;
+    state.set({ backpropPhase: views.phase });
   }
 
   return {
     config(c) {
       config = c;
-      presetSelect.value = c.preset;
       controls.update(c);
       render();
     },
@@ -177,7 +166,7 @@ export async function mount(root, ctx) {
     },
     unmount() {
       Plotly.purge(ref.chart);
-      delete document.body.dataset.backpropPhase;
+      state.set({ backpropPhase: undefined });
       root.replaceChildren();
     },
   };

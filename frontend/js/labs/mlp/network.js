@@ -6,6 +6,7 @@
 // Multiclass: one output node per class (edged in its colour), each showing its softmax probability.
 import { CLASS_LUTS, LUT, classColor, decodeBase64, paintCells } from "../../colors.js";
 import { nonFinite } from "../../finite.js";
+import { state } from "../../view/index.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_FULL = 40;
@@ -116,7 +117,7 @@ export class NetworkView {
       const head = document.createElement("div");
       head.className = "layer-head";
       head.style.left = `${x(c) + NODE / 2}px`;
-      const fixed = (document.body.dataset.hide ?? "").split(" ").includes("hidden"); // hidden_hide=true
+      const fixed = (state.get("hidden") ?? []).includes("hidden"); // hidden_hide=true
       head.innerHTML = `${fixed ? "" : `<button class="round tiny" data-d="1" title="add a neuron">+</button><button class="round tiny" data-d="-1" title="remove a neuron">−</button>`}<div>${count} neuron${count === 1 ? "" : "s"}</div>`;
       head.querySelectorAll("button").forEach((b) =>
         b.addEventListener("click", () => {

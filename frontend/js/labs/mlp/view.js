@@ -1,70 +1,61 @@
 // The MLP playground view: data, network and output columns, after TensorFlow Playground.
 import { CodePanel } from "../../codepanel.js";
-import { buildControls, LABELS, LR_LADDER, schemaEnum } from "../../controls.js";
 import { GradHeatmap } from "../../gradheatmap.js";
 import { drawActivation, drawHistogram } from "../../histogram.js";
 import { pageOptions, setPageOption } from "../../hash.js";
-import { LossChart } from "../../losschart.js";
 import { Pacer } from "../../pace.js";
 import { ScheduleChart } from "../../schedulechart.js";
 import { classColor } from "../../colors.js";
+import {
+  buildControls, fixed, fullLabelOf, labelOf, LossChart, LR_LADDER, percent, Plotly, refs, schemaEnum, showNumber, usesOf,
+} from "../../view/index.js";
 import { BoundaryView, drawThumbnail } from "./boundary.js";
 import { NetworkView, renderGradNorms } from "./network.js";
-import { showNumber } from "../../finite.js";
 
-export const title = "Playground";
 export const counter = "Epoch";
 
 const REG_RATE_LADDER = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
-const percent = (v) => `${v}%`;
-Object.assign(LABELS, {
-  momentum: "Momentum", nesterov: "Nesterov", adagrad: "AdaGrad", rmsprop: "RMSprop", adadelta: "Adadelta",
-  adamw: "AdamW", yogi: "Yogi", multistep: "Multi-step", exponential: "Exponential", warmup_cosine: "Warmup + cosine",
-  onecycle: "One-cycle", leaky_relu: "Leaky ReLU", gelu: "GELU", silu: "SiLU", elu: "ELU", mse: "MSE", mae: "MAE",
-  huber: "Huber", bce: "Binary cross-entropy", ce: "Cross-entropy", he: "He (Kaiming)", xavier: "Xavier (Glorot)",
-  default: "PyTorch default", batch: "BatchNorm", layer: "LayerNorm", multiclass: "Multi-class",
-});
+const inPercent = (v) => `${v}%`;
 const DROPOUT_LADDER = [0, 0.1, 0.2, 0.3, 0.5];
-const FEATURE_LABELS = { x1: "X₁", x2: "X₂", x1sq: "X₁²", x2sq: "X₂²", x1x2: "X₁X₂", sinx1: "sin(X₁)", sinx2: "sin(X₂)" };
 
 // Every control of this lab, in one table (see controls.js).
 const CONTROLS = [
-  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
-  { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
-  { key: "schedule", label: "LR schedule", kind: "select", where: "hyper" },
-  { key: "activation", label: "Activation", kind: "select", where: "hyper" },
-  { key: "regularization", label: "Regularization", kind: "select", where: "hyper" },
-  { key: "regularization_rate", label: "Regularization rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
-  { key: "problem", label: "Problem type", kind: "select", where: "hyper" },
-  { key: "train_ratio", label: "Ratio of training to test data", kind: "range", where: "data", step: 10, format: percent },
-  { key: "noise", label: "Noise", kind: "range", where: "data", step: 5, format: percent },
-  { key: "classes", label: "Classes", kind: "range", where: "data", step: 1 }, // shown for multiclass only
-  { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 30 },
+  { key: "learning_rate", kind: "select", where: "hyper", options: () => LR_LADDER },
+  { key: "optimizer", kind: "select", where: "hyper" },
+  { key: "schedule", kind: "select", where: "hyper" },
+  { key: "activation", kind: "select", where: "hyper" },
+  { key: "regularization", kind: "select", where: "hyper" },
+  { key: "regularization_rate", kind: "select", where: "hyper", options: () => REG_RATE_LADDER },
+  { key: "problem", kind: "select", where: "hyper" },
+  { key: "train_ratio", kind: "range", where: "data", step: 10, format: inPercent },
+  { key: "noise", kind: "range", where: "data", step: 5, format: inPercent },
+  { key: "classes", kind: "range", where: "data", step: 1 }, // shown for multiclass only
+  { key: "batch_size", kind: "range", where: "data", step: 1, max: 30 },
   // the network's building blocks (data column)
-  { key: "init", label: "Initialization", kind: "select", where: "build" },
-  { key: "init_scale", label: "scale", kind: "number", where: "build" },
-  { key: "init_value", label: "value", kind: "number", where: "build" },
-  { key: "loss", label: "Loss", kind: "select", where: "build" },
-  { key: "norm", label: "Normalization", kind: "select", where: "build" },
-  { key: "dropout", label: "Dropout", kind: "select", where: "build", options: () => DROPOUT_LADDER },
+  { key: "init", kind: "select", where: "build" },
+  { key: "init_scale", kind: "number", where: "build" },
+  { key: "init_value", kind: "number", where: "build" },
+  { key: "loss", kind: "select", where: "build" },
+  { key: "norm", kind: "select", where: "build" },
+  { key: "dropout", kind: "select", where: "build", options: () => DROPOUT_LADDER },
   // schedule and optimizer hyper-parameters (output column); each shown only where it is used
-  { key: "schedule_steps", label: "horizon (steps)", kind: "number", where: "sched" },
-  { key: "step_size", label: "step_size", kind: "number", where: "sched" },
-  { key: "milestones", label: "milestones", kind: "list", where: "sched" },
-  { key: "gamma", label: "γ", kind: "number", where: "sched" },
-  { key: "factor", label: "factor", kind: "number", where: "sched" },
-  { key: "min_lr", label: "final / min LR", kind: "number", where: "sched" },
-  { key: "power", label: "power", kind: "number", where: "sched" },
-  { key: "warmup_steps", label: "warmup steps", kind: "number", where: "sched" },
-  { key: "div_factor", label: "start ÷", kind: "number", where: "sched" },
-  { key: "final_div_factor", label: "end ÷", kind: "number", where: "sched" },
-  { key: "momentum", label: "momentum", kind: "number", where: "optim" },
-  { key: "beta1", label: "β₁", kind: "number", where: "optim" },
-  { key: "beta2", label: "β₂", kind: "number", where: "optim" },
-  { key: "rho", label: "ρ", kind: "number", where: "optim" },
-  { key: "eps", label: "ε", kind: "number", where: "optim" },
-  { key: "weight_decay", label: "weight decay", kind: "number", where: "optim" },
-  { key: "bias_correction", label: "bias correction", kind: "check", where: "optim" },
+  { key: "schedule_steps", kind: "number", where: "sched" },
+  { key: "step_size", kind: "number", where: "sched" },
+  { key: "milestones", kind: "list", where: "sched" },
+  { key: "gamma", kind: "number", where: "sched" },
+  { key: "factor", kind: "number", where: "sched" },
+  { key: "min_lr", kind: "number", where: "sched" },
+  { key: "power", kind: "number", where: "sched" },
+  { key: "warmup_steps", kind: "number", where: "sched" },
+  { key: "div_factor", kind: "number", where: "sched" },
+  { key: "final_div_factor", kind: "number", where: "sched" },
+  { key: "momentum", kind: "number", where: "optim" },
+  { key: "beta1", kind: "number", where: "optim" },
+  { key: "beta2", kind: "number", where: "optim" },
+  { key: "rho", kind: "number", where: "optim" },
+  { key: "eps", kind: "number", where: "optim" },
+  { key: "weight_decay", kind: "number", where: "optim" },
+  { key: "bias_correction", kind: "check", where: "optim" },
 ];
 // Which choice decides whether a parameter control shows (x-uses in the schema).
 const USED_BY = { build: "init", sched: "schedule", optim: "optimizer" };
@@ -151,8 +142,6 @@ const TEMPLATE = `
     </section>
   </div>`;
 
-const fmt = (v) => showNumber(v, (x) => x.toFixed(3));
-const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
 
 // "adam, lr 0.1, spiral": the settings that differ from the defaults, for a saved run's legend.
 function runLabel(config, schema) {
@@ -167,7 +156,7 @@ function runLabel(config, schema) {
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
-  const ref = Object.fromEntries([...root.querySelectorAll("[data-ref]")].map((el) => [el.dataset.ref, el]));
+  const ref = refs(root);
   const datasets = await (await fetch("/api/datasets")).json();
   const configure = (patch) => {
     // A new problem type brings its first dataset along (a circle cannot be regressed).
@@ -179,18 +168,16 @@ export async function mount(root, ctx) {
 
   const containers = { hyper: ctx.hyper, data: ref.dataControls, build: ref.buildControls, sched: ref.schedControls, optim: ref.optControls };
   const controls = buildControls(CONTROLS, ctx.schema, containers, configure);
-  const uses = ctx.schema["x-uses"] || {};
-  const labels = ctx.schema["x-labels"] || {};
   // Show only the parameters the chosen optimizer / schedule / initializer reads.
   const showUsed = (config) => {
     for (const [where, choice] of Object.entries(USED_BY)) {
-      const used = new Set(uses[choice]?.[config[choice]] || []);
+      const used = new Set(usesOf(ctx.schema, choice, config[choice]));
       for (const box of containers[where].querySelectorAll(".control")) {
         box.hidden = !(ALWAYS.has(box.dataset.key) || used.has(box.dataset.key));
       }
     }
   };
-  const features = schemaEnum(ctx.schema, "features").map((f) => [f, FEATURE_LABELS[f] || f]);
+  const features = schemaEnum(ctx.schema, "features").map((f) => [f, labelOf(ctx.schema, "features", f)]);
   const hiddenProp = ctx.schema.properties.hidden;
   const boundary = new BoundaryView(ref.boundary);
   const network = new NetworkView(ref.network, features, hiddenProp.maxItems, hiddenProp.items.maximum, configure, {
@@ -262,7 +249,7 @@ export async function mount(root, ctx) {
     const canvas = document.createElement("canvas");
     canvas.width = canvas.height = 72;
     canvas.className = "thumb";
-    canvas.title = d.name;
+    canvas.title = labelOf(ctx.schema, "dataset", d.name);
     canvas.dataset.dataset = d.name;
     canvas.dataset.problem = d.problem;
     canvas.addEventListener("click", () => configure({ dataset: d.name, problem: d.problem }));
@@ -342,7 +329,7 @@ export async function mount(root, ctx) {
     if (multi) ref.classLegend.insertAdjacentHTML("beforeend", `<span class="hint">pale = unsure</span>`);
   };
   // Losses that do not apply to the problem are greyed out in the loss list.
-  const lossProblems = ctx.schema["x-problems"]?.loss ?? {};
+  const lossProblems = ctx.schema.properties.loss["x-problems"] ?? {};
   const lossSelect = containers.build.querySelector("#ctl-loss");
   const classesControl = containers.data.querySelector('[data-key="classes"]');
   ref.boundary.addEventListener("click", (e) => {
@@ -374,7 +361,7 @@ export async function mount(root, ctx) {
       network.render(config);
       ref.layerCount.textContent = config.hidden.length;
       showUsed(config);
-      ref.optLabel.textContent = labels.optimizer?.[config.optimizer] ?? config.optimizer;
+      ref.optLabel.textContent = fullLabelOf(ctx.schema, "optimizer", config.optimizer);
       const layerCount = config.hidden.length + 1;
       if (ref.histLayer.options.length !== layerCount) {
         ref.histLayer.replaceChildren(...Array.from({ length: layerCount }, (_, i) => new Option(`layer ${i + 1}`, i)));
@@ -395,9 +382,9 @@ export async function mount(root, ctx) {
       chart.markDivergence(msg.state === "diverged" ? msg.epoch : null);
     },
     frame(f) {
-      ref.trainLoss.textContent = fmt(f.metrics.train_loss);
-      ref.testLoss.textContent = fmt(f.metrics.test_loss);
-      ref.testAcc.textContent = pct(f.metrics.test_accuracy);
+      ref.trainLoss.textContent = fixed(f.metrics.train_loss);
+      ref.testLoss.textContent = fixed(f.metrics.test_loss);
+      ref.testAcc.textContent = percent(f.metrics.test_accuracy);
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;

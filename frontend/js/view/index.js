@@ -1,0 +1,17 @@
+// The view toolkit: what every lab view needs besides its own drawing. A view imports from
+// here only (see labs/index.js for the view contract):
+//   refs(root)                      the template's data-ref elements
+//   fixed, percent, sig, showNumber number formats that survive a diverged run
+//   titleOf, labelOf, usesOf ...    labels and "fields a choice reads", from the schema
+//   buildControls, schemaEnum       controls from a table of {key, kind, where}
+//   Plotly, plot, palette           charts in the theme's colours (plot = Plotly.react themed)
+//   LossChart                       the streaming loss chart
+//   state                           the page's state (get / set / watch)
+export { refs } from "./refs.js";
+export { fixed, nonFinite, percent, showNumber, sig } from "./format.js";
+export { fullLabelOf, labelOf, property, titleOf, usesOf } from "./labels.js";
+export { buildControls, LR_LADDER, schemaEnum, schemaRange } from "../controls.js";
+export { Plotly } from "./plotly.js";
+export { cssColor, palette, plot, projecting } from "../theme.js";
+export { LossChart } from "../losschart.js";
+export * as state from "./state.js";
