@@ -36,8 +36,12 @@ function larger(value, size) {
 // A chart's layout on a projector: its text at least PROJECTED px, and room for it.
 function projected(layout) {
   const m = layout.margin ?? {};
+  const big = larger(layout, PROJECTED);
+  // a log axis labels its 2s and 5s in small digits (three quarters of the tick font):
+  // on a projector they are written out whole, at the tick font's size
+  for (const key of Object.keys(big)) if (AXIS.test(key)) big[key] = { ...big[key], minorloglabels: "complete" };
   return {
-    ...larger(layout, PROJECTED),
+    ...big,
     font: { ...layout.font, size: Math.max(layout.font?.size ?? 0, PROJECTED + 1) },
     height: layout.height ? Math.round(layout.height * 1.45) : layout.height,
     margin: { ...m, l: Math.round((m.l ?? 44) * 1.5), r: Math.round((m.r ?? 8) * (m.r > 20 ? 1.6 : 1)), b: Math.round((m.b ?? 30) * 1.6), t: Math.round((m.t ?? 6) * 1.6) },
