@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from descent.protocol import Hello
-from descent.server.limits import TokenBucket
+from descent.runtime.bucket import TokenBucket
 from descent.server.security import RedactTokens, origin_allowed
 from descent.settings import Settings
 from tests.wsutil import alive, greet, of_type, serve, until

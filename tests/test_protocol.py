@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from descent.protocol import ServerMessage
-from descent.runtime.session import ACK_WINDOW
+from descent.runtime.frames import ACK_WINDOW
 
 server_message = TypeAdapter(ServerMessage)
 

@@ -24,7 +24,7 @@ import websockets
 
 from bench.adversary_transport import Silent
 from bench.common import running_server
-from descent.server import app as app_module
+from descent.server import api as app_module
 from tests.wsutil import greet, of_type, serve, until
 
 

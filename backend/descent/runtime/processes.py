@@ -42,6 +42,7 @@ import torch
 from pydantic import BaseModel
 
 from descent.labs import LAB_NAMES
+from descent.protocol import Error, to_json
 from descent.runtime.channel import Channel
 from descent.runtime.hosting import Deliver, LocalHost
 from descent.runtime.session import Session, discard
@@ -66,7 +67,7 @@ AGAIN = ("the training worker process serving this session crashed again: your s
 SETUP_CRASHES = 2
 QUICK_DEATH = 5.0  # seconds: a process that dies younger than this is replaced after a pause
 PAUSE = 2.0  # seconds (a crash loop must not take a core)
-OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack", "frame_sent"})  # (and attach)
+OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack"})  # (and attach)
 RECYCLE_SPACING = 300.0  # seconds: a process is not replaced for its memory with sessions sooner after its start
 
 
@@ -225,9 +226,6 @@ class ProcessHost:
     def ack(self, sid: str) -> None:
         self._send(sid, "ack")
 
-    def frame_sent(self, sid: str) -> None:
-        self._send(sid, "frame_sent")
-
     def recycle(self, index: int) -> None:
         """Replace process ``index`` gracefully (what its memory check does by itself): it
         sends a last snapshot of each session and stops serving; a new one restores them."""
@@ -310,7 +308,7 @@ class ProcessHost:
             return ("create", sid, config, None, snapshot.data if snapshot else None, True)
         deliver = self.clients.get(sid)
         if deliver is not None:
-            deliver("error", json.dumps({"type": "error", "message": STALLED if process.stalled else CRASHED, "loc": []}))
+            deliver("error", to_json(Error(message=STALLED if process.stalled else CRASHED)))
         self.crashes[sid] = self.crashes.get(sid, 0) + 1
         if self.crashes[sid] >= SETUP_CRASHES:  # its own state may be what kills the process
             self.snapshots.pop(sid, None)

@@ -11,7 +11,7 @@ Runs on the event loop only (no locks): the transport calls it, the worker never
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from descent.settings import Settings
@@ -25,7 +25,6 @@ class Entry:
     last_input: float
     connection: Any = None  # the live connection holding it; None while detached
     detached_at: float | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class Roster:
