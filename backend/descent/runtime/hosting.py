@@ -24,7 +24,8 @@ import torch
 from pydantic import BaseModel
 
 from descent.protocol import to_json
-from descent.runtime.session import Send, Session, discard
+from descent.runtime.replies import Send, discard
+from descent.runtime.session import Session
 from descent.runtime.worker import Census, Worker
 from descent.settings import Settings
 

@@ -13,7 +13,6 @@ lab: a lab that raises is reported, the run pauses, and reset rebuilds it from s
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,35 +24,18 @@ from descent.errors import describe
 from descent.labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from descent.labs.base import Lab
 from descent.labs.commands import CommandError
-from descent.protocol import (
-    Command,
-    ConfigMessage,
-    Configure,
-    Control,
-    Error,
-    Frame,
-    Rebuilt,
-    Reply,
-    RunState,
-    Status,
-    Subscribe,
-    to_dict,
-)
+from descent.protocol import Command, Configure, Control, Frame, Rebuilt, Reply, RunState, Subscribe
 from descent.runtime import snapshots
 from descent.runtime.allowance import Allowance
 from descent.runtime.budget import Budget
 from descent.runtime.frames import Frames
-from descent.runtime.setups import UNSIZED_KEYS, lab_of, too_big
+from descent.runtime.replies import Send, discard
+from descent.runtime.setups import UNSIZED_KEYS, lab_of, patched, too_big
 from descent.runtime.training import Training
 from descent.settings import Settings
 
 log = logging.getLogger(__name__)
-Send = Callable[[dict[str, Any]], None]
 DIVERGED = "the run diverged; reset (or change the setup) to start again"
-
-
-def discard(message: dict[str, Any]) -> None:
-    """The send of a session no client holds (awaiting resume)."""
 
 
 class Session(Training):
@@ -129,8 +111,8 @@ class Session(Training):
     def start(self) -> None:
         """Introduce the session to a (new or returning) client."""
         self.frames.restart()
-        self._send_config("none", [])
-        self._send_status(reason=self.failed or self.notice or self.lab.diverged)
+        self.send_config("none", [])
+        self.send_status(reason=self.failed or self.notice or self.lab.diverged)
         if self.notice:
             self.error(self.notice)
             self.notice = None
@@ -168,7 +150,7 @@ class Session(Training):
         self.state = "paused"
         self.frames.dirty = True
         self.error(self.failed)
-        self._send_status(reason=self.failed)
+        self.send_status(reason=self.failed)
 
     def _recover(self) -> None:
         """Rebuild a failed lab from its last good config (or the default lab if even that fails)."""
@@ -180,7 +162,7 @@ class Session(Training):
                 continue
             self.good_config = config
             self.failed = None
-            self._send_config("lab", [])
+            self.send_config("lab", [])
             return
         raise RuntimeError("no lab can be built")
 
@@ -221,7 +203,7 @@ class Session(Training):
         if rebuilt in ("network", "lab"):
             self._after_rebuild()
         self.frames.dirty = True
-        self._send_config(rebuilt, changed)
+        self.send_config(rebuilt, changed)
 
     def _visit(self, lab_name: str, config: BaseModel) -> Lab:
         """The lab to switch to: the run left in it earlier in this session, if any (its
@@ -255,7 +237,7 @@ class Session(Training):
             refusal = None if self.running else self.room()
             if refusal:  # past capacity: this one waits rather than everyone slowing down
                 self.error(refusal, ["action"])
-                self._send_status()
+                self.send_status()
                 return
             self.state = "running"
             self.allowance.owed = 0
@@ -274,14 +256,14 @@ class Session(Training):
             self.lab.reset()
             self._after_rebuild()
         self.frames.dirty = True
-        self._send_status()
+        self.send_status()
 
     def _after_rebuild(self) -> None:
         self.allowance.owed = 0
         if self.state == "diverged":
             self.state = "paused"
         self.frames.rebuilt()
-        self._send_status()
+        self.send_status()
 
     # ---- training and frames (called by the worker) ---------------------------------
 
@@ -300,27 +282,3 @@ class Session(Training):
         self.frames.sent(now)
         self.emit(frame)
         self.budget.spend(time.perf_counter() - started)
-
-    # ---- outgoing -------------------------------------------------------------------
-
-    def emit(self, message: BaseModel) -> None:
-        """Send a server message (a model of descent.protocol)."""
-        self.send(to_dict(message))
-
-    def error(self, message: str, loc: list[str | int] | None = None) -> None:
-        self.emit(Error(message=message, loc=loc or []))
-
-    def _send_config(self, rebuilt: Rebuilt, changed: list[str]) -> None:
-        self.emit(ConfigMessage(config=self.lab.config.model_dump(), rebuilt=rebuilt, changed=changed))
-
-    def _send_status(self, reason: str | None = None) -> None:
-        lr = self.lab.lr
-        self.emit(Status(state=self.state, step=self.lab.step_count, epoch=self.lab.epoch,
-                         lr=lr if math.isfinite(lr) else None, reason=reason))  # (JSON has no NaN: null, as to_json writes it)
-
-
-def patched(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:
-    """The current config with a patch applied; a lab's config model may refine how (its
-    ``patched`` classmethod, e.g. the playground's problem brings a loss that applies)."""
-    refine = getattr(type(current), "patched", None)
-    return refine(current, patch) if refine else {**current.model_dump(), **patch}

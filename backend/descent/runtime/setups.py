@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 
@@ -61,3 +61,10 @@ def too_big(lab_name: str, config: BaseModel, max_parameters: int, max_step_work
         return (f"config: one training step of this setup costs about {work:.2g} multiply-adds; at most "
                 f"{max_step_work:.2g} are allowed, so no one else waits for it: lower {cost_fields(lab_name, config) or 'the model size'}")
     return None
+
+
+def patched(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:
+    """The current config with a patch applied; a lab's config model may refine how (its
+    ``patched`` classmethod, e.g. the playground's problem brings a loss that applies)."""
+    refine = getattr(type(current), "patched", None)
+    return refine(current, patch) if refine else {**current.model_dump(), **patch}

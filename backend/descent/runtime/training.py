@@ -6,20 +6,16 @@ counted by allowance.py, time by budget.py."""
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
 from typing import Any
 
-from descent.labs.base import Lab
-from descent.protocol import RunState
 from descent.runtime.allowance import Allowance
 from descent.runtime.budget import Budget
 from descent.runtime.frames import Frames
+from descent.runtime.replies import Replies
 from descent.runtime.setups import weight
 
 
-class Training(ABC):
-    lab: Lab
-    state: RunState
+class Training(Replies):
     failed: str | None
     solo: bool  # set if a batched step with others ever failed: it trains alone since
     budget: Budget
@@ -27,12 +23,6 @@ class Training(ABC):
     frames: Frames
     max_step_work: float
     _weighed: tuple[Any, int] = (None, 1)  # (the config, its weight): see weight
-
-    @abstractmethod
-    def error(self, message: str, loc: list[str | int] | None = None) -> None: ...
-
-    @abstractmethod
-    def _send_status(self, reason: str | None = None) -> None: ...
 
     @property
     def running(self) -> bool:
@@ -114,11 +104,11 @@ class Training(ABC):
         self.allowance.took(n, seconds)
         self.frames.dirty = True
         if not self.running and self.allowance.repaid(taken):
-            self._send_status()
+            self.send_status()
         if self.lab.diverged and self.state != "diverged":
             self.state = "diverged"
             self.allowance.owed = 0
-            self._send_status(reason=self.lab.diverged)
+            self.send_status(reason=self.lab.diverged)
         if alone and self.allowance.too_slow(seconds / n):
             self._pause_too_slow(seconds / n)
 
@@ -132,5 +122,5 @@ class Training(ABC):
         reason = (f"config: one training step of this setup takes {step_cost:.2f} s here; at most "
                   f"{self.allowance.max_step_seconds:g} s is allowed, so no one else waits for it: lower {fields}")
         self.error(reason, ["config"])
-        self._send_status(reason=reason)
+        self.send_status(reason=reason)
 
