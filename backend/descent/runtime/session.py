@@ -24,7 +24,7 @@ from descent.errors import describe
 from descent.labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from descent.labs.base import Lab
 from descent.labs.commands import CommandError
-from descent.protocol import Command, Configure, Control, Frame, Rebuilt, Reply, RunState, Subscribe
+from descent.protocol import Command, Configure, Control, Rebuilt, Reply, RunState, Subscribe, frame_message
 from descent.runtime import snapshots
 from descent.runtime.allowance import Allowance
 from descent.runtime.budget import Budget
@@ -275,10 +275,8 @@ class Session(Training):
         """Send the frame, its views paid from the session's time budget."""
         started = time.perf_counter()
         lab = self.lab
-        # constructed, not validated: a frame is the hot path (its views can be large)
-        frame = Frame.model_construct(lab=lab_of(lab.config), state=self.state, step=lab.step_count, epoch=lab.epoch,
-                                      lr=lab.lr, metrics=lab.metrics(), history=lab.history.since(self.frames.cursor),
-                                      views=lab.views(self.frames.full))
+        frame = frame_message(lab_of(lab.config), self.state, lab.step_count, lab.epoch, lab.lr, lab.metrics(),
+                              lab.history.since(self.frames.cursor), lab.views(self.frames.full))
         self.frames.sent(now)
-        self.emit(frame)
+        self.send(frame)
         self.budget.spend(time.perf_counter() - started)
