@@ -77,10 +77,6 @@ class Roster:
         entry.connection, entry.detached_at, entry.last_input = connection, None, now
         return entry, None
 
-    def remove(self, entry: Entry) -> None:
-        if self.entries.get(entry.token) is entry:
-            del self.entries[entry.token]
-
     def touch(self, entry: Entry, now: float) -> None:
         entry.last_input = now
 
