@@ -3,9 +3,11 @@
 A Session talks to the outside only through ``send`` (a callable taking a message dict,
 each built from a model of ``descent.protocol``), so it can live in-process, in a worker
 process or elsewhere. Every method runs on the worker thread that owns it (but ``ack``);
-nothing here touches asyncio. What it delegates: frames.py (when a frame may go),
-allowance.py (how many steps it may take), setups.py (what a setup costs), snapshots.py
-(its run as bytes), cohort.py (training with others as one computation).
+nothing here touches asyncio. Here: messages, config and controls, lifecycle. Elsewhere:
+training.py (the worker's side: quanta, what steps taken lead to), replies.py (what it
+tells its client), frames.py (when a frame may go), allowance.py (how many steps it may
+take), setups.py (what a setup costs), snapshots.py (its run as bytes), cohort.py
+(training with others as one computation).
 
 It enforces the per-session limits (parameter count, steps per second) and survives its
 lab: a lab that raises is reported, the run pauses, and reset rebuilds it from scratch."""
