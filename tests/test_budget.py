@@ -17,7 +17,8 @@ import torch
 from descent.labs.attention.lab import Lab as AttentionLab
 from descent.labs.attention.schema import Config as AttentionConfig
 from descent.protocol import Command, Configure, Control
-from descent.runtime.session import MAX_WEIGHT, Session
+from descent.runtime.session import Session
+from descent.runtime.setups import MAX_WEIGHT
 from descent.runtime.worker import Worker
 from descent.settings import Settings
 
@@ -35,14 +36,14 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[int, dict[str, Any]]] = []
         self.arrived = threading.Condition()
-        self.session: Session | None = None  # frames are taken back as soon as sent (a page that keeps up)
+        self.session: Session | None = None  # frames are acked as soon as sent (a page that keeps up)
 
     def __call__(self, message: dict[str, Any]) -> None:
         with self.arrived:
             self.messages.append((next(SEQUENCE), message))
             self.arrived.notify_all()
         if message["type"] == "frame" and self.session is not None:
-            self.session.frame_sent()
+            self.session.ack()
 
     def wait(self, want: Any, timeout: float = 300.0) -> int:
         """The sequence number of the first message satisfying ``want`` (waits for it)."""

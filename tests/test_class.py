@@ -81,7 +81,7 @@ def worker_with(n: int) -> Iterator[tuple[Worker, list[Session]]]:
 
         def make(i: int) -> Session:
             s = Session(f"s{i}", torch.device("cpu"), lambda m: None)
-            s.send = lambda m, s=s: s.frame_sent() if m["type"] == "frame" else None
+            s.send = lambda m, s=s: s.ack() if m["type"] == "frame" else None  # (a page that keeps up)
             worker.add(s)
             return s
 

@@ -244,7 +244,7 @@ def test_the_worker_steps_a_class_running_one_preset_together() -> None:
     try:
         def make(i: int, **setup: Any) -> Session:
             s = Session(f"s{i}", CPU, lambda m: None)
-            s.send = lambda m, s=s: s.frame_sent() if m["type"] == "frame" else None
+            s.send = lambda m, s=s: s.ack() if m["type"] == "frame" else None
             if setup:
                 s.configure(setup)
             worker.add(s)

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from descent.labs import LAB_NAMES, config_model
-from descent.protocol import ServerMessage
+from descent.protocol import Error, ServerMessage, to_dict
 from descent.runtime.session import Session
-from descent.server.app import parse
+from descent.server.socket import parse
 from descent.settings import Settings
 from tests.wsutil import alive, greet, of_type, serve, step_epoch, until
 
@@ -97,8 +97,8 @@ def new_session() -> tuple[Session, list[dict[str, Any]]]:
 def deliver(session: Session, message: Any) -> dict[str, Any] | None:
     """What the transport does with a client text message; returns the transport's error."""
     reply = parse(json.dumps(message), Settings().max_message_bytes)
-    if isinstance(reply, dict):
-        return reply
+    if isinstance(reply, Error):
+        return to_dict(reply)
     session.handle(reply)
     return None
 
@@ -135,8 +135,8 @@ def check_alive(session: Session) -> None:
 @given(st.text(max_size=400) | json_values.map(json.dumps))
 def test_parse_never_raises(text: str) -> None:
     reply = parse(text, 1024)
-    if isinstance(reply, dict):
-        assert reply["type"] == "error" and reply["message"]
+    if isinstance(reply, Error):
+        assert reply.type == "error" and reply.message
 
 
 @FUZZ

@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from descent.protocol import ServerMessage
-from descent.runtime.session import ACK_WINDOW
+from descent.runtime.frames import ACK_WINDOW
 from tests.wsutil import of_type, until
 
 server_message = TypeAdapter(ServerMessage)
@@ -212,3 +212,13 @@ def test_non_finite_numbers_go_out_as_null() -> None:
 
     assert json.loads(to_json({"type": "frame", "metrics": {"train_loss": float("nan")}, "g": [1.0, float("inf")]})) == {
         "type": "frame", "metrics": {"train_loss": None}, "g": [1.0, None]}
+
+
+def test_frames_are_built_as_the_frame_model_says() -> None:
+    """Frames skip validation (the hot path): their builder must still give the model's
+    fields, in order, and a frame that validates against it."""
+    from descent.protocol import Frame, frame_message
+
+    frame = frame_message("mlp", "paused", 3, 1, 0.03, {"loss": 0.5}, None, {})
+    assert list(frame) == list(Frame.model_fields)
+    server_message.validate_python(frame)

@@ -29,7 +29,8 @@ import pytest
 import uvicorn
 
 from bench.common import free_port, run_in_thread
-from descent.runtime.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED, ProcessHost, resident_mb, stuck_for
+from descent.runtime.memory import resident_mb
+from descent.runtime.processes import AGAIN, CRASHED, RESTORED, RESTORED_AT, STALLED, ProcessHost, stuck_for
 from descent.runtime.worker import Census, Worker
 from descent.server.app import create_app
 from descent.settings import Settings
@@ -378,12 +379,12 @@ def test_the_memory_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     """When a worker process asks to be replaced: without sessions, only when releasing its
     caches left it far above its size at start; with sessions, only over the limit, and not
     again soon after a start (sessions that big must not replace it in a loop)."""
-    from descent.runtime import processes
+    from descent.runtime import memory as memory_module
 
     sizes = iter([300.0])
-    monkeypatch.setattr(processes, "resident_mb", lambda pid="self": next(sizes))
-    monkeypatch.setattr(processes, "release_memory", lambda: None)
-    memory = processes.Memory(Settings(worker_memory_mb=1000, worker_idle_memory_mb=200))
+    monkeypatch.setattr(memory_module, "resident_mb", lambda pid="self": next(sizes))
+    monkeypatch.setattr(memory_module, "release_memory", lambda: None)
+    memory = memory_module.Memory(Settings(worker_memory_mb=1000, worker_idle_memory_mb=200))
     assert memory.baseline == 300
     sizes = iter([900.0])
     assert memory.check(sessions=3) is None  # under the limit
@@ -396,11 +397,11 @@ def test_the_memory_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "without sessions" in (memory.check(sessions=0) or "")  # released, still far above
     sizes = iter([1500.0, 1400.0])
     assert memory.check(sessions=2) is None  # over the limit, but just started
-    memory.started -= processes.RECYCLE_SPACING
+    memory.started -= memory_module.RECYCLE_SPACING
     sizes = iter([1500.0, 1400.0])
     assert "over the limit" in (memory.check(sessions=2) or "")
     sizes = iter([1500.0, 900.0])
-    memory.started -= processes.RECYCLE_SPACING
+    memory.started -= memory_module.RECYCLE_SPACING
     assert memory.check(sessions=2) is None  # releasing its caches was enough
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from bench.adversary_transport import Bystanders, Silent
 from bench.common import running_server
-from descent.server import app as app_module
+from descent.server import api as app_module
 from tests.wsutil import greet, of_type, serve, until, wait_for
 
 # ---- point 3: acks ---------------------------------------------------------------------
@@ -54,6 +54,28 @@ def test_acks_reach_the_worker_only_for_frames_sent(monkeypatch: pytest.MonkeyPa
         ws.send_json({"type": "control", "action": "pause"})
         until(ws, of_type("status", state="paused"))
         assert forwarded[0] <= frames + 2, f"{forwarded[0]} acks reached the worker for {frames} frames received"
+
+
+def test_frames_cost_no_message_down_the_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The frame credit is the session's (runtime/frames.py) and only acks feed it: a client
+    that never acks gets its frames with nothing sent to the worker process per frame."""
+    with serve(worker_processes=1) as client, client.websocket_connect("/ws") as ws:
+        host = client.app.state.host
+        greet(ws)  # (attached: what goes down the pipe from here on is counted)
+        operations: list[str] = []
+        real = host._send
+
+        def send(sid: str, operation: str, *args: Any) -> None:
+            operations.append(operation)
+            real(sid, operation, *args)
+
+        monkeypatch.setattr(host, "_send", send)
+        ws.send_json({"type": "subscribe", "frame_rate": 60})
+        ws.send_json({"type": "control", "action": "play"})
+        frames = 0
+        while frames < 30:
+            frames += ws.receive_json()["type"] == "frame"
+        assert operations == ["handle", "handle"], operations
 
 
 def test_an_ack_flood_is_told_then_closed(monkeypatch: pytest.MonkeyPatch) -> None:

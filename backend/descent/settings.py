@@ -13,53 +13,53 @@ from pydantic import BaseModel, Field, field_validator
 
 class Settings(BaseModel):
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     # "auto" picks cuda:0 when available, else cpu; "cpu" or "cuda[:N]" force one.
     device: str = "auto"
 
     # Worker processes that train the sessions: None (the default) = one per core on the CPU,
     # one on CUDA; 0 = a training thread inside the server process (no crash isolation).
-    worker_processes: int | None = Field(None, ge=0, le=64, description="worker processes that train sessions")
-    worker_stall_seconds: float = Field(30, ge=1, le=3600, description="a worker process busy in one round or command this long (or frozen) is restarted")
+    worker_processes: int | None = Field(default=None, ge=0, le=64, description="worker processes that train sessions")
+    worker_stall_seconds: float = Field(default=30, ge=1, le=3600, description="a worker process busy in one round or command this long (or frozen) is restarted")
     # A replaced worker process restores each session from its last snapshot (processes.py).
-    snapshot_seconds: float = Field(5, ge=0.2, le=3600, description="how often a worker process sends each changed session's snapshot to the server")
-    worker_memory_mb: int = Field(4096, ge=256, description="a worker process over this much memory after releasing caches is replaced, its sessions restored")
-    worker_idle_memory_mb: int = Field(256, ge=16, description="a worker process without sessions more than this above its memory at start is replaced")
+    snapshot_seconds: float = Field(default=5, ge=0.2, le=3600, description="how often a worker process sends each changed session's snapshot to the server")
+    worker_memory_mb: int = Field(default=4096, ge=256, description="a worker process over this much memory after releasing caches is replaced, its sessions restored")
+    worker_idle_memory_mb: int = Field(default=256, ge=16, description="a worker process without sessions more than this above its memory at start is replaced")
 
     # ---- limits ---------------------------------------------------------------------
-    max_sessions: int = Field(200, ge=1, description="sessions held at once (connected or awaiting resume)")
-    max_sessions_per_client: int = Field(8, ge=1, description="sessions held at once per client IP address")
+    max_sessions: int = Field(default=200, ge=1, description="sessions held at once (connected or awaiting resume)")
+    max_sessions_per_client: int = Field(default=8, ge=1, description="sessions held at once per client IP address")
     # Sized by bench.load on this 2-core machine: with a worker process per core and a class
     # on one preset training as cohorts, 50 running sessions get ~20 epochs/s and ~12 frames/s
     # each; past that everyone would slow down, so the 51st is told to wait instead.
     # Sessions on setups that cannot train together cost more: lower it for such use.
-    max_running_sessions: int = Field(50, ge=1, description="sessions training at once; past it new users and play are refused")
-    max_message_bytes: int = Field(64 * 1024, ge=1024, description="largest client message")
-    messages_per_second: float = Field(20, gt=0, description="client messages per connection, sustained")
-    message_burst: int = Field(40, ge=1, description="client messages per connection in a burst")
-    max_parameters: int = Field(5_000_000, ge=1, description="trainable parameters of one session's lab")
-    max_steps_per_second: float = Field(20000, gt=0, description="optimizer steps per session per second")
+    max_running_sessions: int = Field(default=50, ge=1, description="sessions training at once; past it new users and play are refused")
+    max_message_bytes: int = Field(default=64 * 1024, ge=1024, description="largest client message")
+    messages_per_second: float = Field(default=20, gt=0, description="client messages per connection, sustained")
+    message_burst: int = Field(default=40, ge=1, description="client messages per connection in a burst")
+    max_parameters: int = Field(default=5_000_000, ge=1, description="trainable parameters of one session's lab")
+    max_steps_per_second: float = Field(default=20000, gt=0, description="optimizer steps per session per second")
     # A step cannot be cut across rounds: one costlier than this is refused by its formula
     # (machine-independent), and one that still takes longer than max_step_seconds here is paused.
-    max_step_work: float = Field(4e8, gt=0, description="multiply-adds of one training step of a session (forward and backward)")
-    max_step_seconds: float = Field(0.25, gt=0, description="a session whose training steps take longer than this (measured) is paused")
-    credit_cap_seconds: float = Field(2 / 35, gt=0, description="the most worker time an idle session may bank (fair share)")
-    max_outbox: int = Field(256, ge=8, description="server messages queued for a client that does not read")
+    max_step_work: float = Field(default=4e8, gt=0, description="multiply-adds of one training step of a session (forward and backward)")
+    max_step_seconds: float = Field(default=0.25, gt=0, description="a session whose training steps take longer than this (measured) is paused")
+    credit_cap_seconds: float = Field(default=2 / 35, gt=0, description="the most worker time an idle session may bank (fair share)")
+    max_outbox: int = Field(default=256, ge=8, description="server messages queued for a client that does not read")
     # A client that stops reading is closed (4008) once what it leaves unread (queued for it
     # plus the socket's buffer) or the wait of its oldest message passes these.
-    max_unread_bytes: int = Field(2 * 1024 * 1024, ge=64 * 1024, description="bytes queued unread for one client")
-    max_unread_seconds: float = Field(30, gt=0, description="seconds a message may wait for a client that does not read")
+    max_unread_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024, description="bytes queued unread for one client")
+    max_unread_seconds: float = Field(default=30, gt=0, description="seconds a message may wait for a client that does not read")
     # Dropped messages (over the message rate, or acks for frames never sent) a connection
     # may send before it is closed (1008); forgiven at messages_per_second.
-    flood_messages: int = Field(1000, ge=1, description="dropped messages before a flooding connection is closed")
-    flood_penalty_seconds: float = Field(10, ge=0, description="an address closed for flooding may not connect again this long")
+    flood_messages: int = Field(default=1000, ge=1, description="dropped messages before a flooding connection is closed")
+    flood_penalty_seconds: float = Field(default=10, ge=0, description="an address closed for flooding may not connect again this long")
     # HTTP API (/api/*) requests per client address: a token bucket, 429 past it.
-    api_requests_per_second: float = Field(10, gt=0, description="HTTP API requests per client address, sustained")
-    api_burst: int = Field(100, ge=1, description="HTTP API requests per client address in a burst")
+    api_requests_per_second: float = Field(default=10, gt=0, description="HTTP API requests per client address, sustained")
+    api_burst: int = Field(default=100, ge=1, description="HTTP API requests per client address in a burst")
 
     # ---- session lifetime -----------------------------------------------------------
-    resume_grace_seconds: float = Field(120, ge=0, description="a disconnected session waits this long for its token")
-    idle_timeout_seconds: float = Field(3600, gt=0, description="a session with no client message this long is closed")
+    resume_grace_seconds: float = Field(default=120, ge=0, description="a disconnected session waits this long for its token")
+    idle_timeout_seconds: float = Field(default=3600, gt=0, description="a session with no client message this long is closed")
 
     # ---- browser security -----------------------------------------------------------
     # Origins (scheme://host[:port]) allowed to open the websocket besides the page's own;

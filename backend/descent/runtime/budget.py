@@ -26,10 +26,6 @@ class Budget:
         self.credit -= seconds
         self.spent += seconds
 
-    @property
-    def in_debt(self) -> bool:
-        return self.credit < 0
-
     def repaid_in(self) -> float:
         """Seconds of wall time until the debt is repaid (0 if there is none), at one share
         of the worker's time among ``active`` sessions."""

@@ -1,7 +1,7 @@
 """Where sessions live, as the transport sees it: a host keyed by session id.
 
 The transport never holds a Session: it asks a host to create one, hands it the client's
-messages, acks and leavings, and gets the session's messages back through a ``Deliver``
+messages, acks (the only frame credit: see frames.py) and leavings, and gets the session's messages back through a ``Deliver``
 (message type, JSON text). Two hosts keep the same contract:
 
 - ``LocalHost``: a training thread in the server process (``worker.Worker``). Used for
@@ -24,7 +24,8 @@ import torch
 from pydantic import BaseModel
 
 from descent.protocol import to_json
-from descent.runtime.session import Send, Session, discard
+from descent.runtime.replies import Send, discard
+from descent.runtime.session import Session
 from descent.runtime.worker import Census, Worker
 from descent.settings import Settings
 
@@ -52,7 +53,6 @@ class Host(Protocol):
     def remove(self, sid: str) -> None: ...
     def handle(self, sid: str, message: BaseModel) -> None: ...
     def ack(self, sid: str) -> None: ...
-    def frame_sent(self, sid: str) -> None: ...
 
 
 def sender(deliver: Deliver) -> Send:
@@ -156,16 +156,10 @@ class LocalHost:
         self._on(sid, run)
 
     def ack(self, sid: str) -> None:
-        self._take_back(sid, Session.ack)
-
-    def frame_sent(self, sid: str) -> None:
-        self._take_back(sid, Session.frame_sent)
-
-    def _take_back(self, sid: str, how: Callable[[Session], None]) -> None:
         """On the caller's thread (it only takes a frame back), then the worker looks again."""
         session = self.worker.sessions.get(sid)
         if session is not None:
-            how(session)
+            session.ack()
             self.worker.wake()
 
     def _on(self, sid: str, fn: Callable[[Session], None]) -> None:

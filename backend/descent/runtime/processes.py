@@ -14,37 +14,33 @@ second time comes back with the default setup instead (its own setup may be what
 process), and a process that dies within seconds of its start is replaced after a pause, so
 a crash loop cannot take a core.
 
-Memory: a worker process releases its caches when its last session ends, and one that stays
+Memory (memory.py): a worker process releases its caches when its last session ends, and one that stays
 far above its memory at start without sessions, or above ``worker_memory_mb`` with them,
 is replaced gracefully: it sends a last snapshot of each session and stops serving, and a
 new process restores them as they were (playing ones play on); no one is told.
 
-Messages both ways go over a pipe per process (``channel.Channel``): to a process,
+A worker process's own side is serving.py. Messages both ways go over a pipe per process (``channel.Channel``): to a process,
 ``(operation, session id, *arguments)``; back, ``(session id, message type, JSON text)``,
 encoded in the worker process so the event loop only relays text."""
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import json
 import logging
 import multiprocessing as mp
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from pydantic import BaseModel
 
-from descent.labs import LAB_NAMES
+from descent.protocol import Error, to_json
 from descent.runtime.channel import Channel
-from descent.runtime.hosting import Deliver, LocalHost
-from descent.runtime.session import Session, discard
+from descent.runtime.hosting import Deliver
+from descent.runtime.serving import serve_sessions
 from descent.runtime.worker import Census, room
 from descent.settings import Settings
 
@@ -66,8 +62,6 @@ AGAIN = ("the training worker process serving this session crashed again: your s
 SETUP_CRASHES = 2
 QUICK_DEATH = 5.0  # seconds: a process that dies younger than this is replaced after a pause
 PAUSE = 2.0  # seconds (a crash loop must not take a core)
-OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack", "frame_sent"})  # (and attach)
-RECYCLE_SPACING = 300.0  # seconds: a process is not replaced for its memory with sessions sooner after its start
 
 
 @dataclass
@@ -225,9 +219,6 @@ class ProcessHost:
     def ack(self, sid: str) -> None:
         self._send(sid, "ack")
 
-    def frame_sent(self, sid: str) -> None:
-        self._send(sid, "frame_sent")
-
     def recycle(self, index: int) -> None:
         """Replace process ``index`` gracefully (what its memory check does by itself): it
         sends a last snapshot of each session and stops serving; a new one restores them."""
@@ -310,7 +301,7 @@ class ProcessHost:
             return ("create", sid, config, None, snapshot.data if snapshot else None, True)
         deliver = self.clients.get(sid)
         if deliver is not None:
-            deliver("error", json.dumps({"type": "error", "message": STALLED if process.stalled else CRASHED, "loc": []}))
+            deliver("error", to_json(Error(message=STALLED if process.stalled else CRASHED)))
         self.crashes[sid] = self.crashes.get(sid, 0) + 1
         if self.crashes[sid] >= SETUP_CRASHES:  # its own state may be what kills the process
             self.snapshots.pop(sid, None)
@@ -318,133 +309,3 @@ class ProcessHost:
         if snapshot is not None:
             return ("create", sid, config, RESTORED_AT.format(epoch=snapshot.epoch), snapshot.data)
         return ("create", sid, config, RESTORED)
-
-
-# ---- in the worker process ----------------------------------------------------------
-
-
-class Memory:
-    """A worker process's memory (resident set, from /proc): it releases what the allocator
-    keeps when its last session ends, and says when it should be replaced: far above its
-    size at start with no sessions left, or over the limit with sessions."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.limit = settings.worker_memory_mb
-        self.slack = settings.worker_idle_memory_mb
-        self.baseline = resident_mb()
-        self.had_sessions = False
-        self.started = time.monotonic()
-
-    def check(self, sessions: int) -> str | None:
-        """Each second: why this process should be replaced now, or None."""
-        if sessions:
-            self.had_sessions = True
-            if resident_mb() <= self.limit:
-                return None
-            release_memory()
-            size = resident_mb()
-            if size <= self.limit or time.monotonic() - self.started < RECYCLE_SPACING:  # (sessions this big: no loop)
-                return None
-            self.started = time.monotonic()  # (asked once)
-            return f"{size:.0f} MB with {sessions} sessions, over the limit of {self.limit} MB"
-        if not self.had_sessions:
-            return None
-        self.had_sessions = False  # its last session ended: give back what it held
-        release_memory()
-        size = resident_mb()
-        if size > self.baseline + self.slack:
-            return f"{size:.0f} MB without sessions, {size - self.baseline:.0f} MB over its {self.baseline:.0f} MB at start"
-        return None
-
-
-def resident_mb(pid: int | str = "self") -> float:
-    """Resident memory of a process in MB (VmRSS; 0 if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def warm_up(device: torch.device, settings: Settings) -> None:
-    """A process's first command: build, step, draw and snapshot each lab once (the first
-    session built pays seconds for lazy imports and first calls on a loaded machine, which
-    the watchdog would take for a stall; it looks at the process once this is done)."""
-    for name in LAB_NAMES:
-        session = Session("warm-up", device, discard, settings)
-        session.configure({"lab": name})
-        session.lab.step(1)
-        session.lab.views(True)
-        data = session.snapshot()
-        if data is not None:
-            session.restore({}, None, data)
-
-
-def release_memory() -> None:
-    """Give back what freed objects left: cycles to the allocator, then glibc's free pages
-    (its arenas keep them otherwise) to the system."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # (not glibc)
-        pass
-
-
-def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str, counts: Any, beats: Any,
-                   waiting: Any, pulses: Any) -> None:
-    """A worker process's main: a LocalHost driven by the server's messages, until the
-    server closes the pipe (or dies); each second it pulses (the server's watchdog), takes
-    the snapshots due and looks at its memory."""
-    logging.basicConfig(level=logging.INFO, format=f"worker {index}: %(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the server stops us
-    torch.set_num_threads(1)
-    census = Census(counts, beats, index, waiting, pulses)
-    config = Settings.model_validate(settings)
-    host = LocalHost(config, torch.device(device), census, keep=lambda sid, data, epoch: channel.send((sid, "snapshot", (data, epoch))))
-    gone = threading.Event()
-
-    def deliver_for(sid: str) -> Deliver:
-        return lambda kind, text: channel.send((sid, kind, text))
-
-    def run(item: tuple[Any, ...]) -> None:
-        operation, sid, *args = item
-        if operation == "attach":
-            host.attach(sid, deliver_for(sid))
-        elif operation == "stop":
-            gone.set()
-        elif operation == "retire":
-            host.worker.submit(lambda: retire("asked by the server"))
-        elif operation in OPERATIONS:
-            getattr(host, operation)(sid, *args)
-        else:
-            log.error("unknown operation %r", operation)
-
-    def retire(why: str) -> None:
-        """(On the training thread.) Last snapshots, then the server replaces this process."""
-        log.info("replacing this process: %s", why)
-        host.retire()
-        channel.send(("", "retired", why))
-
-    channel = Channel(conn, run, gone.set, f"descent-pipe-{index}")
-    host.start()
-    census.pulse()
-    warming = host.worker.submit(lambda: warm_up(torch.device(device), config))  # (what the server sends waits behind it)
-    channel.start()
-    channel.send(("", "ready", ""))
-    memory: Memory | None = None
-    retiring = False
-    while not gone.wait(1.0):
-        census.pulse()
-        host.check()
-        if memory is None:
-            if not warming.done():
-                continue
-            memory = Memory(config)  # (its baseline: warmed up, no session yet)
-            channel.send(("", "warm", ""))
-        why = None if retiring else memory.check(len(host.worker.sessions))
-        if why:
-            retiring = True
-            host.worker.submit(lambda: retire(why))
-    host.stop()

@@ -16,7 +16,6 @@ share has repaid it, so it slows only itself."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import queue
 import threading
@@ -27,7 +26,8 @@ from typing import Any, TypeVar
 
 import torch
 
-from descent.runtime.session import Session, tick_together
+from descent.runtime.cohort import tick_together
+from descent.runtime.session import Session
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -119,10 +119,6 @@ class Worker:
         self._commands.put((fn, future))
         return future
 
-    async def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the worker thread and await its result."""
-        return await asyncio.wrap_future(self.submit(fn))
-
     def wake(self) -> None:
         self._commands.put(None)
 
@@ -160,7 +156,7 @@ class Worker:
         restarts it), and the thread goes on serving."""
         log.error("worker round failed", exc_info=error)
         for session in list(self.sessions.values()):
-            self._guarded(session, lambda s=session: s.fail(error))
+            self._guarded(session, lambda s: s.fail(error))
 
     def revive(self) -> bool:
         """If the thread died (killed by a fault no round could catch), start another: its
@@ -190,7 +186,7 @@ class Worker:
         self._credit(now)
         for session in list(self.sessions.values()):
             if session.frame_due(now) == 0.0:
-                self._guarded(session, lambda s=session: s.send_frame(now))
+                self._guarded(session, lambda s: s.send_frame(now))
 
     def _serve(self) -> None:
         """One round: the frames due, a quantum of training for each session that has
@@ -211,7 +207,7 @@ class Worker:
             # a session whose next frame falls due within its quantum trains until then
             due = session.next_frame_in(now)
             budget = quantum if due is None else min(quantum, due)
-            self._guarded(session, lambda s=session, b=budget: s.tick(b))
+            self._guarded(session, lambda s: s.tick(budget))
         del sessions, training, alone
         self._drain(0)  # what clients sent while the round trained shows in this round's frames
         self._send_frames()
@@ -276,11 +272,11 @@ class Worker:
                 future.set_exception(e)
             del fn, future
 
-    def _guarded(self, session: Session, fn: Callable[[], None]) -> None:
-        """A failing session is paused and told (reset restarts it); the worker and the
-        other sessions go on."""
+    def _guarded(self, session: Session, fn: Callable[[Session], None]) -> None:
+        """``fn(session)``, now. A failing session is paused and told (reset restarts it);
+        the worker and the other sessions go on."""
         try:
-            fn()
+            fn(session)
         except Exception as e:
             try:
                 session.fail(e)

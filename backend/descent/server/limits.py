@@ -1,56 +1,19 @@
-"""Rate limits as token buckets: ``rate`` tokens a second accrue up to ``burst``.
-
-Used for client messages per connection, HTTP API requests per client address and
-optimizer steps per session. No thread of its own and no timers: the bucket is refilled
-lazily when asked, from the time it is given. Also the ack ledger of a connection."""
+"""Limits of one connection and of one address: the acks a connection may send, and the
+addresses barred for flooding (rate limits themselves are token buckets, runtime/bucket.py)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self._at = now
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.burst, self.tokens + (now - self._at) * self.rate)
-        self._at = now
-
-    def take(self, now: float, n: float = 1) -> bool:
-        """Spend ``n`` tokens if there are that many; False (nothing spent) if not."""
-        self._refill(now)
-        if self.tokens < n:
-            return False
-        self.tokens -= n
-        return True
-
-    def available(self, now: float) -> float:
-        self._refill(now)
-        return self.tokens
-
-    def spend(self, n: float) -> None:
-        """Spend ``n`` tokens even if that goes into debt (work already done)."""
-        self.tokens -= n
-
-    def wait(self, now: float, n: float = 1) -> float:
-        """Seconds until ``n`` tokens are available (0 if they are now)."""
-        self._refill(now)
-        return max(0.0, (n - self.tokens) / self.rate)
-
-
 AckVerdict = Literal["take back", "ignore", "excess"]
 
 
-class AckCredit:
+class AckLimit:
     """Acks a connection may send: at most one per frame it was sent. An ack for a frame
-    still in flight is passed on to the session (it lets the next frame come); any other
-    costs the worker nothing. The first ``slack`` of those are ignored quietly (a page
-    may ack, on a new connection, frames it drew from the old one); beyond them each is
-    ``excess``, which no honest page sends."""
+    still unacked is passed on to the session (whose frames.py keeps the frame credit: it
+    lets the next frame come); any other costs the worker nothing. The first ``slack`` of
+    those are ignored quietly (a page may ack, on a new connection, frames it drew from the
+    old one); beyond them each is ``excess``, which no honest page sends."""
 
     def __init__(self, slack: int = 4) -> None:
         self.slack = slack

@@ -11,7 +11,7 @@ Runs on the event loop only (no locks): the transport calls it, the worker never
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from descent.settings import Settings
@@ -25,7 +25,6 @@ class Entry:
     last_input: float
     connection: Any = None  # the live connection holding it; None while detached
     detached_at: float | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class Roster:
@@ -77,10 +76,6 @@ class Roster:
             return None, "that session is open in another connection"
         entry.connection, entry.detached_at, entry.last_input = connection, None, now
         return entry, None
-
-    def remove(self, entry: Entry) -> None:
-        if self.entries.get(entry.token) is entry:
-            del self.entries[entry.token]
 
     def touch(self, entry: Entry, now: float) -> None:
         entry.last_input = now

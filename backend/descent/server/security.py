@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from descent.server.limits import TokenBucket
+from descent.runtime.bucket import TokenBucket
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
@@ -27,7 +27,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
     if "*" in allowed or origin in (a.lower() for a in allowed):
         return True
     parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host.strip().lower()
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc == (host or "").strip().lower()
 
 
 def content_security_policy(frame_ancestors: str) -> str:

@@ -22,6 +22,8 @@ import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from descent.protocol import Error, to_json
+
 log = logging.getLogger(__name__)
 
 TRANSPORT = "descent.transport"  # the scope key KeepTransport fills
@@ -97,7 +99,7 @@ async def close_with(ws: WebSocket, code: int, reason: str, patience: float = CL
     sent = False
     with anyio.move_on_after(patience):
         try:
-            await ws.send_json({"type": "error", "message": reason, "loc": []})
+            await ws.send_text(to_json(Error(message=reason)))
             await ws.close(code=code, reason=reason[:120])  # a close reason is at most 123 bytes
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass

@@ -1,0 +1,27 @@
+"""What the transport's routes share: the settings, the training device, where sessions
+live (the host), which sessions exist (the roster) and the addresses barred for flooding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from descent.runtime.hosting import Host
+from descent.server.limits import Penalties
+from descent.server.roster import Entry, Roster
+from descent.settings import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    device: torch.device
+    host: Host
+    roster: Roster
+    penalties: Penalties = field(default_factory=Penalties)
+
+    def reclaim(self, entries: list[Entry]) -> None:
+        """Sessions the roster let go are removed from their host."""
+        for entry in entries:
+            self.host.remove(entry.session)
