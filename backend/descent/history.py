@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass
@@ -41,8 +44,8 @@ class History:
             self.stride *= 2
             self.version += 1
 
-    def since(self, cursor: Cursor) -> dict | None:
-        """The part a client with ``cursor`` lacks (None if nothing); advances the cursor."""
+    def since(self, cursor: Cursor) -> dict[str, Any] | None:
+        """The part a client with ``cursor`` lacks (a ``HistoryDelta``; None if nothing); advances the cursor."""
         reset = cursor.version != self.version
         start = 0 if reset else cursor.length
         if not reset and start == len(self.x):
@@ -53,3 +56,14 @@ class History:
             "epoch": self.x[start:],
             "series": {n: s[start:] for n, s in self.series.items()},
         }
+
+
+class HistoryDelta(BaseModel):
+    """What ``History.since`` gives, on the wire: the history since the last frame;
+    ``reset`` means replace, not append."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    reset: bool
+    epoch: list[int]
+    series: dict[str, list[float | None]]

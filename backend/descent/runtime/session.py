@@ -250,7 +250,7 @@ class Session:
             self.lab = self._visit(lab_name, config)
             rebuilt = "lab"
         else:
-            rebuilt = self.lab.configure(config)
+            rebuilt = self.lab.configure(config, changed)
         self._good_config = config
         if lab_name != current.lab or not UNSIZED_KEYS.issuperset(changed):  # type: ignore[attr-defined]
             self._step_cost = None  # its steps cost what they cost: measured afresh

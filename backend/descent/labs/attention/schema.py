@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from descent.labs.attention.positional import POSITIONAL
 from descent.labs.attention.tasks import SYMBOLS, TASKS
+from descent.labs.base.curve import ScheduleCurve
 from descent.labs.commands import Args
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import SCHEDULES, ScheduleParams
@@ -96,12 +97,6 @@ class TimelapseView(BaseModel):
     frames: list[str] = Field(description="one per epoch: base64-uint8 maps of the shape in maps.shape")
 
 
-class LrCurve(BaseModel):
-    step: list[int]
-    lr: list[float]
-    steps_per_epoch: int = Field(description="to place steps on the epoch axis")
-
-
 class ProbeReply(BaseModel):
     """The reply to ``{"type": "command", "name": "probe", "args": {"tokens": "..."}}``: the model
     on a typed input. Tokens are characters (or whitespace-separated); a token outside the task's
@@ -145,7 +140,7 @@ class Views(BaseModel):
     predictions: list[str] = Field(description="per position: the model's most likely token")
     samples: list[Sample] = Field(description="a few held-out examples, input -> output, live")
     timelapse: TimelapseView | None = Field(None, description="maps of the chosen example kept during training, only the part this client lacks")
-    lr_curve: LrCurve | None = Field(None, description="the planned LR schedule (sent when it changes and in full frames)")
+    schedule: ScheduleCurve | None = Field(None, description="the planned LR schedule (sent when it changes and in full frames)")
     heads: list[str] = Field(description="the per-head series names in the history ('entropy_<layer>_<head>', 1-based)")
     vocab: list[str] | None = Field(None, description="the task's tokens (full frames only)")
 

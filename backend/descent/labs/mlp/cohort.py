@@ -10,8 +10,8 @@ generators, in the order stepping alone draws them), learning rate and schedule,
 epoch-end evaluation, divergence. Results equal stepping each alone, up to float rounding
 (tests/test_cohort.py).
 
-Who qualifies (``key``): an optimizer with an update rule over stacked runs (registry meta
-``stacked``: every optimizer has one; their state is stacked too), no BatchNorm/LayerNorm,
+Who qualifies (``key``): an optimizer with an update rule over stacked runs (stacked.py's
+``RULES``: every optimizer has one; their state is stacked too), no BatchNorm/LayerNorm,
 no fork; the key holds everything the batched computation depends on. A run
 whose current batch is short (the last of an epoch when the batch size does not divide the
 data) takes that one step alone, on its own network, inside the same loop."""
@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from descent.labs.mlp import stacked
-from descent.labs.mlp.fork import penalty
+from descent.labs.mlp.penalty import penalty
 from descent.labs.mlp.scoring import scored
+from descent.labs.mlp.training import Training as Lab
 from descent.nn import stats
 from descent.nn.activations import ACTIVATIONS
 from descent.nn.losses import LOSSES
 from descent.nn.optimizers import OPTIMIZERS
-
-if TYPE_CHECKING:
-    from descent.labs.mlp.lab import Lab
 
 SCORE_ROWS = 200_000  # rows (runs x evaluation rows) per batched scoring pass at most
 
@@ -48,8 +46,8 @@ def key(lab: Lab) -> tuple[Any, ...] | None:
 
 
 def rule_of(cfg: Any) -> stacked.Rule | None:
-    """The optimizer's update over stacked runs (registry meta ``stacked``), if it has one for these settings."""
-    make = OPTIMIZERS[cfg.optimizer].meta.get("stacked")
+    """The optimizer's update over stacked runs (stacked.RULES), if it has one for these settings."""
+    make = stacked.RULES.get(cfg.optimizer)
     return make(cfg) if make else None
 
 
@@ -160,10 +158,8 @@ def step_together(labs: list[Lab], n: int) -> None:
     activation = ACTIVATIONS[cfg.activation].fn()
     loss_fn = LOSSES[cfg.loss].fn
     squash = cfg.problem == "classification" and not LOSSES[cfg.loss].meta["logits"]
-    before = [lab._before_step for lab in labs]  # (a run put back gets its own back)
+    before = [lab.before_step for lab in labs]  # (a run put back gets its own back)
     ends: list[EpochEnd] = []
-    for lab in labs:  # the stack takes the optimizer's steps: the LR scheduler's order check is met
-        lab.optimizer._opt_called = True  # type: ignore[attr-defined]
     for t in range(n):
         last = t == n - 1
         full: list[tuple[int, torch.Tensor, torch.Tensor]] = []
@@ -179,13 +175,13 @@ def step_together(labs: list[Lab], n: int) -> None:
             rows = [s for s, _, _ in full]
             if last:
                 for s in rows:
-                    labs[s]._before_step = [w[s].clone() for w in stack.weights]
+                    labs[s].before_step = [w[s].clone() for w in stack.weights]
             masks = _dropout_masks([labs[s] for s in rows], cfg)
             grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg, masks)
             for row, s in enumerate(rows):
                 stack.grads[s] = (grads, row)
         for s, lab in enumerate(labs):
-            if lab.count_step(None, None):  # (no fork in a cohort: it needs no batch)
+            if lab.count_step():  # (no fork in a cohort: it needs no batch)
                 ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), stack.grads_of(s)))
     for s in range(len(labs)):
         stack.write_back(s)
@@ -210,12 +206,7 @@ def _stop_at(lab: Lab, end: EpochEnd, params: list[torch.Tensor], before_step: l
         linear.weight.data.copy_(params[i][0])
         linear.bias.data.copy_(params[depth + i][0])
         linear.weight.grad, linear.bias.grad = end.grads[i], end.grads[depth + i]
-    if end.step != lab.step_count:  # (else it stopped at the call's last step, which keeps its snapshot)
-        lab._before_step = before_step
-        lab._batches = []
-    lab.step_count = end.step
-    for group in lab.optimizer.param_groups:
-        group["lr"] = end.lr
+    lab.stop_at(end.step, end.lr, before_step)
 
 
 @torch.no_grad()

@@ -4,7 +4,6 @@ the grid serves both the main heatmap and all neuron maps."""
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from descent.encoding import b64
 from descent.labs.mlp.datasets import EXTENT, FEATURES, featurize, grid
 from descent.labs.mlp.schema import WEIGHT_LIMIT  # a typed weight or bias lies in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
 from descent.nn import stats
@@ -46,7 +46,7 @@ def encode_scaled(values: torch.Tensor | np.ndarray, scale: float) -> str:
     missing = np.isnan(scaled)
     if missing.any():
         scaled[missing] = 127.5
-    return base64.b64encode(np.rint(scaled, out=scaled).astype(np.uint8).tobytes()).decode("ascii")
+    return b64(np.rint(scaled, out=scaled).astype(np.uint8))
 
 
 def layer_scale(values: np.ndarray) -> float:

@@ -7,6 +7,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from descent.history import HistoryDelta
+from descent.labs.base.curve import ScheduleCurve
 from descent.labs.commands import Args, CommandError, number
 from descent.labs.mlp.datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
 from descent.nn.activations import ACTIVATIONS
@@ -14,12 +16,9 @@ from descent.nn.initializers import INITIALIZERS, InitParams
 from descent.nn.losses import LOSSES, default_loss
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import SCHEDULES, ScheduleParams
-from descent.protocol import History
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
-LR_LADDER = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
-REG_RATE_LADDER = (0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 GRID = 64  # decision-boundary resolution (cells per side)
 MAX_DRAWN = 100  # points a user may draw onto the plane
 
@@ -218,14 +217,6 @@ class OptimizerState(BaseModel):
     values: list[float] = Field(description="norm per layer")
 
 
-class ScheduleCurve(BaseModel):
-    """The whole LR schedule ahead of time; sent with full frames and when it changes."""
-
-    horizon: int = Field(description="steps the schedule is planned over")
-    steps: list[int] = Field(description="sampled steps (at most ~500, always including 0 and horizon-1)")
-    lr: list[float] = Field(description="LR at each sampled step")
-
-
 class ActivationCurve(BaseModel):
     """The hidden activation and its derivative (autograd), sent with full frames."""
 
@@ -246,7 +237,7 @@ class ForkView(BaseModel):
     """A forked run (command ``fork``): its loss history, in the frame's history format."""
 
     label: str = Field(description="what the fork changed, e.g. 'fork: optimizer adam'")
-    history: History | None = Field(description="new epochs since the last frame (reset = replace)")
+    history: HistoryDelta | None = Field(description="new epochs since the last frame (reset = replace)")
     diverged: str | None = None
 
 

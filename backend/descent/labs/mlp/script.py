@@ -74,7 +74,7 @@ def _hyper(config: Config, fields: tuple[str, ...]) -> str:
 
 def render(config: Config) -> str:
     """The whole script for ``config``."""
-    from descent.labs.mlp.lab import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
+    from descent.labs.mlp.network import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
 
     cfg = config
     dataset = DATASETS[cfg.dataset]

@@ -1,7 +1,7 @@
 """Optimizer update rules over stacked runs: one call updates the parameters of k runs (all
 of them, as one (k, P) tensor, or any slice alike), each with its own learning rate and step number (a cohort of playground runs, one class on
-one preset: labs/mlp/cohort.py). Registered as meta ``stacked`` of the optimizer they mirror
-(optimizers.py); an optimizer without one keeps its runs stepping alone.
+one preset: labs/mlp/cohort.py), looked up by the optimizer's name in ``RULES`` (the names
+of nn/optimizers.py's registry); an optimizer without one keeps its runs stepping alone.
 
 Each rule is the update of the torch.optim class its optimizer builds, written out for
 tensors with a leading run axis, in the same order of operations, so the results equal
@@ -144,3 +144,18 @@ def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
         p.sub_(m / v.sqrt().add_(hp.eps) * per_run(lr, p))
 
     return Rule(rule, counts_steps=True)
+
+
+# The stacked rule of each optimizer of the registry (nn/optimizers.py), by its name: hp ->
+# the rule for those hyper-parameters. An optimizer missing here keeps its runs stepping alone.
+RULES: dict[str, Callable[[OptimizerParams], Rule]] = {
+    "sgd": lambda hp: sgd,
+    "momentum": lambda hp: momentum(nesterov=False),
+    "nesterov": lambda hp: momentum(nesterov=True),
+    "adagrad": lambda hp: adagrad,
+    "rmsprop": lambda hp: rmsprop,
+    "adadelta": lambda hp: adadelta,
+    "adam": lambda hp: adam(decoupled=False) if hp.bias_correction else moments(decoupled=False, yogi=False, corrected=False),
+    "adamw": lambda hp: adam(decoupled=True) if hp.bias_correction else moments(decoupled=True, yogi=False, corrected=False),
+    "yogi": lambda hp: moments(decoupled=False, yogi=True, corrected=hp.bias_correction),
+}
