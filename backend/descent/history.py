@@ -6,6 +6,7 @@ of any length costs at most ``cap`` points; clients then get the whole (thinned)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ class History:
         self.x: list[int] = []
         self.series: dict[str, list[float | None]] = {n: [] for n in names}
 
-    def append(self, x: int, values: dict[str, float]) -> None:
+    def append(self, x: int, values: Mapping[str, float | None]) -> None:
         self._seen += 1
         if (self._seen - 1) % self.stride:
             return

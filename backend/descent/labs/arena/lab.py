@@ -112,6 +112,7 @@ class Lab(BaseLab[Config]):
 
     def _move(self, r: Runner) -> None:
         grad = r.point.grad  # (2,)
+        assert grad is not None  # (the race's backward set it)
         if self.config.noise > 0:
             grad.add_(torch.randn(2, generator=self.noise, dtype=DTYPE), alpha=self.config.noise)
         w_old, g, lr = _pair(r.point), _pair(grad), r.lr

@@ -115,7 +115,7 @@ class Lab(BaseLab[Config]):
         self.build_optimizer(self.model.parameters())
         self.diverged = None
         self._epoch_losses: list[torch.Tensor] = []
-        self.head_names = [f"entropy_{l + 1}_{h + 1}" for l in range(cfg.layers) for h in range(cfg.heads)]
+        self.head_names = [f"entropy_{layer + 1}_{h + 1}" for layer in range(cfg.layers) for h in range(cfg.heads)]
         series = ("train_loss", "test_loss", "test_accuracy", "sequence_accuracy", "perplexity", "lr")
         self.history = History((*series, *self.head_names))
         frame = cfg.layers * cfg.heads * task.seq_len**2  # bytes of one time-lapse frame
@@ -134,7 +134,7 @@ class Lab(BaseLab[Config]):
         model, optimizer = self.model, self.optimizer
         model.train()
         for _ in range(n):
-            tokens, targets = self.task.generate(self.rng, self.config.batch_size)
+            tokens, targets = self.task.generate(self.rng, self.config.batch_size, False)
             logits, _ = model(torch.from_numpy(tokens).to(self.device))
             loss = masked_loss(logits, torch.from_numpy(targets).to(self.device))
             optimizer.zero_grad(set_to_none=True)

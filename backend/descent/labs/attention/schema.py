@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,13 +22,18 @@ MAX_HORIZON = 10_000  # schedule horizon in steps
 MAX_EXAMPLES = 16  # eval examples the maps can show
 EPOCH_STEPS = 20  # an "epoch" here is 20 batches of fresh examples (the tasks have no fixed data set)
 
-TaskName = Literal[TASKS.names()]  # type: ignore[valid-type]
-PositionalName = Literal[POSITIONAL.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    TaskName = str
+    PositionalName = str
+    OptimizerName = str
+else:
+    TaskName = Literal[TASKS.names()]
+    PositionalName = Literal[POSITIONAL.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
 
 # What the page needs to know about each task (also in the JSON Schema as "tasks").
-TASK_INFO = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
-SCHEDULE_USES = {e.name: list(e.meta["uses"]) for e in SCHEDULES}  # which fields each schedule reads
+TASK_INFO: dict[str, Any] = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
+SCHEDULE_USES: dict[str, Any] = {e.name: list(e.meta["uses"]) for e in SCHEDULES}  # which fields each schedule reads
 
 
 class Config(OptimizerParams, ScheduleParams):
@@ -116,7 +121,7 @@ def inlined_schema(model: type[BaseModel]) -> dict:
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
-    def inline(node: object) -> object:
+    def inline(node: Any) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
@@ -125,7 +130,8 @@ def inlined_schema(model: type[BaseModel]) -> dict:
             return [inline(v) for v in node]
         return node
 
-    return inline(schema)  # type: ignore[return-value]
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 class Views(BaseModel):

@@ -101,7 +101,11 @@ class Lab(ABC, Generic[C]):
         if own is not None and len(inspect.signature(own).parameters) == 2:
             # a lab written as configure(self, config) before the session handed in the
             # changed fields: it keeps working (it works them out itself)
-            setattr(cls, "configure", lambda self, config, changed=None: own(self, config))
+            def configure(self: Lab[Any], config: Any, changed: Collection[str] | None = None) -> Rebuilt:
+                result: Rebuilt = own(self, config)
+                return result
+
+            cls.configure = configure  # type: ignore[method-assign]  # (the lab's own, taking the new argument)
 
     # ---- optimizer and LR schedule from the registries ----------------------------------
 
@@ -164,10 +168,11 @@ class Lab(ABC, Generic[C]):
     # ---- pacing (a race people watch steps at its own rate, through the session) -------
 
     pace: Pace | None = None  # set by a paced lab (Pace(self.pace_rate())) in its __init__
+    pace_field: ClassVar[str] = "speed"  # the config field holding a paced lab's steps per second
 
     def pace_rate(self) -> float:
-        """Steps per second of a paced lab, from its config (``speed`` by default)."""
-        return float(getattr(self.config, "speed"))
+        """Steps per second of a paced lab, from its config."""
+        return float(getattr(self.config, self.pace_field))
 
     def paced(self, wanted: int) -> int:
         """How many of ``wanted`` steps are due now (all of them if the lab is not paced)."""
@@ -260,7 +265,7 @@ class Lab(ABC, Generic[C]):
         model should override it with the formula, so the guard costs nothing."""
         import torch
 
-        return cls(config, torch.device("cpu")).parameter_total()  # type: ignore[abstract]  # (cls is a concrete lab)
+        return cls(config, torch.device("cpu")).parameter_total()
 
     def parameter_total(self) -> int:
         """Trainable parameters this lab holds: those of its nn.Module attributes and of

@@ -99,8 +99,9 @@ class Stack:
                     held[k] = states[k][j][0].clone()
                 if self.rule.counts_steps:
                     held["step"] = torch.tensor(self.steps[s])
-        if self.grads[s] is not None:
-            grads, row = self.grads[s]
+        held_grads = self.grads[s]
+        if held_grads is not None:
+            grads, row = held_grads
             for i, linear in enumerate(lab.linears):
                 linear.weight.grad = grads[i][row]
                 linear.bias.grad = grads[depth + i][row]
@@ -109,10 +110,11 @@ class Stack:
     def grads_of(self, s: int) -> list[torch.Tensor | None]:
         """Run ``s``'s last gradients, weights then biases (from the stack, or its own if it
         stepped alone)."""
-        if self.grads[s] is None:
+        held = self.grads[s]
+        if held is None:
             linears = self.labs[s].linears
             return [m.weight.grad for m in linears] + [m.bias.grad for m in linears]
-        grads, row = self.grads[s]  # type: ignore[misc]
+        grads, row = held
         return [g[row] for g in grads]
 
     def read(self, s: int) -> None:
@@ -267,10 +269,10 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     y = torch.stack([yb for _, _, yb in batch])  # (k, batch)
     slope, error = ACTIVATIONS[cfg.activation].meta.get("slope"), LOSSES[cfg.loss].meta.get("error")
     if slope is not None and error is not None:
-        params = [p if every else p.index_select(0, index) for p in stack.params()]
+        params = [p if index is None else p.index_select(0, index) for p in stack.params()]
         grads = _by_hand(params, x, y, activation, slope, error, squash, cfg, masks)
     else:
-        params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
+        params = [(p if index is None else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
         grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg, masks)
     lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=torch.float64, device=grads[0].device)
     step = None
@@ -280,7 +282,7 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
         step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=grads[0].device)
     with torch.no_grad():
         g = torch.cat([g.reshape(len(rows), -1) for g in grads], 1)  # (rows, P): the flat layout's
-        if every:
+        if index is None:
             stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
         else:
             mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}

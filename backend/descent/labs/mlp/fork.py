@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from descent.history import Cursor, History
-from descent.labs.mlp.schema import FORKABLE as FORK_KEYS
 from descent.labs.mlp.penalty import penalty
+from descent.labs.mlp.schema import FORKABLE as FORK_KEYS
 from descent.labs.mlp.schema import Config
 from descent.nn.optimizers import OPTIMIZERS
 from descent.nn.schedules import build_schedule

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -16,22 +16,30 @@ from descent.nn.initializers import INITIALIZERS, InitParams
 from descent.nn.losses import LOSSES, default_loss
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import SCHEDULES, ScheduleParams
+from descent.registry import Registry
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
 GRID = 64  # decision-boundary resolution (cells per side)
 MAX_DRAWN = 100  # points a user may draw onto the plane
 
-DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
-FeatureName = Literal[FEATURES.names()]  # type: ignore[valid-type]
-ActivationName = Literal[ACTIVATIONS.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
-LossName = Literal[LOSSES.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    DatasetName = str
+    FeatureName = str
+    ActivationName = str
+    OptimizerName = str
+    LossName = str
+else:
+    DatasetName = Literal[DATASETS.names()]
+    FeatureName = Literal[FEATURES.names()]
+    ActivationName = Literal[ACTIVATIONS.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
+    LossName = Literal[LOSSES.names()]
 MAX_SCHEDULE_STEPS = 20_000  # the page's LR curve covers the whole horizon (a closed form: ~1 ms)
 
 # For the page: which hyper-parameter fields each choice reads, and display labels.
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS, "loss": LOSSES}
-SCHEMA_EXTRA = {
+CHOICES: dict[str, Registry[Any]] = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS, "loss": LOSSES}
+SCHEMA_EXTRA: dict[str, Any] = {
     "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
     "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
     "x-problems": {"loss": {e.name: list(e.meta["problems"]) for e in LOSSES}},  # which problems each loss applies to
@@ -303,6 +311,12 @@ FORKABLE = ("optimizer", "learning_rate", "schedule_steps", "regularization", "r
             *OptimizerParams.model_fields, *ScheduleParams.model_fields)
 
 
+if TYPE_CHECKING:  # (a validated float, to mypy)
+    WeightValue = float
+else:
+    WeightValue = number(-WEIGHT_LIMIT, WEIGHT_LIMIT, "the new value")
+
+
 class SetWeightArgs(Args):
     """``set_weight``: write one weight or bias of the live model (typed on the diagram);
     training goes on from it. The indices must also fit the network as it is now."""
@@ -311,7 +325,7 @@ class SetWeightArgs(Args):
     kind: Literal["weight", "bias"] = "weight"
     to: int = Field(ge=0, le=MAX_WIDTH - 1, description="the neuron of the layer's output")
     from_: int | None = Field(None, alias="from", ge=0, le=MAX_INPUTS - 1, description="the layer's input (weights only)")
-    value: number(-WEIGHT_LIMIT, WEIGHT_LIMIT, "the new value")  # type: ignore[valid-type]
+    value: WeightValue
 
     def check_fits(self, shapes: list[tuple[int, int]]) -> None:
         """CommandError naming the first index the network (its layers' (outputs, inputs)) has not."""
@@ -339,14 +353,17 @@ def _unset(name: str) -> tuple[Any, Any]:
 
 
 # the config's own fields, bounds and all; the patched config is validated whole as well
-ForkPatch = create_model("ForkPatch", __base__=_Patch, __doc__="The training settings a fork changes.",
-                         **{name: _unset(name) for name in dict.fromkeys(FORKABLE)})  # type: ignore[call-overload]
+if TYPE_CHECKING:  # (built at import from the config's fields: to mypy, a patch)
+    ForkPatch = _Patch
+else:
+    ForkPatch = create_model("ForkPatch", __base__=_Patch, __doc__="The training settings a fork changes.",
+                             **{name: _unset(name) for name in dict.fromkeys(FORKABLE)})
 
 
 class ForkArgs(Args):
     """``fork``: a second run from this point with ``patch`` applied (replaces any fork)."""
 
-    patch: ForkPatch  # type: ignore[valid-type]
+    patch: ForkPatch
 
 
 class NoArgs(Args):
