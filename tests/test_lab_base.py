@@ -61,7 +61,7 @@ class Toy(Lab[ToyConfig]):
         return "none"
 
     def views(self, full: bool) -> dict[str, Any]:
-        return {"w": float(self.w), **self.schedule_views(full)}
+        return {"w": self.w.item(), **self.schedule_views(full)}
 
 
 CPU = torch.device("cpu")
@@ -73,7 +73,7 @@ def test_the_optimizer_and_schedule_come_from_the_registries() -> None:
     for t in range(30):
         assert lab.lr == pytest.approx(curve[t])
         lab.step(1)
-    assert lab.metrics()["w"] == pytest.approx(float(lab.w)) and math.isfinite(lab.metrics()["loss"] or math.nan)
+    assert lab.metrics()["w"] == pytest.approx(lab.w.item()) and math.isfinite(lab.metrics()["loss"] or math.nan)
 
 
 def test_metrics_are_finite_or_none() -> None:
@@ -105,7 +105,7 @@ def test_a_restored_lab_goes_on_on_its_schedule() -> None:
     back = Toy.restore(lab.snapshot())
     back.step(5)
     lab.step(5)
-    assert back.lr == pytest.approx(lab.lr) and float(back.w) == pytest.approx(float(lab.w))
+    assert back.lr == pytest.approx(lab.lr) and back.w.item() == pytest.approx(lab.w.item())
 
 
 def test_a_lab_with_its_own_one_argument_configure_still_works() -> None:
