@@ -93,7 +93,7 @@ def rows() -> list[Row]:
         runs.append(staged())
         wholes.append(per_step(lambda: lab.step(1), reps=REPS // 2))
     whole = statistics.median(wholes)
-    shuffle = per_step(lab._new_epoch, reps=200) / spe
+    shuffle = per_step(lab.new_epoch, reps=200) / spe
     evaluate = per_step(lab.evaluate, reps=200) / spe
     stages = [(name, statistics.median(r[i] for r in runs)) for i, name in enumerate(names)]
     stages += [(f"shuffle and split an epoch, per step (/{spe})", shuffle),

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from descent.errors import describe
 from descent.labs.arena.lab import Lab
-from descent.labs.arena.pace import Pace
 from descent.labs.arena.schema import MAX_RACERS, Config, Racer, Views, lr_presets
 from descent.labs.arena.surfaces import SURFACES, contains
+from descent.labs.base import Pace
 from descent.runtime.session import Session
 
 CPU = torch.device("cpu")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from descent.protocol import json_schema
+from descent.server.schema import json_schema
 from tests.wsutil import open_lab, until
 
 

@@ -165,8 +165,8 @@ def test_schedule_drives_the_lr_and_the_planned_curve() -> None:
     curve = schedule_curve(cfg, 0.01, 100)
     lab.step(40)
     assert lab.lr == pytest.approx(curve[40])
-    planned = lab.views(True)["lr_curve"]
-    assert planned["lr"][0] == pytest.approx(0.01) and planned["step"][-1] == 99
+    planned = lab.views(True)["schedule"]
+    assert planned["lr"][0] == pytest.approx(0.01) and planned["steps"][-1] == 99
     # changing the LR keeps the network and continues the schedule at the current step
     weights = lab.model.head.weight.clone()
     assert lab.configure(cfg.model_copy(update={"learning_rate": 0.02})) == "none"

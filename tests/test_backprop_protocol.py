@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from descent.protocol import json_schema
+from descent.server.schema import json_schema
 from tests.wsutil import open_lab, until
 
 

@@ -80,7 +80,7 @@ def assert_same(together: list[Lab], alone: list[Lab]) -> None:
         for la, lb in zip(a.linears, b.linears):
             for pa, pb in ((la.weight, lb.weight), (la.bias, lb.bias), (la.weight.grad, lb.weight.grad), (la.bias.grad, lb.bias.grad)):
                 torch.testing.assert_close(pa.detach(), pb.detach(), rtol=0, atol=1e-6)
-        for wa, wb in zip(a._before_step, b._before_step):
+        for wa, wb in zip(a.before_step, b.before_step):
             torch.testing.assert_close(wa, wb, rtol=0, atol=1e-6)
         for pa, pb in zip(a.model.parameters(), b.model.parameters()):  # the optimizer state, as torch.optim keeps it
             sa, sb = a.optimizer.state.get(pa, {}), b.optimizer.state.get(pb, {})
@@ -163,7 +163,7 @@ def test_a_diverging_run_stops_alone_and_the_others_go_on(calls: list[int]) -> N
     assert ha["epoch"] == hb["epoch"] and ha["series"].keys() == hb["series"].keys()
     for name, values in ha["series"].items():
         assert nans(values) == pytest.approx(nans(hb["series"][name]), rel=1e-5, nan_ok=True)
-    for wa, wb in zip(a._before_step, b._before_step, strict=True):
+    for wa, wb in zip(a.before_step, b.before_step, strict=True):
         torch.testing.assert_close(wa, wb, rtol=1e-5, atol=1e-6, equal_nan=True)
     for la, lb in zip(a.linears, b.linears):
         for pa, pb in ((la.weight, lb.weight), (la.bias, lb.bias), (la.weight.grad, lb.weight.grad), (la.bias.grad, lb.bias.grad)):

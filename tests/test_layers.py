@@ -137,9 +137,10 @@ def test_only_the_server_imports_a_web_framework() -> None:
 
 
 def lab_of(module: str) -> str | None:
-    """The lab whose package holds ``module`` (labs/<lab>/...), if any."""
+    """The lab whose package holds ``module`` (labs/<lab>/...), if any (labs/base/ is the base
+    every lab shares, not a lab)."""
     parts = module.split(".")
-    return parts[2] if len(parts) > 3 and parts[1] == "labs" else None
+    return parts[2] if len(parts) > 3 and parts[1] == "labs" and parts[2] != "base" else None
 
 
 def test_a_lab_is_one_package() -> None:

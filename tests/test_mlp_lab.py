@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from descent.labs.mlp.lab import Lab, build_network
+from descent.labs.mlp.lab import Lab
+from descent.labs.mlp.network import build_network
 from descent.labs.mlp.schema import Config
 
 CPU = torch.device("cpu")
@@ -37,8 +38,8 @@ def test_one_sgd_step_is_w_minus_lr_grad() -> None:
     lab = make(learning_rate=0.1, batch_size=10)
     before = [p.detach().clone() for p in lab.model.parameters()]
     # the gradient of the first batch, computed independently on a copy
-    lab._new_epoch()
-    xb, yb = lab._batches[-1]
+    lab.new_epoch()
+    xb, yb = lab.batches[-1]
     twin = copy.deepcopy(lab.model)
     loss = 0.5 * (twin(xb).squeeze(1) - yb).square().mean()
     grads = torch.autograd.grad(loss, list(twin.parameters()))

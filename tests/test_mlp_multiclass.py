@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from torch import nn
 
 from descent.errors import describe
-from descent.labs.mlp.lab import Lab, build_network
+from descent.labs.mlp.lab import Lab
+from descent.labs.mlp.network import build_network
 from descent.labs.mlp.schema import GRID, Config, Views
 from tests.wsutil import of_type, open_lab, serve, until
 

@@ -11,7 +11,7 @@ from typing import Any
 from descent.labs import LAB_NAMES
 from descent.nn.optimizers import OPTIMIZERS
 from descent.nn.schedules import SCHEDULES
-from descent.protocol import json_schema
+from descent.server.schema import json_schema
 from tests.conftest import ROOT
 
 

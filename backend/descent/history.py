@@ -6,7 +6,11 @@ of any length costs at most ``cap`` points; clients then get the whole (thinned)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass
@@ -27,7 +31,7 @@ class History:
         self.x: list[int] = []
         self.series: dict[str, list[float | None]] = {n: [] for n in names}
 
-    def append(self, x: int, values: dict[str, float]) -> None:
+    def append(self, x: int, values: Mapping[str, float | None]) -> None:
         self._seen += 1
         if (self._seen - 1) % self.stride:
             return
@@ -41,8 +45,8 @@ class History:
             self.stride *= 2
             self.version += 1
 
-    def since(self, cursor: Cursor) -> dict | None:
-        """The part a client with ``cursor`` lacks (None if nothing); advances the cursor."""
+    def since(self, cursor: Cursor) -> dict[str, Any] | None:
+        """The part a client with ``cursor`` lacks (a ``HistoryDelta``; None if nothing); advances the cursor."""
         reset = cursor.version != self.version
         start = 0 if reset else cursor.length
         if not reset and start == len(self.x):
@@ -53,3 +57,14 @@ class History:
             "epoch": self.x[start:],
             "series": {n: s[start:] for n, s in self.series.items()},
         }
+
+
+class HistoryDelta(BaseModel):
+    """What ``History.since`` gives, on the wire: the history since the last frame;
+    ``reset`` means replace, not append."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    reset: bool
+    epoch: list[int]
+    series: dict[str, list[float | None]]

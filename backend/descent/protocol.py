@@ -23,7 +23,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from descent import PROTOCOL_VERSION
-from descent.labs import LAB_NAMES, config_model, schema
 
 RunState = Literal["running", "paused", "diverged"]
 Rebuilt = Literal["none", "optimizer", "network", "lab"]  # what a config change rebuilt
@@ -89,7 +88,7 @@ class Hello(_Message):
     resume_error: str | None = Field(default=None, description="why a requested resume did not happen")
     device: str
     version: str
-    labs: list[str] = list(LAB_NAMES)
+    labs: list[str] = Field(description="the labs this server offers, in the order of the page's tabs")
     limits: dict[str, int | float] = Field(default={}, description="the server's limits (message size and rate, parameters, steps/s, grace and idle times)")
 
 
@@ -155,25 +154,6 @@ class Reply(_Message):
 
 
 ServerMessage = Annotated[Hello | ConfigMessage | Status | Error | Frame | Reply, Field(discriminator="type")]
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of every message, and of each lab's config, frame views and command args."""
-    return {
-        "protocol": PROTOCOL_VERSION,
-        "client": TypeAdapter(ClientMessage).json_schema(),
-        "server": TypeAdapter(ServerMessage).json_schema(),
-        "labs": {
-            name: {
-                "title": getattr(schema(name), "TITLE", name),  # the lab's tab on the page (in LAB_NAMES order)
-                "config": config_model(name).model_json_schema(),
-                "views": schema(name).Views.model_json_schema(),
-                # each lab command's args (an unknown key, a wrong type or a value out of range is an error)
-                "commands": {command: args.model_json_schema() for command, args in schema(name).COMMANDS.items()},
-            }
-            for name in LAB_NAMES
-        },
-    }
 
 
 def finite(value: Any) -> Any:

@@ -2,7 +2,10 @@
 
 - ``schema.py`` (torch-free): ``Config`` (pydantic, ``lab: Literal[name]``) and ``Views``
   (the model documenting what its frames carry), and
-- ``lab.py``: ``Lab``, the experiment itself (see ``descent.labs.base.Lab``).
+- ``lab.py``: ``Lab``, the experiment itself: a subclass of ``descent.labs.base.Lab[Config]``
+  that writes only what is its own (building, ``step``, ``reconfigure``, ``views``) and
+  inherits the plumbing (optimizer and schedule from the registries, ``lr``, ``metrics``,
+  the config diff, pacing, the planned-LR curve, snapshots, the size guard).
 
 Adding a lab means adding its package and its name here; the transport never changes."""
 

@@ -1,8 +1,7 @@
 """Optimizer registry, shared by every lab: name -> factory(params, lr, hp) -> torch.optim.Optimizer.
 
 Each entry names the hyper-parameters it reads (meta ``uses``) so the page shows only those,
-and ``stacked``: hp -> its update rule over stacked runs (stacked.py), with which runs of one
-shape take their steps together (labs/mlp/cohort.py).
+and the optimizer-state tensors it keeps (meta ``state``).
 torch.optim is used wherever it has the optimizer; Yogi, and Adam/AdamW with bias
 correction switched off, come from ``descent.nn.moments`` (written out, tested against the formula)."""
 
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from descent.labs.mlp import stacked
 from descent.registry import Registry
 
 if TYPE_CHECKING:
@@ -37,48 +35,42 @@ class OptimizerParams(BaseModel):
     bias_correction: bool = Field(True, title="bias correction", description="Adam/AdamW/Yogi: divide the moments by 1-beta^t (matters in the first steps)")
 
 
-@OPTIMIZERS.register("sgd", uses=("weight_decay",), label="SGD", stacked=lambda hp: stacked.sgd)
+@OPTIMIZERS.register("sgd", uses=("weight_decay",), label="SGD")
 def sgd(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("momentum", short="Momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",),
-                     stacked=lambda hp: stacked.momentum(nesterov=False))
+@OPTIMIZERS.register("momentum", short="Momentum", uses=("momentum", "weight_decay"), label="SGD + momentum", state=("momentum_buffer",))
 def momentum(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("nesterov", uses=("momentum", "weight_decay"), label="Nesterov", state=("momentum_buffer",),
-                     stacked=lambda hp: stacked.momentum(nesterov=True))
+@OPTIMIZERS.register("nesterov", uses=("momentum", "weight_decay"), label="Nesterov", state=("momentum_buffer",))
 def nesterov(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import SGD
 
     return SGD(params, lr=lr, momentum=hp.momentum, nesterov=True, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("adagrad", uses=("eps", "weight_decay"), label="AdaGrad", state=("sum",), stacked=lambda hp: stacked.adagrad)
+@OPTIMIZERS.register("adagrad", uses=("eps", "weight_decay"), label="AdaGrad", state=("sum",))
 def adagrad(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import Adagrad
 
     return Adagrad(params, lr=lr, eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("rmsprop", uses=("rho", "eps", "weight_decay"), label="RMSprop", state=("square_avg",),
-                     stacked=lambda hp: stacked.rmsprop)
+@OPTIMIZERS.register("rmsprop", uses=("rho", "eps", "weight_decay"), label="RMSprop", state=("square_avg",))
 def rmsprop(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from torch.optim import RMSprop
 
     return RMSprop(params, lr=lr, alpha=hp.rho, eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register(
-    "adadelta", uses=("rho", "eps", "weight_decay"), label="Adadelta", state=("square_avg", "acc_delta"),
-    stacked=lambda hp: stacked.adadelta,
-)
+@OPTIMIZERS.register("adadelta", uses=("rho", "eps", "weight_decay"), label="Adadelta", state=("square_avg", "acc_delta"))
 def adadelta(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     """Adadelta needs no LR in theory; torch scales its step by ``lr`` (1.0 = the textbook rule)."""
     from torch.optim import Adadelta
@@ -90,9 +82,7 @@ ADAM_USES = ("beta1", "beta2", "eps", "weight_decay", "bias_correction")
 ADAM_STATE = ("exp_avg", "exp_avg_sq")
 
 
-@OPTIMIZERS.register("adam", uses=ADAM_USES, label="Adam", state=ADAM_STATE,
-                     stacked=lambda hp: stacked.adam(decoupled=False) if hp.bias_correction
-                     else stacked.moments(decoupled=False, yogi=False, corrected=False))
+@OPTIMIZERS.register("adam", uses=ADAM_USES, label="Adam", state=ADAM_STATE)
 def adam(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
         from descent.nn.moments import Moments
@@ -103,9 +93,7 @@ def adam(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     return Adam(params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("adamw", uses=ADAM_USES, label="AdamW", state=ADAM_STATE,
-                     stacked=lambda hp: stacked.adam(decoupled=True) if hp.bias_correction
-                     else stacked.moments(decoupled=True, yogi=False, corrected=False))
+@OPTIMIZERS.register("adamw", uses=ADAM_USES, label="AdamW", state=ADAM_STATE)
 def adamw(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     if not hp.bias_correction:
         from descent.nn.moments import Moments
@@ -119,8 +107,7 @@ def adamw(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any
     return AdamW(params, lr=lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, weight_decay=hp.weight_decay)
 
 
-@OPTIMIZERS.register("yogi", uses=ADAM_USES, label="Yogi", state=ADAM_STATE,
-                     stacked=lambda hp: stacked.moments(decoupled=False, yogi=True, corrected=hp.bias_correction))
+@OPTIMIZERS.register("yogi", uses=ADAM_USES, label="Yogi", state=ADAM_STATE)
 def yogi(params: Iterable[torch.Tensor], lr: float, hp: OptimizerParams) -> Any:
     from descent.nn.moments import Yogi
 

@@ -121,11 +121,21 @@ class Session(Training):
 
     def snapshot(self) -> bytes | None:
         """The run as bytes that ``restore`` takes back (see snapshots.py)."""
-        return snapshots.take(self)
+        if self.failed:  # (its state is suspect)
+            return None
+        return snapshots.take(self.lab, self.running or self.resume_running, self.frames.interval)
 
     def restore(self, config: dict[str, Any], notice: str | None, snapshot: bytes | None = None, resume: bool = False) -> None:
-        """Start again where ``snapshot`` was taken, or from ``config`` (see snapshots.py)."""
-        snapshots.restore(self, config, notice, snapshot, resume)
+        """Start again where ``snapshot`` was taken, or from ``config`` when there is none,
+        paused; ``notice`` tells the next client why. ``resume``: a run that was playing
+        plays on when a client holds it (as after ``detach``). (See snapshots.py.)"""
+        self.lab, interval, playing = snapshots.restore(snapshot, config, self.device, self.lab, self.id)
+        if interval is not None:
+            self.frames.interval = interval
+        self.good_config = self.lab.config
+        self.state = "diverged" if self.lab.diverged else "paused"
+        self.resume_running = resume and playing
+        self.notice = notice
 
     def attach(self, send: Send) -> None:
         """A client (re)takes the session: it gets everything, and a run paused by its
@@ -198,7 +208,7 @@ class Session(Training):
             self.lab = self._visit(lab_name, config)
             rebuilt = "lab"
         else:
-            rebuilt = self.lab.configure(config)
+            rebuilt = self.lab.configure(config, changed)
         self.good_config = config
         if resized:
             self.allowance.step_cost = None  # its steps cost what they cost: measured afresh

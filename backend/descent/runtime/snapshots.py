@@ -5,46 +5,36 @@ from __future__ import annotations
 
 import logging
 import pickle
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import torch
 
 from descent.labs import DEFAULT_LAB, config_model, lab_class
+from descent.labs.base import Lab
 from descent.runtime.setups import lab_of
-
-if TYPE_CHECKING:
-    from descent.runtime.session import Session
 
 log = logging.getLogger(__name__)
 
 
-def take(session: Session) -> bytes | None:
-    """The lab's whole state, and whether it was playing; None while the lab has failed
-    (its state is suspect)."""
-    if session.failed:
-        return None
-    return pickle.dumps({"lab": lab_of(session.lab.config), "state": session.lab.snapshot(),
-                         "playing": session.running or session.resume_running, "frame_interval": session.frames.interval})
+def take(lab: Lab[Any], playing: bool, frame_interval: float) -> bytes:
+    """The lab's whole state, whether it was playing, and its client's frame interval."""
+    return pickle.dumps({"lab": lab_of(lab.config), "state": lab.snapshot(), "playing": playing, "frame_interval": frame_interval})
 
 
-def restore(session: Session, config: dict[str, Any], notice: str | None, snapshot: bytes | None, resume: bool) -> None:
-    """Start ``session`` again where its ``snapshot`` was taken, or from ``config`` when there
-    is none (weights and history lost), paused; ``notice`` tells the next client why.
-    ``resume``: a run that was playing plays on when a client holds it (as after ``detach``)."""
-    kept = None
+def restore(snapshot: bytes | None, config: dict[str, Any], device: torch.device, fallback: Lab[Any],
+            sid: str) -> tuple[Lab[Any], float | None, bool]:
+    """The lab again where ``snapshot`` was taken, or built from ``config`` when there is none
+    (weights and history lost; should even that fail, ``fallback`` stands): the lab, the
+    frame interval kept (None: none) and whether the run was playing."""
     if snapshot is not None:
         try:
             kept = pickle.loads(snapshot)
-            session.lab = lab_class(kept["lab"]).restore(kept["state"])
-            session.frames.interval = kept["frame_interval"]
+            return lab_class(kept["lab"]).restore(kept["state"]), kept["frame_interval"], bool(kept["playing"])
         except Exception:  # (then from its config, as without a snapshot)
-            log.exception("session %s: restoring its snapshot failed", session.id)
-            kept = None
-    if kept is None:
-        lab_name = config.get("lab", DEFAULT_LAB)
-        try:
-            session.lab = lab_class(lab_name)(config_model(lab_name).model_validate(config), session.device)
-        except Exception:  # (it was a good config; should it fail now, the default lab stands)
-            log.exception("session %s: restoring its config failed", session.id)
-    session.good_config = session.lab.config
-    session.state = "diverged" if session.lab.diverged else "paused"
-    session.resume_running = bool(resume and kept and kept["playing"])
-    session.notice = notice
+            log.exception("session %s: restoring its snapshot failed", sid)
+    lab_name = config.get("lab", DEFAULT_LAB)
+    try:
+        return lab_class(lab_name)(config_model(lab_name).model_validate(config), device), None, False
+    except Exception:  # (it was a good config; should it fail now, the default lab stands)
+        log.exception("session %s: restoring its config failed", sid)
+        return fallback, None, False

@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from descent import __version__
 from descent.labs import LAB_NAMES
-from descent.protocol import json_schema
 from descent.runtime.device import device_name
 from descent.server.context import Context
+from descent.server.schema import json_schema
 
 Offer = tuple[type[BaseModel], Callable[[Any], Any]]  # (its query's model, what answers it)
 

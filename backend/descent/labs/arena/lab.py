@@ -3,18 +3,17 @@ the shared registry) and LR schedule, all starting from the same point on one su
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any
 
 import torch
 
+from descent.encoding import b64
 from descent.history import History
-from descent.labs.arena.pace import Pace
 from descent.labs.arena.schema import GRID, Config, Racer, lr_presets, optimizer_catalog, schedule_catalog
 from descent.labs.arena.surfaces import SURFACES, contains
 from descent.labs.base import Lab as BaseLab
-from descent.labs.base import Rebuilt
+from descent.labs.base import Pace, Rebuilt
 from descent.nn.optimizers import OPTIMIZERS
 from descent.nn.schedules import build_schedule
 
@@ -53,12 +52,11 @@ class Runner:
         return None
 
 
-class Lab(BaseLab):
+class Lab(BaseLab[Config]):
     def __init__(self, config: Config, device: torch.device) -> None:
         # 2-D points: on a GPU each tiny kernel launch would cost more than its maths
-        self.device = torch.device("cpu")
-        self.config = config
-        self.pace = Pace(config.speed)
+        super().__init__(config, torch.device("cpu"))
+        self.pace = Pace(self.pace_rate())  # a race people watch: config.speed steps per second
         self._new_race()
 
     # ---- building -------------------------------------------------------------------
@@ -89,10 +87,7 @@ class Lab(BaseLab):
     def step(self, n: int) -> None:
         """Up to ``n`` race steps, paced to ``config.speed`` steps per second: those due now
         (the session waits for the next one through ``due_in``)."""
-        self.advance(self.pace.take(n))
-
-    def due_in(self) -> float:
-        return self.pace.due_in()
+        self.advance(self.paced(n))
 
     def advance(self, n: int) -> None:
         """``n`` race steps now (unpaced): one optimizer step for every racer still racing."""
@@ -117,6 +112,7 @@ class Lab(BaseLab):
 
     def _move(self, r: Runner) -> None:
         grad = r.point.grad  # (2,)
+        assert grad is not None  # (the race's backward set it)
         if self.config.noise > 0:
             grad.add_(torch.randn(2, generator=self.noise, dtype=DTYPE), alpha=self.config.noise)
         w_old, g, lr = _pair(r.point), _pair(grad), r.lr
@@ -148,10 +144,7 @@ class Lab(BaseLab):
 
     # ---- changes --------------------------------------------------------------------
 
-    def configure(self, config: Config) -> Rebuilt:
-        old, self.config = self.config, config
-        self.pace.rate = config.speed
-        changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
+    def reconfigure(self, old: Config, changed: set[str]) -> Rebuilt:
         if changed - LIVE_KEYS:
             self._new_race()
             return "network"
@@ -172,7 +165,7 @@ class Lab(BaseLab):
     def lr(self) -> float:
         return self.runners[0].lr
 
-    def metrics(self) -> dict[str, float | None]:
+    def measure(self) -> dict[str, float | None]:
         racing = [r for r in self.runners if not r.diverged]
         gaps = [self.history.series[f"gap{r.index}"][-1] for r in racing]
         finite = [g for g in gaps if g is not None]
@@ -246,7 +239,7 @@ class Lab(BaseLab):
                 "resolution": GRID,
                 "range": (lo, hi),
                 "encoding": "base64-uint16le",
-                "data": base64.b64encode(quantized.tobytes()).decode("ascii"),
+                "data": b64(quantized),
             },
             "presets": {o: lr_presets(name, o) for o in OPTIMIZERS.names()},
         }

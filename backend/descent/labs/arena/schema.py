@@ -3,7 +3,7 @@ loss surfaces from one start point."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -20,8 +20,12 @@ GRID = 96  # surface grid cells per side
 PRESETS = ("too small", "good", "oscillating", "diverging")
 TITLE = "Arena"  # the lab's tab
 
-SurfaceName = Literal[SURFACES.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    SurfaceName = str
+    OptimizerName = str
+else:
+    SurfaceName = Literal[SURFACES.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
 
 # Optimizers whose step is about ``lr`` whatever the gradient's size (they divide by a running
 # gradient scale): their LR presets follow the window's size, not the surface's curvature.
@@ -73,15 +77,15 @@ class Racer(OptimizerParams):
 
     def text(self) -> str:
         """The compact URL form: optimizer, lr, then the hyper-parameters that differ from the defaults."""
-        defaults = OptimizerParams()
+        defaults = OptimizerParams.model_validate({})
         extra = [f"{k}={getattr(self, k)}" for k in OptimizerParams.model_fields if getattr(self, k) != getattr(defaults, k)]
         return " ".join([self.optimizer, f"{self.learning_rate:g}", *extra])
 
 
 DEFAULT_RACERS = [
-    Racer(optimizer="sgd", learning_rate=0.001),
-    Racer(optimizer="momentum", learning_rate=0.0005, momentum=0.9),
-    Racer(optimizer="adam", learning_rate=0.067),
+    Racer.model_validate({"optimizer": "sgd", "learning_rate": 0.001}),
+    Racer.model_validate({"optimizer": "momentum", "learning_rate": 0.0005, "momentum": 0.9}),
+    Racer.model_validate({"optimizer": "adam", "learning_rate": 0.067}),
 ]
 
 
@@ -134,7 +138,8 @@ class Config(ScheduleParams):
 
     @property
     def start_point(self) -> tuple[float, float]:
-        return tuple(self.start) if self.start is not None else SURFACES[self.surface].meta["start"]  # type: ignore[return-value]
+        start = self.start if self.start is not None else SURFACES[self.surface].meta["start"]
+        return (start[0], start[1])
 
 
 # ---- frame views ------------------------------------------------------------------------

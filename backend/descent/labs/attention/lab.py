@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any
 
 import numpy as np
 import torch
 
+from descent.encoding import b64
 from descent.history import Cursor, History
 from descent.labs.attention.model import Transformer, masked_loss
 from descent.labs.attention.schema import COMMANDS, EPOCH_STEPS, Config, ProbeArgs
@@ -16,14 +16,13 @@ from descent.labs.attention.tasks import IGNORE, Task, make_task
 from descent.labs.attention.timelapse import Timelapse
 from descent.labs.base import Lab as BaseLab
 from descent.labs.base import Rebuilt
-from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import ScheduleParams, build_schedule, schedule_curve
+from descent.nn.optimizers import OptimizerParams
+from descent.nn.schedules import ScheduleParams
 
 TASK_KEYS = {"task", "length", "symbols", "seed"}
 NETWORK_KEYS = {"layers", "heads", "d_model", "ffn", "positional", "causal", "norm", "ffn_activation"}
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
 SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
-CURVE_POINTS = 200  # the planned LR curve is sent at this many points
 EVAL_SIZE = 128  # held-out sequences scored at the end of every epoch
 SAMPLES = 6  # held-out examples shown as input -> output
 CONTINUATION = 24  # tokens a probe of a next-token task generates
@@ -38,7 +37,7 @@ def to_bytes(weights: torch.Tensor) -> np.ndarray:
 def encode_weights(weights: torch.Tensor | np.ndarray) -> str:
     """Weights in [0, 1] (or their bytes) -> base64 of uint8, C order."""
     data = weights if isinstance(weights, np.ndarray) else to_bytes(weights)
-    return base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii")
+    return b64(data)
 
 
 def head_entropy(maps: torch.Tensor) -> torch.Tensor:
@@ -47,12 +46,12 @@ def head_entropy(maps: torch.Tensor) -> torch.Tensor:
     return -plogp.sum(-1).mean(dim=(1, 3))
 
 
-class Lab(BaseLab):
+class Lab(BaseLab[Config]):
     command_args = COMMANDS
+    curve_points = 200  # the planned LR curve is sent at this many points
 
     def __init__(self, config: Config, device: torch.device) -> None:
-        self.device = device
-        self.config = config
+        super().__init__(config, device)
         self.resets = 0
         self._build_task()
         self._build_network()
@@ -113,28 +112,17 @@ class Lab(BaseLab):
         ).to(self.device)
         self.step_count = 0
         self.epoch = 0
-        self._build_optimizer()
+        self.build_optimizer(self.model.parameters())
         self.diverged = None
         self._epoch_losses: list[torch.Tensor] = []
-        self.head_names = [f"entropy_{i + 1}_{h + 1}" for i in range(cfg.layers) for h in range(cfg.heads)]
+        self.head_names = [f"entropy_{layer + 1}_{h + 1}" for layer in range(cfg.layers) for h in range(cfg.heads)]
         series = ("train_loss", "test_loss", "test_accuracy", "sequence_accuracy", "perplexity", "lr")
         self.history = History((*series, *self.head_names))
         frame = cfg.layers * cfg.heads * task.seq_len**2  # bytes of one time-lapse frame
         self.timelapse = Timelapse(cap=max(8, min(48, TIMELAPSE_BYTES // frame)))
         self._timelapse_sent = Cursor()
-        self._epoch_metrics = self._evaluate(train_loss=None)
+        self.epoch_metrics = self._evaluate(train_loss=None)
         self._record()
-
-    def _build_optimizer(self) -> None:
-        cfg = self.config
-        self.optimizer = OPTIMIZERS[cfg.optimizer].fn(self.model.parameters(), cfg.learning_rate, cfg)
-        self._build_schedule()
-
-    def _build_schedule(self) -> None:
-        """The schedule on the run's step axis: a change mid-run jumps onto the new curve."""
-        cfg = self.config
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count, base_lr=cfg.learning_rate)
-        self._curve: dict[str, Any] | None = None  # planned curve, computed when next shown
 
     # ---- training -------------------------------------------------------------------
 
@@ -146,13 +134,13 @@ class Lab(BaseLab):
         model, optimizer = self.model, self.optimizer
         model.train()
         for _ in range(n):
-            tokens, targets = self.task.generate(self.rng, self.config.batch_size)
+            tokens, targets = self.task.generate(self.rng, self.config.batch_size, False)
             logits, _ = model(torch.from_numpy(tokens).to(self.device))
             loss = masked_loss(logits, torch.from_numpy(targets).to(self.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            self.schedule.step()
+            self.step_schedule()
             self._epoch_losses.append(loss.detach())
             self.step_count += 1
             if self.step_count % EPOCH_STEPS == 0:
@@ -164,7 +152,7 @@ class Lab(BaseLab):
         self.epoch += 1
         train_loss = float(torch.stack(self._epoch_losses).mean())
         self._epoch_losses = []
-        self._epoch_metrics = self._evaluate(train_loss)
+        self.epoch_metrics = self._evaluate(train_loss)
         self._record()
         if not math.isfinite(train_loss):
             self.diverged = f"train loss became {train_loss} at epoch {self.epoch}"
@@ -191,7 +179,7 @@ class Lab(BaseLab):
 
     def _record(self) -> None:
         """History point and time-lapse frame for the current epoch."""
-        values = {**self._epoch_metrics, "lr": self.lr, **dict(zip(self.head_names, self._entropy))}
+        values = {**self.epoch_metrics, "lr": self.lr, **dict(zip(self.head_names, self._entropy))}
         self.history.append(self.epoch, values)
         self._capture()
 
@@ -201,9 +189,8 @@ class Lab(BaseLab):
 
     # ---- changes --------------------------------------------------------------------
 
-    def configure(self, config: Config) -> Rebuilt:
-        old, self.config = self.config, config
-        changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
+    def reconfigure(self, old: Config, changed: set[str]) -> Rebuilt:
+        config = self.config
         if changed & TASK_KEYS:
             self._build_task()
         if changed & (TASK_KEYS | NETWORK_KEYS):
@@ -217,10 +204,10 @@ class Lab(BaseLab):
             self.timelapse.clear()  # its frames show the old example
             self._capture()
         if changed & OPTIMIZER_KEYS:
-            self._build_optimizer()
+            self.build_optimizer(self.model.parameters())
             return "optimizer"
         if changed & SCHEDULE_KEYS:
-            self._build_schedule()
+            self.build_schedule()  # a change mid-run jumps onto the new curve
         return "none"
 
     def reset(self) -> None:
@@ -233,16 +220,9 @@ class Lab(BaseLab):
         """After a restore: the task, and the schedule at the step it had reached."""
         cfg = self.config
         self.task = make_task(cfg.task, cfg.length, cfg.symbols)
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.schedule.t, base_lr=cfg.learning_rate)
+        super().rebuilt()
 
     # ---- reading --------------------------------------------------------------------
-
-    @property
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def metrics(self) -> dict[str, float | None]:
-        return {k: (v if v is None or math.isfinite(v) else None) for k, v in self._epoch_metrics.items()}
 
     @torch.no_grad()
     def _run(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -290,17 +270,8 @@ class Lab(BaseLab):
             self._timelapse_sent = Cursor()
             views["vocab"] = list(vocab)
         views["timelapse"] = self.timelapse.since(self._timelapse_sent)
-        if full or self._curve is None:
-            views["lr_curve"] = self._curve = self._curve or self._planned_curve()
+        views.update(self.schedule_views(full))
         return views
-
-    def _planned_curve(self) -> dict[str, Any]:
-        """The schedule's LR over its horizon, at most CURVE_POINTS points (by step)."""
-        cfg = self.config
-        lrs = schedule_curve(cfg, cfg.learning_rate, cfg.horizon)
-        every = max(1, len(lrs) // CURVE_POINTS)
-        steps = [*range(0, len(lrs), every), len(lrs) - 1]
-        return {"step": steps, "lr": [lrs[i] for i in steps], "steps_per_epoch": EPOCH_STEPS}
 
     def _sample(self, i: int, predicted: torch.Tensor) -> dict[str, Any]:
         vocab, targets = self.task.vocab, self.eval_targets[i]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from descent.labs.attention.positional import POSITIONAL
 from descent.labs.attention.tasks import SYMBOLS, TASKS
+from descent.labs.base.curve import ScheduleCurve
 from descent.labs.commands import Args
 from descent.labs.page import labels, retitled
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
@@ -22,18 +23,23 @@ MAX_HORIZON = 10_000  # schedule horizon in steps
 MAX_EXAMPLES = 16  # eval examples the maps can show
 EPOCH_STEPS = 20  # an "epoch" here is 20 batches of fresh examples (the tasks have no fixed data set)
 
-TaskName = Literal[TASKS.names()]  # type: ignore[valid-type]
-PositionalName = Literal[POSITIONAL.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    TaskName = str
+    PositionalName = str
+    OptimizerName = str
+else:
+    TaskName = Literal[TASKS.names()]
+    PositionalName = Literal[POSITIONAL.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
 
 # What the page needs to know about each task (also in the JSON Schema as "tasks").
-TASK_INFO = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
+TASK_INFO: dict[str, Any] = {e.name: {k: v for k, v in e.meta.items()} for e in TASKS}
 TITLE = "Attention"  # the lab's tab
 # this page's words for the schedule fields it shares with the other labs
 SCHEDULE_TITLES = {"warmup_steps": "Warmup steps", "min_lr": "Final / minimum LR", "step_size": "Step size (steps)", "gamma": "Gamma (LR multiplier)"}
 
 
-class Config(OptimizerParams, ScheduleParams):
+class Config(OptimizerParams, ScheduleParams):  # type: ignore[misc]  # (pydantic's mypy plugin: both bases' model_construct signatures; pydantic merges the fields)
     """Everything that defines an attention run. Keys are the URL-hash keys too."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=retitled(SCHEDULE_TITLES, {"tasks": TASK_INFO}))
@@ -101,12 +107,6 @@ class TimelapseView(BaseModel):
     frames: list[str] = Field(description="one per epoch: base64-uint8 maps of the shape in maps.shape")
 
 
-class LrCurve(BaseModel):
-    step: list[int]
-    lr: list[float]
-    steps_per_epoch: int = Field(description="to place steps on the epoch axis")
-
-
 class ProbeReply(BaseModel):
     """The reply to ``{"type": "command", "name": "probe", "args": {"tokens": "..."}}``: the model
     on a typed input. Tokens are characters (or whitespace-separated); a token outside the task's
@@ -126,7 +126,7 @@ def inlined_schema(model: type[BaseModel]) -> dict:
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
-    def inline(node: object) -> object:
+    def inline(node: Any) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
@@ -135,7 +135,8 @@ def inlined_schema(model: type[BaseModel]) -> dict:
             return [inline(v) for v in node]
         return node
 
-    return inline(schema)  # type: ignore[return-value]
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 class Views(BaseModel):
@@ -150,7 +151,7 @@ class Views(BaseModel):
     predictions: list[str] = Field(description="per position: the model's most likely token")
     samples: list[Sample] = Field(description="a few held-out examples, input -> output, live")
     timelapse: TimelapseView | None = Field(None, description="maps of the chosen example kept during training, only the part this client lacks")
-    lr_curve: LrCurve | None = Field(None, description="the planned LR schedule (sent when it changes and in full frames)")
+    schedule: ScheduleCurve | None = Field(None, description="the planned LR schedule (sent when it changes and in full frames)")
     heads: list[str] = Field(description="the per-head series names in the history ('entropy_<layer>_<head>', 1-based)")
     vocab: list[str] | None = Field(None, description="the task's tokens (full frames only)")
 

@@ -6,10 +6,9 @@ A client gets each frame once (``since``), and everything again after a thinning
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 
+from descent.encoding import b64
 from descent.history import Cursor
 
 
@@ -51,7 +50,7 @@ class Timelapse:
         return {
             "reset": reset,
             "epochs": self.epochs[start:],
-            "frames": [base64.b64encode(f.tobytes()).decode("ascii") for f in self._frames[start:]],
+            "frames": [b64(f) for f in self._frames[start:]],
         }
 
     @property

@@ -11,25 +11,23 @@ from typing import Any
 import torch
 
 from descent.history import History
-from descent.labs.arena.pace import Pace
 from descent.labs.backprop.presets import PRESETS, ChainRule, Quantity, val
 from descent.labs.backprop.schema import COMMANDS, PHASES, Config, NoArgs
 from descent.labs.backprop.schema import PRESETS as LABELS
 from descent.labs.base import Lab as BaseLab
-from descent.labs.base import Rebuilt
+from descent.labs.base import Pace, Rebuilt
 from descent.labs.commands import CommandError
 
 DTYPE = torch.float64  # a handful of scalars: exact-looking numbers cost nothing
 
 
-class Lab(BaseLab):
+class Lab(BaseLab[Config]):
     command_args = COMMANDS
     stepping_commands = ("phase", "step")  # (they run the step itself)
 
     def __init__(self, config: Config, device: torch.device) -> None:
-        self.device = torch.device("cpu")  # scalars: a GPU would only add launch latency
-        self.config = config
-        self.pace = Pace(config.speed)
+        super().__init__(config, torch.device("cpu"))  # scalars: a GPU would only add launch latency
+        self.pace = Pace(self.pace_rate())  # steps people read: config.speed steps per second
         self._build()
 
     def _build(self) -> None:
@@ -111,13 +109,10 @@ class Lab(BaseLab):
     def step(self, n: int) -> None:
         """Up to ``n`` whole steps at ``config.speed`` steps per second: those due now (the
         session waits for the next one through ``due_in``)."""
-        for _ in range(self.pace.take(n)):
+        for _ in range(self.paced(n)):
             if self.diverged:
                 break
             self.whole_step()
-
-    def due_in(self) -> float:
-        return self.pace.due_in()
 
     def command_phase(self, args: NoArgs) -> None:
         if self.diverged:
@@ -130,10 +125,9 @@ class Lab(BaseLab):
             raise CommandError("step: the run diverged; reset (or change the setup) to start again", [])
         self.whole_step()
 
-    def configure(self, config: Config) -> Rebuilt:
-        old, self.config = self.config, config
-        self.pace.rate = config.speed
-        if config.preset != old.preset:
+    def reconfigure(self, old: Config, changed: set[str]) -> Rebuilt:
+        config = self.config
+        if "preset" in changed:
             self._build()
             return "network"
         for group in self.optimizer.param_groups:
@@ -143,12 +137,8 @@ class Lab(BaseLab):
     def reset(self) -> None:
         self._build()
 
-    @property
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def metrics(self) -> dict[str, float | None]:
-        return {"loss": _finite(self.last_loss)}
+    def measure(self) -> dict[str, float | None]:
+        return {"loss": self.last_loss}
 
     def views(self, full: bool) -> dict[str, Any]:
         params = []

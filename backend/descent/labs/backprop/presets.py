@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 
@@ -78,7 +79,7 @@ def _linear_loss(p: dict[str, Tensor], f: dict[str, Tensor]) -> Quantity:
     loss = sum((yh - y) ** 2 for yh, y in zip(preds, LINEAR_Y)) / n
     formula = f"(1/{n})·Σ (ŷi − yi)²"
     numbers = f"(1/{n})·(" + " + ".join(f"({num(val(yh))} − {num(y)})²" for yh, y in zip(preds, LINEAR_Y)) + ")"
-    return Quantity("L", formula, numbers, loss)
+    return Quantity("L", formula, numbers, cast(Tensor, loss))  # (a sum of tensors)
 
 
 def _linear_chains(p: dict[str, float], f: dict[str, float]) -> dict[str, ChainRule]:

@@ -10,30 +10,27 @@ generators, in the order stepping alone draws them), learning rate and schedule,
 epoch-end evaluation, divergence. Results equal stepping each alone, up to float rounding
 (tests/test_cohort.py).
 
-Who qualifies (``key``): an optimizer with an update rule over stacked runs (registry meta
-``stacked``: every optimizer has one; their state is stacked too), no BatchNorm/LayerNorm,
+Who qualifies (``key``): an optimizer with an update rule over stacked runs (stacked.py's
+``RULES``: every optimizer has one; their state is stacked too), no BatchNorm/LayerNorm,
 no fork; the key holds everything the batched computation depends on. A run
 whose current batch is short (the last of an epoch when the batch size does not divide the
 data) takes that one step alone, on its own network, inside the same loop."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from descent.labs.mlp import stacked
-from descent.labs.mlp.fork import penalty
+from descent.labs.mlp.penalty import penalty
 from descent.labs.mlp.scoring import scored
+from descent.labs.mlp.stack import Stack, rule_of
+from descent.labs.mlp.training import Training as Lab
 from descent.nn import stats
 from descent.nn.activations import ACTIVATIONS
 from descent.nn.losses import LOSSES
 from descent.nn.optimizers import OPTIMIZERS
-
-if TYPE_CHECKING:
-    from descent.labs.mlp.lab import Lab
 
 SCORE_ROWS = 200_000  # rows (runs x evaluation rows) per batched scoring pass at most
 
@@ -45,94 +42,6 @@ def key(lab: Lab) -> tuple[Any, ...] | None:
     hyper = tuple(getattr(cfg, name) for name in OPTIMIZERS[cfg.optimizer].meta["uses"])  # (weight decay among them)
     return ("mlp", str(lab.device), tuple(cfg.features), tuple(cfg.hidden), cfg.outputs, cfg.activation, cfg.loss,
             cfg.problem, cfg.batch_size, cfg.optimizer, hyper, cfg.regularization, cfg.regularization_rate, cfg.dropout)
-
-
-def rule_of(cfg: Any) -> stacked.Rule | None:
-    """The optimizer's update over stacked runs (registry meta ``stacked``), if it has one for these settings."""
-    make = OPTIMIZERS[cfg.optimizer].meta.get("stacked")
-    return make(cfg) if make else None
-
-
-class Stack:
-    """The weights and biases of S networks, all in one (S, P) tensor ``flat`` (a row per
-    run: every weight, then every bias), seen per layer as (S, out, in) and (S, out) views;
-    their optimizer state stacked the same way (and each run's step number, where torch
-    counts), so an update rule runs once over everything."""
-
-    def __init__(self, labs: list[Lab]) -> None:
-        self.labs = labs
-        owns = [_params(lab) for lab in labs]  # (a module attribute read costs a µs: read once)
-        self.shapes = [p.shape for p in owns[0]]
-        self.bounds = [0, *itertools.accumulate(p.numel() for p in owns[0])]  # column range of each parameter
-        self.flat = torch.cat([torch.stack([own[j].detach() for own in owns]).reshape(len(labs), -1)
-                               for j in range(len(self.shapes))], 1)
-        self.layers = self.views(self.flat)
-        depth = len(labs[0].linears)
-        self.weights = self.layers[:depth]
-        self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
-        cfg = labs[0].config
-        rule = rule_of(cfg)
-        if rule is None:  # (key() admits none such)
-            raise ValueError(f"optimizer {cfg.optimizer!r} has no update rule over stacked runs")
-        self.rule = rule
-        self.keys: tuple[str, ...] = OPTIMIZERS[cfg.optimizer].meta.get("state", ())
-        held = [[lab.optimizer.state.get(p, {}) for p in own] for lab, own in zip(labs, owns)]  # run -> param -> its state
-        self.state = {k: torch.stack([torch.cat([_or_zeros(state.get(k), p).reshape(-1) for state, p in zip(run, own)])
-                                      for run, own in zip(held, owns)]) for k in self.keys}
-        self.steps = [float(run[0].get("step", 0)) for run in held]
-
-    def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
-        """Rows of the flat layout seen per parameter: (rows, *its shape) each, weights then biases."""
-        return [flat[:, a:b].view(len(flat), *shape) for a, b, shape in zip(self.bounds, self.bounds[1:], self.shapes)]
-
-    def params(self) -> list[torch.Tensor]:
-        return self.layers
-
-    def write_back(self, s: int) -> None:
-        """Run ``s``'s network takes its weights, optimizer state (and last gradients) from the stack."""
-        lab, depth = self.labs[s], len(self.weights)
-        for own, p in zip(_params(lab), self.layers):
-            own.data.copy_(p[s])
-        if self.keys:
-            states = {k: self.views(v[s: s + 1]) for k, v in self.state.items()}
-            for j, param in enumerate(_params(lab)):
-                held = lab.optimizer.state[param]
-                for k in self.keys:
-                    held[k] = states[k][j][0].clone()
-                if self.rule.counts_steps:
-                    held["step"] = torch.tensor(self.steps[s])
-        if self.grads[s] is not None:
-            grads, row = self.grads[s]
-            for i, linear in enumerate(lab.linears):
-                linear.weight.grad = grads[i][row]
-                linear.bias.grad = grads[depth + i][row]
-            self.grads[s] = None
-
-    def grads_of(self, s: int) -> list[torch.Tensor | None]:
-        """Run ``s``'s last gradients, weights then biases (from the stack, or its own if it
-        stepped alone)."""
-        if self.grads[s] is None:
-            linears = self.labs[s].linears
-            return [m.weight.grad for m in linears] + [m.bias.grad for m in linears]
-        grads, row = self.grads[s]  # type: ignore[misc]
-        return [g[row] for g in grads]
-
-    def read(self, s: int) -> None:
-        """The stack takes run ``s``'s weights and optimizer state (after it stepped alone)."""
-        lab = self.labs[s]
-        self.flat[s].copy_(torch.cat([p.detach().reshape(-1) for p in _params(lab)]))
-        for k, v in self.state.items():
-            v[s].copy_(torch.cat([lab.optimizer.state[p][k].reshape(-1) for p in _params(lab)]))
-        self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
-
-
-def _params(lab: Lab) -> list[torch.Tensor]:
-    """A run's parameters in the stack's order: weights, then biases."""
-    return [m.weight for m in lab.linears] + [m.bias for m in lab.linears]
-
-
-def _or_zeros(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    return torch.zeros_like(like) if t is None else t
 
 
 @dataclass
@@ -160,10 +69,8 @@ def step_together(labs: list[Lab], n: int) -> None:
     activation = ACTIVATIONS[cfg.activation].fn()
     loss_fn = LOSSES[cfg.loss].fn
     squash = cfg.problem == "classification" and not LOSSES[cfg.loss].meta["logits"]
-    before = [lab._before_step for lab in labs]  # (a run put back gets its own back)
+    before = [lab.before_step for lab in labs]  # (a run put back gets its own back)
     ends: list[EpochEnd] = []
-    for lab in labs:  # the stack takes the optimizer's steps: the LR scheduler's order check is met
-        lab.optimizer._opt_called = True  # type: ignore[attr-defined]
     for t in range(n):
         last = t == n - 1
         full: list[tuple[int, torch.Tensor, torch.Tensor]] = []
@@ -179,13 +86,13 @@ def step_together(labs: list[Lab], n: int) -> None:
             rows = [s for s, _, _ in full]
             if last:
                 for s in rows:
-                    labs[s]._before_step = [w[s].clone() for w in stack.weights]
+                    labs[s].before_step = [w[s].clone() for w in stack.weights]
             masks = _dropout_masks([labs[s] for s in rows], cfg)
             grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg, masks)
             for row, s in enumerate(rows):
                 stack.grads[s] = (grads, row)
         for s, lab in enumerate(labs):
-            if lab.count_step(None, None):  # (no fork in a cohort: it needs no batch)
+            if lab.count_step():  # (no fork in a cohort: it needs no batch)
                 ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), stack.grads_of(s)))
     for s in range(len(labs)):
         stack.write_back(s)
@@ -210,12 +117,7 @@ def _stop_at(lab: Lab, end: EpochEnd, params: list[torch.Tensor], before_step: l
         linear.weight.data.copy_(params[i][0])
         linear.bias.data.copy_(params[depth + i][0])
         linear.weight.grad, linear.bias.grad = end.grads[i], end.grads[depth + i]
-    if end.step != lab.step_count:  # (else it stopped at the call's last step, which keeps its snapshot)
-        lab._before_step = before_step
-        lab._batches = []
-    lab.step_count = end.step
-    for group in lab.optimizer.param_groups:
-        group["lr"] = end.lr
+    lab.stop_at(end.step, end.lr, before_step)
 
 
 @torch.no_grad()
@@ -276,10 +178,10 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     y = torch.stack([yb for _, _, yb in batch])  # (k, batch)
     slope, error = ACTIVATIONS[cfg.activation].meta.get("slope"), LOSSES[cfg.loss].meta.get("error")
     if slope is not None and error is not None:
-        params = [p if every else p.index_select(0, index) for p in stack.params()]
+        params = [p if index is None else p.index_select(0, index) for p in stack.params()]
         grads = _by_hand(params, x, y, activation, slope, error, squash, cfg, masks)
     else:
-        params = [(p if every else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
+        params = [(p if index is None else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
         grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg, masks)
     lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=torch.float64, device=grads[0].device)
     step = None
@@ -289,7 +191,7 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
         step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=grads[0].device)
     with torch.no_grad():
         g = torch.cat([g.reshape(len(rows), -1) for g in grads], 1)  # (rows, P): the flat layout's
-        if every:
+        if index is None:
             stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
         else:
             mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}

@@ -13,28 +13,20 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from descent.history import Cursor, History
+from descent.labs.mlp.penalty import penalty
 from descent.labs.mlp.schema import FORKABLE as FORK_KEYS
 from descent.labs.mlp.schema import Config
 from descent.nn.optimizers import OPTIMIZERS
 from descent.nn.schedules import build_schedule
 
 if TYPE_CHECKING:
-    from descent.labs.mlp.lab import Lab
+    from descent.labs.mlp.network import Network
 
 FORKABLE = frozenset(FORK_KEYS)  # what a fork may change (see the schema)
 
 
-def penalty(config: Config, weights: list[torch.Tensor]) -> torch.Tensor | float:
-    """The L1/L2 regularization term of ``config`` over ``weights``."""
-    if config.regularization == "none" or config.regularization_rate == 0:
-        return 0.0
-    if config.regularization == "l1":
-        return config.regularization_rate * sum(w.abs().sum() for w in weights)
-    return config.regularization_rate * 0.5 * sum((w * w).sum() for w in weights)
-
-
 class Fork:
-    def __init__(self, lab: Lab, patch: Any) -> None:
+    def __init__(self, lab: Network, patch: Any) -> None:
         if not isinstance(patch, dict) or not patch:
             raise ValueError("args.patch: the settings the fork changes, e.g. {\"optimizer\": \"adam\"}")
         bad = sorted(set(patch) - FORKABLE)
@@ -62,7 +54,7 @@ class Fork:
         self.cursor = Cursor()
         self.diverged: str | None = None
 
-    def step(self, lab: Lab, xb: torch.Tensor, yb: torch.Tensor) -> None:
+    def step(self, lab: Network, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """One step on the main run's batch."""
         if self.diverged:
             return
@@ -72,7 +64,7 @@ class Fork:
         self.optimizer.step()
         self.schedule.step()
 
-    def end_epoch(self, lab: Lab) -> None:
+    def end_epoch(self, lab: Network) -> None:
         if self.diverged:
             return
         metrics = lab.evaluate(self.model)

@@ -4,7 +4,6 @@ the grid serves both the main heatmap and all neuron maps."""
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from descent.encoding import b64
 from descent.labs.mlp.datasets import EXTENT, FEATURES, featurize, grid
 from descent.labs.mlp.schema import WEIGHT_LIMIT  # a typed weight or bias lies in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
 from descent.nn import stats
@@ -41,12 +41,13 @@ def encode_scaled(values: torch.Tensor | np.ndarray, scale: float) -> str:
     -> the middle. (In numpy: a few thousand numbers, where each torch op's overhead would
     dominate.)"""
     v = values if isinstance(values, np.ndarray) else stats.on_host([values])[0]
-    scaled = v * np.float32(127.5 / scale) + np.float32(127.5)  # type: ignore[operator]
+    assert v is not None  # (from a tensor)
+    scaled = v * np.float32(127.5 / scale) + np.float32(127.5)
     np.clip(scaled, 0, 255, out=scaled)
     missing = np.isnan(scaled)
     if missing.any():
         scaled[missing] = 127.5
-    return base64.b64encode(np.rint(scaled, out=scaled).astype(np.uint8).tobytes()).decode("ascii")
+    return b64(np.rint(scaled, out=scaled).astype(np.uint8))
 
 
 def layer_scale(values: np.ndarray) -> float:
@@ -107,7 +108,8 @@ def neuron_maps(activations: list[torch.Tensor]) -> dict[str, Any]:
     """activations: per hidden layer (NEURON_GRID**2, width) -> the ``NeuronMaps`` view."""
     layers = []
     for a in stats.on_host([a.T for a in activations]):  # (width, cells) each
-        scale = layer_scale(a)  # type: ignore[arg-type]
+        assert a is not None  # (from a tensor)
+        scale = layer_scale(a)
         layers.append({"scale": scale, "data": encode_scaled(a, scale)})
     return {"resolution": NEURON_GRID, "extent": EXTENT, "encoding": "base64-uint8", "layers": layers}
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from descent.history import HistoryDelta
+from descent.labs.base.curve import ScheduleCurve
 from descent.labs.commands import Args, CommandError, number
 from descent.labs.mlp.datasets import CLASSES, DATASETS, DEFAULT_CLASSES, EXTENT, FEATURES, SAMPLES
 from descent.labs.page import labels
@@ -15,20 +17,24 @@ from descent.nn.initializers import InitParams
 from descent.nn.losses import LOSSES, default_loss
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import ScheduleParams
-from descent.protocol import History
 
 MAX_LAYERS = 6
 MAX_WIDTH = 8
-LR_LADDER = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
-REG_RATE_LADDER = (0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 GRID = 64  # decision-boundary resolution (cells per side)
 MAX_DRAWN = 100  # points a user may draw onto the plane
 
-DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
-FeatureName = Literal[FEATURES.names()]  # type: ignore[valid-type]
-ActivationName = Literal[ACTIVATIONS.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
-LossName = Literal[LOSSES.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    DatasetName = str
+    FeatureName = str
+    ActivationName = str
+    OptimizerName = str
+    LossName = str
+else:
+    DatasetName = Literal[DATASETS.names()]
+    FeatureName = Literal[FEATURES.names()]
+    ActivationName = Literal[ACTIVATIONS.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
+    LossName = Literal[LOSSES.names()]
 MAX_SCHEDULE_STEPS = 20_000  # the page's LR curve covers the whole horizon (a closed form: ~1 ms)
 
 TITLE = "Playground"  # the lab's tab
@@ -39,7 +45,7 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
     """Everything that defines a playground run. Keys are the URL-hash keys too.
     Optimizer, schedule and init hyper-parameters are inherited flat fields."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, )
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     lab: Literal["mlp"] = "mlp"
     problem: Literal["classification", "regression", "multiclass"] = Field(
@@ -221,14 +227,6 @@ class OptimizerState(BaseModel):
     values: list[float] = Field(description="norm per layer")
 
 
-class ScheduleCurve(BaseModel):
-    """The whole LR schedule ahead of time; sent with full frames and when it changes."""
-
-    horizon: int = Field(description="steps the schedule is planned over")
-    steps: list[int] = Field(description="sampled steps (at most ~500, always including 0 and horizon-1)")
-    lr: list[float] = Field(description="LR at each sampled step")
-
-
 class ActivationCurve(BaseModel):
     """The hidden activation and its derivative (autograd), sent with full frames."""
 
@@ -249,7 +247,7 @@ class ForkView(BaseModel):
     """A forked run (command ``fork``): its loss history, in the frame's history format."""
 
     label: str = Field(description="what the fork changed, e.g. 'fork: optimizer adam'")
-    history: History | None = Field(description="new epochs since the last frame (reset = replace)")
+    history: HistoryDelta | None = Field(description="new epochs since the last frame (reset = replace)")
     diverged: str | None = None
 
 
@@ -315,6 +313,12 @@ FORKABLE = ("optimizer", "learning_rate", "schedule_steps", "regularization", "r
             *OptimizerParams.model_fields, *ScheduleParams.model_fields)
 
 
+if TYPE_CHECKING:  # (a validated float, to mypy)
+    WeightValue = float
+else:
+    WeightValue = number(-WEIGHT_LIMIT, WEIGHT_LIMIT, "the new value")
+
+
 class SetWeightArgs(Args):
     """``set_weight``: write one weight or bias of the live model (typed on the diagram);
     training goes on from it. The indices must also fit the network as it is now."""
@@ -323,7 +327,7 @@ class SetWeightArgs(Args):
     kind: Literal["weight", "bias"] = "weight"
     to: int = Field(ge=0, le=MAX_WIDTH - 1, description="the neuron of the layer's output")
     from_: int | None = Field(None, alias="from", ge=0, le=MAX_INPUTS - 1, description="the layer's input (weights only)")
-    value: number(-WEIGHT_LIMIT, WEIGHT_LIMIT, "the new value")  # type: ignore[valid-type]
+    value: WeightValue
 
     def check_fits(self, shapes: list[tuple[int, int]]) -> None:
         """CommandError naming the first index the network (its layers' (outputs, inputs)) has not."""
@@ -351,14 +355,17 @@ def _unset(name: str) -> tuple[Any, Any]:
 
 
 # the config's own fields, bounds and all; the patched config is validated whole as well
-ForkPatch = create_model("ForkPatch", __base__=_Patch, __doc__="The training settings a fork changes.",
-                         **{name: _unset(name) for name in dict.fromkeys(FORKABLE)})  # type: ignore[call-overload]
+if TYPE_CHECKING:  # (built at import from the config's fields: to mypy, a patch)
+    ForkPatch = _Patch
+else:
+    ForkPatch = create_model("ForkPatch", __base__=_Patch, __doc__="The training settings a fork changes.",
+                             **{name: _unset(name) for name in dict.fromkeys(FORKABLE)})
 
 
 class ForkArgs(Args):
     """``fork``: a second run from this point with ``patch`` applied (replaces any fork)."""
 
-    patch: ForkPatch  # type: ignore[valid-type]
+    patch: ForkPatch
 
 
 class NoArgs(Args):

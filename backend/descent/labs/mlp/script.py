@@ -60,7 +60,10 @@ def _literal(value: Any) -> str:
 def _feature(name: str) -> str:
     """The expression of a feature, from its registered lambda ``lambda x1, x2: <expr>``."""
     source = inspect.getsource(FEATURES[name].fn)
-    return re.search(r"lambda x1, x2: (.*)\)\s*$", source.strip()).group(1)  # type: ignore[union-attr]
+    found = re.search(r"lambda x1, x2: (.*)\)\s*$", source.strip())
+    if found is None:
+        raise ValueError(f"feature {name!r}: registered as something other than 'lambda x1, x2: <expr>'")
+    return found.group(1)
 
 
 def _module(m: nn.Module) -> str:
@@ -74,7 +77,7 @@ def _hyper(config: Config, fields: tuple[str, ...]) -> str:
 
 def render(config: Config) -> str:
     """The whole script for ``config``."""
-    from descent.labs.mlp.lab import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
+    from descent.labs.mlp.network import build_network, steps_per_epoch, stream_seeds  # as the lab builds and trains it
 
     cfg = config
     dataset = DATASETS[cfg.dataset]
@@ -84,8 +87,9 @@ def render(config: Config) -> str:
     optimizer = OPTIMIZERS[cfg.optimizer]
     schedule = SCHEDULES[cfg.schedule]
     optimizer_source = _function(optimizer.fn)
-    uses_moments = "from .moments import" in optimizer_source
-    optimizer_source = re.sub(r"\n\s*from \.moments import \w+\n", "\n", optimizer_source)
+    moments_import = r"\n\s*from descent\.nn\.moments import \w+\n"  # (the script holds the class itself)
+    uses_moments = re.search(moments_import, optimizer_source) is not None
+    optimizer_source = re.sub(moments_import, "\n", optimizer_source)
     network = build_network(cfg, seed=0)  # (its layers only: a throwaway, from its own generators)
     seeds = stream_seeds(cfg.seed)  # a fresh run's
     features = ", ".join(_feature(f) for f in cfg.features)

@@ -1,7 +1,7 @@
 """Optimizer update rules over stacked runs: one call updates the parameters of k runs (all
 of them, as one (k, P) tensor, or any slice alike), each with its own learning rate and step number (a cohort of playground runs, one class on
-one preset: labs/mlp/cohort.py). Registered as meta ``stacked`` of the optimizer they mirror
-(optimizers.py); an optimizer without one keeps its runs stepping alone.
+one preset: labs/mlp/cohort.py), looked up by the optimizer's name in ``RULES`` (the names
+of nn/optimizers.py's registry); an optimizer without one keeps its runs stepping alone.
 
 Each rule is the update of the torch.optim class its optimizer builds, written out for
 tensors with a leading run axis, in the same order of operations, so the results equal
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # (torch-free at import, like optimizers.py: the rules only u
 
     from descent.nn.optimizers import OptimizerParams
 
-Update = Callable[["torch.Tensor", "torch.Tensor", "dict[str, torch.Tensor]", "torch.Tensor", "torch.Tensor", "OptimizerParams"], None]
+Update = Callable[["torch.Tensor", "torch.Tensor", "dict[str, torch.Tensor]", "torch.Tensor", "torch.Tensor | None", "OptimizerParams"], None]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def decayed(p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, hp: OptimizerPar
     return g + hp.weight_decay * p
 
 
-def _sgd(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+def _sgd(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
          hp: OptimizerParams) -> None:
     """torch.optim.SGD: g + weight_decay * p, then p - lr * g."""
     g = decayed(p, g, lr, hp)
@@ -64,7 +64,7 @@ def momentum(nesterov: bool) -> Rule:
     """torch.optim.SGD with momentum (dampening 0): v = momentum * v + g; the step is v, or
     g + momentum * v (Nesterov)."""
 
-    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
              hp: OptimizerParams) -> None:
         g = decayed(p, g, lr, hp)
         velocity = state["momentum_buffer"].mul_(hp.momentum).add_(g)
@@ -78,8 +78,9 @@ def adam(decoupled: bool) -> Rule:
     m, v; step size lr / (1 - beta1^t); denominator sqrt(v) / sqrt(1 - beta2^t) + eps (the
     per-run scalars in float64, as torch computes them, then float32)."""
 
-    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
              hp: OptimizerParams) -> None:
+        assert step is not None  # (the rule counts steps)
         g = decayed(p, g, lr, hp, decoupled)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - hp.beta1)
@@ -91,7 +92,7 @@ def adam(decoupled: bool) -> Rule:
     return Rule(rule, counts_steps=True)
 
 
-def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
              hp: OptimizerParams) -> None:
     """torch.optim.RMSprop (alpha = rho; no momentum, not centered): s = rho * s + (1 - rho) g²;
     p - lr * g / (sqrt(s) + eps)."""
@@ -100,7 +101,7 @@ def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], l
     p.sub_(g / average.sqrt().add_(hp.eps) * per_run(lr, p))
 
 
-def _adagrad(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+def _adagrad(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
              hp: OptimizerParams) -> None:
     """torch.optim.Adagrad (no LR decay, accumulator from 0): s = s + g²; p - lr * g / (sqrt(s) + eps)."""
     g = decayed(p, g, lr, hp)
@@ -108,7 +109,7 @@ def _adagrad(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], l
     p.sub_(g / total.sqrt().add_(hp.eps) * per_run(lr, p))
 
 
-def _adadelta(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+def _adadelta(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
               hp: OptimizerParams) -> None:
     """torch.optim.Adadelta: s = rho * s + (1 - rho) g²; Δ = sqrt(a + eps) / sqrt(s + eps) * g;
     a = rho * a + (1 - rho) Δ²; p - lr * Δ."""
@@ -129,7 +130,7 @@ def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
     m = b1 m + (1 - b1) g; v by Adam's leaky average, or Yogi's v - (1 - b2) sign(v - g²) g²;
     p - lr * m̂ / (sqrt(v̂) + eps), the hats dividing by 1 - b^t when ``corrected``."""
 
-    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor,
+    def rule(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
              hp: OptimizerParams) -> None:
         g = decayed(p, g, lr, hp, decoupled)
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -140,7 +141,23 @@ def moments(decoupled: bool, yogi: bool, corrected: bool) -> Rule:
         else:
             v.mul_(hp.beta2).add_(g2, alpha=1 - hp.beta2)
         if corrected:
+            assert step is not None  # (the rule counts steps)
             m, v = m / per_run(1 - hp.beta1**step, p), v / per_run(1 - hp.beta2**step, p)
         p.sub_(m / v.sqrt().add_(hp.eps) * per_run(lr, p))
 
     return Rule(rule, counts_steps=True)
+
+
+# The stacked rule of each optimizer of the registry (nn/optimizers.py), by its name: hp ->
+# the rule for those hyper-parameters. An optimizer missing here keeps its runs stepping alone.
+RULES: dict[str, Callable[[OptimizerParams], Rule]] = {
+    "sgd": lambda hp: sgd,
+    "momentum": lambda hp: momentum(nesterov=False),
+    "nesterov": lambda hp: momentum(nesterov=True),
+    "adagrad": lambda hp: adagrad,
+    "rmsprop": lambda hp: rmsprop,
+    "adadelta": lambda hp: adadelta,
+    "adam": lambda hp: adam(decoupled=False) if hp.bias_correction else moments(decoupled=False, yogi=False, corrected=False),
+    "adamw": lambda hp: adam(decoupled=True) if hp.bias_correction else moments(decoupled=True, yogi=False, corrected=False),
+    "yogi": lambda hp: moments(decoupled=False, yogi=True, corrected=hp.bias_correction),
+}

@@ -2,7 +2,8 @@
 // or for a typed input), and the curves: loss, perplexity, accuracy, entropy per head, LR.
 import { decodeBase64 } from "../../colors.js";
 import { buildControls, fixed, LossChart, LR_LADDER, percent, Plotly, refs, usesOf } from "../../view/index.js";
-import { BASE, LrChart, headStyle } from "./charts.js";
+import { ScheduleChart } from "../../schedulechart.js";
+import { BASE, headStyle } from "./charts.js";
 import { decodeMaps, Enlarged, MapGrid } from "./maps.js";
 
 export const counter = "Epoch";
@@ -138,7 +139,8 @@ export async function mount(root, ctx) {
     { name: "sequences", key: "sequence_accuracy", color: "#1098ad", dash: "dot" },
   ], { ...BASE, yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
   const entropy = new LossChart(ref.entropy, [], BASE);
-  const lr = new LrChart(ref.lr);
+  // the planned LR (dotted) and the LR each epoch used, by epoch
+  const lr = new ScheduleChart(ref.lr, { epochs: true, used: true, layout: { ...BASE, yaxis: { rangemode: "tozero", zeroline: false, exponentformat: "e" } } });
   let headNames = [];
 
   // What the grid shows: the live example, a time-lapse frame, or the typed input.
@@ -244,9 +246,9 @@ export async function mount(root, ctx) {
         }));
       }
       for (const chart of [loss, accuracy, entropy, lr]) chart.apply(f.history);
-      if (v.lr_curve) {
-        lr.plan(v.lr_curve);
-        ref.epochNote.textContent = `An epoch here is ${v.lr_curve.steps_per_epoch} batches of fresh examples; the metrics are measured on held-out ones.`;
+      if (v.schedule) {
+        lr.setCurve(v.schedule);
+        ref.epochNote.textContent = `An epoch here is ${v.schedule.steps_per_epoch} batches of fresh examples; the metrics are measured on held-out ones.`;
       }
       if (v.timelapse) {
         if (v.timelapse.reset) { timelapse.epochs = []; timelapse.frames = []; scrubbing = false; }

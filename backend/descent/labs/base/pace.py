@@ -1,5 +1,7 @@
-"""Race pacing: a race steps at a set rate so people can watch it (a 2-D step costs well
-under a millisecond, so an unpaced race is over before the first frame)."""
+"""Pacing: a lab people watch step by step (the arena's race, backprop's phases) steps at a
+set rate (a 2-D step costs well under a millisecond, so an unpaced race is over before the
+first frame). Never by sleeping: the lab takes the steps due now (``take``) and tells the
+session when the next one is (``due_in``), so its worker serves others meanwhile."""
 
 from __future__ import annotations
 

@@ -1,0 +1,104 @@
+"""Many playground runs of one shape as one: their weights and biases in one (S, P) tensor,
+their optimizer state stacked alike, so one update rule (stacked.py) steps them all
+(cohort.py drives it)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import torch
+
+from descent.labs.mlp import stacked
+from descent.labs.mlp.training import Training as Lab
+from descent.nn.optimizers import OPTIMIZERS
+
+
+def rule_of(cfg: Any) -> stacked.Rule | None:
+    """The optimizer's update over stacked runs (stacked.RULES), if it has one for these settings."""
+    make = stacked.RULES.get(cfg.optimizer)
+    return make(cfg) if make else None
+
+
+class Stack:
+    """The weights and biases of S networks, all in one (S, P) tensor ``flat`` (a row per
+    run: every weight, then every bias), seen per layer as (S, out, in) and (S, out) views;
+    their optimizer state stacked the same way (and each run's step number, where torch
+    counts), so an update rule runs once over everything."""
+
+    def __init__(self, labs: list[Lab]) -> None:
+        self.labs = labs
+        owns = [_params(lab) for lab in labs]  # (a module attribute read costs a µs: read once)
+        self.shapes = [p.shape for p in owns[0]]
+        self.bounds = [0, *itertools.accumulate(p.numel() for p in owns[0])]  # column range of each parameter
+        self.flat = torch.cat([torch.stack([own[j].detach() for own in owns]).reshape(len(labs), -1)
+                               for j in range(len(self.shapes))], 1)
+        self.layers = self.views(self.flat)
+        depth = len(labs[0].linears)
+        self.weights = self.layers[:depth]
+        self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
+        cfg = labs[0].config
+        rule = rule_of(cfg)
+        if rule is None:  # (key() admits none such)
+            raise ValueError(f"optimizer {cfg.optimizer!r} has no update rule over stacked runs")
+        self.rule = rule
+        self.keys: tuple[str, ...] = OPTIMIZERS[cfg.optimizer].meta.get("state", ())
+        held = [[lab.optimizer.state.get(p, {}) for p in own] for lab, own in zip(labs, owns)]  # run -> param -> its state
+        self.state = {k: torch.stack([torch.cat([_or_zeros(state.get(k), p).reshape(-1) for state, p in zip(run, own)])
+                                      for run, own in zip(held, owns)]) for k in self.keys}
+        self.steps = [float(run[0].get("step", 0)) for run in held]
+
+    def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """Rows of the flat layout seen per parameter: (rows, *its shape) each, weights then biases."""
+        return [flat[:, a:b].view(len(flat), *shape) for a, b, shape in zip(self.bounds, self.bounds[1:], self.shapes)]
+
+    def params(self) -> list[torch.Tensor]:
+        return self.layers
+
+    def write_back(self, s: int) -> None:
+        """Run ``s``'s network takes its weights, optimizer state (and last gradients) from the stack."""
+        lab, depth = self.labs[s], len(self.weights)
+        for own, p in zip(_params(lab), self.layers):
+            own.data.copy_(p[s])
+        if self.keys:
+            states = {k: self.views(v[s: s + 1]) for k, v in self.state.items()}
+            for j, param in enumerate(_params(lab)):
+                held = lab.optimizer.state[param]
+                for k in self.keys:
+                    held[k] = states[k][j][0].clone()
+                if self.rule.counts_steps:
+                    held["step"] = torch.tensor(self.steps[s])
+        held_grads = self.grads[s]
+        if held_grads is not None:
+            grads, row = held_grads
+            for i, linear in enumerate(lab.linears):
+                linear.weight.grad = grads[i][row]
+                linear.bias.grad = grads[depth + i][row]
+            self.grads[s] = None
+
+    def grads_of(self, s: int) -> list[torch.Tensor | None]:
+        """Run ``s``'s last gradients, weights then biases (from the stack, or its own if it
+        stepped alone)."""
+        held = self.grads[s]
+        if held is None:
+            linears = self.labs[s].linears
+            return [m.weight.grad for m in linears] + [m.bias.grad for m in linears]
+        grads, row = held
+        return [g[row] for g in grads]
+
+    def read(self, s: int) -> None:
+        """The stack takes run ``s``'s weights and optimizer state (after it stepped alone)."""
+        lab = self.labs[s]
+        self.flat[s].copy_(torch.cat([p.detach().reshape(-1) for p in _params(lab)]))
+        for k, v in self.state.items():
+            v[s].copy_(torch.cat([lab.optimizer.state[p][k].reshape(-1) for p in _params(lab)]))
+        self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
+
+
+def _params(lab: Lab) -> list[torch.Tensor]:
+    """A run's parameters in the stack's order: weights, then biases."""
+    return [m.weight for m in lab.linears] + [m.bias for m in lab.linears]
+
+
+def _or_zeros(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(like) if t is None else t
