@@ -29,6 +29,7 @@ test: $(VENV)/.stamp browser
 
 bench: $(VENV)/.stamp browser
 	$(PY) -m bench
+	$(PY) -m bench.rnn
 
 load: $(VENV)/.stamp
 	$(PY) -m bench.load

@@ -6,6 +6,8 @@ import { BASE } from "../attention/charts.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e"];
+// a log axis with a few plain labels (Plotly's default labels every minor tick on short ranges)
+const LOG_AXIS = { type: "log", nticks: 5, tickformat: ".1e", zeroline: false };
 
 class Paced {
   constructor(el) { this.el = el; this.pacer = new Pacer(); }
@@ -24,7 +26,7 @@ export class BpttChart extends Paced {
     const annotations = view.cuts.length ? [{ x: view.cuts[0] - 0.5, yref: "paper", y: 1, text: "cut (detach)", showarrow: false, font: { size: 10, color: "#d62728" }, xanchor: "left", yanchor: "top" }] : [];
     this.draw(data, { ...BASE, height: 150, showlegend: view.norms.length > 1, shapes, annotations,
       xaxis: { title: { text: "time step t", font: { size: 10 } }, range: [-0.5, Math.max(1, length - 0.5)], zeroline: false },
-      yaxis: { type: "log", exponentformat: "e", zeroline: false } });
+      yaxis: LOG_AXIS });
   }
 }
 
@@ -35,19 +37,20 @@ export class ClipChart extends Paced {
       { x: view.step, y: view.after, name: "after clipping", mode: "lines", line: { color: "#0877bd", width: 1.5, dash: "dot" }, hovertemplate: "step %{x}: %{y:.3g}<extra>after</extra>" },
     ];
     const shapes = maxNorm == null ? [] : [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: maxNorm, y1: maxNorm, line: { color: "#d62728", width: 1, dash: "dash" } }];
-    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: { type: "log", exponentformat: "e", zeroline: false } });
+    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: LOG_AXIS });
   }
 }
 
 export class PredictionChart extends Paced {
   render(p) {
     const steps = p.target.map((_, t) => t);
+    const xaxis = { title: { text: "time step t", font: { size: 10 } }, range: [-0.5, steps.length - 0.5], zeroline: false };
     if (!p.confidence) { // regression: two curves
       this.draw([
         { x: steps, y: p.inputs, name: "input", mode: "markers", marker: { size: 4, color: "#adb5bd" }, hovertemplate: "t %{x}: %{y:.3f}<extra>input</extra>" },
         { x: steps, y: p.target, name: "target", mode: "lines", line: { color: "--ink", width: 2 }, hovertemplate: "t %{x}: %{y:.3f}<extra>target</extra>" },
         { x: steps, y: p.output, name: "prediction", mode: "lines", line: { color: "#e8590c", width: 2, dash: "dot" }, hovertemplate: "t %{x}: %{y:.3f}<extra>prediction</extra>" },
-      ], { ...BASE, xaxis: { title: { text: "time step t", font: { size: 10 } }, zeroline: false }, yaxis: { zeroline: false } });
+      ], { ...BASE, xaxis, yaxis: { zeroline: false } });
       return;
     }
     // classification: the probability given to the target at each scored step, green when the
@@ -61,7 +64,6 @@ export class PredictionChart extends Paced {
       text: scored.length <= 24 ? scored.map((t) => `${label(p.output[t])}`) : undefined, textposition: "outside", cliponaxis: false,
       customdata: scored.map((t) => [label(p.output[t]), label(p.target[t])]),
       hovertemplate: "t %{x}: p(target) %{y:.2f}, predicted %{customdata[0]}, target %{customdata[1]}<extra></extra>",
-    }], { ...BASE, showlegend: false, xaxis: { title: { text: "time step t (bars: probability of the target; label: prediction)", font: { size: 10 } }, zeroline: false },
-      yaxis: { range: [0, 1.15], tickformat: ".0%", zeroline: false } });
+    }], { ...BASE, showlegend: false, xaxis, yaxis: { range: [0, 1.28], tickvals: [0, 0.5, 1], tickformat: ".0%", zeroline: false } });
   }
 }

@@ -65,7 +65,7 @@ const TEMPLATE = `
         <div>Accuracy <span class="num" data-ref="acc">—</span></div>
       </div>
       <h3>Loss</h3><div class="attn-chart" data-ref="loss"></div>
-      <h3>Predictions vs targets <span class="hint">the held-out sequence</span></h3>
+      <h3>Predictions vs targets <span class="hint" data-ref="predictionHint">the held-out sequence</span></h3>
       <div class="attn-chart" data-ref="prediction"></div>
       <div class="rnn-sample" data-ref="sample" hidden></div>
       <h3>Gradient norm <span class="hint">per step, before and after clipping</span></h3>
@@ -114,11 +114,11 @@ export async function mount(root, ctx) {
   ref.next.addEventListener("click", () => configure({ example: (current.example + 1) % examples }));
   ref.layer.addEventListener("change", () => configure({ view_layer: Number(ref.layer.value) }));
 
-  const loss = new LossChart(ref.loss, [
-    { name: "test", key: "test_loss", color: "--ink" },
-    { name: "train", key: "train_loss", color: "--muted" },
-    { name: "accuracy", key: "test_accuracy", color: "#0877bd", axis: "y2", width: 1.5 },
-  ], { ...BASE, yaxis2: { overlaying: "y", side: "right", range: [0, 1.02], tickformat: ".0%", zeroline: false, showgrid: false, nticks: 4 } });
+  const LOSSES = [{ name: "test", key: "test_loss", color: "--ink" }, { name: "train", key: "train_loss", color: "--muted" }];
+  const ACCURACY = { name: "accuracy", key: "test_accuracy", color: "#0877bd", axis: "y2", width: 1.5 };
+  const loss = new LossChart(ref.loss, [...LOSSES, ACCURACY],
+    { ...BASE, yaxis2: { overlaying: "y", side: "right", range: [0, 1.02], tickvals: [0, 0.5, 1], tickformat: ".0%", zeroline: false, showgrid: false } });
+  let regression = null;
   const layerGrads = new LossChart(ref.layerGrads, [], { ...BASE, yaxis: { type: "log", zeroline: false, exponentformat: "e" } });
   const bptt = new BpttChart(ref.bptt);
   const clip = new ClipChart(ref.clip);
@@ -165,6 +165,12 @@ export async function mount(root, ctx) {
     show("train", "temperature", config.task === "text");
     ref.train.querySelector("#ctl-bptt").max = config.length;
     ref.cellName.textContent = CELL_NAMES[config.cell];
+    if (regression !== (config.task === "sine")) { // a regressor has no accuracy
+      regression = config.task === "sine";
+      loss.setTraces(regression ? LOSSES : [...LOSSES, ACCURACY]);
+      ref.predictionHint.textContent = regression ? "the held-out sequence: next value"
+        : "held-out sequence; bars: probability of the target (green: predicted right), label: the prediction";
+    }
     ref.layer.replaceChildren(...Array.from({ length: config.layers }, (_, i) => new Option(String(i + 1), String(i + 1))));
     ref.layer.value = String(config.view_layer);
     ref.exampleLabel.textContent = `example ${config.example + 1} of ${examples}`;
