@@ -17,6 +17,7 @@ from descent.labs.rnn.schema import Config
 from descent.labs.rnn.unroll import unroll
 
 CPU = torch.device("cpu")
+torch.set_num_threads(1)  # as the worker trains
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
 

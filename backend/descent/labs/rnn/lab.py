@@ -195,7 +195,9 @@ class Lab(BaseLab):
         means = norms.mean(0).tolist()
         self._record({"grad_norm": means[0], "clipped_norm": means[1], **dict(zip(self.layer_names, means[2:]))})
         if not math.isfinite(train_loss):
-            self.diverged = f"train loss became {train_loss} at epoch {self.epoch} (the gradient norm reached {norms[:, 0].max():.3g})"
+            finite = norms[:, 0][torch.isfinite(norms[:, 0])]
+            peak = f" (the gradient norm reached {float(finite.max()):.3g} before it" if len(finite) else " (the gradient norm was not finite from the start"
+            self.diverged = f"train loss became {train_loss} at epoch {self.epoch}{peak}; clipping bounds each step)"
 
     @torch.no_grad()
     def _evaluate(self, train_loss: float | None) -> dict[str, float | None]:

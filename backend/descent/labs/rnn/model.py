@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+FORGET_BIAS = 1.0  # LSTM: added to the forget gates' bias at init
 GATE_ROWS = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of rows in weight_ih / weight_hh
 
 State = list[Tensor | tuple[Tensor, Tensor]]  # per layer: h, or (h, c) for LSTM; each (dirs, B, H)
@@ -41,7 +42,7 @@ class Recurrent(nn.Module):
                 for layer in self.layers:
                     for name, p in layer.named_parameters():
                         if name.startswith("bias_ih"):
-                            p[hidden : 2 * hidden] += 1.0
+                            p[hidden : 2 * hidden] += FORGET_BIAS
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """(B, T, F) -> outputs of the head (B, T, outputs), the final state of every layer."""
