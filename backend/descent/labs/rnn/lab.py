@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import BaseModel
 
 from descent.history import History
 from descent.labs.base import Lab as BaseLab
@@ -66,6 +67,7 @@ def backprop_chunks(model: Recurrent, task: Task, x: torch.Tensor, y: torch.Tens
 
 
 class Lab(BaseLab):
+    config: Config
     cost_fields = ("batch_size", "length", "hidden", "layers")
 
     def __init__(self, config: Config, device: torch.device) -> None:
@@ -75,18 +77,20 @@ class Lab(BaseLab):
         self._build_task()
         self._build_network()
 
-    @classmethod
-    def _sizes(cls, config: Config) -> tuple[int, int]:
+    @staticmethod
+    def _sizes(config: Config) -> tuple[int, int]:
         task = make_task(config.task, config.symbols)
         return task.features, task.outputs
 
     @classmethod
-    def parameter_count(cls, config: Config) -> int:
+    def parameter_count(cls, config: BaseModel) -> int:
+        assert isinstance(config, Config)
         features, outputs = cls._sizes(config)
         return recurrent.parameter_count(config.cell, features, config.hidden, config.layers, 2 if config.bidirectional else 1, outputs)
 
     @classmethod
-    def step_work(cls, config: Config) -> float:
+    def step_work(cls, config: BaseModel) -> float:
+        assert isinstance(config, Config)
         features, outputs = cls._sizes(config)
         return recurrent.step_work(config.cell, features, config.hidden, config.layers, 2 if config.bidirectional else 1,
                                    outputs, config.length, config.batch_size)
@@ -200,7 +204,7 @@ class Lab(BaseLab):
             self.diverged = f"train loss became {train_loss} at epoch {self.epoch}{peak}; clipping bounds each step)"
 
     @torch.no_grad()
-    def _evaluate(self, train_loss: float | None) -> dict[str, float | None]:
+    def _evaluate(self, train_loss: float | None) -> dict[str, float | None]:  # (None: not measured)
         self.model.eval()
         logits, _ = self.model(self.eval_x)
         self.model.train()
@@ -213,11 +217,13 @@ class Lab(BaseLab):
         return {"train_loss": train_loss, "test_loss": loss if math.isfinite(loss) else None, "test_accuracy": accuracy}
 
     def _record(self, norms: dict[str, float]) -> None:
-        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr, **norms})
+        # (a None metric is a gap in the history's series)
+        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr, **norms})  # type: ignore[dict-item]
 
     # ---- changes --------------------------------------------------------------------
 
-    def configure(self, config: Config) -> Rebuilt:
+    def configure(self, config: BaseModel) -> Rebuilt:
+        assert isinstance(config, Config)
         old, self.config = self.config, config
         changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
         if changed & TASK_KEYS:

@@ -42,7 +42,7 @@ def cut_steps(length: int, bptt: int) -> list[int]:
     return list(range(bptt, length, bptt)) if bptt else []
 
 
-def hidden_gradients(lab: Lab, x: torch.Tensor, y: torch.Tensor) -> tuple[list[list[float]], Any]:
+def hidden_gradients(lab: Lab, x: torch.Tensor, y: torch.Tensor) -> tuple[list[list[float | None]], Any]:
     """||dL/dh_t|| per layer and step (forward direction), L the training loss on (x, y), the
     graph cut where training cuts it; and the unrolled network (for the other views)."""
     from descent.labs.rnn.lab import scored_count, sequence_loss
@@ -58,7 +58,7 @@ def hidden_gradients(lab: Lab, x: torch.Tensor, y: torch.Tensor) -> tuple[list[l
     return [[_finite(n) for n in norms[i * steps : (i + 1) * steps]] for i in range(len(run.hidden))], run
 
 
-def _finite(v: float) -> float | None:  # type: ignore[return]
+def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 

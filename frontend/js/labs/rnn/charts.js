@@ -7,7 +7,7 @@ import { BASE } from "../attention/charts.js";
 const OPTIONS = { displayModeBar: false, responsive: true };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e"];
 // a log axis with a few plain labels (Plotly's default labels every minor tick on short ranges)
-const LOG_AXIS = { type: "log", nticks: 5, tickformat: ".1e", zeroline: false };
+const LOG_AXIS = { type: "log", nticks: 5, tickformat: "~g", zeroline: false };
 
 class Paced {
   constructor(el) { this.el = el; this.pacer = new Pacer(); }
