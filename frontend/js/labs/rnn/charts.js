@@ -37,7 +37,7 @@ export class ClipChart extends Paced {
       { x: view.step, y: view.after, name: "after clipping", mode: "lines", line: { color: "#0877bd", width: 1.5, dash: "dot" }, hovertemplate: "step %{x}: %{y:.3g}<extra>after</extra>" },
     ];
     const shapes = maxNorm == null ? [] : [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: maxNorm, y1: maxNorm, line: { color: "#d62728", width: 1, dash: "dash" } }];
-    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: LOG_AXIS });
+    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: { ...LOG_AXIS, dtick: "D2" } });
   }
 }
 
