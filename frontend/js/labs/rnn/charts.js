@@ -6,8 +6,8 @@ import { BASE } from "../attention/charts.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e"];
-// a log axis with a few plain labels (Plotly's default labels every minor tick on short ranges)
-const LOG_AXIS = { type: "log", nticks: 5, tickformat: "~g", zeroline: false };
+// a log axis with plain labels (Plotly picks decades on long ranges, 1-2-5 digits on short ones)
+export const LOG_AXIS = { type: "log", tickformat: "~g", zeroline: false };
 
 class Paced {
   constructor(el) { this.el = el; this.pacer = new Pacer(); }
@@ -37,7 +37,7 @@ export class ClipChart extends Paced {
       { x: view.step, y: view.after, name: "after clipping", mode: "lines", line: { color: "#0877bd", width: 1.5, dash: "dot" }, hovertemplate: "step %{x}: %{y:.3g}<extra>after</extra>" },
     ];
     const shapes = maxNorm == null ? [] : [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: maxNorm, y1: maxNorm, line: { color: "#d62728", width: 1, dash: "dash" } }];
-    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: { ...LOG_AXIS, dtick: "D2" } });
+    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: LOG_AXIS });
   }
 }
 

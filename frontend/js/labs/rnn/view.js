@@ -7,7 +7,7 @@ import { LossChart } from "../../losschart.js";
 import { showNumber } from "../../finite.js";
 import { BASE } from "../attention/charts.js";
 import { decodeGrid, heatmap, rowZ } from "./grids.js";
-import { BpttChart, ClipChart, PredictionChart } from "./charts.js";
+import { BpttChart, ClipChart, LOG_AXIS, PredictionChart } from "./charts.js";
 
 export const title = "RNN";
 export const counter = "Epoch";
@@ -62,7 +62,7 @@ const TEMPLATE = `
       <div class="losses">
         <div>Test loss <span class="num" data-ref="testLoss">—</span></div>
         <div>Training loss <span class="num" data-ref="trainLoss">—</span></div>
-        <div>Accuracy <span class="num" data-ref="acc">—</span></div>
+        <div data-ref="accBox">Accuracy <span class="num" data-ref="acc">—</span></div>
       </div>
       <h3>Loss</h3><div class="attn-chart" data-ref="loss"></div>
       <h3>Predictions vs targets <span class="hint" data-ref="predictionHint">the held-out sequence</span></h3>
@@ -119,7 +119,7 @@ export async function mount(root, ctx) {
   const loss = new LossChart(ref.loss, [...LOSSES, ACCURACY],
     { ...BASE, yaxis2: { overlaying: "y", side: "right", range: [0, 1.02], tickvals: [0, 0.5, 1], tickformat: ".0%", zeroline: false, showgrid: false } });
   let regression = null;
-  const layerGrads = new LossChart(ref.layerGrads, [], { ...BASE, yaxis: { type: "log", zeroline: false, exponentformat: "e" } });
+  const layerGrads = new LossChart(ref.layerGrads, [], { ...BASE, yaxis: LOG_AXIS });
   const bptt = new BpttChart(ref.bptt);
   const clip = new ClipChart(ref.clip);
   const prediction = new PredictionChart(ref.prediction);
@@ -191,6 +191,7 @@ export async function mount(root, ctx) {
       ref.testLoss.textContent = fmt(m.test_loss, 4);
       ref.trainLoss.textContent = fmt(m.train_loss, 4);
       ref.acc.textContent = m.test_accuracy == null ? "—" : pct(m.test_accuracy);
+      ref.accBox.hidden = !!regression;
       const v = f.views;
       if (v.layer_grads.join() !== layerKeys) {
         layerKeys = v.layer_grads.join();
