@@ -35,6 +35,7 @@ test: lint browser
 
 bench: $(VENV)/.stamp browser
 	$(PY) -m bench
+	$(PY) -m bench.rnn
 
 load: $(VENV)/.stamp
 	$(PY) -m bench.load

@@ -23,6 +23,7 @@ SETUPS: dict[str, dict[str, Any]] = {
     "attention": {"lab": "attention", "task": "reverse", "length": 4, "layers": 1, "d_model": 16, "ffn": 16, "batch_size": 8},
     "arena": {"lab": "arena", "surface": "bowl", "racers": ["sgd 0.1"]},
     "backprop": {"lab": "backprop"},
+    "rnn": {"lab": "rnn", "length": 6, "hidden": 8, "batch_size": 8},
 }
 GOOD_WEIGHT = {"layer": 0, "kind": "weight", "to": 1, "from": 0, "value": 0.5}
 

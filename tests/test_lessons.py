@@ -200,3 +200,16 @@ def test_a_lesson_works_embedded_in_a_course_page(page: Any) -> None:
         frame.locator(".lesson [data-step='1']").click()
         inner.wait_for_function("() => location.hash.includes('sgd+0.45')")
         screenshot(page, "lesson_embedded")
+
+
+def test_exploding_gradients_diverge_without_clipping_and_train_with_it() -> None:
+    torch.set_num_threads(1)  # as the worker trains (two threads crawl on a loaded 2-core machine)
+    wild = build("exploding-gradients")
+    wild.step(2 * wild.steps_per_epoch)
+    assert wild.diverged and "train loss became nan" in wild.diverged
+    clipped = build("exploding-gradients", clip=True, max_norm=0.25)
+    start = clipped.metrics()["test_loss"]
+    clipped.step(10 * clipped.steps_per_epoch)
+    assert clipped.diverged is None and clipped.metrics()["test_loss"] < 0.4 * start
+    trace = clipped.views(False)["clip"]  # as the card says: before spikes past the line, after never
+    assert max(trace["before"]) > 4 * 0.25 and max(trace["after"]) <= 0.25 + 1e-6

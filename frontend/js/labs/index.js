@@ -13,4 +13,5 @@ export const LAB_VIEWS = {
   attention: () => import("./attention/view.js"),
   arena: () => import("./arena/view.js"),
   backprop: () => import("./backprop/view.js"),
+  rnn: () => import("./rnn/view.js"),
 };

@@ -1,0 +1,72 @@
+"""The recurrent lab in a real Chromium against a real server: it trains; the hidden-state,
+gate and BPTT views draw and change; screenshots (1280x800, 1920x1080, dark, embed)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.conftest import screenshot
+
+HIDDEN_Z = "JSON.stringify(document.querySelector('[data-ref=hidden]').data?.[0]?.z ?? null)"
+GATE_Z = "JSON.stringify(document.querySelector('.rnn-gate[data-gate=update]')?.data?.[0]?.z ?? null)"
+BPTT_Y = "JSON.stringify(document.querySelector('[data-ref=bptt]').data?.[0]?.y ?? null)"
+
+
+def wait_for(page, script: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {script}")
+
+
+def open_rnn(page, hash_: str = "") -> None:
+    page.goto(page.base_url + "/#lab=rnn" + hash_)
+    wait_for(page, "document.body.dataset.lab === 'rnn' && document.body.dataset.epoch !== undefined")
+    wait_for(page, HIDDEN_Z + " !== 'null'")
+
+
+def test_rnn_trains_and_its_views_draw_and_change(page) -> None:
+    open_rnn(page)
+    hidden0, gate0, bptt0 = (json.loads(page.evaluate(s)) for s in (HIDDEN_Z, GATE_Z, BPTT_Y))
+    assert len(hidden0) == 32 and len(hidden0[0]) == 12  # units x time (GRU, hidden 32, length 12)
+    assert page.locator(".rnn-gate").count() == 3  # reset, update, candidate
+    assert len(bptt0) == 12 and all(v > 0 for v in bptt0)
+    page.click("#play")
+    wait_for(page, "Number(document.body.dataset.epoch) >= 10")
+    page.click("#play")
+    assert json.loads(page.evaluate(HIDDEN_Z)) != hidden0
+    assert json.loads(page.evaluate(GATE_Z)) != gate0
+    assert json.loads(page.evaluate(BPTT_Y)) != bptt0
+    assert page.inner_text("[data-ref=acc]").endswith("%")
+    screenshot(page, "rnn/rnn-1280x800")
+
+    # LSTM with truncated BPTT: four gates and the cell state; the BPTT view shows the cut
+    page.select_option("#ctl-cell", "lstm")
+    wait_for(page, "document.querySelectorAll('.rnn-gate').length === 5")
+    page.evaluate("document.querySelector('#ctl-bptt').value = 4; document.querySelector('#ctl-bptt').dispatchEvent(new Event('change'))")
+    wait_for(page, "(document.querySelector('[data-ref=bptt]').layout?.shapes ?? []).length === 2")
+    norms = json.loads(page.evaluate(BPTT_Y))
+    assert all(v is None for v in norms[:8]) and all(v > 0 for v in norms[8:])  # zero (a gap) before the last cut
+    screenshot(page, "rnn/rnn-lstm-bptt-1280x800")
+
+
+def test_rnn_screenshots(browser, server_url) -> None:
+    """Big, dark and embedded pages draw without errors (looked at by hand; see artifacts/rnn)."""
+    for name, size, extra in [("1920x1080", (1920, 1080), ""), ("dark-1280x800", (1280, 800), "&theme=dark"),
+                              ("dark-1920x1080", (1920, 1080), "&theme=dark&task=text&cell=lstm"),
+                              ("embed-640x420", (640, 420), "&embed=true&task=sine")]:
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.base_url = server_url
+        open_rnn(page, extra)
+        page.click("#play") if page.locator("#play").is_visible() else None
+        wait_for(page, "Number(document.body.dataset.epoch) >= 3")
+        screenshot(page, f"rnn/rnn-{name}")
+        context.close()
+        assert not errors, errors
