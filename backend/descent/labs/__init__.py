@@ -13,7 +13,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-LAB_NAMES: tuple[str, ...] = ("mlp", "attention", "arena", "backprop")
+LAB_NAMES: tuple[str, ...] = ("mlp", "attention", "arena", "backprop", "cnn")
 DEFAULT_LAB = "mlp"
 
 
