@@ -91,7 +91,7 @@ def formula(h: int, k: int, p: int, s: int) -> str:
     return f"({h} + 2·{p} − {k})/{s} + 1 = {out_size(h, k, p, s)}"
 
 
-def plan(tokens: list[str], size: int, classes: int, batchnorm_ok: bool = True) -> list[Layer]:
+def plan(tokens: list[str], size: int, classes: int) -> list[Layer]:
     """Every layer of the network ``tokens`` builds on size x size one-channel images, the
     output layer last. ValueError naming the block and, for a size below 1, the formula."""
     shape: tuple[int, ...] = (1, size, size)

@@ -12,7 +12,7 @@ from descent.labs.commands import Args
 from descent.nn.activations import ACTIVATIONS
 from descent.nn.initializers import INITIALIZERS, InitParams
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import SCHEDULES, MAX_STEPS, ScheduleParams
+from descent.nn.schedules import MAX_STEPS, SCHEDULES, ScheduleParams
 
 MAX_BATCH = 256
 MAX_EXAMPLES = 64  # test images the page can pick as "the chosen input"
