@@ -24,7 +24,12 @@ def filters(frame: dict) -> np.ndarray:
 
 
 def test_train_predict_and_refuse_on_a_real_server(server_url: str) -> None:
+    import httpx
     from websockets.sync.client import connect
+
+    schema = httpx.get(f"{server_url}/api/schema", timeout=60).json()["labs"]["cnn"]
+    assert schema["config"]["x-presets"]["lenet"]["label"] == "LeNet-style"
+    assert "probabilities" in schema["views"]["commands"]["predict"]["properties"]
 
     with connect(server_url.replace("http", "ws") + "/ws", max_size=None) as ws:
         assert json.loads(ws.recv())["type"] == "hello"

@@ -9,8 +9,9 @@ export const LAB_VIEWS = {
   attention: () => import("./attention/view.js"),
   arena: () => import("./arena/view.js"),
   backprop: () => import("./backprop/view.js"),
+  cnn: () => import("./cnn/view.js"),
 };
 
 // The tab titles (each view module's `title`), known without loading the views: the shell
 // shows its tabs at once and loads only the lab it mounts.
-export const LAB_TITLES = { mlp: "Playground", attention: "Attention", arena: "Arena", backprop: "Backprop" };
+export const LAB_TITLES = { mlp: "Playground", attention: "Attention", arena: "Arena", backprop: "Backprop", cnn: "Convolution" };

@@ -80,6 +80,7 @@ class Layer:
     formula: str | None  # the output size with the numbers filled in (conv, pooling)
     rf: int | None  # receptive field on the input (pixels per side); None once flattened
     jump: int  # input pixels between two neighbouring outputs
+    center: float  # input coordinate of the centre of output pixel 0 (pixel i: center + i * jump)
 
 
 def out_size(h: int, k: int, p: int, s: int) -> int:
@@ -95,7 +96,7 @@ def plan(tokens: list[str], size: int, classes: int) -> list[Layer]:
     """Every layer of the network ``tokens`` builds on size x size one-channel images, the
     output layer last. ValueError naming the block and, for a size below 1, the formula."""
     shape: tuple[int, ...] = (1, size, size)
-    rf, jump = 1, 1
+    rf, jump, center = 1, 1, 0.0
     layers: list[Layer] = []
     for i, token in enumerate(tokens):
         where = f"blocks[{i}] {token!r}"
@@ -117,7 +118,7 @@ def plan(tokens: list[str], size: int, classes: int) -> list[Layer]:
             cout = block.channels if block.kind == "conv" else c
             params = (cout * c * k * k + cout) if block.kind == "conv" else 0
             new: tuple[int, ...] = (cout, out, out)
-            rf, jump = rf + (k - 1) * jump, jump * s
+            rf, center, jump = rf + (k - 1) * jump, center + ((k - 1) / 2 - p) * jump, jump * s
         elif block.kind == "res":
             c, h, _ = shape
             params, new = 2 * (c * c * 9 + c), shape
@@ -137,12 +138,12 @@ def plan(tokens: list[str], size: int, classes: int) -> list[Layer]:
             new, params = shape, 2 * shape[0]
         else:  # act
             new = shape
-        layers.append(Layer(i, token, block, shape, new, params, text, rf if len(new) == 3 else None, jump))
+        layers.append(Layer(i, token, block, shape, new, params, text, rf if len(new) == 3 else None, jump, center))
         shape = new
     if len(shape) != 1:
         raise ValueError(f"blocks: the last block gives feature maps {'x'.join(map(str, shape))}; end with flatten or gap (then dense layers) before the output")
     out = Block("dense", channels=classes)
-    layers.append(Layer(-1, f"dense{classes}", out, shape, (classes,), shape[0] * classes + classes, None, None, jump))
+    layers.append(Layer(-1, f"dense{classes}", out, shape, (classes,), shape[0] * classes + classes, None, None, jump, center))
     return layers
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from descent.labs.attention.schema import inlined_schema  # (a $ref-free schema to embed)
 from descent.labs.cnn.blocks import GRAMMAR, MAX_BLOCKS, plan
 from descent.labs.cnn.datasets import DATASETS
 from descent.labs.commands import Args
@@ -80,6 +81,7 @@ class LayerRow(BaseModel):
     params: int
     rf: int | None = Field(description="receptive field on the input, pixels per side; None once flattened (the whole image)")
     jump: int = Field(description="input pixels between two neighbouring outputs (for highlighting a receptive field)")
+    center: float = Field(description="input coordinate of the centre of output pixel 0; pixel i is centred at center + i·jump")
     grad_key: str | None = Field(None, description="the history series of this layer's gradient norm")
 
 
@@ -105,7 +107,7 @@ class Prediction(BaseModel):
 class Views(BaseModel):
     """What a convolution-lab frame carries in ``views``."""
 
-    model_config = ConfigDict(json_schema_extra={"commands": {"predict": Prediction.model_json_schema()}})
+    model_config = ConfigDict(json_schema_extra={"commands": {"predict": inlined_schema(Prediction)}})
 
     layers: list[LayerRow]
     filters: list[Images] = Field(description="the weights of every conv layer (the first conv of a residual block)")

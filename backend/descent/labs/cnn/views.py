@@ -55,6 +55,7 @@ def layer_rows(layers: list[Layer]) -> list[dict[str, Any]]:
             "params": layer.params,
             "rf": layer.rf,
             "jump": layer.jump,
+            "center": layer.center,
             "grad_key": grad_key(row) if has_weights(layer) else None,
         }
         for row, layer in enumerate(layers)

@@ -1,0 +1,92 @@
+"""The convolution lab in a real Chromium against a real server: it trains, filters and
+feature maps draw and change, a receptive field outlines, a drawing gets a prediction;
+screenshots at 1280x800 and 1920x1080, light and dark, and an embed."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import ARTIFACTS
+
+
+def wait_for(page, script: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {script}")
+
+
+def shot(page, name: str) -> None:
+    (ARTIFACTS / "cnn").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "cnn" / f"{name}.png"))
+
+
+FILTER_PIXELS = "document.querySelector('.cnn-bank canvas').toDataURL()"
+MAP_PIXELS = "document.querySelector('.cnn-maps figure[data-layer] canvas').toDataURL()"
+
+
+def open_cnn(page, hash_: str = "lab=cnn") -> None:
+    page.goto(page.base_url + "/#" + hash_)
+    page.wait_for_selector(".cnn-bank canvas")
+    wait_for(page, "document.body.dataset.lab === 'cnn' && document.body.dataset.epoch !== undefined")
+
+
+def test_trains_filters_and_maps_change_and_a_drawing_is_predicted(page) -> None:
+    open_cnn(page)
+    assert page.locator(".cnn-table tbody tr").count() == 11  # the input, 9 blocks, the output
+    assert "(8 + 2·2 − 5)/1 + 1 = 8" in page.inner_text(".cnn-table")
+    assert page.locator(".cnn-bank").count() == 2 and page.locator(".cnn-maps figure[data-layer]").count() == 6
+    filters, maps = page.evaluate(FILTER_PIXELS), page.evaluate(MAP_PIXELS)
+    page.click("#play")
+    wait_for(page, "Number(document.body.dataset.epoch) >= 8")
+    page.click("#play")
+    assert page.evaluate(FILTER_PIXELS) != filters and page.evaluate(MAP_PIXELS) != maps
+    accuracy = float(page.inner_text("[data-ref=testAcc]").rstrip("%"))
+    assert accuracy > 85
+    assert page.locator(".cnn-confusion td").count() == 100
+
+    # a receptive field: click a pixel of the first pooled map
+    page.locator(".cnn-maps figure[data-layer='2'] canvas").click(position={"x": 3, "y": 3})
+    assert "receptive field of layer 3" in page.inner_text(".cnn-map-input figcaption")
+
+    # draw a vertical stroke: a prediction with ten probabilities, the maps of the drawing
+    page.locator("[data-ref=pad]").scroll_into_view_if_needed()
+    pad = page.locator("[data-ref=pad]").bounding_box()
+    page.mouse.move(pad["x"] + pad["width"] * 0.5, pad["y"] + 12)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(pad["x"] + pad["width"] * 0.5, pad["y"] + 12 + i * (pad["height"] - 24) / 10)
+    page.mouse.up()
+    page.wait_for_selector(".cnn-verdict strong")
+    assert page.locator(".cnn-prob").count() == 10
+    wait_for(page, "document.querySelector('[data-ref=caption]').textContent.startsWith('your drawing')")
+    shot(page, "cnn-1280x800")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(0.5)
+    shot(page, "cnn-1920x1080")
+
+
+def test_bad_blocks_error_and_presets_rebuild(page) -> None:
+    open_cnn(page, "lab=cnn&theme=dark&dataset=bars")
+    page.fill("#cnn-blocks", "conv8k3, conv8k9, gap")
+    page.click(".cnn-blocks button")
+    toast = page.wait_for_selector(".toast")
+    assert "kernel 9 is out of range; allowed 1-7" in toast.inner_text()
+    page.select_option("#cnn-preset", "residual")
+    wait_for(page, "document.querySelectorAll('.cnn-table tbody tr').length === 12")
+    page.click("#play")
+    wait_for(page, "Number(document.body.dataset.epoch) >= 3")
+    page.click("#play")
+    shot(page, "cnn-dark-1280x800")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(0.5)
+    shot(page, "cnn-dark-1920x1080")
+
+
+def test_embed(page) -> None:
+    page.set_viewport_size({"width": 640, "height": 420})
+    open_cnn(page, "lab=cnn&embed=true")
+    shot(page, "cnn-embed-640x420")
