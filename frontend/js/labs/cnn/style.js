@@ -57,5 +57,10 @@ export const CSS = `
 .cnn-wrongs { display: flex; flex-wrap: wrap; gap: 0.4rem; font-size: 0.7rem; color: var(--muted); }
 .cnn-wrong { margin: 0; text-align: center; }
 .cnn-wrong canvas { margin: 0 auto 0.1rem; border-radius: 3px; }
+body.embed .cnn-columns { height: auto; grid-template-columns: minmax(0, 1fr) minmax(10rem, 0.5fr); grid-template-rows: calc(100cqh - 1rem) auto; }
+body.embed .cnn-main { grid-row: 1; grid-column: 1; overflow-y: auto; }
+body.embed .cnn-output { grid-row: 1; grid-column: 2; overflow-y: auto; }
+body.embed .cnn-setup { grid-row: 2; grid-column: 1 / -1; }
+body.embed .cnn-table .cnn-formula, body.embed .cnn-table th:nth-child(4) { display: none; }
 body.embed .cnn-setup .cnn-grammar, body.embed .cnn-setup .cnn-chart, body.embed .cnn-setup h3 { display: none; }
 `;
