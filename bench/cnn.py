@@ -65,7 +65,7 @@ def rows() -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     out: list[dict[str, Any]] = []
     for name, preset in PRESETS.items():
-        cfg = Config(blocks=preset["blocks"])  # type: ignore[arg-type]
+        cfg = Config(blocks=preset["blocks"])
         lab = Lab(cfg, DEVICE)
         lab.step(lab.steps_per_epoch)  # warm up
         seconds = median_time(lambda: lab.step(lab.steps_per_epoch), repeats=3)

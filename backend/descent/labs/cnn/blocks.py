@@ -142,8 +142,8 @@ def plan(tokens: list[str], size: int, classes: int) -> list[Layer]:
         shape = new
     if len(shape) != 1:
         raise ValueError(f"blocks: the last block gives feature maps {'x'.join(map(str, shape))}; end with flatten or gap (then dense layers) before the output")
-    out = Block("dense", channels=classes)
-    layers.append(Layer(-1, f"dense{classes}", out, shape, (classes,), shape[0] * classes + classes, None, None, jump, center))
+    output = Block("dense", channels=classes)
+    layers.append(Layer(-1, f"dense{classes}", output, shape, (classes,), shape[0] * classes + classes, None, None, jump, center))
     return layers
 
 

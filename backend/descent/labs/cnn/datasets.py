@@ -38,7 +38,7 @@ def _digits16() -> tuple[np.ndarray, np.ndarray]:
     images, labels = _digits()
     big = np.kron(images, np.ones((1, 2, 2), np.float32))
     padded = np.pad(big, ((0, 0), (1, 1), (1, 1)))
-    blurred = sum(padded[:, i : i + 16, j : j + 16] for i in range(3) for j in range(3)) / 9.0
+    blurred: np.ndarray = np.sum([padded[:, i : i + 16, j : j + 16] for i in range(3) for j in range(3)], axis=0) / 9.0
     return (blurred / blurred.max(axis=(1, 2), keepdims=True)).astype(np.float32), labels
 
 

@@ -34,6 +34,7 @@ def layers_of(config: Config) -> list[Layer]:
 
 
 class Lab(BaseLab):
+    config: Config
     command_args = COMMANDS
     cost_fields = ("batch_size", "blocks", "dataset")
     transient = ("train_x", "train_y", "test_x", "test_y")

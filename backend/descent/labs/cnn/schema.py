@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,21 +19,21 @@ MAX_BATCH = 256
 MAX_EXAMPLES = 64  # test images the page can pick as "the chosen input"
 
 # The presets (block lists) for each image size; the page offers them by name.
-PRESETS: dict[str, dict[str, object]] = {
+PRESETS: dict[str, dict[str, Any]] = {
     "lenet": {"label": "LeNet-style", "blocks": ["conv8k5p2", "act", "max2", "conv16k3p1", "act", "max2", "flatten", "dense32", "act"]},
     "vgg": {"label": "VGG block", "blocks": ["conv8k3p1", "act", "conv8k3p1", "act", "max2", "conv16k3p1", "act", "conv16k3p1", "act", "max2", "flatten", "dense32", "act"]},
     "nin": {"label": "1×1 bottleneck (NiN)", "blocks": ["conv16k3p1", "act", "conv8k1", "act", "max2", "conv16k3p1", "act", "conv16k1", "act", "gap"]},
     "residual": {"label": "Residual", "blocks": ["conv8k3p1", "bn", "act", "res", "max2", "conv16k3p1", "bn", "act", "res", "gap"]},
     "mlp": {"label": "MLP on pixels", "blocks": ["flatten", "dense64", "act", "dense32", "act"]},
 }
-DEFAULT_BLOCKS: list[str] = list(PRESETS["lenet"]["blocks"])  # type: ignore[call-overload]
+DEFAULT_BLOCKS: list[str] = list(PRESETS["lenet"]["blocks"])
 
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
 ActivationName = Literal[ACTIVATIONS.names()]  # type: ignore[valid-type]
 OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
 
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS}
-SCHEMA_EXTRA = {
+SCHEMA_EXTRA: dict[str, Any] = {
     "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
     "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
     "x-presets": PRESETS,
