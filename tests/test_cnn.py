@@ -65,6 +65,9 @@ def test_lenet_receptive_field_by_hand() -> None:
     layers = layers_of(Config(blocks=PRESETS["lenet"]["blocks"]))
     by_token = [(layer.token, layer.rf, layer.jump) for layer in layers[:6]]
     assert by_token == [("conv8k5p2", 5, 1), ("act", 5, 1), ("max2", 6, 2), ("conv16k3p1", 10, 2), ("act", 10, 2), ("max2", 12, 4)]
+    # where output pixel 0 is centred on the input (for outlining a receptive field): the 5x5
+    # conv with padding 2 keeps it at 0; a 2x2 pool moves it half a pixel; padding 1 of a 3x3 keeps it
+    assert [layer.center for layer in layers[:6]] == [0.0, 0.0, 0.5, 0.5, 0.5, 1.5]
     # a residual block adds two 3x3 convolutions: 2 * 2 * jump
     assert plan(["conv2k3", "res", "gap"], 8, 2)[1].rf == 3 + 4
 

@@ -63,6 +63,8 @@ def test_trains_filters_and_maps_change_and_a_drawing_is_predicted(page) -> None
     page.wait_for_selector(".cnn-verdict strong")
     assert page.locator(".cnn-prob").count() == 10
     wait_for(page, "document.querySelector('[data-ref=caption]').textContent.startsWith('your drawing')")
+    shot(page, "cnn-1280x800-drawing")
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "cnn-1280x800")
     page.set_viewport_size({"width": 1920, "height": 1080})
     time.sleep(0.5)

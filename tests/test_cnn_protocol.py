@@ -63,6 +63,8 @@ def test_train_predict_and_refuse_on_a_real_server(server_url: str) -> None:
             ({"type": "configure", "config": {"blocks": ["wat"]}}, "unknown block"),
             ({"type": "configure", "config": {"blocks": ["act"] * 40}}, "blocks"),
             ({"type": "configure", "config": {"batch_size": 100000}}, "batch_size"),
+            ({"type": "configure", "config": {"dataset": "digits16", "batch_size": 256, "blocks": ["conv16k7p3"] * 15 + ["gap"]}},
+             "one training step of this setup costs about"),
             ({"type": "configure", "config": {"dataset": "cifar"}}, "dataset"),
             ({"type": "command", "name": "predict", "args": {"pixels": [0.5] * 63}}, "64 values"),
             ({"type": "command", "name": "predict", "args": {"pixels": [9.0] * 64}}, "out of range"),
