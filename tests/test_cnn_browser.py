@@ -92,3 +92,12 @@ def test_embed(page) -> None:
     page.set_viewport_size({"width": 640, "height": 420})
     open_cnn(page, "lab=cnn&embed=true")
     shot(page, "cnn-embed-640x420")
+
+
+def test_the_first_layer_lesson_opens_on_bars(page) -> None:
+    page.goto(page.base_url + "/?lesson=cnn-first-layer")
+    page.wait_for_selector(".lesson[data-lesson=cnn-first-layer]")
+    assert "first layer" in page.inner_text(".lesson strong").lower()
+    page.wait_for_function("() => location.hash.includes('dataset=bars')")
+    wait_for(page, "document.querySelector('.cnn-bank figcaption')?.textContent.includes('4×1×5×5')")
+    shot(page, "cnn-lesson-1280x800")

@@ -54,7 +54,7 @@ export function paintMaps(canvas, images, maxWidth) {
   const { bytes, shape: [c, h, w] } = images;
   const cols = maxWidth / (c * (w + 1)) >= 3 ? c : Math.min(c, 8);
   const rows = Math.ceil(c / cols);
-  const scale = Math.max(2, Math.min(12, Math.floor(maxWidth / (cols * (w + 1)))));
+  const scale = Math.max(2, Math.min(8, Math.floor(maxWidth / (cols * (w + 1)))));
   paintTiles(canvas, rows, cols, h, w, (r, col) => {
     const i = r * cols + col;
     return i < c ? bytes.subarray(i * h * w, (i + 1) * h * w) : null;

@@ -137,7 +137,7 @@ export async function mount(root, ctx) {
     { name: "train acc", key: "train_accuracy", color: "#1098ad", dash: "dot" },
   ], { height: 140, yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
   const grads = new LossChart(ref.grads, [], {
-    height: 210, margin: { l: 40, r: 8, t: 8, b: 20 }, yaxis: { type: "log", dtick: 1, exponentformat: "power" },
+    height: 210, margin: { l: 40, r: 8, t: 8, b: 20 }, yaxis: { type: "log", nticks: 4, exponentformat: "power" },
     xaxis: { zeroline: false }, legend: { orientation: "h", x: 0, xanchor: "left", y: -0.18, yanchor: "top", font: { size: 11 } },
   });
   let gradKeys = "";
