@@ -145,11 +145,11 @@ def decode(images: dict) -> np.ndarray:
 
 def test_training_learns_and_views_change() -> None:
     torch.set_num_threads(1)
-    lab = Lab(Config(), CPU)
+    lab = Lab(Config(show=[0, 2, 3, 5]), CPU)
     before = lab.views(True)
     assert [f["layer"] for f in before["filters"]] == [0, 3]
     assert decode(before["filters"][0]).shape == (8, 1, 5, 5) and before["filters"][0]["signed"]
-    assert [m["shape"] for m in before["example"]["maps"]] == [[8, 8, 8], [8, 8, 8], [8, 4, 4], [16, 4, 4], [16, 4, 4], [16, 2, 2]]
+    assert [m["shape"] for m in before["example"]["maps"]] == [[8, 8, 8], [8, 4, 4], [16, 4, 4], [16, 2, 2]]
     start = lab.metrics()["test_accuracy"]
     lab.step(6 * lab.steps_per_epoch)
     after = lab.views(False)
@@ -167,8 +167,34 @@ def test_predict_a_drawing() -> None:
     lab = Lab(Config(), CPU)
     reply = lab.command("predict", {"pixels": [0.0] * 30 + [1.0] * 4 + [0.0] * 30})
     assert len(reply["probabilities"]) == 10 and abs(sum(reply["probabilities"]) - 1) < 1e-3
-    assert reply["label"] is None and len(reply["maps"]) == 6
+    assert reply["label"] is None and [m["layer"] for m in reply["maps"]] == [0]
     with pytest.raises(CommandError, match="64 values in"):
         lab.command("predict", {"pixels": [0.0] * 10})
     with pytest.raises(CommandError, match=r"args.pixels\[3\]: 2 is out of range"):
         lab.command("predict", {"pixels": [0.0, 0, 0, 2] + [0.0] * 60})
+
+
+def test_a_frame_carries_only_the_shown_layers_and_switching_keeps_the_run() -> None:
+    """config.show picks the rows whose filters and maps travel; changing it rebuilds nothing."""
+    torch.set_num_threads(1)
+    lab = Lab(Config(), CPU)  # shows row 0: the first conv
+    views = lab.views(True)
+    assert [f["layer"] for f in views["filters"]] == [0] and [m["layer"] for m in views["example"]["maps"]] == [0]
+    lab.step(5)
+    weights = [p.detach().clone() for p in lab.model.parameters()]
+    config = Config(show=[5, 3, 3, 12])  # out of order, twice, and a row past the network (carries nothing)
+    assert lab.configure(config) == "none"
+    assert lab.step_count == 5 and all(torch.equal(a, b) for a, b in zip(weights, lab.model.parameters()))
+    views = lab.views(False)
+    assert [f["layer"] for f in views["filters"]] == [3]
+    assert [(m["layer"], m["shape"]) for m in views["example"]["maps"]] == [(3, [16, 4, 4]), (5, [16, 2, 2])]
+    assert [m["layer"] for m in lab.command("predict", {"pixels": [0.5] * 64})["maps"]] == [3, 5]
+    lab.step(1)
+    assert lab.step_count == 6
+    lab.configure(Config(show=[]))
+    views = lab.views(False)
+    assert views["filters"] == [] and views["example"]["maps"] == [] and views["example"]["image"]
+    with pytest.raises(ValidationError, match="show"):
+        Config(show=[0, 1, 2, 3, 4])
+    with pytest.raises(ValidationError, match="show.0"):
+        Config(show=[-1])

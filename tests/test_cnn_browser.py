@@ -38,7 +38,7 @@ def test_trains_filters_and_maps_change_and_a_drawing_is_predicted(page) -> None
     open_cnn(page)
     assert page.locator(".cnn-table tbody tr").count() == 11  # the input, 9 blocks, the output
     assert "(8 + 2·2 − 5)/1 + 1 = 8" in page.inner_text(".cnn-table")
-    assert page.locator(".cnn-bank").count() == 2 and page.locator(".cnn-maps figure[data-layer]").count() == 6
+    assert page.locator(".cnn-bank").count() == 1 and page.locator(".cnn-maps figure[data-layer]").count() == 1  # row 1 shown
     filters, maps = page.evaluate(FILTER_PIXELS), page.evaluate(MAP_PIXELS)
     page.click("#play")
     wait_for(page, "Number(document.body.dataset.epoch) >= 8")
@@ -47,6 +47,15 @@ def test_trains_filters_and_maps_change_and_a_drawing_is_predicted(page) -> None
     accuracy = float(page.inner_text("[data-ref=testAcc]").rstrip("%"))
     assert accuracy > 85
     assert page.locator(".cnn-confusion td").count() == 100
+
+    # tick two more layers under "show": their filters and maps arrive, the run is not reset
+    epoch = page.evaluate("document.body.dataset.epoch")
+    page.check(".cnn-table input[data-show='2']")
+    wait_for(page, "document.querySelectorAll('.cnn-maps figure[data-layer]').length === 2")
+    page.check(".cnn-table input[data-show='3']")
+    wait_for(page, "document.querySelectorAll('.cnn-maps figure[data-layer]').length === 3")
+    assert page.locator(".cnn-bank").count() == 2
+    assert page.evaluate("document.body.dataset.epoch") == epoch
 
     # a receptive field: click a pixel of the first pooled map
     page.locator(".cnn-maps figure[data-layer='2'] canvas").click(position={"x": 3, "y": 3})

@@ -52,7 +52,7 @@ def test_train_predict_and_refuse_on_a_real_server(server_url: str) -> None:
         # a drawing: its prediction and maps
         ws.send(json.dumps({"type": "command", "name": "predict", "args": {"pixels": [0.5] * 64}}))
         reply = read_until(ws, lambda m: m["type"] == "reply")
-        assert reply["name"] == "predict" and len(reply["probabilities"]) == 10 and len(reply["maps"]) == 6
+        assert reply["name"] == "predict" and len(reply["probabilities"]) == 10 and [m["layer"] for m in reply["maps"]] == [0]
 
         # bad inputs: each an error naming the field; the session goes on training
         bad: list[tuple[dict, str]] = [
@@ -66,6 +66,8 @@ def test_train_predict_and_refuse_on_a_real_server(server_url: str) -> None:
             ({"type": "configure", "config": {"dataset": "digits16", "batch_size": 256, "blocks": ["conv16k7p3"] * 15 + ["gap"]}},
              "one training step of this setup costs about"),
             ({"type": "configure", "config": {"dataset": "cifar"}}, "dataset"),
+            ({"type": "configure", "config": {"show": [0, 1, 2, 3, 4]}}, "config.show"),
+            ({"type": "configure", "config": {"show": [99]}}, "config.show.0"),
             ({"type": "command", "name": "predict", "args": {"pixels": [0.5] * 63}}, "64 values"),
             ({"type": "command", "name": "predict", "args": {"pixels": [9.0] * 64}}, "out of range"),
             ({"type": "command", "name": "predict", "args": {"pixels": "no"}}, "pixels"),
@@ -76,6 +78,14 @@ def test_train_predict_and_refuse_on_a_real_server(server_url: str) -> None:
             assert text in error["message"], (message, error)
         step = later["step"]
         assert read_until(ws, lambda m: m["type"] == "frame" and m["step"] > step)["state"] == "running"
+
+        # the page shows other layers: frames carry only those, and the run goes on (no reset)
+        assert [m["layer"] for m in later["views"]["example"]["maps"]] == [0] and [f["layer"] for f in later["views"]["filters"]] == [0]
+        ws.send(json.dumps({"type": "configure", "config": {"show": [2, 3]}}))
+        changed = read_until(ws, lambda m: m["type"] == "config" and m["config"]["show"] == [2, 3])
+        shown = read_until(ws, lambda m: m["type"] == "frame" and [x["layer"] for x in m["views"]["example"]["maps"]] == [2, 3])
+        assert [f["layer"] for f in shown["views"]["filters"]] == [3] and shown["step"] > step and shown["epoch"] >= 8
+        assert changed["rebuilt"] == "none" and changed["changed"] == ["show"]
 
         # a change of network on the fly: the 16x16 digits with the NiN preset
         nin = ["conv16k3p1", "act", "conv8k1", "act", "max2", "conv16k3p1", "act", "conv16k1", "act", "gap"]

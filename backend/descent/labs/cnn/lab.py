@@ -211,12 +211,13 @@ class Lab(BaseLab):
             logits, outputs = self.model(image[None, None], keep=True)
         finally:
             self.model.train()
-        return views.prediction(image, label, logits[0], outputs, self.layers)
+        return views.prediction(image, label, logits[0], outputs, self.layers, self.config.show)
 
     def views(self, full: bool) -> dict[str, Any]:
         k = self.config.example
         data = DATASETS[self.config.dataset]
-        filters = [views.encode(w, row) for row in range(len(self.layers)) if (w := self.model.first_filters(row)) is not None]
+        rows = views.shown(self.config.show, self.layers)
+        filters = [views.encode(w, row) for row in rows if (w := self.model.first_filters(row)) is not None]
         return {
             "layers": views.layer_rows(self.layers),
             "filters": filters,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,7 @@ from descent.nn.schedules import MAX_STEPS, SCHEDULES, ScheduleParams
 
 MAX_BATCH = 256
 MAX_EXAMPLES = 64  # test images the page can pick as "the chosen input"
+MAX_SHOWN = 4  # layers whose filters and maps a frame carries at once (they are most of its bytes)
 
 # The presets (block lists) for each image size; the page offers them by name.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -59,6 +60,11 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
     optimizer: OptimizerName = "adam"
     horizon: int = Field(2000, ge=2, le=MAX_STEPS, description="steps the LR schedule is planned over; after it the LR stays")
     example: int = Field(0, ge=0, lt=MAX_EXAMPLES, description="which test image the feature maps show")
+    show: list[Annotated[int, Field(ge=0, le=MAX_BLOCKS)]] = Field(
+        [0], max_length=MAX_SHOWN,
+        description="rows of the layers table whose filters and feature maps the frames carry (what the page shows); "
+        "changing it rebuilds nothing, and a row past the network carries nothing",
+    )
     seed: int = Field(1, ge=0, le=2**31 - 1, description="seed of the weights and the batch order")
 
     @model_validator(mode="after")
@@ -101,7 +107,7 @@ class Prediction(BaseModel):
     label: int | None = Field(description="the true class (None for a drawing)")
     predicted: int
     probabilities: list[float]
-    maps: list[Images] = Field(description="feature maps of this input, one per spatial layer")
+    maps: list[Images] = Field(description="feature maps of this input, for each spatial layer in config.show")
 
 
 class Views(BaseModel):
@@ -110,7 +116,7 @@ class Views(BaseModel):
     model_config = ConfigDict(json_schema_extra={"commands": {"predict": inlined_schema(Prediction)}})
 
     layers: list[LayerRow]
-    filters: list[Images] = Field(description="the weights of every conv layer (the first conv of a residual block)")
+    filters: list[Images] = Field(description="the weights of each conv layer in config.show (the first conv of a residual block)")
     example: Prediction = Field(description="the chosen test image through the network")
     confusion: list[list[int]] = Field(description="test set: rows = true class, columns = predicted")
     wrong: list[dict] = Field(description="the most confidently wrong test images: index, label, predicted, p, image")

@@ -36,6 +36,11 @@ def image_bytes(image: torch.Tensor) -> str:
     return base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii")
 
 
+def shown(show: list[int], layers: list[Layer]) -> list[int]:
+    """The rows of ``show`` that this network has, in order, each once."""
+    return sorted({row for row in show if row < len(layers)})
+
+
 def grad_key(row: int) -> str:
     return f"grad_{row}"
 
@@ -62,9 +67,10 @@ def layer_rows(layers: list[Layer]) -> list[dict[str, Any]]:
     ]
 
 
-def prediction(image: torch.Tensor, label: int | None, logits: torch.Tensor, outputs: list[torch.Tensor], layers: list[Layer]) -> dict[str, Any]:
-    """One input through the network: its probabilities and the feature maps of every layer
-    whose output is still an image (C, H, W)."""
+def prediction(image: torch.Tensor, label: int | None, logits: torch.Tensor, outputs: list[torch.Tensor], layers: list[Layer],
+               show: list[int]) -> dict[str, Any]:
+    """One input through the network: its probabilities and the feature maps of the rows in
+    ``show`` whose output is still an image (C, H, W)."""
     probs = torch.softmax(logits.float(), -1)
     finite = bool(torch.isfinite(probs).all())
     return {
@@ -72,5 +78,5 @@ def prediction(image: torch.Tensor, label: int | None, logits: torch.Tensor, out
         "label": label,
         "predicted": int(probs.argmax()) if finite else 0,
         "probabilities": [round(p, 4) for p in probs.tolist()] if finite else [0.0] * len(probs),
-        "maps": [encode(out[0], row) for row, (out, layer) in enumerate(zip(outputs, layers)) if len(layer.shape_out) == 3],
+        "maps": [encode(outputs[row][0], row) for row in shown(show, layers) if len(layers[row].shape_out) == 3],
     }

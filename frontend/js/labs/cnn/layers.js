@@ -6,10 +6,16 @@ import { decode, paintImage, paintMaps } from "./images.js";
 const shapeText = (s) => s.join("×");
 const KIND = { conv: "conv", act: "activation", bn: "BatchNorm", max: "max pool", avg: "avg pool", res: "residual", gap: "global avg pool", flatten: "flatten", dense: "dense", output: "output + softmax" };
 
-export function renderTable(tbody, rows, size) {
-  const input = `<tr class="cnn-input-row"><td></td><td>input</td><td class="num">1×${size}×${size}</td><td></td><td></td><td class="num">1</td></tr>`;
-  tbody.innerHTML = input + rows.map((r, i) => `
+// Rows are drawn again only when the network changes (a checkbox clicked between two frames
+// must survive); ``show`` (config.show) ticks the "show" boxes of spatial layers.
+export function renderTable(tbody, rows, size, show) {
+  const key = `${size}|${JSON.stringify(rows.map((r) => [r.token, r.shape, r.params, r.rf]))}`;
+  if (key !== tbody.dataset.key) {
+    tbody.dataset.key = key;
+    const input = `<tr class="cnn-input-row"><td></td><td></td><td>input</td><td class="num">1×${size}×${size}</td><td></td><td></td><td class="num">1</td></tr>`;
+    tbody.innerHTML = input + rows.map((r, i) => `
     <tr data-row="${i}" class="cnn-kind-${r.kind}">
+      <td>${r.shape.length === 3 ? `<input type="checkbox" data-show="${i}" aria-label="show layer ${i + 1}">` : ""}</td>
       <td class="num">${i + 1}</td>
       <td><code>${r.token}</code> <span class="hint">${KIND[r.kind] ?? r.kind}</span></td>
       <td class="num">${shapeText(r.shape)}</td>
@@ -17,6 +23,16 @@ export function renderTable(tbody, rows, size) {
       <td class="num">${r.params ? r.params.toLocaleString("en") : ""}</td>
       <td class="num">${r.rf == null ? (r.shape.length === 1 ? "all" : "") : `${r.rf}×${r.rf}`}</td>
     </tr>`).join("");
+  }
+  tickShown(tbody, show);
+}
+
+// The "show" boxes as config.show says; at most ``max`` ticked (the others disabled then).
+export function tickShown(tbody, show, max = 4) {
+  const boxes = [...tbody.querySelectorAll("input[data-show]")];
+  for (const box of boxes) box.checked = show.includes(+box.dataset.show);
+  const full = show.length >= max;
+  for (const box of boxes) box.disabled = full && !box.checked;
 }
 
 // Feature maps of one input: the input first (with the receptive-field outline), then one

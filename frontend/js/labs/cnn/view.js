@@ -6,7 +6,7 @@ import { LossChart } from "../../losschart.js";
 import { showNumber } from "../../finite.js";
 import { DrawPad } from "./draw.js";
 import { decode, paintFilters } from "./images.js";
-import { MapsPanel, renderTable } from "./layers.js";
+import { MapsPanel, renderTable, tickShown } from "./layers.js";
 import { renderConfusion, renderProbabilities, renderWrong } from "./output.js";
 import { CSS } from "./style.js";
 
@@ -45,7 +45,7 @@ const TEMPLATE = `
     <section class="column cnn-main">
       <h2>Architecture <span class="hint" data-ref="paramCount"></span></h2>
       <table class="cnn-table">
-        <thead><tr><th>#</th><th>block</th><th>output</th><th>(H + 2P − K)/S + 1</th><th>params</th><th>receptive field</th></tr></thead>
+        <thead><tr><th title="show its filters and feature maps">show</th><th>#</th><th>block</th><th>output</th><th>(H + 2P − K)/S + 1</th><th>params</th><th>receptive field</th></tr></thead>
         <tbody data-ref="table"></tbody>
       </table>
       <h2 class="cnn-gap">Filters <span class="hint">a column per filter, a row per input channel; orange −, blue +</span></h2>
@@ -101,6 +101,7 @@ export async function mount(root, ctx) {
   const presets = ctx.schema["x-presets"] ?? {};
   const datasets = ctx.schema["x-datasets"] ?? {};
   const examples = ctx.schema.properties.example.exclusiveMaximum ?? 64;
+  const maxShown = ctx.schema.properties.show?.maxItems ?? 4;
   ref.grammar.textContent = `Blocks: ${ctx.schema["x-grammar"] ?? ""}. The output layer is added last.`;
   ref.preset.add(new Option("custom", ""));
   for (const [name, p] of Object.entries(presets)) ref.preset.add(new Option(p.label, name));
@@ -118,6 +119,14 @@ export async function mount(root, ctx) {
   ref.blocks.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); ref.blocksForm.requestSubmit(); } });
   ref.prev.addEventListener("click", () => current && ctx.configure({ example: (current.example + examples - 1) % examples }));
   ref.next.addEventListener("click", () => current && ctx.configure({ example: (current.example + 1) % examples }));
+  // only the layers ticked under "show" travel in the frames (config.show; nothing is rebuilt)
+  ref.table.addEventListener("change", (e) => {
+    const box = e.target.closest("input[data-show]");
+    if (!box || !current) return;
+    const row = +box.dataset.show;
+    const show = box.checked ? [...current.show.filter((r) => r !== row), row].sort((a, b) => a - b) : current.show.filter((r) => r !== row);
+    ctx.configure({ show: show.slice(0, maxShown) });
+  });
   ref.back.addEventListener("click", () => { drawing = null; ref.back.hidden = true; renderMaps(); });
 
   const maps = new MapsPanel(ref.maps);
@@ -155,11 +164,13 @@ export async function mount(root, ctx) {
 
   function renderFilters(filters, rows) {
     const width = Math.max(120, ref.filters.clientWidth / Math.min(3, filters.length || 1) - 16);
-    const key = filters.map((f) => `${f.layer}:${f.shape}`).join(",");
+    const key = `${filters.map((f) => `${f.layer}:${f.shape}`).join(",")}|${rows.map((r) => r.kind).join()}`;
     if (key !== ref.filters.dataset.key) {
       ref.filters.dataset.key = key;
       ref.filters.innerHTML = filters.map((f) => `<figure class="cnn-bank" data-layer="${f.layer}"><figcaption>${f.layer + 1}. <code>${rows[f.layer].token}</code> <span class="hint">${f.shape[0]}×${f.shape[1]}×${f.shape[2]}×${f.shape[3]}</span></figcaption><canvas class="cnn-pixels"></canvas></figure>`).join("")
-        || `<p class="hint">no convolution in this network: an MLP sees the pixels all at once</p>`;
+        || (rows.some((r) => r.kind === "conv" || r.kind === "res")
+          ? `<p class="hint">tick a convolution under “show” in the table to see its filters</p>`
+          : `<p class="hint">no convolution in this network: an MLP sees the pixels all at once</p>`);
     }
     for (const f of filters) paintFilters(ref.filters.querySelector(`figure[data-layer="${f.layer}"] canvas`), decode(f), width);
   }
@@ -179,6 +190,7 @@ export async function mount(root, ctx) {
       ref.drawHint.textContent = data ? `(${data.size}×${data.size}, as the data)` : "";
       pad.setSize(data?.size ?? 8);
       ref.exampleLabel.textContent = `test image ${config.example + 1}`;
+      tickShown(ref.table, config.show, maxShown);
     },
     status() {},
     frame(f) {
@@ -198,7 +210,7 @@ export async function mount(root, ctx) {
       }
       for (const chart of [loss, accuracy, grads]) chart.apply(f.history);
       ref.paramCount.textContent = `${v.parameters.toLocaleString("en")} parameters`;
-      renderTable(ref.table, v.layers, v.size);
+      renderTable(ref.table, v.layers, v.size, current?.show ?? []);
       renderFilters(v.filters, v.layers);
       renderMaps();
       renderConfusion(ref.confusion, v.confusion, v.classes);
