@@ -92,6 +92,13 @@ def test_bad_blocks_error_and_presets_rebuild(page) -> None:
     wait_for(page, "Number(document.body.dataset.epoch) >= 3")
     page.click("#play")
     shot(page, "cnn-dark-1280x800")
+    # show the code: the residual network as plain PyTorch, in the dialog
+    page.click("[data-ref=showCode]")
+    page.wait_for_selector(".code-panel:not([hidden])")
+    assert "class Residual(nn.Module)" in page.inner_text(".code-panel .code-text")
+    shot(page, "cnn-code-1280x800")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".code-panel", state="hidden")
     page.set_viewport_size({"width": 1920, "height": 1080})
     time.sleep(0.5)
     shot(page, "cnn-dark-1920x1080")

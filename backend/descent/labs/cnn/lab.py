@@ -16,7 +16,7 @@ from descent.labs.cnn import views
 from descent.labs.cnn.blocks import Layer, multiply_adds, parameter_count, plan
 from descent.labs.cnn.datasets import DATASETS, load
 from descent.labs.cnn.network import Network
-from descent.labs.cnn.schema import COMMANDS, Config, PredictArgs
+from descent.labs.cnn.schema import COMMANDS, Config, NoArgs, PredictArgs
 from descent.labs.commands import CommandError
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import ScheduleParams, build_schedule
@@ -242,3 +242,9 @@ class Lab(BaseLab):
             raise CommandError(f"args.pixels[{bad}]: {pixels[bad]:g} is out of range; allowed [0, 1]", ["args", "pixels", bad])
         image = torch.tensor(pixels, dtype=torch.float32, device=self.device).view(size, size)
         return self._predict(image, None)
+
+    def command_code(self, args: NoArgs) -> dict[str, Any]:
+        """The plain PyTorch script of the current setup (show the code / download)."""
+        from descent.labs.cnn.script import FILENAME, render
+
+        return {"filename": FILENAME, "script": render(self.config)}

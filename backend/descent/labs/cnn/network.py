@@ -13,17 +13,22 @@ from descent.nn.activations import ACTIVATIONS
 from descent.nn.initializers import INITIALIZERS, InitParams
 
 
-def _fill(layer: nn.Module, hp: InitParams, generator: torch.Generator) -> nn.Module:
-    """Initialise a conv or linear layer from the run's own generator. 'default' is PyTorch's own
-    init (kaiming_uniform a=sqrt(5), bias U(±1/sqrt(fan_in)) with fan_in = C_in·K·K for a conv);
-    the others come from the shared registry."""
-    if hp.init != "default":
-        INITIALIZERS[hp.init].fn(layer, hp, generator)
-        return layer
+def default_init(layer: nn.Module, generator: torch.Generator) -> nn.Module:
+    """PyTorch's own init of a conv or linear layer, drawn from ``generator``: weights
+    kaiming_uniform(a=sqrt(5)), bias U(±1/sqrt(fan_in)), fan_in = C_in·K·K for a conv."""
     weight: Any = layer.weight
     nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
     fan_in = weight[0].numel()
     nn.init.uniform_(layer.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=generator)  # type: ignore[arg-type]
+    return layer
+
+
+def _fill(layer: nn.Module, hp: InitParams, generator: torch.Generator) -> nn.Module:
+    """Initialise a conv or linear layer from the run's own generator: 'default' is PyTorch's
+    own init (default_init); the others come from the shared registry."""
+    if hp.init == "default":
+        return default_init(layer, generator)
+    INITIALIZERS[hp.init].fn(layer, hp, generator)
     return layer
 
 

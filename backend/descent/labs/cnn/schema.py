@@ -137,4 +137,8 @@ class PredictArgs(Args):
     pixels: list[float] = Field(max_length=MAX_PIXELS, description="size*size values in [0, 1], row-major; 1 = ink")
 
 
-COMMANDS: dict[str, type[Args]] = {"predict": PredictArgs}
+class NoArgs(Args):
+    """``code``: the run's plain PyTorch script; the reply is {filename, script}."""
+
+
+COMMANDS: dict[str, type[Args]] = {"predict": PredictArgs, "code": NoArgs}

@@ -1,6 +1,7 @@
 // The convolution lab view: the setup (data, preset, blocks), the architecture table with
 // shapes, formulas, parameters and receptive fields, the filters and feature maps, and the
 // output: curves, draw-your-digit, confusion matrix, the most confident mistakes.
+import { CodePanel } from "../../codepanel.js";
 import { buildControls, LR_LADDER } from "../../controls.js";
 import { LossChart } from "../../losschart.js";
 import { showNumber } from "../../finite.js";
@@ -63,7 +64,7 @@ const TEMPLATE = `
       <div class="cnn-maps" data-ref="maps"></div>
     </section>
     <section class="column cnn-output">
-      <h2>Output</h2>
+      <div class="output-head"><h2>Output</h2><button class="text-button small" data-ref="showCode" title="the plain PyTorch code of this setup">&lt;/&gt; Show the code</button></div>
       <div class="losses">
         <div>Test accuracy <span class="num" data-ref="testAcc">—</span></div>
         <div>Train accuracy <span class="num" data-ref="trainAcc">—</span></div>
@@ -131,6 +132,9 @@ export async function mount(root, ctx) {
 
   const maps = new MapsPanel(ref.maps);
   const canDraw = typeof ctx.command === "function";
+  const codePanel = new CodePanel();
+  ref.showCode.hidden = !canDraw;
+  ref.showCode.addEventListener("click", () => ctx.command("code", {}));
   const pad = new DrawPad(ref.pad, (pixels) => { if (canDraw) ctx.command("predict", { pixels }); });
   ref.clear.addEventListener("click", () => {
     pad.clear(); drawing = null; ref.back.hidden = true;
@@ -217,6 +221,7 @@ export async function mount(root, ctx) {
       renderWrong(ref.wrong, v.wrong, v.classes, v.size);
     },
     reply(msg) {
+      if (msg.name === "code") codePanel.show(msg);
       if (msg.name !== "predict" || !last) return;
       drawing = msg;
       ref.back.hidden = false;
@@ -226,6 +231,7 @@ export async function mount(root, ctx) {
     },
     unmount() {
       resize.disconnect();
+      codePanel.destroy();
       for (const el of [ref.loss, ref.accuracy, ref.grads]) Plotly.purge(el);
     },
   };
