@@ -23,6 +23,7 @@ export const CSS = `
 .cnn-filters { display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; align-items: flex-start; }
 .cnn-filters figure, .cnn-maps figure { margin: 0; }
 .cnn-filters figcaption, .cnn-maps figcaption { font-size: 0.75rem; color: var(--muted); margin-bottom: 0.2rem; }
+.cnn-filters figcaption code, .cnn-maps figcaption code { font-size: 0.7rem; }
 .cnn-pixels { image-rendering: pixelated; display: block; }
 .cnn-head { display: flex; justify-content: space-between; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
 .cnn-example { display: flex; align-items: center; gap: 0.4rem; font-size: 0.82rem; color: var(--muted); }
@@ -51,7 +52,7 @@ export const CSS = `
 .cnn-prob.top .cnn-prob-name { font-weight: 700; }
 .cnn-confusion { border-collapse: collapse; font-size: 0.72rem; font-variant-numeric: tabular-nums; }
 .cnn-confusion th { color: var(--muted); font-weight: 600; padding: 0.1rem 0.25rem; }
-.cnn-confusion th.corner { font-weight: 400; font-size: 0.65rem; text-align: left; white-space: nowrap; }
+.cnn-confusion th.corner { font-weight: 400; font-size: 0.7rem; text-align: left; white-space: nowrap; }
 .cnn-confusion td { width: 1.45rem; height: 1.25rem; text-align: center; border: 1px solid var(--line); }
 .cnn-confusion td.dark { color: #fff; }
 .cnn-wrongs { display: flex; flex-wrap: wrap; gap: 0.4rem; font-size: 0.7rem; color: var(--muted); }
@@ -61,6 +62,6 @@ body.embed .cnn-columns { height: auto; grid-template-columns: minmax(0, 1fr) mi
 body.embed .cnn-main { grid-row: 1; grid-column: 1; overflow-y: auto; }
 body.embed .cnn-output { grid-row: 1; grid-column: 2; overflow-y: auto; }
 body.embed .cnn-setup { grid-row: 2; grid-column: 1 / -1; }
-body.embed .cnn-table .cnn-formula, body.embed .cnn-table th:nth-child(4) { display: none; }
+body.embed .cnn-table .cnn-formula, body.embed .cnn-table th:nth-child(5) { display: none; }
 body.embed .cnn-setup .cnn-grammar, body.embed .cnn-setup .cnn-chart, body.embed .cnn-setup h3 { display: none; }
 `;
