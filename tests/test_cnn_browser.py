@@ -117,3 +117,15 @@ def test_the_first_layer_lesson_opens_on_bars(page) -> None:
     page.wait_for_function("() => location.hash.includes('dataset=bars')")
     wait_for(page, "document.querySelector('.cnn-bank figcaption')?.textContent.includes('4×1×5×5')")
     shot(page, "cnn-lesson-1280x800")
+
+
+def test_the_pooling_lesson_opens_on_shapes_and_its_step_pools(page) -> None:
+    page.goto(page.base_url + "/?lesson=cnn-pooling")
+    page.wait_for_selector(".lesson[data-lesson=cnn-pooling]")
+    page.wait_for_function("() => location.hash.includes('dataset=shapes')")
+    wait_for(page, "document.querySelectorAll('.cnn-maps figure[data-layer]').length === 2")  # show=0,1
+    assert page.text_content("[data-ref=paramCount]") == "4,692 parameters"
+    page.locator(".lesson [data-step='1']").click()
+    wait_for(page, "document.querySelector('[data-ref=paramCount]').textContent.startsWith('700 ')")
+    wait_for(page, "document.querySelectorAll('.cnn-maps figure[data-layer]').length === 3 && document.querySelectorAll('.cnn-bank').length === 2")
+    shot(page, "cnn-lesson-pooling-1280x800")
