@@ -24,6 +24,7 @@ SETUPS: dict[str, dict[str, Any]] = {
     "arena": {"lab": "arena", "surface": "bowl", "racers": ["sgd 0.1"]},
     "backprop": {"lab": "backprop"},
     "rnn": {"lab": "rnn", "length": 6, "hidden": 8, "batch_size": 8},
+    "cnn": {"lab": "cnn", "blocks": ["conv2k3", "act", "gap"], "batch_size": 64},
 }
 GOOD_WEIGHT = {"layer": 0, "kind": "weight", "to": 1, "from": 0, "value": 0.5}
 
@@ -75,6 +76,9 @@ BAD: list[tuple[str, str, Any, str]] = [
     ("attention", "probe", {"tokens": "12x4"}, "'x' is not in the reverse vocabulary"),  # the lab's own check, after
     ("backprop", "phase", {"n": HUGE}, "args.n: unknown key; allowed keys: none"),
     ("backprop", "step", {"n": float("inf")}, "args.n: unknown key; allowed keys: none"),
+    ("cnn", "predict", {"pixels": "ink"}, "args.pixels: Input should be a valid list"),
+    ("cnn", "predict", {"pixels": [0.5] * 63}, "args.pixels: 63 values; this dataset's images are 8x8, so 64 values in [0, 1]"),
+    ("cnn", "predict", {"pixels": [0.5] * 63 + [HUGE]}, "args.pixels.63: Input should be a valid number"),
     *((lab, "__init__", {"n": HUGE}, "name: unknown command '__init__' for this lab") for lab in LAB_NAMES),
     ("arena", "step", {}, "name: unknown command 'step' for this lab; allowed: none"),
 ]

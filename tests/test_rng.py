@@ -19,6 +19,8 @@ from descent.labs.attention.lab import Lab as AttentionLab
 from descent.labs.attention.schema import Config as AttentionConfig
 from descent.labs.backprop.lab import Lab as BackpropLab
 from descent.labs.backprop.schema import Config as BackpropConfig
+from descent.labs.cnn.lab import Lab as CnnLab
+from descent.labs.cnn.schema import Config as CnnConfig
 from descent.labs.mlp.lab import Lab as MlpLab
 from descent.labs.mlp.schema import Config as MlpConfig
 from descent.labs.mlp.script import render
@@ -44,6 +46,11 @@ def arena(**overrides: Any) -> ArenaLab:
 
 def backprop(**overrides: Any) -> BackpropLab:
     return BackpropLab(BackpropConfig(**overrides), CPU)
+
+
+def cnn(**overrides: Any) -> CnnLab:
+    small = dict(dataset="bars", blocks=["conv4k3", "bn", "act", "max2", "gap"], batch_size=16)
+    return CnnLab(CnnConfig(**{**small, **overrides}), CPU)
 
 
 def train(lab: Any, steps: int) -> None:
@@ -77,9 +84,11 @@ def others() -> None:
     torch.rand(100)
     np.random.seed(7)
     for lab in (mlp(dropout=0.5, hidden=[5, 5], init="he"), mlp(seed=11, dropout=0.2, hidden=[6, 4]),
-                attention(dropout=0.3), arena(noise=2.0, seed=4), backprop()):
+                attention(dropout=0.3), arena(noise=2.0, seed=4), backprop(), cnn(seed=3)):
         train(lab, 7)
         lab.views(True)
+        if isinstance(lab, CnnLab):
+            lab.command("code", {})
         if isinstance(lab, MlpLab):
             lab.command("code", {})
             lab.command("fork", {"patch": {"learning_rate": 0.2}})
@@ -96,6 +105,7 @@ RUNS: dict[str, tuple[Callable[[], Any], int]] = {
     "attention-rope": (lambda: attention(positional="rope", seed=3, dropout=0.1), 30),
     "arena-noise": (lambda: arena(noise=3.0, seed=9), 40),
     "backprop": (backprop, 5),
+    "cnn": (lambda: cnn(init="he", seed=6), 30),
 }
 
 
@@ -143,8 +153,8 @@ def global_state() -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("make", [lambda: mlp(**DROPOUT_RUN), lambda: mlp(init="xavier", norm="layer", dropout=0.1),
-                                  lambda: attention(dropout=0.2), lambda: arena(noise=1.0), backprop],
-                         ids=["mlp-dropout", "mlp-xavier-layernorm", "attention-dropout", "arena-noise", "backprop"])
+                                  lambda: attention(dropout=0.2), lambda: arena(noise=1.0), backprop, cnn],
+                         ids=["mlp-dropout", "mlp-xavier-layernorm", "attention-dropout", "arena-noise", "backprop", "cnn"])
 def test_no_lab_touches_the_global_generators(make: Callable[[], Any]) -> None:
     torch.manual_seed(2024)
     np.random.seed(2024)
@@ -153,6 +163,9 @@ def test_no_lab_touches_the_global_generators(make: Callable[[], Any]) -> None:
     lab = make()
     train(lab, 25)
     lab.views(True)
+    if isinstance(lab, CnnLab):
+        lab.command("code", {})
+        lab.command("predict", {"pixels": [0.5] * 100})
     if isinstance(lab, MlpLab):
         lab.command("code", {})
         render(lab.config)

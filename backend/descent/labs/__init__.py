@@ -16,7 +16,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-LAB_NAMES: tuple[str, ...] = ("mlp", "attention", "arena", "backprop", "rnn")
+LAB_NAMES: tuple[str, ...] = ("mlp", "attention", "arena", "backprop", "cnn", "rnn")
 DEFAULT_LAB = "mlp"
 
 

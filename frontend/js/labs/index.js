@@ -13,5 +13,6 @@ export const LAB_VIEWS = {
   attention: () => import("./attention/view.js"),
   arena: () => import("./arena/view.js"),
   backprop: () => import("./backprop/view.js"),
+  cnn: () => import("./cnn/view.js"),
   rnn: () => import("./rnn/view.js"),
 };
