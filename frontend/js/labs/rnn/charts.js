@@ -1,8 +1,6 @@
 // The recurrent lab's per-frame charts: the BPTT view (||dL/dh_t|| along time, cuts marked),
 // the gradient norm before/after clipping per step, and predictions vs targets.
-import { Pacer } from "../../pace.js";
-import { plot } from "../../theme.js";
-import { BASE } from "../attention/charts.js";
+import { CHART_BASE as BASE, Pacer, plot } from "../../view/index.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e"];
