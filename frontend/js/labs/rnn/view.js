@@ -82,6 +82,8 @@ const STYLE = `
 `;
 
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9"];
+// the main picture: at least 40% of an embed 600 px high, and 200 px on a laptop screen
+const HIDDEN_HEIGHT = 240;
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
@@ -123,7 +125,7 @@ export async function mount(root, ctx) {
     const h = inside.hidden;
     const bounded = h.encoding === "base64-uint8";
     const hv = decodeGrid(h);
-    heatmap(ref.hidden, rowZ(hv, h.shape, 0), { zmin: bounded ? -1 : undefined, zmax: bounded ? 1 : undefined, height: 170 });
+    heatmap(ref.hidden, rowZ(hv, h.shape, 0), { zmin: bounded ? -1 : undefined, zmax: bounded ? 1 : undefined, height: HIDDEN_HEIGHT });
     const panels = [];
     if (inside.gates) {
       const gv = decodeGrid(inside.gates);
