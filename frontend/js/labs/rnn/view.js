@@ -5,7 +5,7 @@
 // projector modes apply.)
 import { buildControls, CHART_BASE as BASE, fixed, labelOf, LossChart, LR_LADDER, percent, Plotly, refs } from "../../view/index.js";
 import { decodeGrid, heatmap, rowZ } from "./grids.js";
-import { BpttChart, ClipChart, LOG_AXIS, PredictionChart } from "./charts.js";
+import { BpttChart, ClipChart, LOG_AXIS, logAxis, PredictionChart } from "./charts.js";
 
 export const counter = "Epoch";
 
@@ -194,6 +194,7 @@ export async function mount(root, ctx) {
         })));
       }
       for (const chart of [loss, layerGrads]) chart.apply(f.history);
+      layerGrads.layout.yaxis = logAxis(v.layer_grads.flatMap((key) => layerGrads.ys[key] ?? [])); // (its next redraw)
       inside = v.inside;
       drawInside();
       bptt.render(v.bptt, current?.length ?? 0);
