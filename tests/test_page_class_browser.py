@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from descent.labs import LAB_NAMES
 from tests.conftest import screenshot
 from tests.wsutil import EPOCH, STEP, open_page
 
-LABS = ["mlp", "attention", "arena", "backprop", "cnn"]
+LABS = ["mlp", "attention", "arena", "backprop", "cnn", "rnn"]
 
 # Poisons the frames the page receives, on their way from the websocket to the views: with
 # window.__poison = "null" | "nan" | "inf" | "-inf", every measured number of a frame (its
@@ -238,8 +239,8 @@ def test_switching_labs_keeps_each_labs_setup_and_run(page: Any) -> None:
 
 # ---- 2 and 6. each lab's main picture in view: embeds from 600x400, a laptop screen -----------
 
-MAIN_PICTURE = {"mlp": "canvas.boundary", "attention": ".attn-grid", "arena": ".arena-contour .arena-layer", "backprop": "svg.bp-svg", "cnn": ".cnn-table"}
-THE_REST = {"mlp": ".data-column", "attention": ".attn-setup", "arena": ".arena-side", "backprop": ".bp-table-wrap", "cnn": ".cnn-setup"}
+MAIN_PICTURE = {"mlp": "canvas.boundary", "attention": ".attn-grid", "arena": ".arena-contour .arena-layer", "backprop": "svg.bp-svg", "cnn": ".cnn-table", "rnn": ".rnn-heat"}
+THE_REST = {"mlp": ".data-column", "attention": ".attn-setup", "arena": ".arena-side", "backprop": ".bp-table-wrap", "cnn": ".cnn-setup", "rnn": ".attn-setup"}
 
 
 def box(page: Any, selector: str) -> dict[str, float]:
@@ -339,7 +340,7 @@ def test_the_shell_comes_up_before_plotly_and_a_lab_link_mounts_only_its_lab(bro
     released: list[bool] = []
     page.route("**/vendor/plotly.min.js", lambda route: route.continue_() if released else held.append(route))  # plotly held back
     page.goto(server_url + "/#lab=arena&surface=beale", wait_until="commit")
-    page.wait_for_function("() => document.querySelectorAll('.lab-tab').length === 5", timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll('.lab-tab').length === {len(LAB_NAMES)}", timeout=60_000)
     page.wait_for_function("() => document.querySelector('#conn').textContent === 'live'", timeout=60_000)
     assert page.is_visible("#play") and page.is_visible(".brand")  # the shell is up, plotly is not
     assert page.evaluate("() => typeof Plotly") == "undefined"

@@ -211,3 +211,17 @@ def test_each_task_trains_and_snapshot_restores(task: str) -> None:
     views = lab.views(True)
     assert len(views["prediction"]["target"]) == 10 and views["clip"]["step"][-1] == 80
     assert (views["sample"] is not None) == (task == "text")
+
+
+def test_the_planned_lr_curve_is_the_shared_shape_sent_when_it_changes() -> None:
+    """The lab base's schedule view: with a full frame and after a schedule change, not otherwise;
+    a change keeps the optimizer (only the schedule is rebuilt)."""
+    lab = lab_of(schedule="cosine", horizon=400)
+    curve = lab.views(True)["schedule"]
+    assert curve["horizon"] == 400 and curve["steps_per_epoch"] == lab.steps_per_epoch
+    assert curve["steps"][0] == 0 and curve["steps"][-1] == 399 and len(curve["steps"]) <= 201
+    assert curve["lr"][0] == pytest.approx(0.01) and curve["lr"][-1] < 0.001
+    assert "schedule" not in lab.views(False)
+    optimizer = lab.optimizer
+    assert lab.configure(Config(**{**lab.config.model_dump(), "horizon": 800})) == "none"
+    assert lab.optimizer is optimizer and lab.views(False)["schedule"]["horizon"] == 800

@@ -4,39 +4,33 @@ gate and BPTT views draw and change; screenshots (1280x800, 1920x1080, dark, emb
 from __future__ import annotations
 
 import json
-import time
+from typing import Any
 
 from tests.conftest import screenshot
+from tests.wsutil import EPOCH, open_page
 
 HIDDEN_Z = "JSON.stringify(document.querySelector('[data-ref=hidden]').data?.[0]?.z ?? null)"
 GATE_Z = "JSON.stringify(document.querySelector('.rnn-gate[data-gate=update]')?.data?.[0]?.z ?? null)"
 BPTT_Y = "JSON.stringify(document.querySelector('[data-ref=bptt]').data?.[0]?.y ?? null)"
 
 
-def wait_for(page, script: str, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {script}")
+def wait_for(page: Any, script: str, timeout: float = 90.0) -> None:
+    """Wait (a safety net of ``timeout`` seconds) until the expression ``script`` holds on the page."""
+    page.wait_for_function(f"() => {script}", timeout=timeout * 1000)
 
 
-def open_rnn(page, hash_: str = "") -> None:
-    page.goto(page.base_url + "/#lab=rnn" + hash_)
-    wait_for(page, "document.body.dataset.lab === 'rnn' && document.body.dataset.epoch !== undefined")
-    wait_for(page, HIDDEN_Z + " !== 'null'")
+def open_rnn(page: Any, hash_: str = "") -> None:
+    open_page(page, "/#lab=rnn" + hash_, "document.body.dataset.lab === 'rnn'", HIDDEN_Z + " !== 'null'")
 
 
-def test_rnn_trains_and_its_views_draw_and_change(page) -> None:
+def test_rnn_trains_and_its_views_draw_and_change(page: Any) -> None:
     open_rnn(page)
     hidden0, gate0, bptt0 = (json.loads(page.evaluate(s)) for s in (HIDDEN_Z, GATE_Z, BPTT_Y))
     assert len(hidden0) == 32 and len(hidden0[0]) == 12  # units x time (GRU, hidden 32, length 12)
     assert page.locator(".rnn-gate").count() == 3  # reset, update, candidate
     assert len(bptt0) == 12 and all(v > 0 for v in bptt0)
     page.click("#play")
-    wait_for(page, "Number(document.body.dataset.epoch) >= 10")
+    wait_for(page, f"{EPOCH} >= 10")
     page.click("#play")
     assert json.loads(page.evaluate(HIDDEN_Z)) != hidden0
     assert json.loads(page.evaluate(GATE_Z)) != gate0
@@ -54,7 +48,7 @@ def test_rnn_trains_and_its_views_draw_and_change(page) -> None:
     screenshot(page, "rnn/rnn-lstm-bptt-1280x800")
 
 
-def test_rnn_screenshots(browser, server_url) -> None:
+def test_rnn_screenshots(browser: Any, server_url: str) -> None:
     """Big, dark and embedded pages draw without errors (looked at by hand; see artifacts/rnn)."""
     for name, size, extra in [("1920x1080", (1920, 1080), ""), ("dark-1280x800", (1280, 800), "&theme=dark"),
                               ("dark-1920x1080", (1920, 1080), "&theme=dark&task=text&cell=lstm"),
@@ -66,7 +60,7 @@ def test_rnn_screenshots(browser, server_url) -> None:
         page.base_url = server_url
         open_rnn(page, extra)
         page.click("#play") if page.locator("#play").is_visible() else None
-        wait_for(page, "Number(document.body.dataset.epoch) >= 3")
+        wait_for(page, f"{EPOCH} >= 3")
         screenshot(page, f"rnn/rnn-{name}")
         context.close()
         assert not errors, errors

@@ -6,6 +6,9 @@
 //   buildControls, schemaEnum       controls from a table of {key, kind, where}
 //   Plotly, plot, palette           charts in the theme's colours (plot = Plotly.react themed)
 //   LossChart                       the streaming loss chart
+//   CHART_BASE                      the layout small charts start from
+//   Pacer                           redraw a costly chart at most every so often
+//   decodeBase64                    a frame's base64 array -> its bytes
 //   state                           the page's state (get / set / watch)
 export { refs } from "./refs.js";
 export { fixed, nonFinite, percent, showNumber, sig } from "./format.js";
@@ -14,4 +17,7 @@ export { buildControls, LR_LADDER, schemaEnum, schemaRange } from "../controls.j
 export { Plotly } from "./plotly.js";
 export { cssColor, palette, plot, projecting } from "../theme.js";
 export { LossChart } from "../losschart.js";
+export { CHART_BASE } from "./chart.js";
+export { Pacer } from "../pace.js";
+export { decodeBase64 } from "../colors.js";
 export * as state from "./state.js";

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from descent.labs.corpus import TEXT
 from descent.registry import Registry
 
 IGNORE = -100  # target of positions that are not scored (torch's cross_entropy default)
 SYMBOLS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"  # at most 32 symbols, one character each
 SEP, SLOT = "|", "_"
-# lower case, one line: a vocabulary of about 30 characters
-TEXT = " ".join((Path(__file__).parent / "text.txt").read_text(encoding="utf-8").lower().split())
 
 
 @dataclass(frozen=True)

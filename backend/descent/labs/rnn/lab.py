@@ -9,70 +9,34 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
 from descent.history import History
 from descent.labs.base import Lab as BaseLab
 from descent.labs.base import Rebuilt
 from descent.labs.rnn import model as recurrent
-from descent.labs.rnn.model import Recurrent, State, detached
+from descent.labs.rnn.bptt import backprop_chunks, scored_count, sequence_loss
+from descent.labs.rnn.model import Recurrent, State
 from descent.labs.rnn.schema import EPOCH_STEPS, Config
 from descent.labs.rnn.tasks import IGNORE, Task, make_task
 from descent.labs.rnn.views import ViewMaker
-from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import ScheduleParams, build_schedule
+from descent.nn.optimizers import OptimizerParams
+from descent.nn.schedules import ScheduleParams
 
 TASK_KEYS = {"task", "length", "symbols", "seed"}
 NETWORK_KEYS = {"cell", "nonlinearity", "layers", "hidden", "bidirectional"}
 OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
 SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
+__all__ = ["Lab", "backprop_chunks", "sequence_loss"]  # (the BPTT functions: bptt.py)
 EVAL_SIZE = 256  # held-out sequences scored at the end of every epoch
 CLIP_TRACE = 200  # steps of before/after clipping norms kept for the view
 
 
-def sequence_loss(task: Task, logits: torch.Tensor, y: torch.Tensor, scored: int) -> torch.Tensor:
-    """Summed loss over the scored steps, divided by ``scored`` (the batch's scored steps in all
-    chunks, so the chunks' losses add up to the batch's mean)."""
-    if task.kind == "regression":
-        mask = ~torch.isnan(y)
-        return ((logits[..., 0] - y)[mask] ** 2).sum() / scored
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE, reduction="sum") / scored
-
-
-def scored_count(task: Task, y: torch.Tensor) -> int:
-    return int((~torch.isnan(y)).sum()) if task.kind == "regression" else int((y != IGNORE).sum())
-
-
-def chunks(length: int, bptt: int) -> list[tuple[int, int]]:
-    """The [start, end) spans training backpropagates through (one span when bptt is 0)."""
-    size = bptt or length
-    return [(a, min(a + size, length)) for a in range(0, length, size)]
-
-
-def backprop_chunks(model: Recurrent, task: Task, x: torch.Tensor, y: torch.Tensor, bptt: int,
-                    state: State | None) -> tuple[torch.Tensor, State]:
-    """Truncated BPTT over one batch: each chunk forward from the state the last one left,
-    backward on its own (gradients add up in .grad), then the state handed on detached, so no
-    gradient flows past a chunk's start. Returns the batch's mean loss and the final state."""
-    scored = max(1, scored_count(task, y))
-    total = torch.zeros((), device=x.device)
-    for a, b in chunks(x.shape[1], bptt):
-        logits, out = model(x[:, a:b], state)
-        loss = sequence_loss(task, logits, y[:, a:b], scored)
-        loss.backward()
-        total += loss.detach()
-        state = detached(out)
-    assert state is not None
-    return total, state
-
-
-class Lab(BaseLab):
-    config: Config
+class Lab(BaseLab[Config]):
+    curve_points = 200  # the planned LR curve is sent at this many points
     cost_fields = ("batch_size", "length", "hidden", "layers")
 
     def __init__(self, config: Config, device: torch.device) -> None:
-        self.device = device
-        self.config = config
+        super().__init__(config, device)
         self.resets = 0
         self._build_task()
         self._build_network()
@@ -83,14 +47,12 @@ class Lab(BaseLab):
         return task.features, task.outputs
 
     @classmethod
-    def parameter_count(cls, config: BaseModel) -> int:
-        assert isinstance(config, Config)
+    def parameter_count(cls, config: Config) -> int:
         features, outputs = cls._sizes(config)
         return recurrent.parameter_count(config.cell, features, config.hidden, config.layers, 2 if config.bidirectional else 1, outputs)
 
     @classmethod
-    def step_work(cls, config: BaseModel) -> float:
-        assert isinstance(config, Config)
+    def step_work(cls, config: Config) -> float:
         features, outputs = cls._sizes(config)
         return recurrent.step_work(config.cell, features, config.hidden, config.layers, 2 if config.bidirectional else 1,
                                    outputs, config.length, config.batch_size)
@@ -121,19 +83,10 @@ class Lab(BaseLab):
         self.layer_names = [f"grad_{i + 1}" for i in range(cfg.layers)] + ["grad_head"]
         series = ("train_loss", "test_loss", "test_accuracy", "grad_norm", "clipped_norm", "lr")
         self.history = History((*series, *self.layer_names))
-        self._build_optimizer()
+        self.build_optimizer(self.model.parameters())
         self.viewer = ViewMaker(self)
-        self._epoch_metrics = self._evaluate(None)
+        self.epoch_metrics = self._evaluate(None)
         self._record({})
-
-    def _build_optimizer(self) -> None:
-        cfg = self.config
-        self.optimizer = OPTIMIZERS[cfg.optimizer].fn(self.model.parameters(), cfg.learning_rate, cfg)
-        self._build_schedule()
-
-    def _build_schedule(self) -> None:
-        cfg = self.config
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count, base_lr=cfg.learning_rate)
 
     # ---- training -------------------------------------------------------------------
 
@@ -162,7 +115,7 @@ class Lab(BaseLab):
         self._state = state if cfg.carry_state else None
         self._after_backward()
         self.optimizer.step()
-        self.schedule.step()
+        self.step_schedule()
         return total
 
     def _after_backward(self) -> None:
@@ -195,7 +148,7 @@ class Lab(BaseLab):
         first = self.step_count - len(norms) + 1
         self.clip_trace.extend((first + i, float(b), float(a)) for i, (b, a) in enumerate(norms[:, :2].tolist()))
         self._epoch_losses, self._epoch_norms = [], []
-        self._epoch_metrics = self._evaluate(train_loss)
+        self.epoch_metrics = self._evaluate(train_loss)
         means = norms.mean(0).tolist()
         self._record({"grad_norm": means[0], "clipped_norm": means[1], **dict(zip(self.layer_names, means[2:]))})
         if not math.isfinite(train_loss):
@@ -218,14 +171,11 @@ class Lab(BaseLab):
 
     def _record(self, norms: dict[str, float]) -> None:
         # (a None metric is a gap in the history's series)
-        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr, **norms})  # type: ignore[dict-item]
+        self.history.append(self.epoch, {**self.epoch_metrics, "lr": self.lr, **norms})
 
     # ---- changes --------------------------------------------------------------------
 
-    def configure(self, config: BaseModel) -> Rebuilt:
-        assert isinstance(config, Config)
-        old, self.config = self.config, config
-        changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
+    def reconfigure(self, old: Config, changed: set[str]) -> Rebuilt:
         if changed & TASK_KEYS:
             self._build_task()
         if changed & (TASK_KEYS | NETWORK_KEYS):
@@ -235,10 +185,10 @@ class Lab(BaseLab):
             self._state, self._position = None, None
         self.viewer.stale = True
         if changed & OPTIMIZER_KEYS:
-            self._build_optimizer()
+            self.build_optimizer(self.model.parameters())
             return "optimizer"
         if changed & SCHEDULE_KEYS:
-            self._build_schedule()
+            self.build_schedule()  # a change mid-run jumps onto the new curve
         return "none"
 
     def reset(self) -> None:
@@ -248,19 +198,13 @@ class Lab(BaseLab):
     transient = ("task", "viewer")
 
     def rebuilt(self) -> None:
+        """After a restore: the task, the view cache, and the schedule at the step it had reached."""
         cfg = self.config
         self.task = make_task(cfg.task, cfg.symbols)
         self.viewer = ViewMaker(self)
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.schedule.t, base_lr=cfg.learning_rate)
+        super().rebuilt()
 
     # ---- reading --------------------------------------------------------------------
-
-    @property
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def metrics(self) -> dict[str, float | None]:
-        return {k: (v if v is None or math.isfinite(v) else None) for k, v in self._epoch_metrics.items()}
 
     def views(self, full: bool) -> dict[str, Any]:
         return self.viewer.views(full)

@@ -24,6 +24,7 @@ class Recurrent(nn.Module):
                  bidirectional: bool, outputs: int, generator: torch.Generator) -> None:
         super().__init__()
         self.cell = cell
+        self.hidden = hidden  # units per direction
         self.directions = 2 if bidirectional else 1
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.layers = nn.ModuleList(
@@ -55,7 +56,7 @@ class Recurrent(nn.Module):
 
 def detached(state: State) -> State:
     """The state as values only: the gradient of later steps stops here (truncated BPTT)."""
-    return [tuple(t.detach() for t in s) if isinstance(s, tuple) else s.detach() for s in state]  # type: ignore[misc]
+    return [(s[0].detach(), s[1].detach()) if isinstance(s, tuple) else s.detach() for s in state]
 
 
 def step_work(cell: str, features: int, hidden: int, layers: int, directions: int, outputs: int, length: int, batch: int) -> float:

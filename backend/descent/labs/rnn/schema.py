@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from descent.labs.base.curve import ScheduleCurve
+from descent.labs.commands import Args
+from descent.labs.page import labels
 from descent.labs.rnn.tasks import SYMBOLS, TASKS
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import SCHEDULES, ScheduleParams
+from descent.nn.schedules import ScheduleParams
 
 MAX_LAYERS = 3
 MAX_HIDDEN = 64
@@ -18,41 +21,46 @@ MAX_HORIZON = 10_000  # schedule horizon in steps
 MAX_EXAMPLES = 16  # held-out sequences the views can show
 EPOCH_STEPS = 20  # an "epoch" is 20 batches of fresh sequences (the tasks have no fixed data set)
 
-TaskName = Literal[TASKS.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    TaskName = str
+    OptimizerName = str
+else:
+    TaskName = Literal[TASKS.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
 
-TASK_INFO = {e.name: dict(e.meta) for e in TASKS}
-SCHEDULE_USES = {e.name: list(e.meta["uses"]) for e in SCHEDULES}
-GATES = {"rnn": [], "lstm": ["input", "forget", "candidate", "output"], "gru": ["reset", "update", "candidate"]}
+# What the page needs to know about each task (which fields it reads, whether a backward pass may run).
+TASK_INFO: dict[str, Any] = {e.name: dict(e.meta) for e in TASKS}
+GATES: dict[str, Any] = {"rnn": [], "lstm": ["input", "forget", "candidate", "output"], "gru": ["reset", "update", "candidate"]}
+TITLE = "Recurrent"  # the lab's tab
 
 
-class Config(OptimizerParams, ScheduleParams):
+class Config(OptimizerParams, ScheduleParams):  # type: ignore[misc]  # (pydantic's mypy plugin: both bases' model_construct signatures; pydantic merges the fields)
     """Everything that defines a recurrent run. Keys are the URL-hash keys too."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False,
-                              json_schema_extra={"tasks": TASK_INFO, "schedule_uses": SCHEDULE_USES, "gates": GATES})
+                              json_schema_extra={"tasks": TASK_INFO, "gates": GATES})
 
     lab: Literal["rnn"] = "rnn"
-    task: TaskName = "delay"
-    length: int = Field(12, ge=2, le=MAX_LENGTH, description="time steps of a sequence (delay: the symbol to remember is length-1 steps back)")
-    symbols: int = Field(4, ge=2, le=len(SYMBOLS), description="delay: how many symbols (chance is 1/symbols)")
-    cell: Literal["rnn", "lstm", "gru"] = Field("gru", description="rnn: h = act(W x + U h + b); lstm: input/forget/output gates and a cell state; gru: reset/update gates")
-    nonlinearity: Literal["tanh", "relu"] = Field("tanh", description="rnn cell only: the activation of the hidden state")
-    layers: int = Field(1, ge=1, le=MAX_LAYERS)
-    hidden: int = Field(32, ge=2, le=MAX_HIDDEN, description="units of the hidden state (per direction)")
-    bidirectional: bool = Field(False, description="a second pass reads the sequence backwards (tasks whose answer it cannot see: delay, parity)")
-    bptt: int = Field(0, ge=0, le=MAX_LENGTH, description="truncated BPTT: the gradient flows back at most this many steps (the hidden state is carried on, detached); 0 = the whole sequence")
-    carry_state: bool = Field(False, description="start each batch from the last batch's final hidden state (detached) instead of zeros; sine and text then continue the same streams")
-    clip: bool = Field(True, description="clip the gradient's global norm (torch.nn.utils.clip_grad_norm_)")
-    max_norm: float = Field(1.0, gt=0, le=1000, description="the norm the gradient is clipped to")
-    batch_size: int = Field(32, ge=1, le=MAX_BATCH)
-    learning_rate: float = Field(0.01, gt=0, le=10)
-    optimizer: OptimizerName = "adam"
-    horizon: int = Field(1000, ge=2, le=MAX_HORIZON, description="steps the LR schedule is planned over")
-    temperature: float = Field(0.7, ge=0.05, le=3.0, description="text: temperature of the sampled continuation (low: likely characters; high: random)")
-    example: int = Field(0, ge=0, lt=MAX_EXAMPLES, description="which held-out sequence the views show")
-    view_layer: int = Field(1, ge=1, le=MAX_LAYERS, description="which layer the hidden-state and gate views show")
-    seed: int = Field(1, ge=0, le=2**31 - 1, description="seed of the weights and the data")
+    task: TaskName = Field("delay", title="Task", json_schema_extra=TASKS.schema_extra())
+    length: int = Field(12, title="Sequence length", ge=2, le=MAX_LENGTH, description="time steps of a sequence (delay: the symbol to remember is length-1 steps back)")
+    symbols: int = Field(4, title="Symbols", ge=2, le=len(SYMBOLS), description="delay: how many symbols (chance is 1/symbols)")
+    cell: Literal["rnn", "lstm", "gru"] = Field("gru", title="Cell", json_schema_extra=labels({"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}), description="rnn: h = act(W x + U h + b); lstm: input/forget/output gates and a cell state; gru: reset/update gates")
+    nonlinearity: Literal["tanh", "relu"] = Field("tanh", title="RNN activation", json_schema_extra=labels({"tanh": "tanh", "relu": "ReLU"}), description="rnn cell only: the activation of the hidden state")
+    layers: int = Field(1, title="Layers", ge=1, le=MAX_LAYERS)
+    hidden: int = Field(32, title="Hidden units", ge=2, le=MAX_HIDDEN, description="units of the hidden state (per direction)")
+    bidirectional: bool = Field(False, title="bidirectional", description="a second pass reads the sequence backwards (tasks whose answer it cannot see: delay, parity)")
+    bptt: int = Field(0, title="BPTT length (0 = all)", ge=0, le=MAX_LENGTH, description="truncated BPTT: the gradient flows back at most this many steps (the hidden state is carried on, detached); 0 = the whole sequence")
+    carry_state: bool = Field(False, title="carry hidden state between batches", description="start each batch from the last batch's final hidden state (detached) instead of zeros; sine and text then continue the same streams")
+    clip: bool = Field(True, title="clip gradient norm", description="clip the gradient's global norm (torch.nn.utils.clip_grad_norm_)")
+    max_norm: float = Field(1.0, title="Max norm", gt=0, le=1000, description="the norm the gradient is clipped to")
+    batch_size: int = Field(32, title="Batch size", ge=1, le=MAX_BATCH)
+    learning_rate: float = Field(0.01, title="Learning rate", gt=0, le=10)
+    optimizer: OptimizerName = Field("adam", title="Optimizer", json_schema_extra=OPTIMIZERS.schema_extra())
+    horizon: int = Field(1000, title="Schedule horizon (steps)", ge=2, le=MAX_HORIZON, description="steps the LR schedule is planned over")
+    temperature: float = Field(0.7, title="Sampling temperature", ge=0.05, le=3.0, description="text: temperature of the sampled continuation (low: likely characters; high: random)")
+    example: int = Field(0, title="Example", ge=0, lt=MAX_EXAMPLES, description="which held-out sequence the views show")
+    view_layer: int = Field(1, title="Layer shown", ge=1, le=MAX_LAYERS, description="which layer the hidden-state and gate views show")
+    seed: int = Field(1, title="Seed", ge=0, le=2**31 - 1, description="seed of the weights and the data")
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
@@ -117,7 +125,7 @@ class Views(BaseModel):
     layer_grads: list[str] = Field(description="names of the per-layer weight-gradient series in the history")
     sample: str | None = Field(None, description="text: a continuation sampled at config.temperature after the held-out example")
     vocab: list[str] | None = Field(None, description="the task's classes (full frames only)")
-    lr_curve: dict | None = None
+    schedule: ScheduleCurve | None = Field(None, description="the planned LR curve: full frames and after it changes")
 
 
-COMMANDS: dict = {}
+COMMANDS: dict[str, type[Args]] = {}

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from descent.labs.attention.tasks import TEXT
+from descent.labs.corpus import TEXT
 from descent.registry import Registry
 
 IGNORE = -100  # target of unscored steps (torch's cross_entropy default)

@@ -82,7 +82,7 @@ def unroll(model: Recurrent, x: Tensor, nonlinearity: str = "tanh", cuts: set[in
     result = Unrolled(logits=x, hidden=[], outputs=[])
     out = x
     for layer in model.layers:
-        size = int(layer.hidden_size)  # type: ignore[arg-type]
+        size = model.hidden
         zero = x.new_zeros(batch, size)
         lstm = model.cell == "lstm"
         hs, gates, cells = _direction(model, layer, out, zero, zero if lstm else None, "", cuts, nonlinearity)

@@ -4,24 +4,39 @@ the chosen layer's hidden state, gates and cell state on a held-out sequence, th
 
 from __future__ import annotations
 
-import base64
 import math
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from typing import Any, Protocol
 
-import numpy as np
 import torch
 
-from descent.labs.rnn.schema import EPOCH_STEPS, GATES
-from descent.labs.rnn.tasks import IGNORE
+from descent.encoding import b64
+from descent.labs.rnn.bptt import scored_count, sequence_loss
+from descent.labs.rnn.model import Recurrent
+from descent.labs.rnn.schema import GATES, Config
+from descent.labs.rnn.tasks import IGNORE, Task
 from descent.labs.rnn.unroll import unroll
-from descent.nn.schedules import ScheduleParams, schedule_curve
-
-if TYPE_CHECKING:
-    from descent.labs.rnn.lab import Lab
 
 BPTT_BATCH = 32  # held-out sequences the BPTT view averages its gradient over
 SAMPLE_CHARS = 80  # characters of a sampled text continuation
-CURVE_POINTS = 200
+
+
+class Lab(Protocol):
+    """What the views read of the lab (lab.py), which builds them."""
+
+    config: Config
+    model: Recurrent
+    task: Task
+    eval_x: torch.Tensor
+    eval_y: torch.Tensor
+    clip_trace: deque[tuple[int, float, float]]
+    layer_names: list[str]
+    step_count: int
+    resets: int
+
+    def schedule_views(self, full: bool) -> dict[str, Any]: ...
+
+
 
 
 def grid(values: torch.Tensor, low: float | None = None, high: float | None = None) -> dict[str, Any]:
@@ -29,12 +44,8 @@ def grid(values: torch.Tensor, low: float | None = None, high: float | None = No
     v = values.detach().float().cpu()
     if low is not None and high is not None:
         data = ((torch.nan_to_num(v, nan=low).clamp(low, high) - low) / (high - low) * 255).round().to(torch.uint8).numpy()
-        return {"shape": list(v.shape), "encoding": "base64-uint8", "data": _b64(data), "low": low, "high": high}
-    return {"shape": list(v.shape), "encoding": "base64-float16", "data": _b64(v.numpy().astype("<f2"))}
-
-
-def _b64(a: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
+        return {"shape": list(v.shape), "encoding": "base64-uint8", "data": b64(data), "low": low, "high": high}
+    return {"shape": list(v.shape), "encoding": "base64-float16", "data": b64(v.numpy().astype("<f2"))}
 
 
 def cut_steps(length: int, bptt: int) -> list[int]:
@@ -45,8 +56,6 @@ def cut_steps(length: int, bptt: int) -> list[int]:
 def hidden_gradients(lab: Lab, x: torch.Tensor, y: torch.Tensor) -> tuple[list[list[float | None]], Any]:
     """||dL/dh_t|| per layer and step (forward direction), L the training loss on (x, y), the
     graph cut where training cuts it; and the unrolled network (for the other views)."""
-    from descent.labs.rnn.lab import scored_count, sequence_loss
-
     cfg = lab.config
     with torch.enable_grad():
         run = unroll(lab.model, x, cfg.nonlinearity, set(cut_steps(cfg.length, cfg.bptt)))
@@ -69,7 +78,6 @@ class ViewMaker:
         self._cached: dict[str, Any] = {}
         self._sample_key: tuple | None = None
         self._sample: str | None = None
-        self._curve_sent: tuple | None = None
 
     def views(self, full: bool) -> dict[str, Any]:
         lab = self.lab
@@ -79,9 +87,7 @@ class ViewMaker:
         views = {**self._cached, "clip": self._clip_trace(), "layer_grads": lab.layer_names, "sample": self._text_sample()}
         if full:
             views["vocab"] = list(lab.task.vocab)
-        key = self._curve_key()
-        if full or key != self._curve_sent:  # the planned LR: when it changes, and to a new client
-            views["lr_curve"], self._curve_sent = self._planned_curve(), key
+        views.update(lab.schedule_views(full))  # the planned LR: when it changes, and to a new client
         return views
 
     def _compute(self) -> dict[str, Any]:
@@ -138,17 +144,6 @@ class ViewMaker:
         if key != self._sample_key:
             self._sample_key, self._sample = key, sample_text(lab, SAMPLE_CHARS)
         return self._sample
-
-    def _curve_key(self) -> tuple:
-        cfg = self.lab.config
-        return (cfg.learning_rate, cfg.horizon, *(getattr(cfg, f) for f in ScheduleParams.model_fields))
-
-    def _planned_curve(self) -> dict[str, Any]:
-        cfg = self.lab.config
-        lrs = schedule_curve(cfg, cfg.learning_rate, cfg.horizon)
-        every = max(1, len(lrs) // CURVE_POINTS)
-        steps = [*range(0, len(lrs), every), len(lrs) - 1]
-        return {"step": steps, "lr": [lrs[i] for i in steps], "steps_per_epoch": EPOCH_STEPS}
 
 
 @torch.no_grad()

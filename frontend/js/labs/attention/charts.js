@@ -1,19 +1,9 @@
-// The attention lab's chart setup: BASE, the layout of its charts (its metric curves are
-// the shared LossChart, its LR the shared ScheduleChart), and a colour per head.
+// The attention lab's chart setup: BASE, the layout of its charts (the toolkit's CHART_BASE;
+// its metric curves are the shared LossChart, its LR the shared ScheduleChart), and a colour per head.
 
-import { LEGEND_ABOVE } from "../../losschart.js";
+import { CHART_BASE } from "../../view/index.js";
 
-export const BASE = {
-  margin: { l: 44, r: 44, t: 24, b: 28 },
-  height: 140,
-  showlegend: true,
-  legend: { ...LEGEND_ABOVE, font: { size: 11 } },
-  xaxis: { title: { text: "epoch", font: { size: 10 } }, zeroline: false },
-  yaxis: { rangemode: "tozero", zeroline: false },
-  paper_bgcolor: "rgba(0,0,0,0)",
-  plot_bgcolor: "rgba(0,0,0,0)",
-  font: { family: "inherit", size: 11 },
-};
+export const BASE = CHART_BASE; // (the toolkit's, shared with the other labs)
 
 // Each head's curve: a colour per head, a dash per layer. The colours keep a contrast of 3:1
 // or more on the light and the dark panel alike.

@@ -1,13 +1,20 @@
 // The recurrent lab's per-frame charts: the BPTT view (||dL/dh_t|| along time, cuts marked),
 // the gradient norm before/after clipping per step, and predictions vs targets.
-import { Pacer } from "../../pace.js";
-import { plot } from "../../theme.js";
-import { BASE } from "../attention/charts.js";
+import { CHART_BASE as BASE, Pacer, plot } from "../../view/index.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e"];
-// a log axis with plain labels (Plotly picks decades on long ranges, 1-2-5 digits on short ones)
-export const LOG_AXIS = { type: "log", tickformat: "~g", zeroline: false };
+// a log axis with plain labels (Plotly picks decades on long ranges, 1-2-5 digits on short
+// ones), a few of them: the charts are short, and crowded labels overlap
+export const LOG_AXIS = { type: "log", tickformat: "~g", zeroline: false, nticks: 5 };
+
+// LOG_AXIS for these values: over one to a few decades Plotly would label every digit
+// (0.05, 0.06 ... 0.9, 1: the labels overlap on a short chart), so only 1, 2 and 5 there
+export function logAxis(values) {
+  const v = values.filter((x) => x > 0 && Number.isFinite(x));
+  const span = v.length ? Math.log10(Math.max(...v) / Math.min(...v)) : 0;
+  return span > 0.7 && span <= 2.5 ? { ...LOG_AXIS, dtick: "D2" } : LOG_AXIS;
+}
 
 class Paced {
   constructor(el) { this.el = el; this.pacer = new Pacer(); }
@@ -24,9 +31,10 @@ export class BpttChart extends Paced {
     }));
     const shapes = view.cuts.map((t) => ({ type: "line", x0: t - 0.5, x1: t - 0.5, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 1.5, dash: "dot" } }));
     const annotations = view.cuts.length ? [{ x: view.cuts[0] - 0.5, yref: "paper", y: 1, text: "cut (detach)", showarrow: false, font: { size: 10, color: "#d62728" }, xanchor: "left", yanchor: "top" }] : [];
-    this.draw(data, { ...BASE, height: 150, showlegend: view.norms.length > 1, shapes, annotations,
+    // (room on the left for small norms written out: 0.00045)
+    this.draw(data, { ...BASE, margin: { ...BASE.margin, l: 58 }, height: 150, showlegend: view.norms.length > 1, shapes, annotations,
       xaxis: { title: { text: "time step t", font: { size: 10 } }, range: [-0.5, Math.max(1, length - 0.5)], zeroline: false },
-      yaxis: LOG_AXIS });
+      yaxis: logAxis(view.norms.flat()) });
   }
 }
 
@@ -37,7 +45,8 @@ export class ClipChart extends Paced {
       { x: view.step, y: view.after, name: "after clipping", mode: "lines", line: { color: "#0877bd", width: 1.5, dash: "dot" }, hovertemplate: "step %{x}: %{y:.3g}<extra>after</extra>" },
     ];
     const shapes = maxNorm == null ? [] : [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: maxNorm, y1: maxNorm, line: { color: "#d62728", width: 1, dash: "dash" } }];
-    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis: LOG_AXIS });
+    const yaxis = logAxis([...view.before, ...view.after, ...(maxNorm == null ? [] : [maxNorm])]);
+    this.draw(data, { ...BASE, shapes, xaxis: { title: { text: "step", font: { size: 10 } }, zeroline: false }, yaxis });
   }
 }
 

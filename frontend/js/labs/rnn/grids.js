@@ -1,7 +1,6 @@
 // The recurrent lab's time x unit pictures: decoding the server's compact grids (uint8 over a
 // range, or float16) and drawing them as Plotly heatmaps (time across, units down).
-import { decodeBase64 } from "../../colors.js";
-import { plot } from "../../theme.js";
+import { decodeBase64, plot } from "../../view/index.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 // diverging: negative blue, zero neutral, positive orange (legible on light and dark panels)

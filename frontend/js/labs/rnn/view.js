@@ -1,34 +1,31 @@
 // The recurrent lab view: setup column; the inside of the network on a held-out sequence
 // (hidden state, gates, cell state: time x unit heatmaps) and the BPTT view (||dL/dh_t||
 // along time); the curves, the clipping trace, predictions vs targets and a text sample.
-// (Its layout reuses the attention lab's column classes, so embed and projector modes apply.)
-import { buildControls, LR_LADDER } from "../../controls.js";
-import { LossChart } from "../../losschart.js";
-import { showNumber } from "../../finite.js";
-import { BASE } from "../attention/charts.js";
+// (Its layout reuses the attention lab's column classes of the page's stylesheet, so embed and
+// projector modes apply.)
+import { buildControls, CHART_BASE as BASE, fixed, labelOf, LossChart, LR_LADDER, percent, Plotly, refs } from "../../view/index.js";
 import { decodeGrid, heatmap, rowZ } from "./grids.js";
-import { BpttChart, ClipChart, LOG_AXIS, PredictionChart } from "./charts.js";
+import { BpttChart, ClipChart, LOG_AXIS, logAxis, PredictionChart } from "./charts.js";
 
-export const title = "RNN";
 export const counter = "Epoch";
 
 const CONTROLS = [
-  { key: "task", label: "Task", kind: "select", where: "hyper" },
-  { key: "cell", label: "Cell", kind: "select", where: "hyper" },
-  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
-  { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
-  { key: "length", label: "Sequence length", kind: "range", where: "data", step: 1 },
-  { key: "symbols", label: "Symbols", kind: "range", where: "data", step: 1 },
-  { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1 },
-  { key: "nonlinearity", label: "RNN activation", kind: "select", where: "model" },
-  { key: "layers", label: "Layers", kind: "range", where: "model", step: 1 },
-  { key: "hidden", label: "Hidden units", kind: "range", where: "model", step: 1 },
-  { key: "bidirectional", label: "bidirectional", kind: "check", where: "model" },
-  { key: "bptt", label: "BPTT length (0 = all)", kind: "range", where: "train", step: 1 },
-  { key: "carry_state", label: "carry hidden state between batches", kind: "check", where: "train" },
-  { key: "clip", label: "clip gradient norm", kind: "check", where: "train" },
-  { key: "max_norm", label: "Max norm", kind: "select", where: "train", options: () => [0.1, 0.25, 0.5, 1, 2, 5, 10, 100] },
-  { key: "temperature", label: "Sampling temperature", kind: "select", where: "train", options: () => [0.2, 0.5, 0.7, 1, 1.5, 2] },
+  { key: "task", kind: "select", where: "hyper" },
+  { key: "cell", kind: "select", where: "hyper" },
+  { key: "learning_rate", kind: "select", where: "hyper", options: () => LR_LADDER },
+  { key: "optimizer", kind: "select", where: "hyper" },
+  { key: "length", kind: "range", where: "data", step: 1 },
+  { key: "symbols", kind: "range", where: "data", step: 1 },
+  { key: "batch_size", kind: "range", where: "data", step: 1 },
+  { key: "nonlinearity", kind: "select", where: "model" },
+  { key: "layers", kind: "range", where: "model", step: 1 },
+  { key: "hidden", kind: "range", where: "model", step: 1 },
+  { key: "bidirectional", kind: "check", where: "model" },
+  { key: "bptt", kind: "range", where: "train", step: 1 },
+  { key: "carry_state", kind: "check", where: "train" },
+  { key: "clip", kind: "check", where: "train" },
+  { key: "max_norm", kind: "select", where: "train", options: () => [0.1, 0.25, 0.5, 1, 2, 5, 10, 100] },
+  { key: "temperature", kind: "select", where: "train", options: () => [0.2, 0.5, 0.7, 1, 1.5, 2] },
 ];
 
 const TEMPLATE = `
@@ -84,17 +81,16 @@ const STYLE = `
 .attn-setup .control-check { margin: 0.35rem 0; font-size: 0.85rem; }
 `;
 
-const fmt = (v, d = 3) => showNumber(v, (x) => x.toFixed(d));
-const pct = (v) => showNumber(v, (x) => `${(100 * x).toFixed(1)}%`);
-const CELL_NAMES = { rnn: "RNN", lstm: "LSTM", gru: "GRU" };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9"];
+// the main picture: at least 40% of an embed 600 px high, and 200 px on a laptop screen
+const HIDDEN_HEIGHT = 240;
 
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
   const style = document.createElement("style");
   style.textContent = STYLE;
   root.prepend(style);
-  const ref = Object.fromEntries([...root.querySelectorAll("[data-ref]")].map((el) => [el.dataset.ref, el]));
+  const ref = refs(root);
   const tasks = ctx.schema.tasks || {};
   const examples = ctx.schema.properties.example.exclusiveMaximum ?? 16;
   let current = null;
@@ -108,8 +104,6 @@ export async function mount(root, ctx) {
     resync = setTimeout(() => current && applyConfig(current), 800);
   };
   const controls = buildControls(CONTROLS, ctx.schema, { hyper: ctx.hyper, data: ref.data, model: ref.model, train: ref.train }, configure);
-  for (const opt of ctx.hyper.querySelectorAll("#ctl-task option")) opt.textContent = tasks[opt.value]?.label ?? opt.textContent;
-  for (const opt of ctx.hyper.querySelectorAll("#ctl-cell option")) opt.textContent = CELL_NAMES[opt.value] ?? opt.textContent;
   ref.prev.addEventListener("click", () => configure({ example: (current.example + examples - 1) % examples }));
   ref.next.addEventListener("click", () => configure({ example: (current.example + 1) % examples }));
   ref.layer.addEventListener("change", () => configure({ view_layer: Number(ref.layer.value) }));
@@ -131,7 +125,7 @@ export async function mount(root, ctx) {
     const h = inside.hidden;
     const bounded = h.encoding === "base64-uint8";
     const hv = decodeGrid(h);
-    heatmap(ref.hidden, rowZ(hv, h.shape, 0), { zmin: bounded ? -1 : undefined, zmax: bounded ? 1 : undefined, height: 170 });
+    heatmap(ref.hidden, rowZ(hv, h.shape, 0), { zmin: bounded ? -1 : undefined, zmax: bounded ? 1 : undefined, height: HIDDEN_HEIGHT });
     const panels = [];
     if (inside.gates) {
       const gv = decodeGrid(inside.gates);
@@ -164,7 +158,7 @@ export async function mount(root, ctx) {
     show("train", "max_norm", config.clip);
     show("train", "temperature", config.task === "text");
     ref.train.querySelector("#ctl-bptt").max = config.length;
-    ref.cellName.textContent = CELL_NAMES[config.cell];
+    ref.cellName.textContent = labelOf(ctx.schema, "cell", config.cell);
     if (regression !== (config.task === "sine")) { // a regressor has no accuracy
       regression = config.task === "sine";
       loss.setTraces(regression ? LOSSES : [...LOSSES, ACCURACY]);
@@ -175,7 +169,7 @@ export async function mount(root, ctx) {
     ref.layer.value = String(config.view_layer);
     ref.exampleLabel.textContent = `example ${config.example + 1} of ${examples}`;
     ref.note.textContent = config.task === "delay"
-      ? `The answer is the first symbol, due ${config.length - 1} steps later, after distracting symbols. Chance is ${pct(1 / config.symbols)}.`
+      ? `The answer is the first symbol, due ${config.length - 1} steps later, after distracting symbols. Chance is ${percent(1 / config.symbols)}.`
       : "An epoch is 20 batches of fresh sequences; the metrics are measured on held-out ones.";
   }
 
@@ -188,9 +182,9 @@ export async function mount(root, ctx) {
     status() {},
     frame(f) {
       const m = f.metrics;
-      ref.testLoss.textContent = fmt(m.test_loss, 4);
-      ref.trainLoss.textContent = fmt(m.train_loss, 4);
-      ref.acc.textContent = m.test_accuracy == null ? "—" : pct(m.test_accuracy);
+      ref.testLoss.textContent = fixed(m.test_loss, 4);
+      ref.trainLoss.textContent = fixed(m.train_loss, 4);
+      ref.acc.textContent = m.test_accuracy == null ? "—" : percent(m.test_accuracy);
       ref.accBox.hidden = !!regression;
       const v = f.views;
       if (v.layer_grads.join() !== layerKeys) {
@@ -200,6 +194,7 @@ export async function mount(root, ctx) {
         })));
       }
       for (const chart of [loss, layerGrads]) chart.apply(f.history);
+      layerGrads.layout.yaxis = logAxis(v.layer_grads.flatMap((key) => layerGrads.ys[key] ?? [])); // (its next redraw)
       inside = v.inside;
       drawInside();
       bptt.render(v.bptt, current?.length ?? 0);
