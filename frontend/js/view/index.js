@@ -7,6 +7,7 @@
 //   Plotly, plot, palette           charts in the theme's colours (plot = Plotly.react themed)
 //   LossChart                       the streaming loss chart
 //   state                           the page's state (get / set / watch)
+//   decodeBase64, LUT, CodePanel    base64 frames to bytes, the diverging colour ramp, "show the code"
 export { refs } from "./refs.js";
 export { fixed, nonFinite, percent, showNumber, sig } from "./format.js";
 export { fullLabelOf, labelOf, property, titleOf, usesOf } from "./labels.js";
@@ -15,3 +16,5 @@ export { Plotly } from "./plotly.js";
 export { cssColor, palette, plot, projecting } from "../theme.js";
 export { LossChart } from "../losschart.js";
 export * as state from "./state.js";
+export { decodeBase64, LUT } from "../colors.js";
+export { CodePanel } from "../codepanel.js";
