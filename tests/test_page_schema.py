@@ -31,7 +31,8 @@ def test_labs_come_in_order_with_their_titles() -> None:
     labs = json_schema()["labs"]
     assert list(labs) == list(LAB_NAMES)
     assert {name: lab["title"] for name, lab in labs.items()} == {
-        "mlp": "Playground", "attention": "Attention", "arena": "Arena", "backprop": "Backprop", "rnn": "Recurrent"}
+        "mlp": "Playground", "attention": "Attention", "arena": "Arena", "backprop": "Backprop", "cnn": "Convolution",
+        "rnn": "Recurrent"}
 
 
 def test_every_choice_names_each_value_and_every_use_is_a_field() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 JsonSchema = dict[str, Any]
 
 
@@ -29,3 +31,21 @@ def retitled(titles: dict[str, str], extra: JsonSchema | None = None) -> Callabl
         schema.update(extra or {})
 
     return apply
+
+
+def inlined_schema(model: type[BaseModel]) -> JsonSchema:
+    """A model's JSON Schema with its $refs replaced by the definitions (to embed it elsewhere)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined

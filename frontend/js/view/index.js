@@ -10,6 +10,7 @@
 //   Pacer                           redraw a costly chart at most every so often
 //   decodeBase64                    a frame's base64 array -> its bytes
 //   state                           the page's state (get / set / watch)
+//   decodeBase64, LUT, CodePanel    base64 frames to bytes, the diverging colour ramp, "show the code"
 export { refs } from "./refs.js";
 export { fixed, nonFinite, percent, showNumber, sig } from "./format.js";
 export { fullLabelOf, labelOf, property, titleOf, usesOf } from "./labels.js";
@@ -21,3 +22,5 @@ export { CHART_BASE } from "./chart.js";
 export { Pacer } from "../pace.js";
 export { decodeBase64 } from "../colors.js";
 export * as state from "./state.js";
+export { decodeBase64, LUT } from "../colors.js";
+export { CodePanel } from "../codepanel.js";

@@ -10,7 +10,7 @@ from descent.labs.attention.positional import POSITIONAL
 from descent.labs.attention.tasks import SYMBOLS, TASKS
 from descent.labs.base.curve import ScheduleCurve
 from descent.labs.commands import Args
-from descent.labs.page import labels, retitled
+from descent.labs.page import inlined_schema, labels, retitled
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import ScheduleParams
 
@@ -119,24 +119,6 @@ class ProbeReply(BaseModel):
     output: str = Field(description="the answer: the predictions at the answer positions")
     answer: list[int] = Field(description="the answer positions")
     continuation: str | None = Field(None, description="next-token tasks: a greedy continuation of the input")
-
-
-def inlined_schema(model: type[BaseModel]) -> dict:
-    """A model's JSON Schema with its $refs replaced by the definitions (to embed it elsewhere)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: inline(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [inline(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = inline(schema)
-    return inlined
 
 
 class Views(BaseModel):

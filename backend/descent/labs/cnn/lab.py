@@ -13,13 +13,13 @@ from descent.history import History
 from descent.labs.base import Lab as BaseLab
 from descent.labs.base import Rebuilt
 from descent.labs.cnn import views
-from descent.labs.cnn.blocks import Layer, multiply_adds, parameter_count, plan
+from descent.labs.cnn.blocks import multiply_adds, parameter_count
 from descent.labs.cnn.datasets import DATASETS, load
-from descent.labs.cnn.network import Network
+from descent.labs.cnn.network import Network, layers_of
 from descent.labs.cnn.schema import COMMANDS, Config, NoArgs, PredictArgs
 from descent.labs.commands import CommandError
-from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import ScheduleParams, build_schedule
+from descent.nn.optimizers import OptimizerParams
+from descent.nn.schedules import ScheduleParams
 
 DATA_KEYS = {"dataset"}
 NETWORK_KEYS = {"dataset", "blocks", "activation", "seed", "init", "init_scale", "init_value"}
@@ -28,20 +28,13 @@ SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
 WRONG = 8  # the most confidently wrong test images shown
 
 
-def layers_of(config: Config) -> list[Layer]:
-    data = DATASETS[config.dataset]
-    return plan(config.blocks, data.size, len(data.classes))
-
-
-class Lab(BaseLab):
-    config: Config
+class Lab(BaseLab[Config]):
     command_args = COMMANDS
     cost_fields = ("batch_size", "blocks", "dataset")
     transient = ("train_x", "train_y", "test_x", "test_y")
 
     def __init__(self, config: Config, device: torch.device) -> None:
-        self.device = device
-        self.config = config
+        super().__init__(config, device)
         self.resets = 0
         self._load_data()
         self._build_network()
@@ -80,17 +73,8 @@ class Lab(BaseLab):
         series = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr")
         self.history = History((*series, *(views.grad_key(r) for r in self.grad_rows)))
         self._grad_norms: list[float | None] = [None] * len(self.grad_rows)
-        self._build_optimizer()
+        self.build_optimizer(self.model.parameters())
         self._evaluate(train_loss=None, train_accuracy=None)
-
-    def _build_optimizer(self) -> None:
-        cfg = self.config
-        self.optimizer = OPTIMIZERS[cfg.optimizer].fn(self.model.parameters(), cfg.learning_rate, cfg)
-        self._build_schedule()
-
-    def _build_schedule(self) -> None:
-        cfg = self.config
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.step_count, base_lr=cfg.learning_rate)
 
     # ---- training -------------------------------------------------------------------
 
@@ -110,7 +94,7 @@ class Lab(BaseLab):
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            self.schedule.step()
+            self.step_schedule()
             self._epoch_loss += loss.detach() * len(y)
             self._epoch_right += (logits.detach().argmax(-1) == y).sum()
             self.step_count += 1
@@ -158,30 +142,28 @@ class Lab(BaseLab):
              "image": views.image_bytes(self.test_x[i, 0])}
             for i in worst.tolist() if confidence[i] >= 0
         ]
-        self._epoch_metrics = {
+        self.epoch_metrics = {
             "train_loss": train_loss,
             "test_loss": loss if math.isfinite(loss) else None,
             "train_accuracy": train_accuracy,
             "test_accuracy": float((predicted == self.test_y).float().mean()),
         }
         grads = dict(zip((views.grad_key(r) for r in self.grad_rows), self._grad_norms))
-        self.history.append(self.epoch, {**self._epoch_metrics, "lr": self.lr, **grads})  # type: ignore[dict-item]
+        self.history.append(self.epoch, {**self.epoch_metrics, "lr": self.lr, **grads})
 
     # ---- changes --------------------------------------------------------------------
 
-    def configure(self, config: Config) -> Rebuilt:
-        old, self.config = self.config, config
-        changed = {k for k in Config.model_fields if getattr(old, k) != getattr(config, k)}
+    def reconfigure(self, old: Config, changed: set[str]) -> Rebuilt:
         if changed & DATA_KEYS:
             self._load_data()
         if changed & NETWORK_KEYS:
             self._build_network()
             return "network"
         if changed & OPTIMIZER_KEYS:
-            self._build_optimizer()
+            self.build_optimizer(self.model.parameters())
             return "optimizer"
         if changed & SCHEDULE_KEYS:
-            self._build_schedule()
+            self.build_schedule()  # a change mid-run jumps onto the new curve
         return "none"
 
     def reset(self) -> None:
@@ -190,18 +172,10 @@ class Lab(BaseLab):
 
     def rebuilt(self) -> None:
         """After a restore: the data (left out of snapshots) and the schedule at its step."""
-        cfg = self.config
         self._load_data()
-        self.schedule = build_schedule(self.optimizer, cfg, cfg.horizon, start=self.schedule.t, base_lr=cfg.learning_rate)
+        super().rebuilt()
 
     # ---- reading --------------------------------------------------------------------
-
-    @property
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def metrics(self) -> dict[str, float | None]:
-        return {k: (v if v is None or math.isfinite(v) else None) for k, v in self._epoch_metrics.items()}
 
     @torch.no_grad()
     def _predict(self, image: torch.Tensor, label: int | None) -> dict[str, Any]:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from descent.labs.cnn.blocks import Layer
+from descent.labs.cnn.blocks import Layer, plan
+from descent.labs.cnn.datasets import DATASETS
 from descent.nn.activations import ACTIVATIONS
 from descent.nn.initializers import INITIALIZERS, InitParams
+
+if TYPE_CHECKING:
+    from descent.labs.cnn.schema import Config
+
+
+def layers_of(config: Config) -> list[Layer]:
+    """The planned layers (shapes, formulas, receptive fields) of a config's network."""
+    data = DATASETS[config.dataset]
+    return plan(config.blocks, data.size, len(data.classes))
 
 
 def default_init(layer: nn.Module, generator: torch.Generator) -> nn.Module:

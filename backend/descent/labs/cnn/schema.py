@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from descent.labs.attention.schema import inlined_schema  # (a $ref-free schema to embed)
 from descent.labs.cnn.blocks import GRAMMAR, MAX_BLOCKS, plan
 from descent.labs.cnn.datasets import DATASETS
 from descent.labs.commands import Args
+from descent.labs.page import inlined_schema, labels
 from descent.nn.activations import ACTIVATIONS
-from descent.nn.initializers import INITIALIZERS, InitParams
+from descent.nn.initializers import InitParams
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
-from descent.nn.schedules import MAX_STEPS, SCHEDULES, ScheduleParams
+from descent.nn.schedules import MAX_STEPS, ScheduleParams
 
+TITLE = "Convolution"  # the lab's tab
 MAX_BATCH = 256
 MAX_EXAMPLES = 64  # test images the page can pick as "the chosen input"
 MAX_SHOWN = 4  # layers whose filters and maps a frame carries at once (they are most of its bytes)
@@ -29,14 +30,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 DEFAULT_BLOCKS: list[str] = list(PRESETS["lenet"]["blocks"])
 
-DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
-ActivationName = Literal[ACTIVATIONS.names()]  # type: ignore[valid-type]
-OptimizerName = Literal[OPTIMIZERS.names()]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # (the names come from the registries at import: to mypy they are strings)
+    DatasetName = str
+    ActivationName = str
+    OptimizerName = str
+else:
+    DatasetName = Literal[tuple(DATASETS)]
+    ActivationName = Literal[ACTIVATIONS.names()]
+    OptimizerName = Literal[OPTIMIZERS.names()]
 
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "init": INITIALIZERS}
 SCHEMA_EXTRA: dict[str, Any] = {
-    "x-uses": {key: {e.name: list(e.meta.get("uses", ())) for e in reg} for key, reg in CHOICES.items()},
-    "x-labels": {key: {e.name: e.meta.get("label", e.name) for e in reg} for key, reg in CHOICES.items()},
     "x-presets": PRESETS,
     "x-datasets": {d.name: {"label": d.label, "size": d.size, "classes": list(d.classes), "about": d.about} for d in DATASETS.values()},
     "x-grammar": GRAMMAR,
@@ -49,16 +52,16 @@ class Config(OptimizerParams, ScheduleParams, InitParams):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=SCHEMA_EXTRA)
 
     lab: Literal["cnn"] = "cnn"
-    dataset: DatasetName = "digits"
+    dataset: DatasetName = Field("digits", title="Data", json_schema_extra=labels({d.name: d.label for d in DATASETS.values()}))
     blocks: list[str] = Field(
         DEFAULT_BLOCKS, min_length=0, max_length=MAX_BLOCKS,
         description=f"the network, block by block ({GRAMMAR}); the output layer (dense to the classes, softmax) is added last",
     )
-    activation: ActivationName = Field("relu", description="what every 'act' block (and a residual block) applies")
-    batch_size: int = Field(32, ge=2, le=MAX_BATCH)
-    learning_rate: float = Field(0.01, gt=0, le=10)
-    optimizer: OptimizerName = "adam"
-    horizon: int = Field(2000, ge=2, le=MAX_STEPS, description="steps the LR schedule is planned over; after it the LR stays")
+    activation: ActivationName = Field("relu", title="Activation", json_schema_extra=ACTIVATIONS.schema_extra(), description="what every 'act' block (and a residual block) applies")
+    batch_size: int = Field(32, title="Batch size", ge=2, le=MAX_BATCH)
+    learning_rate: float = Field(0.01, title="Learning rate", gt=0, le=10)
+    optimizer: OptimizerName = Field("adam", title="Optimizer", json_schema_extra=OPTIMIZERS.schema_extra())
+    horizon: int = Field(2000, title="horizon (steps)", ge=2, le=MAX_STEPS, description="steps the LR schedule is planned over; after it the LR stays")
     example: int = Field(0, ge=0, lt=MAX_EXAMPLES, description="which test image the feature maps show")
     show: list[Annotated[int, Field(ge=0, le=MAX_BLOCKS)]] = Field(
         [0], max_length=MAX_SHOWN,

@@ -18,13 +18,14 @@ from torch import nn
 from descent.labs.cnn import datasets, network
 from descent.labs.cnn.datasets import DATASETS
 from descent.labs.cnn.schema import Config
-from descent.labs.mlp.script import _function, _helpers
+from descent.labs.scripts import function_source, helpers_source
 from descent.nn import initializers, moments
 from descent.nn.initializers import INITIALIZERS
 from descent.nn.optimizers import OPTIMIZERS
 from descent.nn.schedules import SCHEDULES
 
 FILENAME = "descent_cnn.py"
+INIT_HELPERS = ("_zero_bias",)  # helpers the initializers may refer to
 # what each dataset's generator needs besides itself
 DATA_HELPERS = {"digits": (), "digits16": ("_digits",), "bars": ("BAR_SIZE",), "shapes": ("SHAPE_SIZE",)}
 
@@ -49,8 +50,8 @@ def _data(cfg: Config) -> str:
     parts = []
     for name in DATA_HELPERS[cfg.dataset]:
         value = getattr(datasets, name)
-        parts.append(_function(value) if callable(value) else f"\n{name} = {value!r}\n")
-    parts.append(_function(make))
+        parts.append(function_source(value) if callable(value) else f"\n{name} = {value!r}\n")
+    parts.append(function_source(make))
     parts.append(f'''
 images, labels = {make.__name__}()
 # the lab's fixed split: {round(100 * datasets.TEST_FRACTION)}% for testing, by a seed of its own (the run's seed never changes it)
@@ -66,21 +67,19 @@ test_y = torch.from_numpy(labels[split[cut:]])
 
 def _init(cfg: Config) -> str:
     if cfg.init == "default":
-        return _function(network.default_init) + "\ndef init_layer(layer):\n    return default_init(layer, init_rng)\n"
+        return function_source(network.default_init) + "\ndef init_layer(layer):\n    return default_init(layer, init_rng)\n"
     fn = INITIALIZERS[cfg.init].fn
-    source = _function(fn)
-    return (_helpers(initializers, source) + source
+    source = function_source(fn)
+    return (helpers_source(initializers, INIT_HELPERS, source) + source
             + f"\ndef init_layer(layer):\n    {fn.__name__}(layer, hp, init_rng)\n    return layer\n")
 
 
 def _layers(cfg: Config) -> tuple[str, bool]:
     """The model's layers in the order the lab creates them (each conv or linear layer draws
     its init from init_rng in this order); and whether a residual block is among them."""
-    from descent.labs.cnn.lab import layers_of
-
-    built = network.Network(layers_of(cfg), cfg.activation, cfg, torch.Generator())  # (a throwaway, for its modules)
+    built = network.Network(network.layers_of(cfg), cfg.activation, cfg, torch.Generator())  # (a throwaway, for its modules)
     lines, residual = [], False
-    for layer, block in zip(layers_of(cfg), built.blocks):
+    for layer, block in zip(network.layers_of(cfg), built.blocks):
         note = f"  # {layer.token}: {'x'.join(map(str, layer.shape_out))}"
         if isinstance(block, network.Residual):
             residual = True
@@ -100,7 +99,7 @@ def render(config: Config) -> str:
     optimizer = OPTIMIZERS[cfg.optimizer]
     schedule = SCHEDULES[cfg.schedule]
     init = INITIALIZERS[cfg.init]
-    optimizer_source = _function(optimizer.fn)
+    optimizer_source = function_source(optimizer.fn)
     uses_moments = "from .moments import" in optimizer_source
     optimizer_source = re.sub(r"\n\s*from \.moments import \w+\n", "\n", optimizer_source)
     fields = sorted({*optimizer.meta["uses"], *schedule.meta["uses"], *init.meta["uses"]})
@@ -145,7 +144,7 @@ hp = SimpleNamespace({', '.join(f'{k}={getattr(cfg, k)!r}' for k in fields)})
         "\n" + inspect.getsource(moments.Moments) + "\n" if uses_moments else "",
         "\n" + inspect.getsource(moments.Yogi) + "\n" if uses_moments and cfg.optimizer == "yogi" else "",
         optimizer_source,
-        _function(schedule.fn),
+        function_source(schedule.fn),
         f'''
 optimizer = {optimizer.fn.__name__}(model.parameters(), {cfg.learning_rate!r}, hp)
 scheduler = {schedule.fn.__name__}(optimizer, hp, {cfg.horizon})

@@ -3,12 +3,11 @@ compact uint8 base64 (torch tensors in, JSON-ready dicts out)."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import numpy as np
 import torch
 
+from descent.encoding import b64
 from descent.labs.cnn.blocks import Layer
 
 
@@ -26,14 +25,14 @@ def encode(values: torch.Tensor, layer: int) -> dict[str, Any]:
         "encoding": "base64-uint8",
         "signed": signed,
         "scale": scale,
-        "data": base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii"),
+        "data": b64(data),
     }
 
 
 def image_bytes(image: torch.Tensor) -> str:
     """A (S, S) image in [0, 1] as base64 bytes (255 = ink)."""
     data = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-    return base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii")
+    return b64(data)
 
 
 def shown(show: list[int], layers: list[Layer]) -> list[int]:

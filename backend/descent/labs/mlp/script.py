@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import textwrap
-from collections.abc import Callable
 from typing import Any
 
 from torch import nn
@@ -22,6 +20,7 @@ from torch import nn
 from descent.labs.mlp import datasets
 from descent.labs.mlp.datasets import DATASETS, FEATURES, SAMPLES
 from descent.labs.mlp.schema import Config
+from descent.labs.scripts import function_source, helpers_source
 from descent.nn import dropout, initializers, losses, moments
 from descent.nn.initializers import INITIALIZERS
 from descent.nn.losses import LOSSES
@@ -36,25 +35,12 @@ HELPERS: dict[Any, tuple[str, ...]] = {
 }
 
 
-def _function(fn: Callable[..., Any]) -> str:
-    """A registered function's source without its decorator."""
-    source = textwrap.dedent(inspect.getsource(fn))
-    return "\n" + source[source.index("def "):].rstrip() + "\n\n"
+_function = function_source
 
 
 def _helpers(module: Any, body: str) -> str:
     """Source of the helpers of ``module`` that ``body`` mentions."""
-    out = []
-    for name in HELPERS.get(module, ()):
-        if not re.search(rf"\b{name}\b", body):
-            continue
-        value = getattr(module, name)
-        out.append(_function(value) if callable(value) else f"\n{name} = {_literal(value)}\n")
-    return "".join(out)
-
-
-def _literal(value: Any) -> str:
-    return f"np.array({value.tolist()!r})" if hasattr(value, "tolist") else repr(value)
+    return helpers_source(module, HELPERS.get(module, ()), body)
 
 
 def _feature(name: str) -> str:

@@ -1,7 +1,7 @@
 // Small images of the convolution lab: filters and feature maps arrive as uint8 base64 stacks
 // (signed: byte 128 = 0, drawn on the diverging orange-white-blue scale; unsigned: white to
 // dark blue), painted pixel for pixel into one canvas per layer and scaled up by CSS.
-import { decodeBase64, LUT } from "../../colors.js";
+import { decodeBase64, LUT } from "../../view/index.js";
 
 const RAMP_LO = [247, 249, 251];
 const RAMP_HI = [8, 48, 107];

@@ -12,7 +12,7 @@ export function renderTable(tbody, rows, size, show) {
   const key = `${size}|${JSON.stringify(rows.map((r) => [r.token, r.shape, r.params, r.rf]))}`;
   if (key !== tbody.dataset.key) {
     tbody.dataset.key = key;
-    const input = `<tr class="cnn-input-row"><td></td><td></td><td>input</td><td class="num">1×${size}×${size}</td><td></td><td></td><td class="num">1</td></tr>`;
+    const input = `<tr class="cnn-input-row"><td></td><td></td><td>input</td><td class="num">1×${size}×${size}</td><td class="cnn-formula"></td><td></td><td class="num">1</td></tr>`;
     tbody.innerHTML = input + rows.map((r, i) => `
     <tr data-row="${i}" class="cnn-kind-${r.kind}">
       <td>${r.shape.length === 3 ? `<input type="checkbox" data-show="${i}" aria-label="show layer ${i + 1}">` : ""}</td>

@@ -1,27 +1,22 @@
 // The convolution lab view: the setup (data, preset, blocks), the architecture table with
 // shapes, formulas, parameters and receptive fields, the filters and feature maps, and the
 // output: curves, draw-your-digit, confusion matrix, the most confident mistakes.
-import { CodePanel } from "../../codepanel.js";
-import { buildControls, LR_LADDER } from "../../controls.js";
-import { LossChart } from "../../losschart.js";
-import { showNumber } from "../../finite.js";
+import { buildControls, CodePanel, LossChart, LR_LADDER, Plotly, refs, showNumber } from "../../view/index.js";
 import { DrawPad } from "./draw.js";
 import { decode, paintFilters } from "./images.js";
 import { MapsPanel, renderTable, tickShown } from "./layers.js";
 import { renderConfusion, renderProbabilities, renderWrong } from "./output.js";
-import { CSS } from "./style.js";
 
-export const title = "Convolution";
 export const counter = "Epoch";
 
 const CONTROLS = [
-  { key: "dataset", label: "Data", kind: "select", where: "hyper" },
-  { key: "learning_rate", label: "Learning rate", kind: "select", where: "hyper", options: () => LR_LADDER },
-  { key: "optimizer", label: "Optimizer", kind: "select", where: "hyper" },
-  { key: "activation", label: "Activation", kind: "select", where: "hyper" },
-  { key: "batch_size", label: "Batch size", kind: "range", where: "data", step: 1, max: 128 },
-  { key: "init", label: "Initializer", kind: "select", where: "model" },
-  { key: "schedule", label: "LR schedule", kind: "select", where: "model" },
+  { key: "dataset", kind: "select", where: "hyper" },
+  { key: "learning_rate", kind: "select", where: "hyper", options: () => LR_LADDER },
+  { key: "optimizer", kind: "select", where: "hyper" },
+  { key: "activation", kind: "select", where: "hyper" },
+  { key: "batch_size", kind: "range", where: "data", step: 1, max: 128 },
+  { key: "init", kind: "select", where: "model" },
+  { key: "schedule", kind: "select", where: "model" },
 ];
 
 const TEMPLATE = `
@@ -91,14 +86,8 @@ const fmt = (v) => showNumber(v, (x) => x.toFixed(3));
 const GRAD_COLORS = ["#0877bd", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad", "#8b5cf6", "#795548"];
 
 export async function mount(root, ctx) {
-  if (!document.getElementById("cnn-style")) {
-    const style = document.createElement("style");
-    style.id = "cnn-style";
-    style.textContent = CSS;
-    document.head.append(style);
-  }
   root.innerHTML = TEMPLATE;
-  const ref = Object.fromEntries([...root.querySelectorAll("[data-ref]")].map((el) => [el.dataset.ref, el]));
+  const ref = refs(root);
   const presets = ctx.schema["x-presets"] ?? {};
   const datasets = ctx.schema["x-datasets"] ?? {};
   const examples = ctx.schema.properties.example.exclusiveMaximum ?? 64;
@@ -111,7 +100,6 @@ export async function mount(root, ctx) {
   let drawing = null; // the reply to the last drawing
 
   const controls = buildControls(CONTROLS, ctx.schema, { hyper: ctx.hyper, data: ref.data, model: ref.model }, (patch) => ctx.configure(patch));
-  for (const opt of ctx.hyper.querySelectorAll("#ctl-dataset option")) opt.textContent = datasets[opt.value]?.label ?? opt.textContent;
   ref.preset.addEventListener("change", () => { if (ref.preset.value) ctx.configure({ blocks: presets[ref.preset.value].blocks }); });
   ref.blocksForm.addEventListener("submit", (e) => {
     e.preventDefault();
