@@ -77,9 +77,10 @@ async def watch(url: str, config: dict[str, Any], seconds: float, ack: bool) -> 
         await ws.send(json.dumps({"type": "configure", "config": config}))
         await ws.send(json.dumps({"type": "control", "action": "play"}))
         frames, first, last = 0, None, None
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            msg = json.loads(await ws.recv())
+        # the window opens at the first running frame: a fresh server's worker builds its first
+        # lab (imports, first allocations) for seconds on a loaded machine
+        while first is None or time.monotonic() - first[0] < seconds:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 120))
             if msg["type"] != "frame" or msg["state"] != "running":
                 continue
             if ack:
