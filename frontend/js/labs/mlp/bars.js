@@ -1,5 +1,5 @@
 // Per-layer bars: gradient norms, update ratios, the optimizer's state tensors.
-import { nonFinite } from "../../finite.js";
+import { nonFinite } from "../../view/index.js";
 
 // Per-layer gradient norms as horizontal bars on a log scale.
 export function renderGradNorms(root, names, norms) {

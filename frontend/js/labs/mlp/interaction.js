@@ -1,7 +1,7 @@
 // The network diagram's hover and edit: a value card over a link or a bias (click it to
 // type a new value into the live model), and a hovered neuron's map shown in the main heatmap.
 import { CLASS_LUTS } from "../../colors.js";
-import { nonFinite } from "../../finite.js";
+import { nonFinite } from "../../view/index.js";
 
 const fmtValue = (v) => (!Number.isFinite(v) ? nonFinite(v) : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3));
 
