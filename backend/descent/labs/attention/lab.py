@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from descent.encoding import b64
 from descent.history import Cursor, History
+from descent.labs.attention import cost
+from descent.labs.attention.maps import encode_weights, head_entropy, to_bytes
 from descent.labs.attention.model import Transformer, masked_loss
 from descent.labs.attention.schema import COMMANDS, EPOCH_STEPS, Config, ProbeArgs
 from descent.labs.attention.tasks import IGNORE, Task, make_task
@@ -29,23 +30,6 @@ CONTINUATION = 24  # tokens a probe of a next-token task generates
 TIMELAPSE_BYTES = 512 * 1024  # per session: 48 frames of small maps, fewer of big ones
 
 
-def to_bytes(weights: torch.Tensor) -> np.ndarray:
-    """Weights in [0, 1] -> uint8 (byte b = weight b / 255); NaN (a diverged run) -> 0."""
-    return (torch.nan_to_num(weights, nan=0.0).clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-
-
-def encode_weights(weights: torch.Tensor | np.ndarray) -> str:
-    """Weights in [0, 1] (or their bytes) -> base64 of uint8, C order."""
-    data = weights if isinstance(weights, np.ndarray) else to_bytes(weights)
-    return b64(data)
-
-
-def head_entropy(maps: torch.Tensor) -> torch.Tensor:
-    """Mean entropy (nats) of each head's attention rows. (L, B, H, T, T) -> (L, H)."""
-    plogp = torch.where(maps > 0, maps * maps.clamp_min(1e-30).log(), torch.zeros_like(maps))
-    return -plogp.sum(-1).mean(dim=(1, 3))
-
-
 class Lab(BaseLab[Config]):
     command_args = COMMANDS
     curve_points = 200  # the planned LR curve is sent at this many points
@@ -58,26 +42,15 @@ class Lab(BaseLab[Config]):
 
     @classmethod
     def parameter_count(cls, config: Config) -> int:
-        """Trainable parameters of the transformer ``config`` builds, by formula (no build)."""
-        task = make_task(config.task, config.length, config.symbols)
-        v, t, d, f = len(task.vocab), task.seq_len, config.d_model, config.ffn
-        block = (3 * d * d + 3 * d) + (d * d + d) + (d * f + f + f * d + d) + 2 * (2 * d)  # qkv, out, ffn, 2 norms
-        positional = t * d if config.positional == "learned" else 0
-        final_norm = 2 * d if config.norm == "pre" else 0
-        return v * d + positional + config.layers * block + final_norm + (d * v + v)
+        """Trainable parameters of the transformer ``config`` builds (see cost.py)."""
+        return cost.parameter_count(config)
 
     cost_fields = ("batch_size", "length", "d_model", "ffn", "layers")
 
     @classmethod
     def step_work(cls, config: Config) -> float:
-        """Multiply-adds of one training step: per token and layer the q, k, v and output
-        projections (4 d^2), the feed-forward block (2 d ffn) and the attention itself
-        (scores and the weighted sum, 2 T d); then the output head (d v); backward about
-        twice the forward."""
-        task = make_task(config.task, config.length, config.symbols)
-        t, d = task.seq_len, config.d_model
-        per_token = config.layers * (4 * d * d + 2 * d * config.ffn + 2 * t * d) + d * len(task.vocab)
-        return 3.0 * config.batch_size * t * per_token
+        """Multiply-adds of one training step (see cost.py)."""
+        return cost.step_work(config)
 
     # ---- building -------------------------------------------------------------------
 

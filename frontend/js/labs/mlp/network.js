@@ -5,14 +5,11 @@
 // square on each neuron; hovering shows values, clicking a link or bias edits it.
 // Multiclass: one output node per class (edged in its colour), each showing its softmax probability.
 import { CLASS_LUTS, LUT, classColor, decodeBase64, paintCells } from "../../colors.js";
-import { nonFinite } from "../../finite.js";
 import { state } from "../../view/index.js";
+import { NetworkInteraction } from "./interaction.js";
+import { layoutNetwork, NODE_FULL } from "./layout.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const NODE_FULL = 40;
-const ROW_FULL = 52;
-
-const fmtValue = (v) => (!Number.isFinite(v) ? nonFinite(v) : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3));
 const linkWidth = (w) => (!Number.isFinite(w) ? 1 : 0.6 + Math.min(Math.abs(w), 4) * 1.35);
 const linkColor = (w) => (!Number.isFinite(w) ? "#c62828" : w >= 0 ? "#0877bd" : "#f59322");
 
@@ -21,9 +18,10 @@ export function paintMap(canvas, bytes, offset, n, lut = LUT) {
   paintCells(canvas, n, (i) => lut[bytes[offset + i]]);
 }
 
-export class NetworkView {
+export class NetworkView extends NetworkInteraction {
   // hooks: { onHoverNeuron(map | null), onEdit({layer, kind, to, from, value}) }
   constructor(root, featureLabels, maxLayers, maxWidth, onChange, hooks = {}) {
+    super();
     this.root = root;
     this.hooks = hooks;
     this.views = null; // the last frame's views (weights, biases, neuron maps)
@@ -40,26 +38,8 @@ export class NetworkView {
     const { features, hidden } = config;
     const names = this.featureLabels.map(([n]) => n);
     this.multiclass = config.problem === "multiclass";
-    const outputs = this.multiclass ? config.classes : 1; // (binary ce's two logits show as one output)
-    const columns = [names.length, ...hidden, outputs];
-    const width = this.root.clientWidth || 420;
-    // Embed mode: rows and nodes shrink to the height the frame leaves the diagram.
-    const rows = Math.max(names.length, ...hidden, outputs);
-    let ROW = ROW_FULL, NODE = NODE_FULL;
-    if (document.body.classList.contains("embed")) {
-      this.root.style.height = "";
-      const room = this.root.clientHeight;
-      if (room > 0) { ROW = Math.max(14, Math.min(ROW_FULL, (room - 36) / rows)); NODE = Math.min(NODE_FULL, ROW * 0.75); }
-    }
+    const { outputs, columns, width, height, node: NODE, x, y } = layoutNetwork(this.root, names.length, hidden, this.multiclass ? config.classes : 1);
     this.nodeSize = NODE;
-    const height = rows * ROW + 36;
-    const left = 64; // room for the feature labels
-    const gap = (width - left - NODE) / (columns.length - 1);
-    const x = (c) => left + c * gap;
-    const y = (c, i) => {
-      const n = columns[c];
-      return 36 + (height - 36 - n * ROW) / 2 + i * ROW;
-    };
 
     this.root.replaceChildren();
     this.links = []; // { el, layer, to, from } (from: index among the chosen features for layer 0)
@@ -224,111 +204,6 @@ export class NetworkView {
     if (this.hovered) this.hoverNeuron(...this.hovered);
   }
 
-  valueOf(target, kind) {
-    const v = this.views;
-    if (!v) return undefined;
-    return kind === "bias" ? v.biases[target.layer]?.[target.to] : v.weights[target.layer]?.[target.to]?.[target.from];
-  }
-
-  describe(target, kind) {
-    const layers = this.config.hidden.length;
-    const output = (i) => (this.multiclass ? `output ${i} (class ${i})` : "the output");
-    const neuron = (layer, i) => (layer >= layers ? output(i) : `neuron ${i + 1} of layer ${layer + 1}`);
-    if (kind === "bias") return `bias of ${neuron(target.layer, target.to)}`;
-    const from = target.layer === 0
-      ? (this.featureLabels.find(([n]) => n === this.config.features[target.from])?.[1] ?? "input")
-      : `neuron ${target.from + 1} of layer ${target.layer}`;
-    return `weight ${from} → ${neuron(target.layer, target.to)}`;
-  }
-
-  showCard(target, kind) {
-    if (this.editing) return;
-    this.cardTarget = target; this.cardKind = kind;
-    this.fillCard();
-    this.placeCard(target);
-    this.card.hidden = false;
-  }
-
-  fillCard() {
-    const { card, cardTarget: t, cardKind: kind } = this;
-    card.dataset.kind = kind;
-    card.dataset.layer = t.layer; card.dataset.to = t.to; card.dataset.from = kind === "bias" ? "" : t.from;
-    const value = this.valueOf(t, kind);
-    card.innerHTML = `<div class="value-what"></div><div class="value-number num"></div><div class="hint">click to edit</div>`;
-    card.firstChild.textContent = this.describe(t, kind);
-    card.children[1].textContent = value === undefined ? "—" : fmtValue(value);
-    card.dataset.value = value ?? "";
-  }
-
-  placeCard(target) {
-    const box = this.root.getBoundingClientRect();
-    const r = target.el.getBoundingClientRect();
-    const left = Math.min(box.width - 190, Math.max(0, r.left + r.width / 2 - box.left + 8));
-    this.card.style.left = `${left}px`;
-    this.card.style.top = `${r.top + r.height / 2 - box.top + 10}px`;
-  }
-
-  hideCard() {
-    if (this.editing) return;
-    this.card.hidden = true;
-    this.cardTarget = null;
-  }
-
-  // Click: the card turns into a number field; Enter applies it to the live model.
-  editCard(target, kind) {
-    this.editing = false;
-    this.showCard(target, kind);
-    this.editing = true;
-    const value = this.valueOf(target, kind);
-    const input = document.createElement("input");
-    input.type = "text";
-    input.className = "value-input";
-    input.value = value == null ? "" : String(value);
-    input.setAttribute("aria-label", this.describe(target, kind));
-    this.card.children[2].textContent = "Enter to apply · Esc to cancel";
-    this.card.children[1].replaceChildren(input);
-    // only this edit's own close counts (a late blur of an earlier field must not end a new edit)
-    const edit = {};
-    this.edit = edit;
-    const close = () => { if (this.edit !== edit) return; this.edit = null; this.editing = false; this.hideCard(); };
-    input.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") close();
-      if (e.key !== "Enter") return;
-      const text = input.value.trim();
-      const number = Number(text);
-      // sent as typed when it is not a number, so the server's message names the field
-      this.hooks.onEdit?.({ layer: target.layer, kind, to: target.to, ...(kind === "weight" ? { from: target.from } : {}),
-                            value: text !== "" && Number.isFinite(number) ? number : text });
-      close();
-    });
-    input.addEventListener("blur", () => setTimeout(close, 150));
-    input.focus();
-    input.select();
-  }
-
-  // A multiclass output: its softmax probability over the plane, in its class colour.
-  hoverOutput(j) {
-    this.hovered = ["output", j];
-    if (!this.hooks.onHoverNeuron || !this.decodedOutputs) return;
-    const n = this.views.neurons.resolution;
-    this.hooks.onHoverNeuron({
-      resolution: n, extent: this.views.neurons.extent, lut: CLASS_LUTS[j], note: "probability 0 to 1",
-      bytes: this.decodedOutputs.subarray(j * n * n, (j + 1) * n * n), label: `output ${j}, p(class ${j})`,
-    });
-  }
-
-  hoverNeuron(layer, i) {
-    if (layer === "output") { this.hoverOutput(i); return; }
-    this.hovered = layer == null ? null : [layer, i];
-    if (!this.hooks.onHoverNeuron) return;
-    if (layer == null || !this.decoded?.[layer]) { this.hooks.onHoverNeuron(null); return; }
-    const n = this.views.neurons.resolution;
-    this.hooks.onHoverNeuron({
-      resolution: n, extent: this.views.neurons.extent, scale: this.views.neurons.layers[layer].scale,
-      bytes: this.decoded[layer].subarray(i * n * n, (i + 1) * n * n), label: `neuron ${i + 1} of layer ${layer + 1}`,
-    });
-  }
-
   node(left, top, cls) {
     const el = document.createElement("div");
     el.className = `node ${cls}`;
@@ -348,27 +223,4 @@ export class NetworkView {
     const hidden = this.config.hidden;
     if (hidden.length > 0) this.onChange({ hidden: hidden.slice(0, -1) });
   }
-}
-
-// Per-layer gradient norms as horizontal bars on a log scale.
-export function renderGradNorms(root, names, norms) {
-  if (root.children.length !== norms.length) {
-    root.replaceChildren(
-      ...names.map((n) => {
-        const row = document.createElement("div");
-        row.className = "grad-row";
-        row.innerHTML = `<span class="grad-name">${n}</span><span class="grad-bar"><span></span></span><span class="grad-value num"></span>`;
-        return row;
-      }),
-    );
-  }
-  norms.forEach((v, i) => {
-    const row = root.children[i];
-    if (!row) return;
-    // log scale: 1e-6 -> 0 %, 10 -> 100 %; an overflowed norm (inf) fills the bar, NaN/null none
-    const t = v === Infinity ? 1 : Number.isFinite(v) && v > 0 ? Math.max(0, Math.min(1, (Math.log10(v) + 6) / 7)) : 0;
-    row.querySelector(".grad-bar span").style.width = `${(t * 100).toFixed(1)}%`;
-    row.querySelector(".grad-value").textContent = Number.isFinite(v) ? v.toExponential(1) : nonFinite(v);
-    row.classList.toggle("not-finite", !Number.isFinite(v));
-  });
 }
