@@ -8,7 +8,6 @@
 //   LossChart                       the streaming loss chart
 //   CHART_BASE                      the layout small charts start from
 //   Pacer                           redraw a costly chart at most every so often
-//   decodeBase64                    a frame's base64 array -> its bytes
 //   state                           the page's state (get / set / watch)
 //   decodeBase64, LUT, CodePanel    base64 frames to bytes, the diverging colour ramp, "show the code"
 export { refs } from "./refs.js";
@@ -20,7 +19,6 @@ export { cssColor, palette, plot, projecting } from "../theme.js";
 export { LossChart } from "../losschart.js";
 export { CHART_BASE } from "./chart.js";
 export { Pacer } from "../pace.js";
-export { decodeBase64 } from "../colors.js";
 export * as state from "./state.js";
 export { decodeBase64, LUT } from "../colors.js";
 export { CodePanel } from "../codepanel.js";

@@ -17,13 +17,9 @@ from descent.labs.attention.tasks import IGNORE, Task, make_task
 from descent.labs.attention.timelapse import Timelapse
 from descent.labs.base import Lab as BaseLab
 from descent.labs.base import Rebuilt
-from descent.nn.optimizers import OptimizerParams
-from descent.nn.schedules import ScheduleParams
 
 TASK_KEYS = {"task", "length", "symbols", "seed"}
 NETWORK_KEYS = {"layers", "heads", "d_model", "ffn", "positional", "causal", "norm", "ffn_activation"}
-OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
-SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
 EVAL_SIZE = 128  # held-out sequences scored at the end of every epoch
 SAMPLES = 6  # held-out examples shown as input -> output
 CONTINUATION = 24  # tokens a probe of a next-token task generates
@@ -176,12 +172,7 @@ class Lab(BaseLab[Config]):
         if "example" in changed:
             self.timelapse.clear()  # its frames show the old example
             self._capture()
-        if changed & OPTIMIZER_KEYS:
-            self.build_optimizer(self.model.parameters())
-            return "optimizer"
-        if changed & SCHEDULE_KEYS:
-            self.build_schedule()  # a change mid-run jumps onto the new curve
-        return "none"
+        return self.retrain(changed, self.model.parameters())
 
     def reset(self) -> None:
         self.resets += 1

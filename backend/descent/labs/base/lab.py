@@ -18,8 +18,8 @@ from descent.labs.base.curve import CURVE_POINTS, planned_curve
 from descent.labs.base.pace import Pace
 from descent.labs.base.snapshots import Unbuilt, dump, load
 from descent.labs.commands import Args, CommandError, parse
-from descent.nn.optimizers import OPTIMIZERS
-from descent.nn.schedules import Schedule, build_schedule
+from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
+from descent.nn.schedules import Schedule, ScheduleParams, build_schedule
 
 if TYPE_CHECKING:
     import torch
@@ -125,6 +125,21 @@ class Lab(ABC, Generic[C]):
         cfg: Any = self.config
         self.optimizer = OPTIMIZERS[cfg.optimizer].fn(params, cfg.learning_rate, cfg)
         self.build_schedule()
+
+    # fields whose change needs a new optimizer (its state lost), or only the schedule again
+    OPTIMIZER_KEYS: ClassVar[frozenset[str]] = frozenset({"optimizer", *OptimizerParams.model_fields})
+    SCHEDULE_KEYS: ClassVar[frozenset[str]] = frozenset({"learning_rate", "horizon", *ScheduleParams.model_fields})
+
+    def retrain(self, changed: set[str], params: Iterable[torch.Tensor]) -> Rebuilt:
+        """The end of every ``reconfigure``: a new optimizer over ``params`` when an optimizer
+        field changed, else the schedule attached again at the current step (a change mid-run
+        jumps onto the new curve) when a schedule field did."""
+        if changed & self.OPTIMIZER_KEYS:
+            self.build_optimizer(params)
+            return "optimizer"
+        if changed & self.SCHEDULE_KEYS:
+            self.build_schedule()
+        return "none"
 
     def build_schedule(self, start: int | None = None) -> None:
         """(Re)attach the config's schedule at step ``start`` (the current step by default):

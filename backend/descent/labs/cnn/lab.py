@@ -18,13 +18,9 @@ from descent.labs.cnn.datasets import DATASETS, load
 from descent.labs.cnn.network import Network, layers_of
 from descent.labs.cnn.schema import COMMANDS, Config, NoArgs, PredictArgs
 from descent.labs.commands import CommandError
-from descent.nn.optimizers import OptimizerParams
-from descent.nn.schedules import ScheduleParams
 
 DATA_KEYS = {"dataset"}
 NETWORK_KEYS = {"dataset", "blocks", "activation", "seed", "init", "init_scale", "init_value"}
-OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
-SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
 WRONG = 8  # the most confidently wrong test images shown
 
 
@@ -159,12 +155,7 @@ class Lab(BaseLab[Config]):
         if changed & NETWORK_KEYS:
             self._build_network()
             return "network"
-        if changed & OPTIMIZER_KEYS:
-            self.build_optimizer(self.model.parameters())
-            return "optimizer"
-        if changed & SCHEDULE_KEYS:
-            self.build_schedule()  # a change mid-run jumps onto the new curve
-        return "none"
+        return self.retrain(changed, self.model.parameters())
 
     def reset(self) -> None:
         self.resets += 1

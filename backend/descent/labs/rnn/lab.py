@@ -19,13 +19,9 @@ from descent.labs.rnn.model import Recurrent, State
 from descent.labs.rnn.schema import EPOCH_STEPS, Config
 from descent.labs.rnn.tasks import IGNORE, Task, make_task
 from descent.labs.rnn.views import ViewMaker
-from descent.nn.optimizers import OptimizerParams
-from descent.nn.schedules import ScheduleParams
 
 TASK_KEYS = {"task", "length", "symbols", "seed"}
 NETWORK_KEYS = {"cell", "nonlinearity", "layers", "hidden", "bidirectional"}
-OPTIMIZER_KEYS = {"optimizer"} | set(OptimizerParams.model_fields)
-SCHEDULE_KEYS = {"learning_rate", "horizon"} | set(ScheduleParams.model_fields)
 __all__ = ["Lab", "backprop_chunks", "sequence_loss"]  # (the BPTT functions: bptt.py)
 EVAL_SIZE = 256  # held-out sequences scored at the end of every epoch
 CLIP_TRACE = 200  # steps of before/after clipping norms kept for the view
@@ -184,12 +180,7 @@ class Lab(BaseLab[Config]):
         if changed & {"bptt", "carry_state"}:
             self._state, self._position = None, None
         self.viewer.stale = True
-        if changed & OPTIMIZER_KEYS:
-            self.build_optimizer(self.model.parameters())
-            return "optimizer"
-        if changed & SCHEDULE_KEYS:
-            self.build_schedule()  # a change mid-run jumps onto the new curve
-        return "none"
+        return self.retrain(changed, self.model.parameters())
 
     def reset(self) -> None:
         self.resets += 1
