@@ -440,7 +440,7 @@ BANNED_MODULES = {"pickle", "marshal", "shelve", "subprocess", "dill", "cloudpic
 # Session snapshots (a crashed worker's sessions restored) are pickled: made by the worker
 # processes and held by the server, they never come from a client (nor does anything else
 # the server pipes to its workers, which multiprocessing pickles anyway).
-SNAPSHOTS = {"runtime/snapshots.py": {"import pickle"}, "labs/base.py": {"import pickle", "torch.load()"}}
+SNAPSHOTS = {"runtime/snapshots.py": {"import pickle"}, "labs/base/snapshots.py": {"import pickle", "torch.load()"}}
 # Where modules are imported by name: the lab registry, and the transport mounting each
 # registered lab's offers (descent.labs.<name>.offers, names from LAB_NAMES only).
 IMPORTERS = {"labs/__init__.py", "server/api.py"}
