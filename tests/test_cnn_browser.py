@@ -43,6 +43,8 @@ def test_trains_filters_and_maps_change_and_a_drawing_is_predicted(page) -> None
     page.click("#play")
     wait_for(page, "Number(document.body.dataset.epoch) >= 8")
     page.click("#play")
+    # frames already on the wire still land; the server's "paused" status comes after them
+    wait_for(page, "document.body.dataset.state === 'paused'")
     assert page.evaluate(FILTER_PIXELS) != filters and page.evaluate(MAP_PIXELS) != maps
     accuracy = float(page.inner_text("[data-ref=testAcc]").rstrip("%"))
     assert accuracy > 85
