@@ -131,3 +131,23 @@ def test_the_pooling_lesson_opens_on_shapes_and_its_step_pools(page) -> None:
     wait_for(page, "document.querySelector('[data-ref=paramCount]').textContent.startsWith('700 ')")
     wait_for(page, "document.querySelectorAll('.cnn-maps figure[data-layer]').length === 3 && document.querySelectorAll('.cnn-bank').length === 2")
     shot(page, "cnn-lesson-pooling-1280x800")
+
+
+def test_compare_the_cnn_with_an_mlp_on_the_same_pixels(page) -> None:
+    """Fork… network "MLP on pixels": a second run from scratch on the same images; its loss
+    curves join the chart beside the CNN's."""
+    open_cnn(page)
+    page.click("[data-ref=forkButton]")
+    page.select_option("[data-ref=forkKey]", "blocks")
+    page.select_option("[data-ref=forkValue]", "MLP on pixels")
+    page.click("[data-ref=forkGo]")
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    page.click("#play")
+    wait_for(page, "Number(document.body.dataset.epoch) >= 3")
+    wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name.startsWith('compare: blocks flatten, dense64') && t.x.length >= 3)")
+    page.click("#play")
+    wait_for(page, "document.body.dataset.state === 'paused'")
+    page.locator("[data-ref=loss]").scroll_into_view_if_needed()
+    shot(page, "cnn-compare-mlp-1280x800")
+    page.click("[data-ref=unfork]")
+    wait_for(page, "!(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name.startsWith('compare:'))")

@@ -38,7 +38,7 @@ def test_every_preset_and_step_is_a_valid_setup(lesson: str) -> None:
         if step["patch"]:
             model.model_validate({**config.model_dump(), **step["patch"]})
         if step.get("fork"):  # a step that starts a second run beside the main one
-            assert spec["lab"] == "mlp" and set(step["fork"]) <= FORKABLE
+            assert set(step["fork"]) <= (FORKABLE if spec["lab"] == "mlp" else lab_class(spec["lab"]).comparable)
             model.model_validate({**config.model_dump(), **step["fork"]})
 
 
@@ -268,3 +268,24 @@ def test_pooling_learns_shapes_anywhere_with_fewer_weights() -> None:
     assert flat.metrics()["test_accuracy"] < 0.9 < 0.95 < pooled.metrics()["test_accuracy"]
     assert shifted_agreement(pooled) > shifted_agreement(flat) + 0.1
     assert "4,692" in spec["tries"][0]["text"] and "700" in spec["tries"][1]["text"] and "95 %" in spec["tries"][1]["text"]
+
+
+def test_the_rnn_forgets_where_the_lstm_remembers() -> None:
+    """rnn-memory: on the 60-step delay task the RNN stays near chance (25%) while an LSTM
+    beside it, on the same sequences (the lesson's second step), learns it."""
+    spec = LESSONS["rnn-memory"]
+    lab = build("rnn-memory")
+    fork = next(t["fork"] for t in spec["tries"] if t.get("fork"))
+    lab.command("fork", {"patch": fork})
+    for _ in range(15):
+        lab.train_steps(lab.steps_per_epoch)
+        if lab.twin.run.metrics()["test_accuracy"] >= 0.95:
+            break
+    assert lab.twin.run.metrics()["test_accuracy"] >= 0.95, lab.twin.run.history.series["test_accuracy"]
+    lab.train_steps(10 * lab.steps_per_epoch)  # the RNN gets more time than the LSTM needed, and still guesses
+    accuracy = lab.history.series["test_accuracy"]
+    assert max(accuracy) < 0.45, accuracy
+    # what the card says to look at: the BPTT view's gradient falls by orders of magnitude toward t = 0
+    norms = lab.views(False)["bptt"]["norms"][0]
+    assert norms[0] < norms[-1] / 100, norms
+    assert "25%" in spec["tries"][0]["text"] and "t = 0" in spec["tries"][0]["text"]

@@ -64,3 +64,41 @@ def test_rnn_screenshots(browser: Any, server_url: str) -> None:
         screenshot(page, f"rnn/rnn-{name}")
         context.close()
         assert not errors, errors
+
+
+def test_the_lesson_compares_rnn_and_lstm_and_the_code_shows(page: Any) -> None:
+    """rnn-memory: the second step starts an LSTM beside the RNN; its curves join the loss chart
+    and its BPTT norms the BPTT view (dashed); show the code opens the run's script."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_page(page, "/?lesson=rnn-memory", "document.body.dataset.lab === 'rnn'", HIDDEN_Z + " !== 'null'")
+    page.click(".lesson [data-step='1']")  # "do it": the LSTM from scratch
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    page.click("#play")
+    wait_for(page, f"{EPOCH} >= 6", 240)
+    wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name.startsWith('compare: cell lstm'))")
+    wait_for(page, "(document.querySelector('[data-ref=bptt]').data ?? []).some((t) => t.line.dash === 'dash' && t.y.length === 60)")
+    page.click("#play")
+    names = page.evaluate("() => document.querySelector('[data-ref=bptt]').data.map((t) => t.name)")
+    assert names == ["this run, layer 1", "cell lstm (from scratch), layer 1"], names
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "rnn/rnn-memory-1920x1080")
+    page.click("[data-ref=showCode]")
+    page.wait_for_selector(".code-panel:not([hidden])")
+    assert "class Recurrent(nn.Module)" in page.inner_text(".code-panel .code-text")
+    page.keyboard.press("Escape")
+    page.click("[data-ref=unfork]")
+    wait_for(page, "document.querySelector('[data-ref=bptt]').data.length === 1")
+
+
+def test_a_fork_picked_in_the_page(page: Any) -> None:
+    open_rnn(page, "&theme=dark")
+    page.click("[data-ref=forkButton]")
+    page.select_option("[data-ref=forkKey]", "cell")
+    page.select_option("[data-ref=forkValue]", "RNN")
+    page.click("[data-ref=forkGo]")
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    page.click("#play")
+    wait_for(page, f"{EPOCH} >= 3")
+    wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name === 'compare: cell rnn (from scratch) (test)')")
+    page.click("#play")
+    screenshot(page, "rnn/rnn-fork-dark-1280x800")

@@ -45,6 +45,12 @@ class History:
             self.stride *= 2
             self.version += 1
 
+    def keep_last(self) -> None:
+        """Forget every point but the last (a fork's curves start where it forked)."""
+        self.x = self.x[-1:]
+        self.series = {n: s[-1:] for n, s in self.series.items()}
+        self.version += 1
+
     def since(self, cursor: Cursor) -> dict[str, Any] | None:
         """The part a client with ``cursor`` lacks (a ``HistoryDelta``; None if nothing); advances the cursor."""
         reset = cursor.version != self.version

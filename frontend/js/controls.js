@@ -45,7 +45,11 @@ export function buildControls(table, configSchema, containers, onChange) {
         onChange({ [c.key]: typeof values[0] === "number" ? Number(raw) : raw });
       });
       box.append(select);
-      setters[c.key] = (v) => { select.value = String(v); };
+      setters[c.key] = (v) => {
+        // a value off the control's ladder (a lesson's lr 0.005, a URL's): offered as it is
+        if (![...select.options].some((o) => o.value === String(v))) select.add(new Option(labelOf(configSchema, c.key, v), String(v)));
+        select.value = String(v);
+      };
     } else if (c.kind === "number" || c.kind === "list" || c.kind === "check") {
       setters[c.key] = inputControl(c, configSchema, box, label, onChange);
     } else {

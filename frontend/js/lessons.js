@@ -29,8 +29,8 @@ export function toHash(config) {
 }
 
 // The lesson card: text, steps with a "do it" button where the step changes the setup
-// (``patch``) or starts a second run beside the main one (``fork``: the playground's
-// fork command, whose curves the loss chart overlays on the main run's).
+// (``patch``) or starts a second run beside the main one (``fork``: the
+// lab's fork command, whose curves the loss chart overlays on the main run's).
 export function showLesson({ id, lesson }, configure, command) {
   const card = document.createElement("aside");
   card.className = "lesson";

@@ -138,8 +138,9 @@ export class LossChart {
     if (extra) {
       // with compared runs the legend gets long: it goes below the plot, one run per line
       layout.legend = { orientation: "v", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } }; // (a wide chart would pack "h" entries under the axis title)
-      layout.height = (this.layout.height ?? 150) + 22 * (1 + extra);
-      layout.margin = { ...this.layout.margin, b: 30 + 22 * (1 + extra) };
+      const lines = this.traces.length + extra; // one legend entry per line, below the plot
+      layout.height = (this.layout.height ?? 150) + 20 * lines;
+      layout.margin = { ...this.layout.margin, b: 30 + 20 * lines };
     }
     this.el.style.height = extra ? `${layout.height}px` : ""; // the box grows with the plot
     plot(this.el, this.data(), layout);

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from descent.errors import describe
+from descent.history import HistoryDelta
 
 
 class CommandError(ValueError):
@@ -27,6 +28,28 @@ class Args(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     # what an unknown key is told, before the allowed keys (a model may say why they are few)
     unknown_key: ClassVar[str] = "unknown key"
+
+
+class NoArgs(Args):
+    """A command without arguments."""
+
+
+class ForkArgs(Args):
+    """``fork``: a second run beside the main one with ``patch`` applied (it replaces one running)."""
+
+    patch: dict[str, Any] = Field(description="the settings the second run changes, e.g. {\"learning_rate\": 0.1}")
+
+
+TWIN_COMMANDS: dict[str, type[Args]] = {"fork": ForkArgs, "unfork": NoArgs}
+
+
+class ForkView(BaseModel):
+    """A second run beside the main one (command ``fork``): its curves, in the frame's history format."""
+
+    label: str = Field(description="what differs, e.g. 'fork: optimizer adam' or 'compare: cell lstm (from scratch)'")
+    history: HistoryDelta | None = Field(description="new epochs since the last frame (reset = replace)")
+    diverged: str | None = None
+    views: dict[str, Any] | None = Field(None, description="what the lab shows of the second run beyond its curves")
 
 
 def number(lo: float, hi: float, description: str) -> Any:

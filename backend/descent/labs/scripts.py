@@ -31,3 +31,19 @@ def helpers_source(module: Any, names: Iterable[str], body: str) -> str:
 def literal(value: Any) -> str:
     """A constant as Python source (a numpy array as ``np.array([...])``)."""
     return f"np.array({value.tolist()!r})" if hasattr(value, "tolist") else repr(value)
+
+
+# an optimizer's import of the moment classes: the script holds the classes themselves
+_MOMENTS_IMPORT = r"\n\s*from descent\.nn\.moments import \w+\n"
+
+
+def optimizer_source(name: str) -> str:
+    """The registered optimizer ``name``'s source, after the moment classes it uses."""
+    from descent.nn import moments
+    from descent.nn.optimizers import OPTIMIZERS
+
+    source = function_source(OPTIMIZERS[name].fn)
+    if re.search(_MOMENTS_IMPORT, source) is None:
+        return source
+    classes = [moments.Moments, *([moments.Yogi] if name == "yogi" else [])]
+    return "".join("\n" + inspect.getsource(c) + "\n" for c in classes) + re.sub(_MOMENTS_IMPORT, "\n", source)

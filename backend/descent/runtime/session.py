@@ -106,6 +106,15 @@ class Session(Training):
                 message = f"{name} failed ({type(e).__name__}: {e})"
             self.error(message[:500], ["command", name])
             return
+        twin = getattr(self.lab, "twin", None)
+        if name == "fork" and twin is not None:
+            # two runs step in one session: together they stay within one setup's limits
+            refusal = too_big(self.lab.config.lab, self.lab.config, self.max_parameters, self.max_step_work, beside=twin.run.config)
+            if refusal:
+                self.lab.twin = None
+                self.error("args.patch: with the second run beside it, " + refusal.removeprefix("config: "), ["command", name, "args", "patch"])
+                return
+            self.allowance.step_cost = None  # its steps cost more now: measured afresh
         if reply is not None:
             self.emit(Reply(name=name, **reply))
         self.frames.dirty = True

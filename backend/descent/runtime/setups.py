@@ -49,11 +49,16 @@ def cost_fields(lab_name: str, config: BaseModel) -> str:
     return ", ".join(f"{f} ({getattr(config, f)})" for f in lab_class(lab_name).cost_fields if hasattr(config, f))
 
 
-def too_big(lab_name: str, config: BaseModel, max_parameters: int, max_step_work: float) -> str | None:
+def too_big(lab_name: str, config: BaseModel, max_parameters: int, max_step_work: float,
+            beside: BaseModel | None = None) -> str | None:
     """Why ``config`` is refused, naming the limit: its lab would exceed max_parameters, or a
     single training step would cost more than max_step_work (a step cannot be cut: it would
-    hold every session on the worker that long); None if it fits."""
+    hold every session on the worker that long); None if it fits. ``beside``: a second run's
+    config (fork / compare) that steps with it, counted together."""
     count, work = size(lab_name, config.model_dump_json())
+    if beside is not None:
+        other = size(lab_name, beside.model_dump_json())
+        count, work = count + other[0], work + other[1]
     if count > max_parameters:
         return (f"config: this setup has {count:,} trainable parameters; "
                 f"at most {max_parameters:,} are allowed (make the model smaller)")

@@ -84,7 +84,7 @@ class Training(Replies):
             return
         before = self.lab.step_count
         if self.cohort_key() is None:
-            self.lab.step(n)
+            self.lab.train_steps(n)  # (and its second run's, if it has one)
         else:  # a cohort of one: the batched step is cheaper than the lab's own (bench/batching.py)
             type(self.lab).step_together([self.lab], n)
         # (a paced lab may take fewer steps than asked: a 'step' press is owed until taken)

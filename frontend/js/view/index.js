@@ -10,6 +10,7 @@
 //   Pacer                           redraw a costly chart at most every so often
 //   state                           the page's state (get / set / watch)
 //   decodeBase64, LUT, CodePanel    base64 frames to bytes, the diverging colour ramp, "show the code"
+//   ForkControl, FORK_MARKUP        fork and compare: a second run beside the main one
 export { refs } from "./refs.js";
 export { fixed, nonFinite, percent, showNumber, sig } from "./format.js";
 export { fullLabelOf, labelOf, property, titleOf, usesOf } from "./labels.js";
@@ -22,3 +23,4 @@ export { Pacer } from "../pace.js";
 export * as state from "./state.js";
 export { decodeBase64, LUT } from "../colors.js";
 export { CodePanel } from "../codepanel.js";
+export { FORK_MARKUP, ForkControl } from "./fork.js";

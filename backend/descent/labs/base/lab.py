@@ -17,6 +17,7 @@ from descent.history import History
 from descent.labs.base.curve import CURVE_POINTS, planned_curve
 from descent.labs.base.pace import Pace
 from descent.labs.base.snapshots import Unbuilt, dump, load
+from descent.labs.base.twin import Twin
 from descent.labs.commands import Args, CommandError, parse
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import Schedule, ScheduleParams, build_schedule
@@ -198,6 +199,49 @@ class Lab(ABC, Generic[C]):
         clock: the session's worker waits meanwhile, never the lab."""
         return 0.0 if self.pace is None else self.pace.due_in()
 
+    # ---- fork and compare: a second run beside this one (twin.py) -----------------------
+
+    # the config fields a second run may change (none: the lab has no fork command); a lab
+    # with some adds TWIN_COMMANDS (fork, unfork) to its commands and fork_views to its views
+    comparable: ClassVar[frozenset[str]] = frozenset()
+    twin: Twin | None = None
+    twin_shown = False  # the page has a second run's curves (None once tells it the run ended)
+
+    def train_steps(self, n: int) -> None:
+        """``n`` steps of this run, and as many of its second run if it has one."""
+        self.step(n)
+        if self.twin is not None:
+            self.twin.step(n)
+
+    def command_fork(self, args: Any) -> dict[str, Any]:  # (ForkArgs)
+        """A second run with ``args.patch`` applied (it replaces one running); built whole
+        before it takes the old one's place, so a refusal changes nothing."""
+        self.twin = Twin(self, args.patch)
+        return {"label": self.twin.label}
+
+    def command_unfork(self, args: Any) -> dict[str, Any]:
+        self.twin = None
+        return {"label": None}
+
+    def fork_views(self, full: bool) -> dict[str, Any]:
+        """``{"fork": {label, history, diverged, ...}}`` while a second run runs, ``{"fork":
+        None}`` once after it ended, else nothing."""
+        if self.twin is None and not self.twin_shown:
+            return {}
+        self.twin_shown = self.twin is not None
+        return {"fork": self.twin.view(self, full) if self.twin else None}
+
+    def twin_views(self, run: Self) -> dict[str, Any]:
+        """What a lab shows of its second run beyond the curves (e.g. the recurrent lab's BPTT view)."""
+        return {}
+
+    def copy(self) -> Self:
+        """This run copied whole, without its second run (the path a snapshot takes)."""
+        state = self.__getstate__()
+        state.pop("twin", None)
+        state.pop("twin_shown", None)
+        return type(self).restore(dump(state))
+
     # ---- cross-session batching (the worker steps labs with equal keys together) -------
 
     def cohort_key(self) -> Any:
@@ -243,7 +287,12 @@ class Lab(ABC, Generic[C]):
         """The whole state of the run (weights, optimizer and schedule state, counters,
         random generators, history, views' bookkeeping) as bytes: the lab's attributes,
         pickled as one graph. Its size is bounded by the parameter limit."""
-        return dump({k: v for k, v in vars(self).items() if k not in self.transient})
+        return dump(self.__getstate__())
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The lab's attributes without the transient ones (also when a second run is pickled
+        inside its main run's snapshot; ``rebuilt`` makes them again)."""
+        return {k: v for k, v in vars(self).items() if k not in self.transient}
 
     @classmethod
     def restore(cls, data: bytes) -> Self:
@@ -259,6 +308,8 @@ class Lab(ABC, Generic[C]):
         builds them too (and calls this)."""
         if isinstance(self.schedule, Unbuilt):
             self.build_schedule(start=self.schedule.t)
+        if self.twin is not None:
+            self.twin.run.rebuilt()
 
     # ---- size guard (the session refuses configs over settings.max_parameters) ----------
 

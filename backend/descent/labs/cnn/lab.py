@@ -16,7 +16,7 @@ from descent.labs.cnn import views
 from descent.labs.cnn.blocks import multiply_adds, parameter_count
 from descent.labs.cnn.datasets import DATASETS, load
 from descent.labs.cnn.network import Network, layers_of
-from descent.labs.cnn.schema import COMMANDS, Config, NoArgs, PredictArgs
+from descent.labs.cnn.schema import COMMANDS, COMPARABLE, Config, NoArgs, PredictArgs
 from descent.labs.commands import CommandError
 
 DATA_KEYS = {"dataset"}
@@ -26,6 +26,7 @@ WRONG = 8  # the most confidently wrong test images shown
 
 class Lab(BaseLab[Config]):
     command_args = COMMANDS
+    comparable = COMPARABLE
     cost_fields = ("batch_size", "blocks", "dataset")
     transient = ("train_x", "train_y", "test_x", "test_y")
 
@@ -62,6 +63,7 @@ class Lab(BaseLab[Config]):
         self.step_count = 0
         self.epoch = 0
         self.diverged = None
+        self.twin = None  # a new network ends a second run
         self._order = torch.randperm(len(self.train_y), generator=self.order_rng)
         self._epoch_loss = torch.zeros((), device=self.device)
         self._epoch_right = torch.zeros((), device=self.device)
@@ -192,6 +194,7 @@ class Lab(BaseLab[Config]):
             "classes": list(data.classes),
             "size": data.size,
             "parameters": parameter_count(self.layers),
+            **self.fork_views(full),
         }
 
     # ---- commands -------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from descent.labs.cnn.blocks import GRAMMAR, MAX_BLOCKS, plan
 from descent.labs.cnn.datasets import DATASETS
-from descent.labs.commands import Args
+from descent.labs.commands import TWIN_COMMANDS, Args, ForkView
 from descent.labs.page import inlined_schema, labels
 from descent.nn.activations import ACTIVATIONS
 from descent.nn.initializers import InitParams
@@ -126,6 +126,7 @@ class Views(BaseModel):
     classes: list[str]
     size: int
     parameters: int
+    fork: ForkView | None = Field(None, description="a second run (fork or comparison): present while it runs; null once when it ends")
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -144,4 +145,6 @@ class NoArgs(Args):
     """``code``: the run's plain PyTorch script; the reply is {filename, script}."""
 
 
-COMMANDS: dict[str, type[Args]] = {"predict": PredictArgs, "code": NoArgs}
+COMMANDS: dict[str, type[Args]] = {"predict": PredictArgs, "code": NoArgs, **TWIN_COMMANDS}
+# what a second run (fork / compare) may change: not the data, nor what the page shows
+COMPARABLE = frozenset(Config.model_fields) - {"lab", "dataset", "example", "show"}

@@ -9,17 +9,14 @@ needs numpy and torch, and scikit-learn for the digits."""
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import torch
 from torch import nn
 
 from descent.labs.cnn import datasets, network
 from descent.labs.cnn.datasets import DATASETS
 from descent.labs.cnn.schema import Config
-from descent.labs.scripts import function_source, helpers_source
-from descent.nn import initializers, moments
+from descent.labs.scripts import function_source, helpers_source, optimizer_source
+from descent.nn import initializers
 from descent.nn.initializers import INITIALIZERS
 from descent.nn.optimizers import OPTIMIZERS
 from descent.nn.schedules import SCHEDULES
@@ -99,9 +96,6 @@ def render(config: Config) -> str:
     optimizer = OPTIMIZERS[cfg.optimizer]
     schedule = SCHEDULES[cfg.schedule]
     init = INITIALIZERS[cfg.init]
-    optimizer_source = function_source(optimizer.fn)
-    uses_moments = "from .moments import" in optimizer_source
-    optimizer_source = re.sub(r"\n\s*from \.moments import \w+\n", "\n", optimizer_source)
     fields = sorted({*optimizer.meta["uses"], *schedule.meta["uses"], *init.meta["uses"]})
     model, residual = _layers(cfg)
     act = repr(network.ACTIVATIONS[cfg.activation].fn())
@@ -141,9 +135,7 @@ hp = SimpleNamespace({', '.join(f'{k}={getattr(cfg, k)!r}' for k in fields)})
         RESIDUAL.replace("{act}", act) if residual else "",
         "\n" + model,
         "\n# ---- optimizer, schedule " + "-" * 55 + "\n",
-        "\n" + inspect.getsource(moments.Moments) + "\n" if uses_moments else "",
-        "\n" + inspect.getsource(moments.Yogi) + "\n" if uses_moments and cfg.optimizer == "yogi" else "",
-        optimizer_source,
+        optimizer_source(cfg.optimizer),
         function_source(schedule.fn),
         f'''
 optimizer = {optimizer.fn.__name__}(model.parameters(), {cfg.learning_rate!r}, hp)

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from descent.history import HistoryDelta
 from descent.labs.base.curve import ScheduleCurve
+from descent.labs.commands import ForkView
 
 
 class Heatmap(BaseModel):
@@ -90,14 +90,6 @@ class Spike(BaseModel):
     step: int
     lr: float
     text: str = Field(description="the jump, the step, the LR there and the layer whose gradient was largest")
-
-
-class ForkView(BaseModel):
-    """A forked run (command ``fork``): its loss history, in the frame's history format."""
-
-    label: str = Field(description="what the fork changed, e.g. 'fork: optimizer adam'")
-    history: HistoryDelta | None = Field(description="new epochs since the last frame (reset = replace)")
-    diverged: str | None = None
 
 
 class ScaledMap(BaseModel):

@@ -20,8 +20,8 @@ from torch import nn
 from descent.labs.mlp import datasets
 from descent.labs.mlp.datasets import DATASETS, FEATURES, SAMPLES
 from descent.labs.mlp.schema import Config
-from descent.labs.scripts import function_source, helpers_source
-from descent.nn import dropout, initializers, losses, moments
+from descent.labs.scripts import function_source, helpers_source, optimizer_source
+from descent.nn import dropout, initializers, losses
 from descent.nn.initializers import INITIALIZERS
 from descent.nn.losses import LOSSES
 from descent.nn.optimizers import OPTIMIZERS
@@ -72,10 +72,6 @@ def render(config: Config) -> str:
     loss = LOSSES[cfg.loss]
     optimizer = OPTIMIZERS[cfg.optimizer]
     schedule = SCHEDULES[cfg.schedule]
-    optimizer_source = _function(optimizer.fn)
-    moments_import = r"\n\s*from descent\.nn\.moments import \w+\n"  # (the script holds the class itself)
-    uses_moments = re.search(moments_import, optimizer_source) is not None
-    optimizer_source = re.sub(moments_import, "\n", optimizer_source)
     network = build_network(cfg, seed=0)  # (its layers only: a throwaway, from its own generators)
     seeds = stream_seeds(cfg.seed)  # a fresh run's
     features = ", ".join(_feature(f) for f in cfg.features)
@@ -139,9 +135,7 @@ x_test, y_test = torch.from_numpy(featurize(test_xy)), torch.from_numpy(test_lab
         "\n# ---- loss, optimizer, schedule " + "-" * 49 + "\n",
         _helpers(losses, _function(loss.fn)),
         _function(loss.fn),
-        "\n" + inspect.getsource(moments.Moments) + "\n" if uses_moments else "",
-        "\n" + inspect.getsource(moments.Yogi) + "\n" if uses_moments and cfg.optimizer == "yogi" else "",
-        optimizer_source,
+        optimizer_source(cfg.optimizer),
         _function(schedule.fn),
         f'''
 optimizer = {optimizer.fn.__name__}(model.parameters(), {cfg.learning_rate!r}, hp)

@@ -16,12 +16,12 @@ from descent.labs.base import Rebuilt
 from descent.labs.rnn import model as recurrent
 from descent.labs.rnn.bptt import backprop_chunks, scored_count, sequence_loss
 from descent.labs.rnn.model import Recurrent, State
-from descent.labs.rnn.schema import EPOCH_STEPS, Config
+from descent.labs.rnn.schema import COMMANDS, COMPARABLE, EPOCH_STEPS, Config
 from descent.labs.rnn.tasks import IGNORE, Task, make_task
 from descent.labs.rnn.views import ViewMaker
 
 TASK_KEYS = {"task", "length", "symbols", "seed"}
-NETWORK_KEYS = {"cell", "nonlinearity", "layers", "hidden", "bidirectional"}
+NETWORK_KEYS = {"cell", "nonlinearity", "layers", "hidden", "bidirectional", "forget_bias"}
 __all__ = ["Lab", "backprop_chunks", "sequence_loss"]  # (the BPTT functions: bptt.py)
 EVAL_SIZE = 256  # held-out sequences scored at the end of every epoch
 CLIP_TRACE = 200  # steps of before/after clipping norms kept for the view
@@ -29,6 +29,8 @@ CLIP_TRACE = 200  # steps of before/after clipping norms kept for the view
 
 class Lab(BaseLab[Config]):
     curve_points = 200  # the planned LR curve is sent at this many points
+    command_args = COMMANDS
+    comparable = COMPARABLE
     cost_fields = ("batch_size", "length", "hidden", "layers")
 
     def __init__(self, config: Config, device: torch.device) -> None:
@@ -67,10 +69,11 @@ class Lab(BaseLab[Config]):
         init_rng = torch.Generator().manual_seed(cfg.seed * 1009 + self.resets)
         self.rng = np.random.default_rng([cfg.seed, 2, self.resets])
         self.model = Recurrent(cfg.cell, cfg.nonlinearity, task.features, cfg.hidden, cfg.layers, cfg.bidirectional,
-                               task.outputs, init_rng).to(self.device)
+                               task.outputs, init_rng, cfg.forget_bias).to(self.device)
         self.step_count = 0
         self.epoch = 0
         self.diverged = None
+        self.twin = None  # a new network ends a second run
         self._state: State | None = None  # the last batch's final state, when carried
         self._position: np.ndarray | None = None  # where each stream stopped (sine, text)
         self._epoch_losses: list[torch.Tensor] = []
@@ -198,7 +201,17 @@ class Lab(BaseLab[Config]):
     # ---- reading --------------------------------------------------------------------
 
     def views(self, full: bool) -> dict[str, Any]:
-        return self.viewer.views(full)
+        return {**self.viewer.views(full), **self.fork_views(full)}
+
+    def command_code(self, args: Any) -> dict[str, Any]:
+        """The plain PyTorch script of the current setup (show the code / download)."""
+        from descent.labs.rnn.script import FILENAME, render
+
+        return {"filename": FILENAME, "script": render(self.config)}
+
+    def twin_views(self, run: Lab) -> dict[str, Any]:
+        """The second run's BPTT view beside this run's (RNN vs LSTM on the same sequences)."""
+        return {"bptt": run.viewer.views(False)["bptt"]}
 
 
 def _norm(params: Any) -> torch.Tensor:

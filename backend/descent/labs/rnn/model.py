@@ -13,7 +13,6 @@ import torch
 from torch import Tensor, nn
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-FORGET_BIAS = 1.0  # LSTM: added to the forget gates' bias at init
 GATE_ROWS = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of rows in weight_ih / weight_hh
 
 State = list[Tensor | tuple[Tensor, Tensor]]  # per layer: h, or (h, c) for LSTM; each (dirs, B, H)
@@ -21,7 +20,7 @@ State = list[Tensor | tuple[Tensor, Tensor]]  # per layer: h, or (h, c) for LSTM
 
 class Recurrent(nn.Module):
     def __init__(self, cell: str, nonlinearity: str, features: int, hidden: int, layers: int,
-                 bidirectional: bool, outputs: int, generator: torch.Generator) -> None:
+                 bidirectional: bool, outputs: int, generator: torch.Generator, forget_bias: float = 1.0) -> None:
         super().__init__()
         self.cell = cell
         self.hidden = hidden  # units per direction
@@ -39,11 +38,11 @@ class Recurrent(nn.Module):
         with torch.no_grad():
             for p in self.parameters():
                 p.uniform_(-bound, bound, generator=generator)
-            if cell == "lstm":  # forget gates start open (bias +1): remember unless taught to forget
+            if cell == "lstm":  # forget gates start open (bias +forget_bias): remember unless taught to forget
                 for layer in self.layers:
                     for name, p in layer.named_parameters():
                         if name.startswith("bias_ih"):
-                            p[hidden : 2 * hidden] += FORGET_BIAS
+                            p[hidden : 2 * hidden] += forget_bias
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """(B, T, F) -> outputs of the head (B, T, outputs), the final state of every layer."""

@@ -1,7 +1,7 @@
 // The convolution lab view: the setup (data, preset, blocks), the architecture table with
 // shapes, formulas, parameters and receptive fields, the filters and feature maps, and the
 // output: curves, draw-your-digit, confusion matrix, the most confident mistakes.
-import { buildControls, CodePanel, LossChart, LR_LADDER, Plotly, refs, showNumber } from "../../view/index.js";
+import { buildControls, CodePanel, FORK_MARKUP, ForkControl, LossChart, LR_LADDER, Plotly, refs, schemaEnum, showNumber } from "../../view/index.js";
 import { DrawPad } from "./draw.js";
 import { decode, paintFilters } from "./images.js";
 import { MapsPanel, renderTable, tickShown } from "./layers.js";
@@ -67,6 +67,7 @@ const TEMPLATE = `
         <div>Train loss <span class="num" data-ref="trainLoss">—</span></div>
       </div>
       <div class="cnn-chart" data-ref="loss"></div>
+      <div class="saved-runs" data-ref="forkRow">${FORK_MARKUP}</div>
       <div class="cnn-chart" data-ref="accuracy"></div>
       <h3>Draw your own <span class="hint" data-ref="drawHint"></span></h3>
       <div class="cnn-draw">
@@ -137,6 +138,15 @@ export async function mount(root, ctx) {
     { name: "test acc", key: "test_accuracy", color: "#0877bd" },
     { name: "train acc", key: "train_accuracy", color: "#1098ad", dash: "dot" },
   ], { height: 140, yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
+  // a second run on the same images: another network (from scratch) or training setting (forked here)
+  const fork = new ForkControl(ref, {
+    blocks: Object.values(presets).map((p) => [p.blocks, p.label]),
+    optimizer: schemaEnum(ctx.schema, "optimizer"),
+    learning_rate: LR_LADDER,
+    activation: schemaEnum(ctx.schema, "activation"),
+    seed: [1, 2, 3, 4, 5],
+  }, ctx.command, [loss]);
+  ref.forkRow.hidden = !canDraw;
   const grads = new LossChart(ref.grads, [], {
     height: 210, margin: { l: 40, r: 8, t: 8, b: 20 }, yaxis: { type: "log", nticks: 4, exponentformat: "power" },
     xaxis: { zeroline: false }, legend: { orientation: "h", x: 0, xanchor: "left", y: -0.18, yanchor: "top", font: { size: 11 } },
@@ -201,6 +211,7 @@ export async function mount(root, ctx) {
         })));
       }
       for (const chart of [loss, accuracy, grads]) chart.apply(f.history);
+      fork.frame(v);
       ref.paramCount.textContent = `${v.parameters.toLocaleString("en")} parameters`;
       renderTable(ref.table, v.layers, v.size, current?.show ?? []);
       renderFilters(v.filters, v.layers);
@@ -210,7 +221,7 @@ export async function mount(root, ctx) {
     },
     reply(msg) {
       if (msg.name === "code") codePanel.show(msg);
-      if (msg.name !== "predict" || !last) return;
+      if (fork.reply(msg) || msg.name !== "predict" || !last) return;
       drawing = msg;
       ref.back.hidden = false;
       ref.verdict.innerHTML = `prediction: <strong>${last.classes[msg.predicted]}</strong>`;

@@ -1,4 +1,5 @@
-// The loss chart and the runs it compares: saved runs' curves and a fork with one setting changed.
+// The loss chart and the runs it compares: saved runs' curves and a fork with one setting changed
+// (the fork's picker is the toolkit's ForkControl; forkChoices are the playground's settings for it).
 import { LossChart, LR_LADDER, schemaEnum } from "../../view/index.js";
 
 // Test and training loss, and the LR on its own axis, over epochs.
@@ -39,25 +40,10 @@ export function wireSavedRuns(ref, chart, schema, currentConfig) {
   ref.clearRuns.hidden = !chart.keepSavedIn("descent.saved-runs"); // saved runs outlive a reload
 }
 
-// Fork and compare: which setting the fork changes, and to what.
-export function wireFork(ref, schema, command) {
-  const forkChoices = {
-    optimizer: schemaEnum(schema, "optimizer"),
-    learning_rate: LR_LADDER,
-    schedule: schemaEnum(schema, "schedule"),
-    regularization: schemaEnum(schema, "regularization"),
-  };
-  ref.forkKey.replaceChildren(...Object.keys(forkChoices).map((k) => new Option(k.replace("_", " "), k)));
-  const fillForkValues = () => {
-    ref.forkValue.replaceChildren(...forkChoices[ref.forkKey.value].map((v) => new Option(String(v), String(v))));
-  };
-  fillForkValues();
-  ref.forkKey.addEventListener("change", fillForkValues);
-  ref.forkButton.addEventListener("click", () => { ref.forkForm.hidden = !ref.forkForm.hidden; });
-  ref.forkGo.addEventListener("click", () => {
-    const key = ref.forkKey.value;
-    const value = key === "learning_rate" ? Number(ref.forkValue.value) : ref.forkValue.value;
-    command("fork", { patch: { [key]: value } });
-  });
-  ref.unfork.addEventListener("click", () => command("unfork", {}));
-}
+// What the playground's fork may change (how the network is trained: it forks from this point).
+export const forkChoices = (schema) => ({
+  optimizer: schemaEnum(schema, "optimizer"),
+  learning_rate: LR_LADDER,
+  schedule: schemaEnum(schema, "schedule"),
+  regularization: schemaEnum(schema, "regularization"),
+});

@@ -1,4 +1,6 @@
 // The page of the MLP playground: data, network and output columns, after TensorFlow Playground.
+import { FORK_MARKUP } from "../../view/index.js";
+
 export const TEMPLATE = `
   <div class="columns">
     <section class="column data-column">
@@ -47,12 +49,7 @@ export const TEMPLATE = `
       </div>
       <div class="loss-chart" data-ref="chart"></div>
       <div class="saved-runs">
-        <span class="fork-form" data-ref="forkForm" hidden>fork with
-          <select data-ref="forkKey" aria-label="the setting the fork changes"></select>
-          <select data-ref="forkValue" aria-label="its value in the fork"></select>
-          <button class="text-button small" data-ref="forkGo">start</button></span>
-        <button class="text-button small" data-ref="forkButton" title="a second run from this point, on the same batches, with one setting changed">Fork…</button>
-        <button class="text-button small" data-ref="unfork" hidden>End fork</button>
+        ${FORK_MARKUP}
         <button class="text-button small" data-ref="saveRun" title="keep this run's test-loss curve on the chart, to compare with the next">Save this run</button>
         <button class="text-button small" data-ref="clearRuns" hidden>Clear saved</button>
         <label class="check log-scale" data-control="log_loss"><input type="checkbox" data-ref="logLoss"> log scale</label></div>

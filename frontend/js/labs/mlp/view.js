@@ -6,13 +6,13 @@ import { CodePanel } from "../../codepanel.js";
 import { drawActivation } from "../../histogram.js";
 import { pageOptions, setPageOption } from "../../hash.js";
 import { ScheduleChart } from "../../schedulechart.js";
-import { fixed, fullLabelOf, labelOf, percent, Plotly, refs, schemaEnum, showNumber } from "../../view/index.js";
+import { fixed, ForkControl, fullLabelOf, labelOf, percent, Plotly, refs, schemaEnum, showNumber } from "../../view/index.js";
 import { BoundaryView } from "./boundary.js";
 import { mountControls } from "./controls.js";
 import { wireDrawing } from "./drawing.js";
 import { Inspector } from "./inspector.js";
 import { NetworkView } from "./network.js";
-import { makeLossChart, wireFork, wireSavedRuns } from "./runs.js";
+import { forkChoices, makeLossChart, wireSavedRuns } from "./runs.js";
 import { TEMPLATE } from "./template.js";
 import { Thumbnails } from "./thumbnails.js";
 
@@ -46,7 +46,7 @@ export async function mount(root, ctx) {
   });
   const chart = makeLossChart(ref.chart);
   wireSavedRuns(ref, chart, ctx.schema, () => current);
-  wireFork(ref, ctx.schema, ctx.command);
+  const fork = new ForkControl(ref, forkChoices(ctx.schema), ctx.command, [chart]);
   const schedule = new ScheduleChart(ref.schedule);
   const inspector = new Inspector(ref);
   let lastActivation = null;
@@ -81,10 +81,7 @@ export async function mount(root, ctx) {
     reply(msg) {
       if (msg.name === "set_weight") ctx.toast(`Set the ${msg.kind} to ${msg.value}; training goes on from it.`, "info");
       if (msg.name === "code") codePanel.show(msg);
-      if (msg.name === "fork" || msg.name === "unfork") {
-        ref.forkForm.hidden = true;
-        ref.unfork.hidden = !msg.label;
-      }
+      fork.reply(msg);
     },
     config(config) {
       current = config;
@@ -122,10 +119,7 @@ export async function mount(root, ctx) {
       chart.apply(f.history);
       chart.markSpikes(f.views.spikes ?? []);
       if ("diagnosis" in v) ctx.notice(v.diagnosis?.text ?? null); // a stalled run, explained
-      if ("fork" in f.views) {
-        chart.applyFork(f.views.fork);
-        ref.unfork.hidden = !f.views.fork;
-      }
+      fork.frame(f.views);
     },
     unmount() {
       window.removeEventListener("resize", onResize);

@@ -4,6 +4,7 @@ import { CHART_BASE as BASE, Pacer, plot } from "../../view/index.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 const LAYER_COLORS = ["#1c7ed6", "#e8590c", "#2b8a3e"];
+const TWIN_COLOR = "#7048e8"; // a second run (fork / compare), as on the loss chart
 // a log axis with plain labels (Plotly picks decades on long ranges, 1-2-5 digits on short
 // ones), a few of them: the charts are short, and crowded labels overlap
 export const LOG_AXIS = { type: "log", tickformat: "~g", zeroline: false, nticks: 5 };
@@ -22,19 +23,24 @@ class Paced {
 }
 
 export class BpttChart extends Paced {
-  render(view, length) {
+  // twin: a second run's view ({label, views: {bptt}}), drawn dashed beside this run's
+  render(view, length, twin = null) {
     const positive = (n) => (n > 0 ? n : null); // a cut gradient is exactly 0: a gap on the log axis
-    const data = view.norms.map((norms, i) => ({
-      x: norms.map((_, t) => t), y: norms.map(positive), name: `layer ${i + 1}`, mode: "lines+markers",
-      marker: { size: 4 }, line: { color: LAYER_COLORS[i % 3], width: 2 }, connectgaps: false,
-      hovertemplate: `layer ${i + 1}, t %{x}: %{y:.3g}<extra></extra>`,
-    }));
+    const traces = (norms, i, name, dash) => ({
+      x: norms.map((_, t) => t), y: norms.map(positive), name, mode: "lines+markers",
+      marker: { size: dash ? 3 : 4 }, line: { color: dash ? TWIN_COLOR : LAYER_COLORS[i % 3], width: 2, dash: dash ? "dash" : "solid" },
+      connectgaps: false, hovertemplate: `${name}, t %{x}: %{y:.3g}<extra></extra>`,
+    });
+    const data = view.norms.map((norms, i) => traces(norms, i, twin ? `this run, layer ${i + 1}` : `layer ${i + 1}`, false));
+    const other = twin ? twin.views.bptt.norms : [];
+    other.forEach((norms, i) => data.push(traces(norms, i, `${twin.label.replace(/^(fork|compare): /, "")}, layer ${i + 1}`, true)));
     const shapes = view.cuts.map((t) => ({ type: "line", x0: t - 0.5, x1: t - 0.5, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 1.5, dash: "dot" } }));
     const annotations = view.cuts.length ? [{ x: view.cuts[0] - 0.5, yref: "paper", y: 1, text: "cut (detach)", showarrow: false, font: { size: 10, color: "#d62728" }, xanchor: "left", yanchor: "top" }] : [];
     // (room on the left for small norms written out: 0.00045)
-    this.draw(data, { ...BASE, margin: { ...BASE.margin, l: 58 }, height: 150, showlegend: view.norms.length > 1, shapes, annotations,
+    this.draw(data, { ...BASE, margin: { ...BASE.margin, l: 58 }, height: twin ? 190 : 150, showlegend: data.length > 1, shapes, annotations,
+      legend: { orientation: "h", x: 0, y: -0.35, yanchor: "top", font: { size: 10 } },
       xaxis: { title: { text: "time step t", font: { size: 10 } }, range: [-0.5, Math.max(1, length - 0.5)], zeroline: false },
-      yaxis: logAxis(view.norms.flat()) });
+      yaxis: logAxis([...view.norms.flat(), ...other.flat()]) });
   }
 }
 

@@ -3,7 +3,7 @@
 // along time); the curves, the clipping trace, predictions vs targets and a text sample.
 // (Its layout reuses the attention lab's column classes of the page's stylesheet, so embed and
 // projector modes apply.)
-import { buildControls, CHART_BASE as BASE, fixed, labelOf, LossChart, LR_LADDER, percent, Plotly, refs } from "../../view/index.js";
+import { buildControls, CHART_BASE as BASE, CodePanel, FORK_MARKUP, fixed, ForkControl, labelOf, LossChart, LR_LADDER, percent, Plotly, refs, schemaEnum } from "../../view/index.js";
 import { decodeGrid, heatmap, rowZ } from "./grids.js";
 import { BpttChart, ClipChart, LOG_AXIS, logAxis, PredictionChart } from "./charts.js";
 
@@ -20,6 +20,7 @@ const CONTROLS = [
   { key: "nonlinearity", kind: "select", where: "model" },
   { key: "layers", kind: "range", where: "model", step: 1 },
   { key: "hidden", kind: "range", where: "model", step: 1 },
+  { key: "forget_bias", kind: "select", where: "model", options: () => [0, 1, 2, 3, 5] },
   { key: "bidirectional", kind: "check", where: "model" },
   { key: "bptt", kind: "range", where: "train", step: 1 },
   { key: "carry_state", kind: "check", where: "train" },
@@ -61,7 +62,8 @@ const TEMPLATE = `
         <div>Training loss <span class="num" data-ref="trainLoss">—</span></div>
         <div data-ref="accBox">Accuracy <span class="num" data-ref="acc">—</span></div>
       </div>
-      <h3>Loss</h3><div class="attn-chart" data-ref="loss"></div>
+      <h3>Loss <button class="text-button small" data-ref="showCode" title="the plain PyTorch code of this setup">&lt;/&gt; Show the code</button></h3><div class="attn-chart" data-ref="loss"></div>
+      <div class="saved-runs" data-ref="forkRow">${FORK_MARKUP}</div>
       <h3>Predictions vs targets <span class="hint" data-ref="predictionHint">the held-out sequence</span></h3>
       <div class="attn-chart" data-ref="prediction"></div>
       <div class="rnn-sample" data-ref="sample" hidden></div>
@@ -74,6 +76,7 @@ const TEMPLATE = `
 
 const STYLE = `
 .rnn-heat { width: 100%; }
+.rnn-columns .attn-chart[data-ref=loss] { height: auto; } /* its box fits the plot: the fork row below stays clickable */
 .rnn-gates { display: grid; grid-template-columns: 1fr 1fr; gap: 0 0.4rem; }
 .rnn-inputs { overflow-x: auto; white-space: nowrap; }
 .rnn-sample { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.82rem; padding: 0.3rem 0.5rem; border: 1px solid var(--line); border-radius: 6px; margin: 0.3rem 0 0.6rem; word-break: break-word; }
@@ -115,6 +118,21 @@ export async function mount(root, ctx) {
   let regression = null;
   const layerGrads = new LossChart(ref.layerGrads, [], { ...BASE, yaxis: LOG_AXIS });
   const bptt = new BpttChart(ref.bptt);
+  // a second run on the same sequences: another cell or size (from scratch), or a training setting (forked here)
+  const canCommand = typeof ctx.command === "function";
+  const fork = new ForkControl(ref, {
+    cell: schemaEnum(ctx.schema, "cell").map((c) => [c, labelOf(ctx.schema, "cell", c)]),
+    learning_rate: LR_LADDER,
+    optimizer: schemaEnum(ctx.schema, "optimizer"),
+    hidden: [8, 16, 32, 64],
+    clip: [[true, "on"], [false, "off"]],
+    forget_bias: [0, 1, 3, 5],
+  }, ctx.command, [loss]);
+  ref.forkRow.hidden = !canCommand;
+  const codePanel = new CodePanel();
+  ref.showCode.hidden = !canCommand;
+  ref.showCode.addEventListener("click", () => ctx.command("code", {}));
+  let twin = null; // the second run's view (its label and BPTT norms)
   const clip = new ClipChart(ref.clip);
   const prediction = new PredictionChart(ref.prediction);
   let layerKeys = "";
@@ -154,6 +172,7 @@ export async function mount(root, ctx) {
     const show = (where, key, on) => { const box = ref[where].querySelector(`[data-key="${key}"]`); if (box) box.hidden = !on; };
     show("data", "symbols", !!meta.uses_symbols);
     show("model", "nonlinearity", config.cell === "rnn");
+    show("model", "forget_bias", config.cell === "lstm");
     show("model", "bidirectional", !!meta.bidirectional);
     show("train", "max_norm", config.clip);
     show("train", "temperature", config.task === "text");
@@ -180,6 +199,10 @@ export async function mount(root, ctx) {
       applyConfig(config);
     },
     status() {},
+    reply(msg) {
+      if (msg.name === "code") codePanel.show(msg);
+      fork.reply(msg);
+    },
     frame(f) {
       const m = f.metrics;
       ref.testLoss.textContent = fixed(m.test_loss, 4);
@@ -197,7 +220,9 @@ export async function mount(root, ctx) {
       layerGrads.layout.yaxis = logAxis(v.layer_grads.flatMap((key) => layerGrads.ys[key] ?? [])); // (its next redraw)
       inside = v.inside;
       drawInside();
-      bptt.render(v.bptt, current?.length ?? 0);
+      fork.frame(v);
+      if ("fork" in v) twin = v.fork?.views?.bptt ? v.fork : null;
+      bptt.render(v.bptt, current?.length ?? 0, twin);
       clip.render(v.clip, current?.clip ? current.max_norm : null);
       prediction.render(v.prediction);
       const p = v.prediction;
@@ -214,6 +239,7 @@ export async function mount(root, ctx) {
     unmount() {
       clearTimeout(resync);
       document.removeEventListener("descent-theme", drawInside);
+      codePanel.destroy();
       for (const el of [ref.loss, ref.layerGrads, ref.bptt, ref.clip, ref.prediction, ref.hidden, ...ref.gates.children]) Plotly.purge(el);
     },
   };
