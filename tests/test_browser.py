@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import screenshot
-from tests.wsutil import EPOCH, open_page
+from tests.wsutil import EPOCH, fork_in_page, open_page
 
 TRAIN_LOSS = "(() => { const el = document.querySelector('.loss-chart'); return el.data ? el.data[0].y : []; })()"
 BOUNDARY = "document.querySelector('canvas.boundary').toDataURL()"
@@ -120,11 +120,7 @@ def test_fork_and_compare(page: Any) -> None:
     for _ in range(3):
         page.click("#step")
     page.wait_for_function(f"() => {EPOCH} >= 3")
-    page.click("[data-ref=forkButton]")
-    page.select_option("[data-ref=forkKey]", "optimizer")
-    page.select_option("[data-ref=forkValue]", "adam")
-    page.click("[data-ref=forkGo]")
-    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    fork_in_page(page, "optimizer", "adam")
     page.click("#play")
     page.wait_for_function(f"() => {EPOCH} >= 20")
     page.click("#play")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import ARTIFACTS
+from tests.wsutil import fork_in_page
 
 
 def wait_for(page, script: str, timeout: float = 90.0):
@@ -137,11 +138,7 @@ def test_compare_the_cnn_with_an_mlp_on_the_same_pixels(page) -> None:
     """Fork… network "MLP on pixels": a second run from scratch on the same images; its loss
     curves join the chart beside the CNN's."""
     open_cnn(page)
-    page.click("[data-ref=forkButton]")
-    page.select_option("[data-ref=forkKey]", "blocks")
-    page.select_option("[data-ref=forkValue]", "MLP on pixels")
-    page.click("[data-ref=forkGo]")
-    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    fork_in_page(page, "blocks", "MLP on pixels")
     page.click("#play")
     wait_for(page, "Number(document.body.dataset.epoch) >= 3")
     wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name.startsWith('compare: blocks flatten, dense64') && t.x.length >= 3)")

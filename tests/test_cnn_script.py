@@ -3,9 +3,6 @@ as the lab does from a fresh start (first-step loss to float precision, first ep
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import torch
 from descent.labs.cnn.lab import Lab
 from descent.labs.cnn.schema import PRESETS, Config
 from descent.labs.cnn.script import render
+from tests.scriptrun import first_step_and_epoch, run_script
 
 SETUPS: dict[str, dict[str, Any]] = {
     "default": {},  # LeNet-style on the 8x8 digits, Adam
@@ -24,20 +22,10 @@ SETUPS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_script(config: Config, tmp_path: Path) -> str:
-    path = tmp_path / "descent_cnn.py"
-    path.write_text(render(config))
-    # a clean environment: the script must not need Descent on the path; one thread, as the lab below
-    return subprocess.run([sys.executable, str(path), "1"], capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}, check=True).stdout
-
-
 @pytest.mark.parametrize("name", SETUPS)
 def test_the_script_trains_like_the_lab(name: str, tmp_path: Path) -> None:
     config = Config(**SETUPS[name])
-    out = run_script(config, tmp_path)
-    first = float(re.search(r"step 1: loss (\S+)", out).group(1))  # type: ignore[union-attr]
-    epoch = float(re.search(r"epoch 1: train loss ([0-9.eE+-]+|nan)", out).group(1))  # type: ignore[union-attr]
+    first, epoch = first_step_and_epoch(run_script(render(config), tmp_path / "descent_cnn.py"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

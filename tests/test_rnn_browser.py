@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.conftest import screenshot
-from tests.wsutil import EPOCH, open_page
+from tests.wsutil import EPOCH, fork_in_page, open_page
 
 HIDDEN_Z = "JSON.stringify(document.querySelector('[data-ref=hidden]').data?.[0]?.z ?? null)"
 GATE_Z = "JSON.stringify(document.querySelector('.rnn-gate[data-gate=update]')?.data?.[0]?.z ?? null)"
@@ -92,11 +92,7 @@ def test_the_lesson_compares_rnn_and_lstm_and_the_code_shows(page: Any) -> None:
 
 def test_a_fork_picked_in_the_page(page: Any) -> None:
     open_rnn(page, "&theme=dark")
-    page.click("[data-ref=forkButton]")
-    page.select_option("[data-ref=forkKey]", "cell")
-    page.select_option("[data-ref=forkValue]", "RNN")
-    page.click("[data-ref=forkGo]")
-    page.wait_for_selector("[data-ref=unfork]:not([hidden])")
+    fork_in_page(page, "cell", "RNN")
     page.click("#play")
     wait_for(page, f"{EPOCH} >= 3")
     wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name === 'compare: cell rnn (from scratch) (test)')")

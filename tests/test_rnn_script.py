@@ -3,9 +3,6 @@ the lab does from a fresh start (first step's loss to float precision, first epo
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import torch
 from descent.labs.rnn.lab import Lab
 from descent.labs.rnn.schema import Config
 from descent.labs.rnn.script import render
+from tests.scriptrun import first_step_and_epoch, run_script
 
 SETUPS: dict[str, dict[str, Any]] = {
     "default": {},  # GRU on the delay task, Adam, clipping
@@ -28,13 +26,7 @@ SETUPS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("name", SETUPS)
 def test_the_script_trains_like_the_lab(name: str, tmp_path: Path) -> None:
     config = Config(**SETUPS[name])
-    path = tmp_path / "descent_rnn.py"
-    path.write_text(render(config))
-    # a clean environment: the script must not need Descent on the path; one thread, as the lab below
-    out = subprocess.run([sys.executable, str(path), "1"], capture_output=True, text=True, timeout=300,
-                         cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}, check=True).stdout
-    first = float(re.search(r"step 1: loss (\S+)", out).group(1))  # type: ignore[union-attr]
-    epoch = float(re.search(r"epoch 1: train loss ([0-9.eE+-]+|nan)", out).group(1))  # type: ignore[union-attr]
+    first, epoch = first_step_and_epoch(run_script(render(config), tmp_path / "descent_rnn.py"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -188,3 +188,13 @@ def open_page(page: Any, hash: str = "", *ready: str) -> None:
     page.wait_for_function(f"() => {EPOCH} >= 0 && document.body.dataset.lab")
     for condition in ready:
         page.wait_for_function(f"() => {condition}")
+
+
+def fork_in_page(page: Any, key: str, value: str) -> None:
+    """Start a second run from the page's fork picker (``value``: an option's label or value)
+    and wait until the page shows it running ("End fork")."""
+    page.click("[data-ref=forkButton]")
+    page.select_option("[data-ref=forkKey]", key)
+    page.select_option("[data-ref=forkValue]", value)
+    page.click("[data-ref=forkGo]")
+    page.wait_for_selector("[data-ref=unfork]:not([hidden])")

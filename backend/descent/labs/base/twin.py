@@ -13,15 +13,28 @@ main run, or a reset, ends the twin."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection
+from typing import Any, ClassVar, Protocol
 
 from pydantic import ValidationError
 
-from descent.history import Cursor
+from descent.history import Cursor, History
 from descent.labs.commands import CommandError, refusal
 
-if TYPE_CHECKING:
-    from descent.labs.base.lab import Lab
+
+class Run(Protocol):
+    """What a second run needs of a lab (labs/base/lab.py's Lab, which holds the twin)."""
+
+    config: Any
+    comparable: ClassVar[frozenset[str]]
+    history: History
+    diverged: str | None
+
+    def copy(self) -> Run: ...
+    def configure(self, config: Any, changed: Collection[str] | None = None) -> str: ...
+    def step(self, n: int) -> None: ...
+    def rebuilt(self) -> None: ...
+    def twin_views(self, run: Any) -> dict[str, Any]: ...
 
 
 def short(key: str, value: Any) -> str:
@@ -34,7 +47,7 @@ def short(key: str, value: Any) -> str:
 class Twin:
     """The second run (``run``: a lab of the main run's class) and what the page was sent of it."""
 
-    def __init__(self, lab: Lab[Any], patch: Any) -> None:
+    def __init__(self, lab: Run, patch: Any) -> None:
         if not isinstance(patch, dict) or not patch:
             raise CommandError('args.patch: the settings the second run changes, e.g. {"learning_rate": 0.1}', ["args", "patch"])
         bad = sorted(set(patch) - lab.comparable)
@@ -61,7 +74,7 @@ class Twin:
         if not self.run.diverged:
             self.run.step(n)
 
-    def view(self, lab: Lab[Any], full: bool) -> dict[str, Any]:
+    def view(self, lab: Run, full: bool) -> dict[str, Any]:
         """{label, history since the page's cursor, diverged} and what the lab adds of its own."""
         cursor = Cursor() if full else self.cursor
         history = self.run.history.since(cursor)
