@@ -25,7 +25,7 @@ function log(text, kind = "") {
   while ($("log").children.length > 6) $("log").lastChild.remove();
 }
 
-// The training loss of each frame event, drawn as a small curve.
+// The training loss of each frame event, drawn as a small curve (from its lowest to its highest).
 const losses = [];
 function drawCurve() {
   const canvas = $("curve");
@@ -33,11 +33,12 @@ function drawCurve() {
   g.clearRect(0, 0, canvas.width, canvas.height);
   const shown = losses.slice(-300).filter(Number.isFinite);
   if (shown.length < 2) return;
-  const top = Math.max(...shown, 1e-9);
+  const low = Math.min(...shown);
+  const range = Math.max(Math.max(...shown) - low, 1e-9);
   g.strokeStyle = getComputedStyle(document.body).getPropertyValue("--accent");
   g.lineWidth = 3;
   g.beginPath();
-  shown.forEach((v, i) => g.lineTo((i / (shown.length - 1)) * canvas.width, canvas.height - 4 - (v / top) * (canvas.height - 8)));
+  shown.forEach((v, i) => g.lineTo((i / (shown.length - 1)) * canvas.width, canvas.height - 4 - ((v - low) / range) * (canvas.height - 8)));
   g.stroke();
 }
 

@@ -51,7 +51,7 @@ export const TYPES = Object.keys(FIELDS);
 // without a `descent` field is none of our business and is ignored, not answered.
 export const isOurs = (data) => isObject(data) && "descent" in data;
 
-// A message from the parent: { message } when valid, else { error: { message, loc }, id }
+// A message from the parent: { message, id } when valid, else { error: { message, loc }, id }
 // (the id only when it is itself valid, so the reply can carry it).
 export function validate(data) {
   const id = data.id;
@@ -75,7 +75,7 @@ export function validate(data) {
     const allowed = field.check(data[key]);
     if (allowed !== null) return fail(key, `${shown(data[key])} is not allowed; allowed: ${allowed}`);
   }
-  return { message: data };
+  return { message: data, id };
 }
 
 // A frame's summary for the parent: the counters, the losses, the accuracy where the lab
