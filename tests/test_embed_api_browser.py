@@ -195,6 +195,22 @@ def test_bad_messages_get_errors_naming_the_field_and_nothing_is_lost(page: Any)
         assert frame.locator(".lesson").count() == 1  # the same card, its step marked done
         assert frame.locator(".lesson li.done").count() == 1
 
+        # the lesson's last step (lr 10) diverges: a diverged event; then play is refused by
+        # the server, which comes as an error event (a control's reply is only "sent")
+        post(page, {"descent": 1, "type": "subscribe", "events": ["diverged", "error"], "id": "s2"})
+        subscribed = reply(page, "s2")
+        assert subscribed["events"] == ["diverged", "error"] and subscribed["frame_rate"] == 4
+        post(page, {"descent": 1, "type": "lesson", "lesson": "lr-too-high", "step": 2, "id": "l4"})
+        assert reply(page, "l4")["config"]["learning_rate"] == 10
+        post(page, {"descent": 1, "type": "control", "action": "play", "id": "go"})
+        assert reply(page, "go")["type"] == "ok"
+        diverged = wait_for(page, "(m) => m.type === 'diverged'")
+        assert diverged["lr"] == 10 and diverged["reason"] and diverged.get("id") is None
+        post(page, {"descent": 1, "type": "control", "action": "play", "id": "again"})
+        assert reply(page, "again")["type"] == "ok"
+        refused = wait_for(page, "(m) => m.type === 'error' && m.loc[0] === 'action' && m.id === undefined")
+        assert "the run diverged" in refused["message"] and refused.get("id") is None, refused
+
 
 def test_an_origin_not_allowed_has_no_effect(browser: Any) -> None:
     from bench.common import running_server
