@@ -84,11 +84,18 @@ def got(pg: Any, type: str) -> list[dict[str, Any]]:
     return found
 
 
-def wait_for(pg: Any, predicate: str) -> dict[str, Any]:
-    """The first message kept that satisfies the JS ``predicate`` (``m => ...``), once there is one."""
-    pg.wait_for_function(f"() => got.some({predicate})")
-    found: dict[str, Any] = pg.evaluate(f"() => got.find({predicate})")
+def wait_for(pg: Any, predicate: str, since: int = 0) -> dict[str, Any]:
+    """The first message kept (from the ``since``-th on) that satisfies the JS ``predicate``
+    (``m => ...``), once there is one."""
+    pg.wait_for_function(f"(n) => got.slice(n).some({predicate})", arg=since)
+    found: dict[str, Any] = pg.evaluate(f"(n) => got.slice(n).find({predicate})", since)
     return found
+
+
+def count(pg: Any) -> int:
+    """How many messages the course page has got so far (for ``wait_for(since=...)``)."""
+    n: int = pg.evaluate("() => got.length")
+    return n
 
 
 def test_a_course_page_on_another_origin_drives_the_embed(page: Any) -> None:
@@ -104,7 +111,7 @@ def test_a_course_page_on_another_origin_drives_the_embed(page: Any) -> None:
         answer = wait_for(page, "(m) => m.type === 'config' && m.id")
         assert answer["config"]["learning_rate"] == 3 and answer["changed"] == ["learning_rate"]
         assert answer["rebuilt"] in ("none", "optimizer")  # the network is kept
-        page.wait_for_function("() => got.filter((m) => m.type === 'frame' && m.lr === 3 && m.state === 'running').length >= 4")
+        page.wait_for_function("() => got.filter((m) => m.type === 'frame' && m.lr === 3 && m.state === 'running').length >= 10")
         frames = [f for f in got(page, "frame") if f["lr"] == 3 and f["state"] == "running"]
         epochs = [f["epoch"] for f in frames]
         assert epochs == sorted(epochs) and epochs[-1] > epochs[0], epochs  # rising
@@ -114,13 +121,15 @@ def test_a_course_page_on_another_origin_drives_the_embed(page: Any) -> None:
         assert any(s["state"] == "running" for s in got(page, "status"))
         page.wait_for_function("() => document.getElementById('lr').textContent === '3' && Number(document.getElementById('epoch').textContent) > 0")
 
-        # frame events come at most at the subscribed rate (5 a second), whatever the page draws
+        # frame events come at most at the subscribed rate (5 a second), whatever the page gets
+        # (~30): an upper bound only, with room for a second's stall in delivering them
         times = [f["at"] for f in got(page, "frame")]
         span = (times[-1] - times[0]) / 1000
-        assert len(times) <= span * 5 + 3, (len(times), span)
+        assert len(times) <= span * 5 + 6, (len(times), span)
 
+        before = count(page)
         page.click("#pause")
-        paused = wait_for(page, "(m) => m.type === 'status' && m.state === 'paused'")
+        paused = wait_for(page, "(m) => m.type === 'status' && m.state === 'paused'", since=before)
         post(page, {"descent": 1, "type": "get", "id": "after-pause"})
         state = reply(page, "after-pause")
         assert state["type"] == "state" and state["state"] == "paused" and state["config"]["learning_rate"] == 3
@@ -252,8 +261,9 @@ def test_the_example_served_by_descent_itself_works_under_its_csp(page: Any) -> 
     wait_for(page, "(m) => m.type === 'subscribed'")
     page.click("#try-high")
     page.wait_for_function("() => document.getElementById('lr').textContent === '3' && Number(document.getElementById('epoch').textContent) >= 3")
+    before = count(page)
     page.click("#pause")
-    wait_for(page, "(m) => m.type === 'status' && m.state === 'paused'")
+    wait_for(page, "(m) => m.type === 'status' && m.state === 'paused'", since=before)
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -267,8 +277,9 @@ def test_screenshots_of_the_example(browser: Any, server_url: str, theme: str) -
             wait_for(pg, "(m) => m.type === 'subscribed'")
             pg.click("#try-high")
             pg.wait_for_function("() => got.filter((m) => m.type === 'frame' && m.lr === 3 && m.epoch >= 30).length >= 2")
+            before = count(pg)
             pg.click("#pause")
-            wait_for(pg, "(m) => m.type === 'status' && m.state === 'paused'")
+            wait_for(pg, "(m) => m.type === 'status' && m.state === 'paused'", since=before)
             pg.frames[1].wait_for_function("() => document.body.dataset.state === 'paused'")
             assert pg.evaluate("() => document.documentElement.dataset.theme") == theme
             assert pg.frames[1].evaluate("() => document.documentElement.dataset.theme") == theme
