@@ -130,6 +130,10 @@ def test_a_course_page_on_another_origin_drives_the_embed(page: Any) -> None:
         before = count(page)
         page.click("#pause")
         paused = wait_for(page, "(m) => m.type === 'status' && m.state === 'paused'", since=before)
+        # the frame at the pause reaches the course page too, though it came within the interval
+        # of the frame event before it (a paused readout shows where the run stopped)
+        last = wait_for(page, "(m) => m.type === 'frame' && m.state === 'paused'", since=before)
+        assert last["epoch"] == paused["epoch"] and last["step"] == paused["step"]
         post(page, {"descent": 1, "type": "get", "id": "after-pause"})
         state = reply(page, "after-pause")
         assert state["type"] == "state" and state["state"] == "paused" and state["config"]["learning_rate"] == 3
@@ -279,8 +283,10 @@ def test_screenshots_of_the_example(browser: Any, server_url: str, theme: str) -
             pg.wait_for_function("() => got.filter((m) => m.type === 'frame' && m.lr === 3 && m.epoch >= 30).length >= 2")
             before = count(pg)
             pg.click("#pause")
-            wait_for(pg, "(m) => m.type === 'status' && m.state === 'paused'", since=before)
-            pg.frames[1].wait_for_function("() => document.body.dataset.state === 'paused'")
+            paused = wait_for(pg, "(m) => m.type === 'status' && m.state === 'paused'", since=before)
+            # the page and the course page's readout both show where the run stopped
+            pg.frames[1].wait_for_function("(e) => document.body.dataset.epoch === String(e)", arg=paused["epoch"])
+            pg.wait_for_function("(e) => document.getElementById('epoch').textContent === String(e)", arg=paused["epoch"])
             assert pg.evaluate("() => document.documentElement.dataset.theme") == theme
             assert pg.frames[1].evaluate("() => document.documentElement.dataset.theme") == theme
             (ARTIFACTS / "embed").mkdir(parents=True, exist_ok=True)
