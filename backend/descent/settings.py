@@ -6,9 +6,12 @@ server; docs/security.md lists them."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+
+ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")  # scheme://host[:port]
 
 
 class Settings(BaseModel):
@@ -68,13 +71,26 @@ class Settings(BaseModel):
     # CSP frame-ancestors: who may embed the page in an iframe ("*" = anyone, "'self'",
     # "'none'", or a space-separated list of origins).
     frame_ancestors: str = "*"
+    # Origins whose pages may drive an embedded Descent with postMessage (docs/embed.md);
+    # the page's own origin always may. "*" (the default) = any; empty = none.
+    embed_origins: list[str] = ["*"]
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "embed_origins", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        # compared with a browser's event.origin: scheme://host[:port], no path, lower case
+        for origin in value:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"embed_origins: {origin!r} is not an origin; allowed: '*' or scheme://host[:port], comma-separated")
+        # (a browser leaves a scheme's default port out of an origin)
+        return [o.lower().removesuffix(":443" if o.lower().startswith("https:") else ":80") for o in value]
 
     @field_validator("frame_ancestors")
     @classmethod

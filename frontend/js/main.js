@@ -2,6 +2,7 @@
 // Each lab's own view lives in labs/<lab>/view.js (see labs/index.js); the labs, their order
 // and their tab titles come from the server (/api/schema).
 import { Connection } from "./connection.js";
+import { embedApi } from "./embedapi.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
 import { LAB_VIEWS } from "./labs/index.js";
 import { lessonMenu, lessonPreset, showLesson } from "./lessons.js";
@@ -11,6 +12,9 @@ import { plotlyReady } from "./view/plotly.js";
 import * as state from "./view/state.js";
 
 const $ = (id) => document.getElementById(id);
+// In an iframe, the parent page may drive this one (docs/embed.md): listening from the start,
+// its messages wait until the page is live.
+const embed = embedApi();
 
 export function toast(text, kind = "error") {
   const el = document.createElement("div");
@@ -125,7 +129,7 @@ async function main() {
   let hashPatch = null;
   let passedOver = null; // a config message held back while the link's lab is on its way
 
-  const configure = (patch) => conn.send({ type: "configure", config: patch });
+  const configure = (patch) => { embed?.configuring(); conn.send({ type: "configure", config: patch }); };
   const control = (action) => conn.send({ type: "control", action });
 
   async function ensureView(lab) {
@@ -200,6 +204,7 @@ async function main() {
   }
 
   async function onMessage(msg) {
+    embed?.heard(msg);
     // any other message comes after the frames before it: draw those first, in order
     if (msg.type !== "frame") while (frames.length) drawFrame(frames.shift());
     switch (msg.type) {
@@ -235,6 +240,8 @@ async function main() {
         const hash = resumedWith;
         resumedWith = null;
         writeHash(msg.config, defaults(msg.config.lab));
+        embed?.live({ send: (m) => conn.send(m), open: () => conn.ws.readyState === WebSocket.OPEN, configure,
+          command: (name, args) => conn.send({ type: "command", name, args }) });
         // ... and a reload finds its own hash; a link with another setup, opened in this
         // tab, applies its keys to the resumed session
         if (hash !== null && hash !== location.hash) {

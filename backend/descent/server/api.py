@@ -45,6 +45,11 @@ def router(context: Context) -> APIRouter:
         """JSON Schema of every websocket message and of each lab's config and views."""
         return Response(schema_bytes(), media_type="application/json")
 
+    @api.get("/api/embed")
+    def embed() -> dict[str, Any]:
+        """Who may drive an embedded page with postMessage (docs/embed.md): its origins, "*" = any."""
+        return {"origins": context.settings.embed_origins}
+
     for name, (query, answer) in lab_offers().items():
         api.add_api_route(f"/api/{name}", endpoint(query, answer), methods=["GET"], summary=answer.__doc__)
     return api
@@ -65,7 +70,7 @@ def lab_offers() -> dict[str, Offer]:
         if importlib.util.find_spec(module) is None:
             continue
         for name, offer in importlib.import_module(module).OFFERS.items():
-            if name in offers or name == "schema":
+            if name in offers or name in ("schema", "embed"):
                 raise ValueError(f"/api/{name} is offered twice (lab {lab})")
             offers[name] = offer
     return offers

@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # paths resolve inside FRONTEND only (no ../, no symlink out).
     app.add_route("/vendor/plotly.min.js", static.file_route(PLOTLY_JS, static.ONE_DAY), include_in_schema=False)
     app.add_route("/", static.file_route(FRONTEND / "index.html", static.REVALIDATE), include_in_schema=False)
+    # the embed API's example course page (docs/embed.md)
+    app.add_route("/embed-example.html", static.file_route(FRONTEND / "embed-example.html", static.REVALIDATE), include_in_schema=False)
     app.mount("/static", static.CompressedFiles(FRONTEND), name="static")
 
     @app.websocket("/ws")
