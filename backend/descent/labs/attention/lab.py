@@ -100,24 +100,20 @@ class Lab(BaseLab[Config]):
         return EPOCH_STEPS
 
     def step(self, n: int) -> None:
-        model, optimizer = self.model, self.optimizer
-        model.train()
-        for _ in range(n):
-            tokens, targets = self.task.generate(self.rng, self.config.batch_size, False)
-            logits, _ = model(torch.from_numpy(tokens).to(self.device))
-            loss = masked_loss(logits, torch.from_numpy(targets).to(self.device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            self.step_schedule()
-            self._epoch_losses.append(loss.detach())
-            self.step_count += 1
-            if self.step_count % EPOCH_STEPS == 0:
-                self._end_epoch()
-                if self.diverged:
-                    return
+        self.model.train()
+        self.counted_steps(n, self._train_step)
 
-    def _end_epoch(self) -> None:
+    def _train_step(self) -> None:
+        tokens, targets = self.task.generate(self.rng, self.config.batch_size, False)
+        logits, _ = self.model(torch.from_numpy(tokens).to(self.device))
+        loss = masked_loss(logits, torch.from_numpy(targets).to(self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step_schedule()
+        self._epoch_losses.append(loss.detach())
+
+    def end_epoch(self) -> None:
         self.epoch += 1
         train_loss = float(torch.stack(self._epoch_losses).mean())
         self._epoch_losses = []

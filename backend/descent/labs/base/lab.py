@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel
@@ -68,6 +68,22 @@ class Lab(ABC, Generic[C]):
     @abstractmethod
     def steps_per_epoch(self) -> int:
         """Steps in one epoch: the 'step' control runs this many."""
+
+    def counted_steps(self, n: int, one_step: Callable[[], None]) -> None:
+        """``n`` calls of ``one_step`` (one optimizer step of the lab), counted; every
+        ``steps_per_epoch`` steps the lab's ``end_epoch``; a divergence stops them early."""
+        for _ in range(n):
+            one_step()
+            self.step_count += 1
+            if self.step_count % self.steps_per_epoch == 0:
+                self.end_epoch()
+                if self.diverged:
+                    return
+
+    def end_epoch(self) -> None:
+        """An epoch's end (labs that step through ``counted_steps``): evaluate, record, and
+        set ``diverged`` if the run diverged."""
+        raise NotImplementedError
 
     @abstractmethod
     def reset(self) -> None:

@@ -82,24 +82,21 @@ class Lab(BaseLab[Config]):
 
     def step(self, n: int) -> None:
         self.model.train()
+        self.counted_steps(n, self._train_step)
+
+    def _train_step(self) -> None:
         b = self.config.batch_size
-        for _ in range(n):
-            at = (self.step_count % self.steps_per_epoch) * b
-            index = self._order[at : at + b].to(self.device)
-            x, y = self.train_x[index], self.train_y[index]
-            logits, _ = self.model(x)
-            loss = F.cross_entropy(logits, y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.step_schedule()
-            self._epoch_loss += loss.detach() * len(y)
-            self._epoch_right += (logits.detach().argmax(-1) == y).sum()
-            self.step_count += 1
-            if self.step_count % self.steps_per_epoch == 0:
-                self._end_epoch()
-                if self.diverged:
-                    return
+        at = (self.step_count % self.steps_per_epoch) * b
+        index = self._order[at : at + b].to(self.device)
+        x, y = self.train_x[index], self.train_y[index]
+        logits, _ = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step_schedule()
+        self._epoch_loss += loss.detach() * len(y)
+        self._epoch_right += (logits.detach().argmax(-1) == y).sum()
 
     def _layer_grad_norms(self) -> list[float | None]:
         """The gradient norm of each layer with weights (all its parameters together), last step."""
@@ -109,7 +106,7 @@ class Lab(BaseLab[Config]):
             norms.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))) if grads else None)
         return norms
 
-    def _end_epoch(self) -> None:
+    def end_epoch(self) -> None:
         self.epoch += 1
         seen = self.steps_per_epoch * self.config.batch_size
         train_loss = float(self._epoch_loss) / seen

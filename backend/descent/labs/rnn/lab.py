@@ -131,16 +131,9 @@ class Lab(BaseLab[Config]):
 
     def step(self, n: int) -> None:
         self.model.train()
-        for _ in range(n):
-            loss = self.train_step()
-            self._epoch_losses.append(loss)
-            self.step_count += 1
-            if self.step_count % EPOCH_STEPS == 0:
-                self._end_epoch()
-                if self.diverged:
-                    return
+        self.counted_steps(n, lambda: self._epoch_losses.append(self.train_step()))
 
-    def _end_epoch(self) -> None:
+    def end_epoch(self) -> None:
         self.epoch += 1
         train_loss = float(torch.stack(self._epoch_losses).mean())
         norms = torch.stack(self._epoch_norms).cpu()  # (steps, 2 + layers + 1)
