@@ -141,7 +141,7 @@ def test_compare_the_cnn_with_an_mlp_on_the_same_pixels(page) -> None:
     fork_in_page(page, "blocks", "MLP on pixels")
     page.click("#play")
     wait_for(page, "Number(document.body.dataset.epoch) >= 3")
-    wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name.startsWith('compare: blocks flatten, dense64') && t.x.length >= 3)")
+    wait_for(page, "(document.querySelector('[data-ref=loss]').data ?? []).some((t) => t.name.startsWith('compare: MLP on pixels (from scratch)') && t.x.length >= 3)")
     page.click("#play")
     wait_for(page, "document.body.dataset.state === 'paused'")
     page.locator("[data-ref=loss]").scroll_into_view_if_needed()

@@ -13,12 +13,13 @@ import torch
 from websockets.sync.client import connect
 
 from descent.labs import config_model, lab_class
+from descent.labs.cnn.schema import PRESETS
 from descent.labs.commands import CommandError
 
 CPU = torch.device("cpu")
 # per lab: a training change (forks here), a network change (from scratch), a data change (refused)
 CASES = {
-    "cnn": ({"learning_rate": 0.003}, {"blocks": ["flatten", "dense32", "act"]}, {"dataset": "bars"}),
+    "cnn": ({"learning_rate": 0.003}, {"blocks": PRESETS["mlp"]["blocks"]}, {"dataset": "bars"}),
     "rnn": ({"learning_rate": 0.003}, {"cell": "lstm"}, {"task": "sine"}),
 }
 
@@ -54,7 +55,7 @@ def test_a_network_change_compares_from_scratch_on_the_same_data(name: str) -> N
     lab.train_steps(2 * lab.steps_per_epoch)
     _, network, _ = CASES[name]
     label = lab.command("fork", {"patch": network})["label"]
-    assert label.startswith("compare: ") and label.endswith("(from scratch)")
+    assert label == {"cnn": "compare: MLP on pixels (from scratch)", "rnn": "compare: cell lstm (from scratch)"}[name]
     twin = lab.twin.run
     assert twin.epoch == 0 and twin.step_count == 0
     fresh = build(name, **network)  # what a new run of that network does

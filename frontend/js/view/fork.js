@@ -2,8 +2,8 @@
 // the second run changes, and to what), "start" sends it, "End fork" stops it. The loss chart
 // draws the second run's curves beside the main run's (LossChart.applyFork).
 //
-// choices: { key: [value, ...] or [[value, label], ...] }; values keep their JSON type (a
-// number, a boolean, a list of blocks), so the picker works by index.
+// choices: { key: [value or { value, label }, ...] }; values keep their JSON type (a number,
+// a boolean, a list of blocks), so the picker works by index.
 export const FORK_MARKUP = `
   <span class="fork-form" data-ref="forkForm" hidden>second run with
     <select data-ref="forkKey" aria-label="the setting the second run changes"></select>
@@ -12,7 +12,7 @@ export const FORK_MARKUP = `
   <button class="text-button small" data-ref="forkButton" title="a second run beside this one, on the same data: a training setting changed forks from this point; a network setting changed starts it from scratch">Fork…</button>
   <button class="text-button small" data-ref="unfork" hidden>End fork</button>`;
 
-const pairs = (values) => values.map((v) => (Array.isArray(v) && v.length === 2 && typeof v[1] === "string" && !Array.isArray(v[0]) ? v : [v, String(v)]));
+const pairs = (values) => values.map((v) => (v !== null && typeof v === "object" && "label" in v ? [v.value, v.label] : [v, String(v)]));
 
 export class ForkControl {
   // ref: the template's refs (from FORK_MARKUP); charts: the LossCharts that draw the second run

@@ -17,7 +17,7 @@ from descent.history import History
 from descent.labs.base.curve import CURVE_POINTS, planned_curve
 from descent.labs.base.pace import Pace
 from descent.labs.base.snapshots import Unbuilt, dump, load
-from descent.labs.base.twin import Twin
+from descent.labs.base.twin import Twin, short
 from descent.labs.commands import Args, CommandError, parse
 from descent.nn.optimizers import OPTIMIZERS, OptimizerParams
 from descent.nn.schedules import Schedule, ScheduleParams, build_schedule
@@ -246,6 +246,10 @@ class Lab(ABC, Generic[C]):
             return {}
         self.twin_shown = self.twin is not None
         return {"fork": self.twin.view(self, full) if self.twin else None}
+
+    def change_words(self, key: str, value: Any) -> str:
+        """A second run's legend words for one changed setting: 'lr 0.1', 'cell lstm'."""
+        return short(key, value)
 
     def twin_views(self, run: Self) -> dict[str, Any]:
         """What a lab shows of its second run beyond the curves (e.g. the recurrent lab's BPTT view)."""

@@ -35,6 +35,7 @@ class Run(Protocol):
     def step(self, n: int) -> None: ...
     def rebuilt(self) -> None: ...
     def twin_views(self, run: Any) -> dict[str, Any]: ...
+    def change_words(self, key: str, value: Any) -> str: ...
 
 
 def short(key: str, value: Any) -> str:
@@ -66,7 +67,7 @@ class Twin:
         self.fresh = self.run.configure(config, changed) == "network"
         if not self.fresh:
             self.run.history.keep_last()  # the fork's curves start here, beside the main run's
-        words = ", ".join(short(k, getattr(config, k)) for k in sorted(changed))
+        words = ", ".join(lab.change_words(k, getattr(config, k)) for k in sorted(changed))
         self.label = f"compare: {words} (from scratch)" if self.fresh else f"fork: {words}"
         self.cursor = Cursor()
 

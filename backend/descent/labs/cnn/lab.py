@@ -16,7 +16,7 @@ from descent.labs.cnn import views
 from descent.labs.cnn.blocks import multiply_adds, parameter_count
 from descent.labs.cnn.datasets import DATASETS, load
 from descent.labs.cnn.network import Network, layers_of
-from descent.labs.cnn.schema import COMMANDS, COMPARABLE, Config, NoArgs, PredictArgs
+from descent.labs.cnn.schema import COMMANDS, COMPARABLE, PRESETS, Config, NoArgs, PredictArgs
 from descent.labs.commands import CommandError
 
 DATA_KEYS = {"dataset"}
@@ -193,6 +193,11 @@ class Lab(BaseLab[Config]):
             "parameters": parameter_count(self.layers),
             **self.fork_views(full),
         }
+
+    def change_words(self, key: str, value: Any) -> str:
+        """A preset network by its name ('MLP on pixels'), other settings as usual."""
+        preset = next((p["label"] for p in PRESETS.values() if key == "blocks" and p["blocks"] == value), None)
+        return preset or super().change_words(key, value)
 
     # ---- commands -------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ export async function mount(root, ctx) {
   ], { height: 140, yaxis: { range: [0, 1.02], tickformat: ".0%", zeroline: false } });
   // a second run on the same images: another network (from scratch) or training setting (forked here)
   const fork = new ForkControl(ref, {
-    blocks: Object.values(presets).map((p) => [p.blocks, p.label]),
+    blocks: Object.values(presets).map((p) => ({ value: p.blocks, label: p.label })),
     optimizer: schemaEnum(ctx.schema, "optimizer"),
     learning_rate: LR_LADDER,
     activation: schemaEnum(ctx.schema, "activation"),

@@ -121,11 +121,11 @@ export async function mount(root, ctx) {
   // a second run on the same sequences: another cell or size (from scratch), or a training setting (forked here)
   const canCommand = typeof ctx.command === "function";
   const fork = new ForkControl(ref, {
-    cell: schemaEnum(ctx.schema, "cell").map((c) => [c, labelOf(ctx.schema, "cell", c)]),
+    cell: schemaEnum(ctx.schema, "cell").map((c) => ({ value: c, label: labelOf(ctx.schema, "cell", c) })),
     learning_rate: LR_LADDER,
     optimizer: schemaEnum(ctx.schema, "optimizer"),
     hidden: [8, 16, 32, 64],
-    clip: [[true, "on"], [false, "off"]],
+    clip: [{ value: true, label: "on" }, { value: false, label: "off" }],
     forget_bias: [0, 1, 3, 5],
   }, ctx.command, [loss]);
   ref.forkRow.hidden = !canCommand;
