@@ -125,7 +125,7 @@ export async function mount(root, ctx) {
     learning_rate: LR_LADDER,
     optimizer: schemaEnum(ctx.schema, "optimizer"),
     hidden: [8, 16, 32, 64],
-    clip: [{ value: true, label: "on" }, { value: false, label: "off" }],
+    clip: [true, false],
     forget_bias: [0, 1, 3, 5],
   }, ctx.command, [loss]);
   ref.forkRow.hidden = !canCommand;
