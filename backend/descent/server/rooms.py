@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from descent.runtime.bucket import TokenBucket
 from descent.runtime.hosting import Deliver, Host
 from descent.settings import Settings
 
+log = logging.getLogger(__name__)
+FULL_FRAME = '"history":{"reset":true'  # (in a frame that starts the client's history over: protocol.to_json)
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # (no I or O: read off a projector)
 
 
@@ -71,6 +74,7 @@ class Room:
     frozen: bool = False
     challenge: Challenge | None = None
     spotlight: str | None = None  # the tile the teacher watches
+    spotlight_ready: bool = False  # its full frame came: the following ones go on
     tiles_made: int = 0
     full_wall: bool = True  # the teacher's next wall lists every tile
     ranking_changed: bool = False
@@ -87,8 +91,13 @@ class Room:
     def ranking(self) -> Leaderboard | None:
         if self.challenge is None:
             return None
-        ranks = [Rank(tile=m.tile, name=m.name, loss=(m.summary or {}).get("loss"), epoch=(m.summary or {}).get("epoch", 0),
-                      done=(m.summary or {}).get("epoch", 0) >= self.challenge.epochs) for m in self.present()]
+        budget, ranks = self.challenge.epochs, []
+        for m in self.present():
+            summary = m.summary or {}
+            epoch = summary.get("epoch", 0)
+            valid = epoch <= budget  # (a run past the budget is one from before the challenge, not yet reset)
+            ranks.append(Rank(tile=m.tile, name=m.name, loss=summary.get("loss") if valid else None, epoch=epoch if valid else 0,
+                              done=epoch == budget))
         ranks.sort(key=lambda r: (r.loss is None, r.loss if r.loss is not None else 0.0))
         return Leaderboard(goal=self.challenge.goal, epochs=self.challenge.epochs, ranking=ranks)
 
@@ -125,7 +134,8 @@ class Rooms:
 
     def tell(self, seat: Seat | None, message: BaseModel | dict[str, Any]) -> None:
         if seat is not None:
-            seat.put(message["type"] if isinstance(message, dict) else message.type, to_json(message))  # type: ignore[attr-defined]
+            data = message.model_dump() if isinstance(message, BaseModel) else message  # (nested models too: small)
+            seat.put(data["type"], to_json(data))
 
     def duty(self, room: Room, member: Member, refresh: bool = False) -> None:
         """Tell a student's session what the room wants of it (summaries, the budget)."""
@@ -185,6 +195,10 @@ class Rooms:
         found = self.member(sid)
         if found is not None and found[0].spotlight == found[1].tile and found[0].teacher is not None:
             room, member = found
+            if not room.spotlight_ready:  # (frames already on their way before the full one: the teacher lacks their past)
+                room.spotlight_ready = FULL_FRAME in text
+                if not room.spotlight_ready:
+                    return
             head = json.dumps({"type": "spotlight", "tile": member.tile, "name": member.name}, separators=(",", ":"))
             room.teacher.put("spotlight", f'{head[:-1]},"frame":{text}}}')  # type: ignore[union-attr]
 
@@ -229,7 +243,10 @@ class Rooms:
             now = time.monotonic()
             boards = now - last_board >= 1.0
             last_board = now if boards else last_board
-            self.tick(now, boards)
+            try:
+                self.tick(now, boards)
+            except Exception:  # (a fault here must not stop the server's other tasks)
+                log.exception("the rooms' tick failed")
 
     # ---- endings -----------------------------------------------------------------------
 

@@ -204,10 +204,10 @@ def teach(rooms: Rooms, room: Room, seat: Seat, message: Any) -> None:
     elif isinstance(message, RoomChallenge):
         config = checked_config(message.config, "challenge") if message.config is not None else None
         room.challenge = Challenge(goal=message.goal, epochs=message.epochs) if message.epochs else None
+        for each in room.present():  # (the budget first: a run past it pauses, then resets)
+            rooms.duty(room, each)
         if config is not None:
             push(rooms, room, config)
-        for each in room.present():
-            rooms.duty(room, each)
         text = f"Challenge: {message.goal} ({message.epochs} epochs)" if room.challenge else "The challenge is over"
         rooms.students(room, "challenge", text)
         rooms.tell(seat, room.state("teacher", "challenge"))
@@ -246,7 +246,7 @@ def spotlight(rooms: Rooms, room: Room, tile: str | None) -> None:
     member = room.members.get(tile)
     if member is None or member.sid is None:
         raise Refused(f"no student at tile {tile!r}", "tile")
-    room.spotlight = tile
+    room.spotlight, room.spotlight_ready = tile, False
     rooms.spotlit[member.sid] = room
     rooms.duty(room, member, refresh=True)
 
