@@ -219,6 +219,7 @@ class Spotlight(_Message):
     type: Literal["spotlight"] = "spotlight"
     tile: str
     name: str
+    config: dict[str, Any] | None = Field(default=None, description="the student's setup, with the first (full) frame")
     frame: dict[str, Any] | None = None
 
 

@@ -195,11 +195,13 @@ class Rooms:
         found = self.member(sid)
         if found is not None and found[0].spotlight == found[1].tile and found[0].teacher is not None:
             room, member = found
-            if not room.spotlight_ready:  # (frames already on their way before the full one: the teacher lacks their past)
+            first = not room.spotlight_ready
+            if first:  # (frames already on their way before the full one: the teacher lacks their past)
                 room.spotlight_ready = FULL_FRAME in text
                 if not room.spotlight_ready:
                     return
-            head = json.dumps({"type": "spotlight", "tile": member.tile, "name": member.name}, separators=(",", ":"))
+            head = json.dumps({"type": "spotlight", "tile": member.tile, "name": member.name,
+                               **({"config": member.config} if first else {})}, separators=(",", ":"))
             room.teacher.put("spotlight", f'{head[:-1]},"frame":{text}}}')  # type: ignore[union-attr]
 
     # ---- each tick: walls, leaderboards, timeouts ------------------------------------
