@@ -60,8 +60,8 @@ class Settings(BaseModel):
     # ---- rooms (a teacher's class: server/rooms.py) ----------------------------------
     max_rooms: int = Field(default=20, ge=1, description="rooms open at once")
     max_room_students: int = Field(default=60, ge=1, description="students in one room")
-    room_summary_seconds: float = Field(default=0.4, ge=0.05, le=60, description="seconds between a student's wall summaries (each computed by its worker)")
-    room_wall_seconds: float = Field(default=0.25, ge=0.05, le=60, description="seconds between the teacher's wall updates (the tiles that changed)")
+    room_summary_seconds: float = Field(default=0.3, ge=0.05, le=60, description="seconds between a student's wall summaries (each computed by its worker)")
+    room_wall_seconds: float = Field(default=0.2, ge=0.05, le=60, description="seconds between the teacher's wall updates (the tiles that changed)")
     room_teacher_grace_seconds: float = Field(default=900, ge=0, description="a room whose teacher has been gone this long ends")
     room_max_seconds: float = Field(default=8 * 3600, gt=0, description="a room ends this long after it was opened")
     room_archive_seconds: float = Field(default=900, ge=0, description="an ended room's wall stays downloadable this long")
