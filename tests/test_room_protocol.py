@@ -233,3 +233,24 @@ def test_room_messages_are_validated_naming_the_field() -> None:
         ws.send_json({"type": "room", "action": "push", "config": {"lab": "nope"}})
         assert until(ws, lambda m: m["type"] == "error")["loc"] == ["room", "push", "config", "lab"]
         assert room["role"] == "teacher"
+
+
+def test_rooms_are_bounded_and_end_when_the_teacher_is_gone() -> None:
+    with serve(max_rooms=1, max_room_students=1, room_teacher_grace_seconds=0.5) as client:
+        with client.websocket_connect("/ws") as teacher, client.websocket_connect("/ws") as ana, \
+                client.websocket_connect("/ws") as bo:
+            for ws in (teacher, ana, bo):
+                ws.receive_json()
+            teacher.send_json({"type": "room", "action": "create"})
+            code = until(teacher, lambda m: m["type"] == "room")["code"]
+            bo.send_json({"type": "room", "action": "create"})
+            assert until(bo, lambda m: m["type"] == "error")["message"].startswith("the server has as many rooms as it may (1)")
+            ana.send_json({"type": "room", "action": "join", "code": code, "name": "Ana"})
+            assert until(ana, lambda m: m["type"] == "room")["event"] == "joined"
+            bo.send_json({"type": "room", "action": "join", "code": code, "name": "Bo"})
+            assert until(bo, lambda m: m["type"] == "error")["message"] == "this room is full (1 students)"
+            teacher.close()
+            ended = until(ana, lambda m: m["type"] == "room" and m["event"] == "ended")
+            assert ended["role"] == "none" and ended["message"] == "the class ended: the teacher left"
+            bo.send_json({"type": "room", "action": "create"})  # (the ended room no longer counts)
+            assert until(bo, lambda m: m["type"] == "room")["role"] == "teacher"

@@ -117,6 +117,8 @@ def join(rooms: Rooms, seat: Seat, message: RoomJoin, now: float) -> None:
         room.members[member.tile] = member
         rooms.of[seat.sid] = (room, member.tile)
     rooms.duty(room, member)
+    if room.frozen:  # (a latecomer to a paused class waits with the others)
+        rooms.host.handle(seat.sid, Control(type="control", action="pause"))
     rooms.tell(seat, room.state("student", "joined", member))
     rooms.tell(room.teacher, room.state("teacher", "joined", message=f"{member.name} joined"))
 
