@@ -133,6 +133,7 @@ def test_teacher_and_student_pages(pages: tuple[Any, Any], server_url: str) -> N
     student.goto(f"{server_url}/?join={code}")
     student.wait_for_selector(".join-card")
     student.fill("#join-name", "Ana")
+    shot(student, "student-join-light")
     student.click(".join-card button[type=submit]")
     student.wait_for_function("() => document.querySelector('.room-badge') && !document.querySelector('.room-badge').hidden")
     assert student.locator(".room-badge").inner_text().startswith(f"Class {code} · Ana")
