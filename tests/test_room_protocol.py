@@ -254,3 +254,22 @@ def test_rooms_are_bounded_and_end_when_the_teacher_is_gone() -> None:
             assert ended["role"] == "none" and ended["message"] == "the class ended: the teacher left"
             bo.send_json({"type": "room", "action": "create"})  # (the ended room no longer counts)
             assert until(bo, lambda m: m["type"] == "room")["role"] == "teacher"
+
+
+def test_a_pushed_lesson_reaches_the_student_and_a_student_may_leave() -> None:
+    with serve() as client, client.websocket_connect("/ws") as teacher, client.websocket_connect("/ws") as ana:
+        for ws in (teacher, ana):
+            ws.receive_json()
+        teacher.send_json({"type": "room", "action": "create"})
+        code = until(teacher, lambda m: m["type"] == "room")["code"]
+        ana.send_json({"type": "room", "action": "join", "code": code, "name": "Ana"})
+        until(ana, lambda m: m["type"] == "room" and m["event"] == "joined")
+        teacher.send_json({"type": "room", "action": "push", "lesson": "lr-too-high", "step": 1})
+        pushed = until(ana, lambda m: m["type"] == "room" and m["event"] == "pushed")
+        assert pushed["lesson"] == "lr-too-high" and pushed["step"] == 1 and "lr-too-high" in pushed["message"]
+        ana.send_json({"type": "room", "action": "leave"})
+        assert until(ana, lambda m: m["type"] == "room")["event"] == "left"
+        left = until(teacher, lambda m: m["type"] == "room" and m["event"] == "left")
+        assert left["students"] == 0 and left["message"] == "Ana left"
+        ana.send_json({"type": "configure", "config": {"learning_rate": 0.5}})  # (no room's rules any more)
+        assert until(ana, lambda m: m["type"] in ("config", "error"))["type"] == "config"

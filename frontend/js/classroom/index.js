@@ -30,6 +30,9 @@ export class Classroom {
     this.start.title = "open a room: a join code for your students, and their runs on a wall";
     this.start.addEventListener("click", () => hooks.send({ type: "room", action: "create" }));
     document.querySelector(".meta")?.prepend(this.start, this.badge);
+    this.badge.addEventListener("click", () => {
+      if (this.room?.role === "student" && confirm("Leave the class? Your run goes on, on your own.")) hooks.send({ type: "room", action: "leave" });
+    });
     document.addEventListener("keydown", (e) => {
       if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key === "f" && this.room?.role === "teacher") this.wall?.toggleFreeze();
@@ -124,7 +127,7 @@ export class Classroom {
     if (r.challenge) parts.push(`challenge: ${r.challenge.goal || "lowest test loss"} in ${r.challenge.epochs} epochs`);
     if (this.place) parts.push(this.place);
     this.badge.textContent = parts.join(" · ");
-    this.badge.title = "you are in a class; your teacher sees your run on the wall";
+    this.badge.title = "you are in a class: your teacher sees your run on the wall (click to leave)";
   }
 
   rank(board) {
