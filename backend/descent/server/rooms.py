@@ -31,6 +31,7 @@ from descent.runtime.hosting import Deliver, Host
 from descent.settings import Settings
 
 log = logging.getLogger(__name__)
+REMIND_SECONDS = 10.0  # a silent session is reminded of its duty (one restored in a new worker process lost it)
 FULL_FRAME = '"history":{"reset":true'  # (in a frame that starts the client's history over: protocol.to_json)
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # (no I or O: read off a projector)
 
@@ -59,6 +60,7 @@ class Member:
     config: dict[str, Any] | None = None  # its last setup (for adopt and the download)
     changed: bool = True  # since the teacher's last wall
     was_running: bool = False  # when the room was frozen
+    heard: float = 0.0  # when its session last sent a summary, or was last reminded of its duty
 
 
 @dataclass(eq=False)
@@ -183,7 +185,7 @@ class Rooms:
         found = self.member(sid)
         if found is not None:
             room, member = found
-            member.summary, member.changed = json.loads(text), True
+            member.summary, member.changed, member.heard = json.loads(text), True, time.monotonic()
             room.ranking_changed = room.challenge is not None
 
     def config(self, sid: str, text: str) -> None:
@@ -214,6 +216,10 @@ class Rooms:
                 self.end(room, "the class ended (time is up)" if room.teacher is not None else "the class ended: the teacher left")
                 continue
             self.send_wall(room)
+            for member in room.present():
+                if member.seat is not None and now - member.heard >= REMIND_SECONDS:
+                    member.heard = now
+                    self.duty(room, member)
             if leaderboards and room.ranking_changed:
                 room.ranking_changed = False
                 board = room.ranking()
