@@ -264,7 +264,13 @@ def main() -> None:
     parser.add_argument("--backend", help="run the server from this backend/ directory (another checkout, for before/after)")
     parser.add_argument("--capacity", type=float, metavar="EPOCHS",
                         help="instead: the most default-setup clients served with each at >= EPOCHS epochs/s (e.g. 60 on a GPU)")
+    parser.add_argument("--room", type=int, metavar="STUDENTS", help="instead: a class in a room, 1 teacher + STUDENTS (bench/room.py)")
     args = parser.parse_args()
+    if args.room:
+        from bench.room import rows as room_rows
+
+        print_table(f"room: a teacher's wall over {args.room} students training (server on {WHERE})", room_rows(args.room))
+        return
     if args.capacity:
         print_table(TITLE, capacity(args.capacity, args.backend))
         return

@@ -10,6 +10,8 @@ takes the same session back (weights, history, config; a run that was playing pl
 connection got a fresh session). Binary frames are refused; client messages beyond
 ``limits`` get an ``error`` and are dropped, the session goes on.
 
+Rooms (a teacher's class): the ``room`` messages of descent/classroom.py.
+
 Close codes: 1008 origin not allowed; 1009 message too large for the transport;
 1013 server full (retry later); 4000 closed after ``limits.idle_timeout_seconds`` without
 a client message; 4008 the client did not read what it was sent."""
@@ -23,6 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from descent import PROTOCOL_VERSION
+from descent.classroom import Leaderboard, RoomMessage, RoomState, Spotlight, Wall
 
 RunState = Literal["running", "paused", "diverged"]
 Rebuilt = Literal["none", "optimizer", "network", "lab"]  # what a config change rebuilt
@@ -72,7 +75,7 @@ class Command(_Message):
     args: dict[str, Any] = {}
 
 
-ClientMessage = Annotated[Configure | Control | Subscribe | Command | Ack, Field(discriminator="type")]
+ClientMessage = Annotated[Configure | Control | Subscribe | Command | Ack | RoomMessage, Field(discriminator="type")]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -153,7 +156,8 @@ class Reply(_Message):
     name: str
 
 
-ServerMessage = Annotated[Hello | ConfigMessage | Status | Error | Frame | Reply, Field(discriminator="type")]
+ServerMessage = Annotated[Hello | ConfigMessage | Status | Error | Frame | Reply | RoomState | Wall | Leaderboard | Spotlight,
+                          Field(discriminator="type")]
 
 
 def finite(value: Any) -> Any:

@@ -60,6 +60,17 @@ class Settings(BaseModel):
     api_requests_per_second: float = Field(default=10, gt=0, description="HTTP API requests per client address, sustained")
     api_burst: int = Field(default=100, ge=1, description="HTTP API requests per client address in a burst")
 
+    # ---- rooms (a teacher's class: server/rooms.py) ----------------------------------
+    max_rooms: int = Field(default=20, ge=1, description="rooms open at once")
+    max_room_students: int = Field(default=60, ge=1, description="students in one room")
+    room_summary_seconds: float = Field(default=0.3, ge=0.05, le=60, description="seconds between a student's wall summaries (each computed by its worker)")
+    room_wall_seconds: float = Field(default=0.2, ge=0.05, le=60, description="seconds between the teacher's wall updates (the tiles that changed)")
+    room_teacher_grace_seconds: float = Field(default=900, ge=0, description="a room whose teacher has been gone this long ends")
+    room_max_seconds: float = Field(default=8 * 3600, gt=0, description="a room ends this long after it was opened")
+    room_archive_seconds: float = Field(default=900, ge=0, description="an ended room's wall stays downloadable this long")
+    room_join_attempts: int = Field(default=10, ge=1, description="failed join (or teacher-token) attempts per address in a burst")
+    room_join_per_minute: float = Field(default=6, gt=0, description="failed join attempts per address per minute, sustained")
+
     # ---- session lifetime -----------------------------------------------------------
     resume_grace_seconds: float = Field(default=120, ge=0, description="a disconnected session waits this long for its token")
     idle_timeout_seconds: float = Field(default=3600, gt=0, description="a session with no client message this long is closed")
@@ -113,6 +124,7 @@ class Settings(BaseModel):
             "max_step_seconds": self.max_step_seconds,
             "resume_grace_seconds": self.resume_grace_seconds,
             "idle_timeout_seconds": self.idle_timeout_seconds,
+            "max_room_students": self.max_room_students,
         }
 
     @classmethod

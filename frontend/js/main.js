@@ -1,6 +1,7 @@
 // The page shell: the connection, the run controls, lab switching and the URL hash.
 // Each lab's own view lives in labs/<lab>/view.js (see labs/index.js); the labs, their order
 // and their tab titles come from the server (/api/schema).
+import { Classroom } from "./classroom/index.js";
 import { Connection } from "./connection.js";
 import { embedApi } from "./embedapi.js";
 import { pageOptions, readHash, setPageOption, writeHash } from "./hash.js";
@@ -131,6 +132,9 @@ async function main() {
 
   const configure = (patch) => { embed?.configuring(); conn.send({ type: "configure", config: patch }); };
   const control = (action) => conn.send({ type: "control", action });
+  const classroom = new Classroom({ send: (m) => conn.send(m), toast, configure, control, schema, views: LAB_VIEWS,
+                                    command: (name, args) => conn.send({ type: "command", name, args }),
+                                    config: () => setupOf(state.get("lab")) });
 
   async function ensureView(lab) {
     if (view?.lab === lab) return view.handlers;
@@ -218,10 +222,12 @@ async function main() {
         const patch = readHash(schema);
         if (msg.resumed) { // the session has its config (the config message follows) ...
           resumedWith = Object.keys(patch).length ? location.hash : null;
+          classroom.hello(msg);
           break;
         }
         if (msg.resume_error) toast(`Started a new session (${msg.resume_error}).`, "info");
         if (Object.keys(patch).length) { hashPatch = patch; configure(patch); }
+        classroom.hello(msg);
         break;
       }
       case "config": {
@@ -260,10 +266,14 @@ async function main() {
         frames.push(msg);
         if (frames.length === 1) requestAnimationFrame(drawFrames);
         break;
+      case "room": case "wall": case "leaderboard": case "spotlight": // (the classroom: classroom/index.js)
+        classroom.message(msg);
+        break;
       case "reply":
         if (view) guard(view.lab, "reply", () => view.handlers.reply?.(msg));
         break;
       case "error": {
+        if (classroom.error(msg)) break;
         toast(msg.message);
         const key = msg.loc?.[0] === "config" ? (msg.loc[1] ?? msg.message.split(":")[0]) : null;
         if (hashPatch && key in hashPatch) {

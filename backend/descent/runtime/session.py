@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ValidationError
 
+from descent.classroom import RoomDuty
 from descent.errors import describe
 from descent.labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from descent.labs.base import Lab
@@ -33,6 +34,7 @@ from descent.runtime.budget import Budget
 from descent.runtime.frames import Frames
 from descent.runtime.replies import Send, discard
 from descent.runtime.setups import UNSIZED_KEYS, lab_of, patched, too_big
+from descent.runtime.summary import Summaries
 from descent.runtime.training import Training
 from descent.settings import Settings
 
@@ -53,6 +55,7 @@ class Session(Training):
         self.budget = Budget(cap=settings.credit_cap_seconds)
         self.allowance = Allowance(settings.max_steps_per_second, self.budget, settings.max_step_seconds)
         self.frames = Frames()
+        self.summaries = Summaries()  # for a room's wall (none unless the session is in a room)
         self._parked: dict[str, Lab] = {}  # labs left for another one, by name (see _visit)
         self.failed: str | None = None  # why the lab raised; cleared by reset
         self.resume_running = False  # was running when its client left
@@ -84,6 +87,18 @@ class Session(Training):
             self.frames.interval = 1 / message.frame_rate
         elif isinstance(message, Command):
             self.command(message.name, message.args)
+        elif isinstance(message, RoomDuty):
+            self.room_duty(message)
+
+    def room_duty(self, duty: RoomDuty) -> None:
+        """A room's wishes (from the server, never a client): summaries, an epoch budget, a full frame."""
+        if duty.summary_interval != self.summaries.interval:
+            self.summaries.interval, self.summaries.due, self.summaries.state = duty.summary_interval, 0.0, ""
+        self.epoch_limit = duty.epoch_limit
+        self.stop_at_limit()
+        if duty.refresh:  # (a spotlight begins: the whole history and the full views again)
+            self.frames.rebuilt()
+        self.frames.dirty = True
 
     def command(self, name: str, args: dict[str, Any]) -> None:
         """Run a lab command. Whatever it raises is an error reply and the session goes on
@@ -254,6 +269,9 @@ class Session(Training):
         if action in ("play", "step") and self.state == "diverged":
             self.error(DIVERGED, ["action"])
             return
+        if action in ("play", "step") and self.at_limit():
+            self.error(f"{self.at_limit()}; reset or change the setup to try again", ["action"])
+            return
         if action == "play":
             refusal = None if self.running else self.room()
             if refusal:  # past capacity: this one waits rather than everyone slowing down
@@ -296,8 +314,12 @@ class Session(Training):
         """Send the frame, its views paid from the session's time budget."""
         started = time.perf_counter()
         lab = self.lab
+        views = lab.views(self.frames.full)
         frame = frame_message(lab_of(lab.config), self.state, lab.step_count, lab.epoch, lab.lr, lab.metrics(),
-                              lab.history.since(self.frames.cursor), lab.views(self.frames.full))
+                              lab.history.since(self.frames.cursor), views)
         self.frames.sent(now)
         self.send(frame)
+        summary = self.summaries.after_frame(lab, self.state, views, now)
+        if summary is not None:
+            self.send(summary)
         self.budget.spend(time.perf_counter() - started)

@@ -22,6 +22,7 @@ class Training(Replies):
     allowance: Allowance
     frames: Frames
     max_step_work: float
+    epoch_limit: int | None = None  # a room's challenge: the run stops at this epoch (see stop_at_limit)
     _weighed: tuple[Any, int] = (None, 1)  # (the config, its weight): see weight
 
     @property
@@ -73,7 +74,10 @@ class Training(Replies):
     def steps_allowed(self, budget: float, now: float) -> int:
         """Steps this session may take in ``budget`` seconds (``Allowance.steps``; 0 if it
         is not training)."""
-        return self.allowance.steps(budget, now, self.running) if self.wants_training else 0
+        n = self.allowance.steps(budget, now, self.running) if self.wants_training else 0
+        if self.epoch_limit is not None:  # (epoch = steps // steps_per_epoch in every lab)
+            n = max(0, min(n, self.epoch_limit * self.lab.steps_per_epoch - self.lab.step_count))
+        return n
 
     def tick(self, budget: float) -> None:
         """Train for about ``budget`` seconds if training, within the steps/s allowance and
@@ -111,6 +115,20 @@ class Training(Replies):
             self.send_status(reason=self.lab.diverged)
         if alone and self.allowance.too_slow(seconds / n):
             self._pause_too_slow(seconds / n)
+        self.stop_at_limit()
+
+    def at_limit(self) -> str | None:
+        """Why the run may not go on (a challenge's epoch budget reached), or None."""
+        if self.epoch_limit is not None and self.lab.epoch >= self.epoch_limit:
+            return f"the challenge's budget of {self.epoch_limit} epochs is reached"
+        return None
+
+    def stop_at_limit(self) -> None:
+        reason = self.at_limit()
+        if reason and (self.running or self.allowance.owed):
+            self.state = "paused" if self.running else self.state
+            self.allowance.owed = 0
+            self.send_status(reason=reason)
 
     def _pause_too_slow(self, step_cost: float) -> None:
         """A session whose single steps take longer than max_step_seconds (the work estimate

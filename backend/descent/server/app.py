@@ -19,8 +19,9 @@ from descent import __version__
 from descent.runtime.device import choose_device
 from descent.runtime.hosting import Host, LocalHost
 from descent.runtime.processes import ProcessHost, default_processes
-from descent.server import api, socket, static
+from descent.server import api, socket, static, walls
 from descent.server.context import Context
+from descent.server.rooms import Rooms
 from descent.server.roster import Roster
 from descent.server.security import ApiRateLimit, SecurityHeaders, redact_tokens_in_logs
 from descent.server.wire import KeepTransport, close_with
@@ -34,8 +35,8 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     device = choose_device(settings.device)
-    context = Context(settings, device, make_host(settings, device), Roster(settings))
-    host = context.host
+    host = make_host(settings, device)
+    context = Context(settings, device, host, Roster(settings), Rooms(settings, host))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(janitor, context)
+                tg.start_soon(context.rooms.run)
                 yield
                 tg.cancel_scope.cancel()
         finally:
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.roster = context.roster
 
     app.include_router(api.router(context))
+    app.include_router(walls.router(context))
 
     # The page's files, gzipped once and sent with ETag and Cache-Control (static.py);
     # paths resolve inside FRONTEND only (no ../, no symlink out).

@@ -9,6 +9,7 @@ import torch
 
 from descent.runtime.hosting import Host
 from descent.server.limits import Penalties
+from descent.server.rooms import Rooms
 from descent.server.roster import Entry, Roster
 from descent.settings import Settings
 
@@ -19,9 +20,11 @@ class Context:
     device: torch.device
     host: Host
     roster: Roster
+    rooms: Rooms
     penalties: Penalties = field(default_factory=Penalties)
 
     def reclaim(self, entries: list[Entry]) -> None:
         """Sessions the roster let go are removed from their host."""
         for entry in entries:
+            self.rooms.forget(entry.session)
             self.host.remove(entry.session)

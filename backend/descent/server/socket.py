@@ -20,6 +20,7 @@ from descent.labs import LAB_NAMES
 from descent.protocol import Ack, Error, Hello, client_message, to_json
 from descent.runtime.bucket import TokenBucket
 from descent.runtime.device import device_name
+from descent.server import teaching
 from descent.server.context import Context
 from descent.server.limits import AckLimit
 from descent.server.roster import Entry
@@ -44,7 +45,7 @@ async def endpoint(context: Context, ws: WebSocket) -> None:
         await close_with(ws, 1008, f"your address was closed for flooding: wait {barred:.0f} s before connecting again")
         return
 
-    entry, resume_error = None, None
+    entry, resume_error, connection = None, None, None
     token = ws.query_params.get("resume")
     if token:
         entry, resume_error = roster.resume(token[:64], ws, time.monotonic())
@@ -61,8 +62,11 @@ async def endpoint(context: Context, ws: WebSocket) -> None:
         hello = Hello(session=entry.session, token=entry.token, resumed=resume_error is None and bool(token),
                       resume_error=resume_error, device=device_name(context.device), version=__version__,
                       labs=list(LAB_NAMES), limits=settings.limits())
-        await Connection(context, ws, entry).serve(hello)
+        connection = Connection(context, ws, entry)
+        await connection.serve(hello)
     finally:
+        if connection is not None:
+            teaching.left(context.rooms, connection)
         if roster.detach(entry, ws, time.monotonic()):
             host.detach(entry.session)
         # however it ended (the client left, a close, the server shutting down), a client
@@ -77,8 +81,9 @@ class Connection:
 
     def __init__(self, context: Context, ws: WebSocket, entry: Entry) -> None:
         self.context, self.settings, self.ws, self.entry = context, context.settings, ws, entry
-        self.sid = entry.session
+        self.sid, self.client = entry.session, entry.client
         self.outbox = Outbox(ws, self.settings.max_outbox, self.settings.max_unread_bytes, self.settings.max_unread_seconds)
+        self.put, self.deliver = self.outbox.put, self.outbox.deliver  # (a room's seat: rooms.Seat)
         self.acks = AckLimit()  # acks reach the session only for frames sent (frames.py keeps the credit)
         now = time.monotonic()
         self.rate = TokenBucket(self.settings.messages_per_second, self.settings.message_burst, now)
@@ -89,7 +94,8 @@ class Connection:
     async def serve(self, hello: Hello) -> None:
         """Greet the client, hand the session its messages, and relay what it sends."""
         await self.ws.send_text(to_json(hello))
-        self.context.host.attach(self.sid, self.outbox.deliver)
+        self.context.host.attach(self.sid, self.context.rooms.deliver_for(self))
+        teaching.reconnected(self.context.rooms, self)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.sender, tg.cancel_scope)
             tg.start_soon(self.watcher, tg.cancel_scope)
@@ -142,8 +148,12 @@ class Connection:
                 self.reply(Error(message="binary frames are not accepted; send JSON text messages"))
                 continue
             parsed = parse(text, settings.max_message_bytes)
-            if isinstance(parsed, Error):
-                self.reply(parsed)
+            if getattr(parsed, "type", None) == "room":  # (a room message: teaching.py)
+                teaching.handle(self.context.rooms, self, parsed)
+                continue
+            refused = parsed if isinstance(parsed, Error) else teaching.refusal(self.context.rooms, self.sid, parsed)
+            if refused is not None:
+                self.reply(refused)
             else:
                 host.handle(self.sid, parsed)
 
