@@ -82,12 +82,12 @@ class RayHost:
             name=REGISTRY, namespace=s.ray_namespace, get_if_exists=True, lifetime="detached", num_cpus=0,
             scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
         ).remote(s.ray_workers, s.resume_grace_seconds)
-        actor = ray.remote(TrainingActor)
+        actor = ray.remote(concurrency_groups={"poll": 64})(TrainingActor)  # (polls wait beside the operations)
         self.actors = [
             actor.options(
                 name=actor_name(i), namespace=s.ray_namespace, get_if_exists=True, lifetime="detached",
                 num_cpus=s.ray_cpus_per_worker, num_gpus=s.ray_gpus_per_worker, max_restarts=-1,
-                scheduling_strategy="SPREAD", concurrency_groups={"poll": 64},
+                scheduling_strategy="SPREAD",
             ).remote(i, s.model_dump(), self.registry)
             for i in range(s.ray_workers)
         ]
