@@ -82,7 +82,8 @@ class RayHost:
             name=REGISTRY, namespace=s.ray_namespace, get_if_exists=True, lifetime="detached", num_cpus=0,
             scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
         ).remote(s.ray_workers, s.resume_grace_seconds)
-        actor = ray.remote(concurrency_groups={"poll": 64})(TrainingActor)  # (polls wait beside the operations)
+        # (polls wait beside the operations; Ray's overloads omit concurrency_groups)
+        actor = ray.remote(concurrency_groups={"poll": 64})(TrainingActor)  # type: ignore[call-overload]
         self.actors = [
             actor.options(
                 name=actor_name(i), namespace=s.ray_namespace, get_if_exists=True, lifetime="detached",
