@@ -4,8 +4,8 @@ which training actor holds each, and each one's last setup and snapshot.
 It runs as one named actor on the head node (rayhost.py makes it; plain Python here, so it
 is tested without Ray). A front end asks it where to place a new session (the same rule as
 one machine: the least loaded actor, but a session on a preset another session already
-trains on joins that one's actor while it holds less than 1.5 times its fair share, so a
-class trains as one batched cohort); a reload that lands on another front end claims the session
+trains on joins that one's actor while it holds at most two sessions, or a quarter of a
+fair share, more than the least loaded one, so a class trains as one batched cohort); a reload that lands on another front end claims the session
 by its token; an actor that comes back after its node died asks it for its sessions; and a
 front end that stops beating leaves its sessions to be reclaimed like detached ones."""
 
@@ -78,9 +78,10 @@ class Registry:
             if r.actor is not None:
                 held[r.actor] += 1
                 with_key[r.actor] += key is not None and r.key == key
-        # a cohort's steps are batched (cheaper each), so its actor may hold up to half again its fair share
-        limit = math.ceil(1.5 * math.ceil((sum(held) + 1) / self.actors))
-        joinable = [i for i in range(self.actors) if with_key[i] and held[i] < limit]
+        # a cohort's steps are batched (cheaper each), so its actor may hold a little more than
+        # the least loaded one: two sessions, or a quarter of a fair share
+        slack = max(2, math.ceil((sum(held) + 1) / self.actors / 4))
+        joinable = [i for i in range(self.actors) if with_key[i] and held[i] - min(held) < slack]
         index = max(joinable, key=lambda i: with_key[i]) if joinable else held.index(min(held))
         record = self.records.get(sid)
         if record is not None:
