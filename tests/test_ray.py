@@ -27,7 +27,7 @@ from ray.cluster_utils import Cluster
 from bench.common import ROOT, run_in_thread, running_server
 from descent.runtime.rayactor import MOVED_AT
 from descent.runtime.rayhost import LOST, REGISTRY, actor_name
-from tests.wsutil import Client, read_until, training
+from tests.wsutil import Client, read_until, training, wait_for
 
 MB = 1024 * 1024
 NODE = {"num_cpus": 2, "object_store_memory": 80 * MB}  # two actors fit one node (one CPU each) after a node is lost
@@ -63,7 +63,7 @@ def rig() -> Iterator[Rig]:
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, namespace="descent", log_to_driver=False)
         env = {"DESCENT_RAY_ADDRESS": cluster.address, "DESCENT_DEVICE": "cpu", "DESCENT_SNAPSHOT_SECONDS": "0.5",
-               "DESCENT_RAY_WORKERS": "2"}
+               "DESCENT_RAY_WORKERS": "2", "DESCENT_RESUME_GRACE_SECONDS": "5"}  # (closed sessions go soon)
         with ExitStack() as stack:
             fronts = [stack.enter_context(running_server(env, f"ray-front-{i}")) for i in range(2)]
             yield Rig(cluster, nodes, [url.replace("http", "ws") + "/ws" for url, _, _ in fronts], [s for _, s, _ in fronts])
@@ -76,6 +76,12 @@ def rig() -> Iterator[Rig]:
             os.environ["PYTHONPATH"] = saved
 
 
+def settled(rig: Rig) -> Rig:
+    """``rig`` once the sessions of the tests before are gone (each test places on an empty cluster)."""
+    wait_for(lambda: rig.where() == {}, 120, "the earlier tests' sessions to be reclaimed")
+    return rig
+
+
 async def joined(url: str, config: dict[str, Any], resume: str | None = None) -> Client:
     """A page-like client: its preset, then play."""
     client = await Client.connect(url, resume)
@@ -86,7 +92,7 @@ async def joined(url: str, config: dict[str, Any], resume: str | None = None) ->
 
 def test_sessions_spread_over_nodes_and_a_class_stays_together(rig: Rig) -> None:
     async def scenario() -> None:
-        a, b = rig.urls
+        a, b = settled(rig).urls
         # two classes arrive one after the other, through both front ends
         x1, x2 = await joined(a, X), await joined(b, X)
         y1, y2 = await joined(b, Y), await joined(a, Y)
@@ -105,7 +111,7 @@ def test_sessions_spread_over_nodes_and_a_class_stays_together(rig: Rig) -> None
 
 def test_a_client_resumes_through_the_other_front_end(rig: Rig) -> None:
     async def scenario() -> None:
-        a, b = rig.urls
+        a, b = settled(rig).urls
         first = await joined(a, X)
         await training([first], 3)
         token, sid, epoch = first.hello["token"], first.sid, first.epoch
@@ -125,7 +131,7 @@ def test_a_client_resumes_through_the_other_front_end(rig: Rig) -> None:
 
 def test_a_lost_node_takes_only_its_sessions_which_come_back_elsewhere(rig: Rig) -> None:
     async def scenario() -> None:
-        a, b = rig.urls
+        a, b = settled(rig).urls
         x1, x2 = await joined(a, X), await joined(b, X)
         y1 = await joined(a, Y)
         clients = [x1, x2, y1]
@@ -165,7 +171,7 @@ def test_a_lost_node_takes_only_its_sessions_which_come_back_elsewhere(rig: Rig)
 
 def test_a_killed_front_end_loses_no_session(rig: Rig) -> None:
     async def scenario() -> None:
-        a, b = rig.urls
+        a, b = settled(rig).urls
         clients = [await joined(a, X), await joined(a, Y)]
         await training(clients, 3)
         os.kill(rig.servers[0].pid, signal.SIGKILL)

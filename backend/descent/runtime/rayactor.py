@@ -50,7 +50,10 @@ class TrainingActor:
         self.host.start()
         self.host.worker.submit(lambda: warm_up(self.device, self.settings))  # (operations wait behind it)
         if ray.get_runtime_context().was_current_actor_reconstructed:
-            self._revive(ray.get(registry.held.remote(index)))
+            try:
+                self._revive(ray.get(registry.held.remote(index)))
+            except ray.exceptions.RayError:  # (the registry is gone: serve new sessions at least)
+                log.exception("the registry did not say which sessions to bring back")
         threading.Thread(target=self._check, name="descent-actor-check", daemon=True).start()
 
     def node(self) -> str:

@@ -27,7 +27,6 @@ from typing import Any
 import ray
 from pydantic import BaseModel
 from ray.exceptions import GetTimeoutError, RayError
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from descent.protocol import Configure, Error, to_json
 from descent.runtime.hosting import Deliver
@@ -38,6 +37,7 @@ from descent.settings import Settings
 
 log = logging.getLogger(__name__)
 REGISTRY = "descent-registry"
+HEAD = "node:__internal_head__"  # a resource only the head node has
 START_TIMEOUT = 300.0  # seconds the actors may take to start (each imports torch on its node)
 CALL_TIMEOUT = 60.0  # a safety net on one call to an actor
 POLL = 0.25  # seconds a long poll waits for messages
@@ -77,10 +77,10 @@ class RayHost:
         if not ray.is_initialized():
             ray.init(address=s.ray_address, namespace=s.ray_namespace, log_to_driver=False)
             self._connected = True
-        here = ray.get_runtime_context().get_node_id()  # (the head for a front end beside it or a ray:// client)
+        # the registry lives on the head node (whose loss is the cluster's): Ray marks it with this resource
         self.registry = ray.remote(Registry).options(
             name=REGISTRY, namespace=s.ray_namespace, get_if_exists=True, lifetime="detached", num_cpus=0,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
+            resources={HEAD: 0.001},
         ).remote(s.ray_workers, s.resume_grace_seconds)
         # (polls wait beside the operations; Ray's overloads omit concurrency_groups)
         actor = ray.remote(concurrency_groups={"poll": 64})(TrainingActor)  # type: ignore[call-overload]
