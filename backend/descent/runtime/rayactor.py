@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import defaultdict
 from typing import Any
@@ -58,6 +59,9 @@ class TrainingActor:
 
     def node(self) -> str:
         return str(ray.get_runtime_context().get_node_id())
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def apply(self, operations: list[tuple[Any, ...]]) -> None:
         """Operations from a front end, in its order: (name, session id, *arguments)."""
