@@ -4,7 +4,8 @@ worker nodes (separate raylets, one CPU each, so two training actors: what two w
 processes are on one machine), one front end serves the clients through it, and the same
 scenarios give the same table, plus the per-node split (sessions, epochs/s and frames/s of
 each node's clients) and what Ray costs: the front end's CPU per frame it relays, and the
-round trip of one operation batch (a control message) and of one empty poll."""
+round trip of one operation batch (a control message) and of one empty poll; then, for
+comparison, the one-machine server's own CPU per frame on the same scenarios."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Row, cpu_seconds, running_server
@@ -93,8 +95,34 @@ def node_rows(tag: str, clients: list[Any], where: dict[str, int | None], nodes:
     return out
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` alone (not its children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def baseline(scenarios: list[tuple[str, int, float]], server_env: dict[str, str]) -> list[Row]:
+    """What a front end costs per frame without Ray: the one-machine server's own process
+    (its event loop and pipe readers, not its worker processes), the same scenarios."""
+    from bench.load import scenario
+
+    out: list[Row] = []
+    with running_server(server_env, "bench-load-local") as (url, server, _):
+        ws_url = url.replace("http", "ws") + "/ws"
+        for setup, n, seconds in scenarios:
+            before = own_cpu_seconds(server.pid)
+            result = asyncio.run(scenario(ws_url, url, server.pid, setup, n, seconds))
+            frames = sum(c.frames for c in result["clients"])
+            out.append({"name": f"one machine: server process CPU per frame, {setup}, {n} clients",
+                        "value": round(1e6 * (own_cpu_seconds(server.pid) - before) / max(1, frames)), "unit": "µs",
+                        "note": "the server process alone (not its worker processes), same window as the Ray row"})
+            time.sleep(1.5)
+    return out
+
+
 def rows(scenarios: list[tuple[str, int, float]], server_env: dict[str, str]) -> list[Row]:
-    """The load table, each scenario served by one front end through the simulated cluster."""
+    """The load table, each scenario served by one front end through the simulated cluster;
+    then the one-machine baseline of the front end's CPU per frame."""
     import ray
 
     from bench.load import scenario, scenario_rows
@@ -135,4 +163,4 @@ def rows(scenarios: list[tuple[str, int, float]], server_env: dict[str, str]) ->
                         "note": "a front end's control message (or batch of them) to a training actor and back; median of 200"})
             out.append({"name": "Ray round trip: one empty poll", "value": round(poll * 1e6), "unit": "µs",
                         "note": "a front end's long poll for frames, nothing waiting; median of 200"})
-    return out
+    return out + baseline(scenarios, server_env)

@@ -29,7 +29,7 @@ from descent.settings import Settings
 
 log = logging.getLogger(__name__)
 Message = tuple[str, str, str]  # (session id, message type, JSON text)
-GATHER = 0.004  # seconds a poll that found messages waits for more (fewer calls, each costs ~1 ms of CPU)
+GATHER = 0.010  # seconds a poll that found messages waits for more (a third of a round: fewer calls, each ~1 ms of CPU)
 OUTBOX_LIMIT = 10_000  # messages kept for a front end that stopped taking (frame credit bounds the rest)
 MOVED_AT = ("the cluster node training this session was lost; your session was moved to another node as it was "
             "a few seconds before, restored to epoch {epoch}; press play to train on")

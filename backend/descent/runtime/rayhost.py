@@ -41,7 +41,7 @@ HEAD = "node:__internal_head__"  # a resource only the head node has
 START_TIMEOUT = 300.0  # seconds the actors may take to start (each imports torch on its node)
 CALL_TIMEOUT = 60.0  # a safety net on one call to an actor
 POLL = 0.25  # seconds a long poll waits for messages
-GATHER = 0.003  # seconds the dispatcher waits for more operations after the first (a call costs ~1 ms of CPU)
+GATHER = 0.005  # seconds the dispatcher waits for more operations after the first (a call costs ~1 ms of CPU)
 LOST = "the cluster node training this session was lost; it is being moved to another node (a few seconds)"
 Operation = tuple[Any, ...]  # (name, session id, *arguments)
 
@@ -223,11 +223,10 @@ class RayHost:
     def _poll(self, index: int) -> None:
         """Take what actor ``index``'s sessions say to this front end's clients. An actor
         that fails is being started again by Ray on another node: its clients are told."""
-        actor = self.actors[index]
+        take = self.actors[index].take.options(concurrency_group="poll")
         while not self._stopping.is_set():
             try:
-                messages, running = ray.get(actor.take.options(concurrency_group="poll").remote(self.owner, POLL),
-                                            timeout=CALL_TIMEOUT)
+                messages, running = ray.get(take.remote(self.owner, POLL), timeout=CALL_TIMEOUT)
             except (RayError, GetTimeoutError) as e:
                 if not self.lost[index]:
                     self.lost[index] = True
