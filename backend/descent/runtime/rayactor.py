@@ -51,12 +51,12 @@ class TrainingActor:
         self.outboxes: dict[str, list[Message]] = defaultdict(list)  # front end -> what waits for it
         self.ready = threading.Condition()
         self.host.start()
-        self.host.worker.submit(lambda: warm_up(self.device, self.settings))  # (operations wait behind it)
-        if ray.get_runtime_context().was_current_actor_reconstructed:
+        if ray.get_runtime_context().was_current_actor_reconstructed:  # (its sessions first, then the warm-up)
             try:
                 self._revive(ray.get(registry.held.remote(index)))
             except ray.exceptions.RayError:  # (the registry is gone: serve new sessions at least)
                 log.exception("the registry did not say which sessions to bring back")
+        self.host.worker.submit(lambda: warm_up(self.device, self.settings))  # (later operations wait behind it)
         threading.Thread(target=self._check, name="descent-actor-check", daemon=True).start()
 
     def node(self) -> str:
