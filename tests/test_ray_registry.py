@@ -1,8 +1,14 @@
 """The cluster's registry (runtime/rayregistry.py) as plain Python: where sessions are
-placed, who may reclaim them, and what becomes of the sessions of a front end that died."""
+placed, who may reclaim them, and what becomes of the sessions of a front end that died;
+and one machine's app, which imports no Ray."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+from bench.common import ROOT
 from descent.runtime.rayregistry import DEAD_AFTER, Registry
 
 
@@ -50,3 +56,16 @@ def test_a_dead_front_end_leaves_its_sessions_detached_then_reclaimed() -> None:
     r.claim("t1", "b")  # its client came back through b: no longer a's
     assert r.beat("b", now=DEAD_AFTER + 62) == [(0, "remove", "s0")]
     assert set(r.where()) == {"s1"}
+
+
+def test_one_machine_imports_no_ray_and_the_address_turns_it_on() -> None:
+    """``make run`` (no DESCENT_RAY_ADDRESS) builds its app without importing Ray; with the
+    address set, the app's host is the Ray host (started only when the app starts)."""
+    code = ("import sys; from descent.server.app import create_app; from descent.settings import Settings; "
+            "create_app(Settings(worker_processes=0, device='cpu')); assert 'ray' not in sys.modules, 'ray imported'; "
+            "app = create_app(Settings.from_env({'DESCENT_RAY_ADDRESS': 'auto', 'DESCENT_RAY_WORKERS': '3'})); "
+            "print(type(app.state.host).__name__, app.state.settings.ray_workers)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "backend")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["RayHost", "3"]
