@@ -171,12 +171,12 @@ class RayHost:
             while not self._queue.empty():
                 operations.append(self._queue.get())
             batches: dict[int, list[Operation]] = {}
-            try:
-                for op in operations:
+            for op in operations:
+                try:
                     if op is not None:
                         self._route(op, batches)
-            except RayError:
-                log.exception("the registry did not answer")
+                except Exception:  # (the registry did not answer: this one is lost, not the thread)
+                    log.exception("operation %r failed", op[:2] if op else op)
             calls = [(i, self.actors[i].apply.remote(batch)) for i, batch in batches.items()]
             for i, call in calls:
                 try:
