@@ -33,6 +33,9 @@ def simulated_cluster(nodes: int = NODES, cpus: int = 1) -> Iterator[Any]:
 
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "backend"), str(ROOT), saved or ""])  # (the nodes import descent)
+    # Ray runs its workers at nice 15 by default: on a machine shared with other jobs (this
+    # one) the actors would lose the CPU to them, which one machine's worker processes do not
+    os.environ["RAY_worker_niceness"] = "0"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 80 * MB, "include_dashboard": False})
     try:
         for _ in range(nodes):
@@ -43,6 +46,7 @@ def simulated_cluster(nodes: int = NODES, cpus: int = 1) -> Iterator[Any]:
     finally:
         ray.shutdown()
         cluster.shutdown()
+        os.environ.pop("RAY_worker_niceness", None)
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
         else:

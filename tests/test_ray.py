@@ -58,6 +58,7 @@ def rig() -> Iterator[Rig]:
     # the nodes' workers import descent (a real cluster's image has it installed)
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "backend"), str(ROOT), saved or ""])
+    os.environ["RAY_worker_niceness"] = "0"  # (Ray's default, 15, starves the actors on a busy shared machine)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 80 * MB, "include_dashboard": False})
     try:
         nodes = [cluster.add_node(**NODE) for _ in range(2)]
@@ -71,6 +72,7 @@ def rig() -> Iterator[Rig]:
     finally:
         ray.shutdown()
         cluster.shutdown()
+        os.environ.pop("RAY_worker_niceness", None)
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
         else:
