@@ -8,8 +8,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+from pydantic import ValidationError
+
 from bench.common import ROOT
 from descent.runtime.rayregistry import DEAD_AFTER, Registry
+from descent.settings import Settings
 
 
 def made(registry: Registry, n: int, owner: str = "a", key: str | None = "x", first: int = 0) -> list[int]:
@@ -69,3 +73,11 @@ def test_one_machine_imports_no_ray_and_the_address_turns_it_on() -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT / "backend")})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["RayHost", "3"]
+
+
+def test_a_bad_ray_address_is_refused_by_name() -> None:
+    for good in ("auto", "10.0.0.5:6379", "ray://head:10001", "ray-head:6379"):
+        assert Settings.from_env({"DESCENT_RAY_ADDRESS": good}).ray_address == good
+    assert Settings.from_env({"DESCENT_RAY_ADDRESS": ""}).ray_address is None
+    with pytest.raises(ValidationError, match="ray_address: 'auto', 'host:port' or 'ray://host:port'"):
+        Settings.from_env({"DESCENT_RAY_ADDRESS": "http://head"})

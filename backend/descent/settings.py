@@ -6,6 +6,7 @@ server; docs/security.md lists them."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -83,6 +84,16 @@ class Settings(BaseModel):
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value != "auto" and not re.fullmatch(r"(ray://)?[\w.\-\[\]:]+:\d{1,5}", value):
+            raise ValueError(f"ray_address: 'auto', 'host:port' or 'ray://host:port', not {value!r}")
         return value
 
     @field_validator("frame_ancestors")

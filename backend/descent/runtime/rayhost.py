@@ -76,7 +76,10 @@ class RayHost:
     def start(self) -> None:
         s = self.settings
         if not ray.is_initialized():
-            ray.init(address=s.ray_address, namespace=s.ray_namespace, log_to_driver=False)
+            try:
+                ray.init(address=s.ray_address, namespace=s.ray_namespace, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise RuntimeError(f"DESCENT_RAY_ADDRESS={s.ray_address!r}: no Ray cluster to join there ({e})") from e
             self._connected = True
         # the registry lives on the head node (whose loss is the cluster's): Ray marks it with this resource
         self.registry = ray.remote(Registry).options(
