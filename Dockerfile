@@ -7,9 +7,13 @@ ARG TORCH_INDEX=
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY requirements.txt .
+# --build-arg WITH_RAY=1 adds Ray (requirements-ray.txt): the image of every node of a
+# Ray cluster and of its front ends (docker-compose.yml's cluster profile, docs/deploy.md).
+ARG WITH_RAY=
+COPY requirements.txt requirements-ray.txt ./
 RUN if [ -n "$TORCH_INDEX" ]; then pip install --extra-index-url "$TORCH_INDEX" -r requirements.txt; \
-    else pip install -r requirements.txt; fi
+    else pip install -r requirements.txt; fi \
+    && if [ -n "$WITH_RAY" ]; then pip install -r requirements-ray.txt; fi
 
 COPY backend/ backend/
 COPY frontend/ frontend/

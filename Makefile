@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/backend
 .PHONY: run lint test bench load browser clean
 
 # The venv is rebuilt only when the requirements change (a stamp file records it).
-$(VENV)/.stamp: requirements.txt requirements-dev.txt
+$(VENV)/.stamp: requirements.txt requirements-dev.txt requirements-ray.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

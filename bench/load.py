@@ -5,6 +5,7 @@ once against a real server in a child process, and the table says what each one 
     PYTHONPATH=backend python -m bench.load --quick      # 1 and 10 clients only
     PYTHONPATH=backend python -m bench.load --capacity 60  # how many clients get >= 60 epochs/s each
     make load
+    PYTHONPATH=backend python -m bench.load --ray --clients 10 50  # through a simulated Ray cluster (bench/raycluster.py)
 
 Not part of ``make bench`` (it takes minutes and loads both cores); ``make load`` runs it.
 
@@ -73,6 +74,7 @@ class Client:
     last: tuple[float, int] | None = None
     latencies: list[float] = field(default_factory=list)
     failure: str | None = None
+    sid: str = ""  # its session (the Ray run splits the table by node)
 
     def rates(self) -> tuple[float, float]:
         """(epochs/s, frames/s) over the measured window."""
@@ -90,6 +92,7 @@ async def run_client(url: str, setup: dict[str, Any], index: int, gate: asyncio.
             hello = json.loads(await ws.recv())
             if hello.get("type") != "hello":
                 raise RuntimeError(f"no hello: {hello}")
+            out.sid = hello["session"]
             if setup:
                 await ws.send(json.dumps({"type": "configure", "config": setup}))
             await gate.wait()  # everyone connected: play together
@@ -254,6 +257,12 @@ def capacity(target: float, backend: str | None = None, most: int = 400, seconds
              "note": f"the slowest client's epochs/s per class size tried: {tried}" + ("" if bad else f" (stopped at {most})")}]
 
 
+def ray_rows(scenarios: list[tuple[str, int, float]] | None) -> list[Row]:
+    from bench import raycluster
+
+    return raycluster.rows(scenarios or SCENARIOS, SERVER_ENV)
+
+
 def main() -> None:
     from bench.common import print_table
 
@@ -262,6 +271,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="*", help="only these client counts (of the --setup)")
     parser.add_argument("--setup", default="default", choices=list(SETUPS), help="with --clients: which setup")
     parser.add_argument("--backend", help="run the server from this backend/ directory (another checkout, for before/after)")
+    parser.add_argument("--ray", action="store_true",
+                        help="through a Ray cluster simulated here (a head and 2 worker nodes, bench/raycluster.py), plus the per-node split")
     parser.add_argument("--capacity", type=float, metavar="EPOCHS",
                         help="instead: the most default-setup clients served with each at >= EPOCHS epochs/s (e.g. 60 on a GPU)")
     parser.add_argument("--room", type=int, metavar="STUDENTS", help="instead: a class in a room, 1 teacher + STUDENTS (bench/room.py)")
@@ -277,6 +288,9 @@ def main() -> None:
     scenarios = QUICK if args.quick else None
     if args.clients:
         scenarios = [(args.setup, n, 6.0) for n in args.clients]
+    if args.ray:
+        print_table(TITLE.replace("server on", "a simulated Ray cluster, 2 worker nodes, on"), ray_rows(scenarios))
+        return
     print_table(TITLE + (f" [server: {args.backend}]" if args.backend else ""), rows(scenarios, args.backend))
 
 

@@ -29,6 +29,15 @@ class Settings(BaseModel):
     worker_memory_mb: int = Field(default=4096, ge=256, description="a worker process over this much memory after releasing caches is replaced, its sessions restored")
     worker_idle_memory_mb: int = Field(default=256, ge=16, description="a worker process without sessions more than this above its memory at start is replaced")
 
+    # ---- a Ray cluster (runtime/rayhost.py; docs/deploy.md) --------------------------
+    # Unset (the default): no Ray. Set ("auto", "ray://head:10001", "10.0.0.5:6379"):
+    # sessions train in Ray actors on the cluster, and any number of front ends share them.
+    ray_address: str | None = Field(default=None, description="the Ray cluster to train on (unset: this machine only)")
+    ray_workers: int = Field(default=2, ge=1, le=4096, description="training actors on the Ray cluster (each one training thread)")
+    ray_cpus_per_worker: float = Field(default=1, ge=0, le=256, description="CPUs each training actor reserves")
+    ray_gpus_per_worker: float = Field(default=0, ge=0, le=8, description="GPUs each training actor reserves (fractional: actors share a GPU)")
+    ray_namespace: str = Field(default="descent", min_length=1, max_length=64, description="the Ray namespace of the actors (one per deployment)")
+
     # ---- limits ---------------------------------------------------------------------
     max_sessions: int = Field(default=200, ge=1, description="sessions held at once (connected or awaiting resume)")
     max_sessions_per_client: int = Field(default=8, ge=1, description="sessions held at once per client IP address")
@@ -102,6 +111,16 @@ class Settings(BaseModel):
                 raise ValueError(f"embed_origins: {origin!r} is not an origin; allowed: '*' or scheme://host[:port], comma-separated")
         # (a browser leaves a scheme's default port out of an origin)
         return [o.lower().removesuffix(":443" if o.lower().startswith("https:") else ":80") for o in value]
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value != "auto" and not re.fullmatch(r"(ray://)?[\w.\-\[\]:]+:\d{1,5}", value):
+            raise ValueError(f"ray_address: 'auto', 'host:port' or 'ray://host:port', not {value!r}")
+        return value
 
     @field_validator("frame_ancestors")
     @classmethod

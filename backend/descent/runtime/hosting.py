@@ -8,6 +8,8 @@ messages, acks (the only frame credit: see frames.py) and leavings, and gets the
   ``worker_processes=0`` and, inside each worker process, by ``processes.ProcessHost``.
 - ``processes.ProcessHost``: sessions spread over worker processes, so training uses every
   core and a crashed process takes only its own sessions down.
+- ``rayhost.RayHost`` (``DESCENT_RAY_ADDRESS`` set): sessions in actors on a Ray cluster,
+  each actor a ``LocalHost``, shared by several front ends (a ``Directory``).
 
 Every method returns at once (work is queued to the training thread), so the event loop
 never waits on training."""
@@ -18,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from pydantic import BaseModel
@@ -53,6 +55,16 @@ class Host(Protocol):
     def remove(self, sid: str) -> None: ...
     def handle(self, sid: str, message: BaseModel) -> None: ...
     def ack(self, sid: str) -> None: ...
+
+
+@runtime_checkable
+class Directory(Protocol):
+    """A host whose sessions several front ends share (rayhost.RayHost): a session's token,
+    published where it was made, can be claimed through any of them (a reload that the load
+    balancer sends elsewhere)."""
+
+    def publish(self, token: str, sid: str, client: str) -> None: ...
+    async def claim(self, token: str) -> tuple[str, str] | None: ...  # (session id, client address)
 
 
 def sender(deliver: Deliver) -> Send:

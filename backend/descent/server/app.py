@@ -17,7 +17,7 @@ from fastapi import FastAPI, WebSocket
 
 from descent import __version__
 from descent.runtime.device import choose_device
-from descent.runtime.hosting import Host, LocalHost
+from descent.runtime.hosting import Directory, Host, LocalHost
 from descent.runtime.processes import ProcessHost, default_processes
 from descent.server import api, socket, static, walls
 from descent.server.context import Context
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     device = choose_device(settings.device)
     host = make_host(settings, device)
-    context = Context(settings, device, host, Roster(settings), Rooms(settings, host))
+    context = Context(settings, device, host, Roster(settings), Rooms(settings, host), directory=host if isinstance(host, Directory) else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,7 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def make_host(settings: Settings, device: torch.device) -> Host:
     """Worker processes (one per core on the CPU, one for the GPU) unless the setting asks
-    for 0: then one training thread inside the server process."""
+    for 0: then one training thread inside the server process. With ``ray_address`` set,
+    actors on that Ray cluster (imported only then: one machine needs no Ray)."""
+    if settings.ray_address:
+        from descent.runtime.rayhost import RayHost
+
+        return RayHost(settings)
     processes = default_processes(device) if settings.worker_processes is None else settings.worker_processes
     if processes == 0:
         return LocalHost(settings, device)

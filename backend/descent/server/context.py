@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from descent.runtime.hosting import Host
+from descent.runtime.hosting import Directory, Host
 from descent.server.limits import Penalties
 from descent.server.rooms import Rooms
 from descent.server.roster import Entry, Roster
@@ -22,6 +22,7 @@ class Context:
     roster: Roster
     rooms: Rooms
     penalties: Penalties = field(default_factory=Penalties)
+    directory: Directory | None = None  # several front ends share the sessions (a Ray cluster)
 
     def reclaim(self, entries: list[Entry]) -> None:
         """Sessions the roster let go are removed from their host."""

@@ -65,6 +65,12 @@ class Roster:
         self.entries[entry.token] = entry
         return entry
 
+    def adopt(self, session: str, token: str, client: str, now: float) -> None:
+        """A session made through another front end, whose client came back here (its token
+        claimed from the cluster, see hosting.Directory): held as a detached one."""
+        if token not in self.entries:
+            self.entries[token] = Entry(session, token, client, now, None, now)
+
     def resume(self, token: str, connection: Any, now: float) -> tuple[Entry | None, str | None]:
         """Attach ``connection`` to the session holding ``token``: (entry, None), or
         (None, why not). A session another connection still holds is not taken over (a

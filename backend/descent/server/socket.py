@@ -20,6 +20,7 @@ from descent.labs import LAB_NAMES
 from descent.protocol import Ack, Error, Hello, client_message, to_json
 from descent.runtime.bucket import TokenBucket
 from descent.runtime.device import device_name
+from descent.runtime.hosting import Directory
 from descent.server import teaching
 from descent.server.context import Context
 from descent.server.limits import AckLimit
@@ -48,6 +49,8 @@ async def endpoint(context: Context, ws: WebSocket) -> None:
     entry, resume_error, connection = None, None, None
     token = ws.query_params.get("resume")
     if token:
+        if context.directory is not None:  # (its session may have been made through another front end)
+            await adopt(context, context.directory, token[:64])
         entry, resume_error = roster.resume(token[:64], ws, time.monotonic())
     if entry is None:
         refusal, reclaimed = roster.admit(client)
@@ -58,6 +61,8 @@ async def endpoint(context: Context, ws: WebSocket) -> None:
             return
         entry = roster.add(secrets.token_urlsafe(9), client, ws, time.monotonic())
         host.create(entry.session)
+        if context.directory is not None:
+            context.directory.publish(entry.token, entry.session, client)
     try:
         hello = Hello(session=entry.session, token=entry.token, resumed=resume_error is None and bool(token),
                       resume_error=resume_error, device=device_name(context.device), version=__version__,
@@ -73,6 +78,17 @@ async def endpoint(context: Context, ws: WebSocket) -> None:
         # that does not read must not keep the connection: uvicorn waits for every
         # connection to close before it stops, and its close waits on what is unread
         abort(ws, after=LINGER_SECONDS)
+
+
+async def adopt(context: Context, directory: Directory, token: str) -> None:
+    """Claim ``token``'s session from the cluster: served through this front end from now on."""
+    try:
+        found = await directory.claim(token)
+    except Exception:  # (the cluster did not answer: the token is judged by this front end alone)
+        log.exception("claiming a session token failed")
+        return
+    if found is not None:
+        context.roster.adopt(found[0], token, found[1], time.monotonic())
 
 
 class Connection:
