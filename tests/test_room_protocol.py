@@ -159,9 +159,14 @@ async def class_of_three(base: str) -> None:
     await ask(everyone, ana, {"type": "control", "action": "play"}, lambda: any("budget" in e for e in ana.errors()),
               "play past the budget refused")
     assert ana.epoch == BUDGET
+    # the winner's run forked onto the teacher's page: its setup, and its weights (its epoch, step and curves)
+    winner = next(s for s, j in zip(students, joined) if j["tile"] == board["ranking"][0]["tile"])
     await ask(everyone, teacher, {"type": "room", "action": "adopt", "tile": board["ranking"][0]["tile"]},
-              has(teacher, "room", event="adopt"), "the winner's setup")
+              lambda: has(teacher, "room", event="adopt")() and teacher.frame.get("epoch") == BUDGET, "the winner's run")
     assert got(teacher, "room", event="adopt")[0]["config"]["dataset"] == "xor"
+    assert teacher.frame["step"] == winner.frame["step"] and teacher.frame["state"] == "paused"
+    assert teacher.frame["metrics"]["test_loss"] == winner.frame["metrics"]["test_loss"]
+    assert not any(m["type"] == "shared" for s in [teacher, *students] for m in s.messages), "a run's copy never reaches a page"
 
     # ---- rejoin after a reload: the same session, the same tile ------------------------------------
     await bo.ws.close()

@@ -116,7 +116,8 @@ class RoomChallenge(_Message):
 
 
 class RoomAdopt(_Message):
-    """Ask for a student's current setup (to run it on the projector and show its code)."""
+    """Fork a student's run onto the teacher's page (the projector): its setup, weights,
+    optimizer state and history, from where it is now; then Show the code gives its script."""
 
     type: Literal["room"]
     action: Literal["adopt"]
@@ -234,3 +235,17 @@ class RoomDuty(_Message):
     summary_interval: float | None = None
     epoch_limit: int | None = None
     refresh: bool = False
+
+
+class RoomShare(_Message):
+    """Send a copy of the run to the server (a ``shared`` message: its snapshot, base64), for the teacher to fork."""
+
+    type: Literal["room_share"] = "room_share"
+
+
+class RoomTake(_Message):
+    """Become a copy of a student's run (its ``snapshot``, taken by this server), paused."""
+
+    type: Literal["room_take"] = "room_take"
+    snapshot: str = Field(description="base64 of the student's session snapshot")
+    config: dict[str, Any]

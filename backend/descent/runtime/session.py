@@ -14,6 +14,7 @@ lab: a lab that raises is reported, the run pauses, and reset rebuilds it from s
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,8 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ValidationError
 
-from descent.classroom import RoomDuty
+from descent.classroom import RoomDuty, RoomShare, RoomTake
+from descent.encoding import b64
 from descent.errors import describe
 from descent.labs import DEFAULT_LAB, LAB_NAMES, config_model, lab_class
 from descent.labs.base import Lab
@@ -89,6 +91,13 @@ class Session(Training):
             self.command(message.name, message.args)
         elif isinstance(message, RoomDuty):
             self.room_duty(message)
+        elif isinstance(message, RoomShare):  # (to the server, never to a client: rooms.deliver_for)
+            data = self.snapshot()
+            if data is not None:
+                self.send({"type": "shared", "snapshot": b64(data), "config": self.lab.config.model_dump()})
+        elif isinstance(message, RoomTake):  # the teacher forks a student's run: everything anew to the page
+            self.restore(message.config, None, base64.b64decode(message.snapshot))
+            self.start()
 
     def room_duty(self, duty: RoomDuty) -> None:
         """A room's wishes (from the server, never a client): summaries, an epoch budget, a full frame."""

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from descent.classroom import Challenge, Leaderboard, Rank, RoomDuty, RoomState, Tile, Wall
+from descent.classroom import Challenge, Leaderboard, Rank, RoomDuty, RoomState, RoomTake, Tile, Wall
 from descent.protocol import to_json
 from descent.runtime.bucket import TokenBucket
 from descent.runtime.hosting import Deliver, Host
@@ -81,6 +81,7 @@ class Room:
     full_wall: bool = True  # the teacher's next wall lists every tile
     ranking_changed: bool = False
     ended: float | None = None
+    adopting: str | None = None  # the tile whose run the teacher asked to fork
 
     def state(self, role: str, event: str, member: Member | None = None, **extra: Any) -> RoomState:
         return RoomState(role=role, code=self.code, tile=member.tile if member else None,
@@ -167,6 +168,9 @@ class Rooms:
             if kind == "summary":
                 loop.call_soon_threadsafe(self.summary, sid, text)
                 return
+            if kind == "shared":  # a copy of the run for the teacher: never to the student's page
+                loop.call_soon_threadsafe(self.shared, sid, text)
+                return
             seat.deliver(kind, text)
             if kind == "frame" and sid in self.spotlit:
                 loop.call_soon_threadsafe(self.spotlight_frame, sid, text)
@@ -187,6 +191,21 @@ class Rooms:
             room, member = found
             member.summary, member.changed, member.heard = json.loads(text), True, time.monotonic()
             room.ranking_changed = room.challenge is not None
+
+    def shared(self, sid: str, text: str) -> None:
+        """A student's copy of its run, asked for by ``adopt``: the teacher's session becomes it."""
+        found = self.member(sid)
+        if found is None:
+            return
+        room, member = found
+        if room.adopting != member.tile or room.teacher_sid is None:
+            return
+        room.adopting = None
+        copy = json.loads(text)
+        self.host.handle(room.teacher_sid, RoomTake(snapshot=copy["snapshot"], config=copy["config"]))
+        self.tell(room.teacher, room.state("teacher", "adopt", message=f"{member.name}'s run, forked here: its weights, "
+                                           "optimizer state and curves, paused (▶ trains it on; Show the code gives its script)",
+                                           config=copy["config"]))
 
     def config(self, sid: str, text: str) -> None:
         found = self.member(sid)

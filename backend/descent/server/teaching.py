@@ -25,6 +25,7 @@ from descent.classroom import (
     RoomJoin,
     RoomLock,
     RoomPush,
+    RoomShare,
     RoomSpotlight,
     RoomState,
 )
@@ -216,9 +217,10 @@ def teach(rooms: Rooms, room: Room, seat: Seat, message: Any) -> None:
         room.ranking_changed = room.challenge is not None
     elif isinstance(message, RoomAdopt):
         chosen = room.members.get(message.tile)
-        if chosen is None or chosen.config is None:
-            raise Refused(f"no student's setup at tile {message.tile!r}", "tile")
-        rooms.tell(seat, room.state("teacher", "adopt", message=f"{chosen.name}'s setup", config=chosen.config))
+        if chosen is None or chosen.sid is None or room.teacher_sid is None:
+            raise Refused(f"no student's run at tile {message.tile!r}", "tile")
+        room.adopting = chosen.tile  # its session sends a copy (``shared``); rooms.shared forks it here
+        rooms.host.handle(chosen.sid, RoomShare())
     elif isinstance(message, RoomEnd):
         rooms.end(room, "your teacher ended the class")
 

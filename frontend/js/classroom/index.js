@@ -107,7 +107,6 @@ export class Classroom {
       store.set({ role: "teacher", code: msg.code, token: msg.teacher_token ?? store.get()?.token });
       this.wall ??= new Wall(this.hooks, () => this.room);
       this.wall.show(msg);
-      if (msg.event === "adopt" && msg.config) this.hooks.configure(msg.config);
       if (msg.message && ["joined", "left", "pushed", "adopt"].includes(msg.event)) this.hooks.toast(msg.message, "info");
       return;
     }

@@ -137,8 +137,8 @@ export class Wall {
       epoch.textContent = r.done ? "done" : `epoch ${r.epoch}/${board.epochs}`;
       const show = document.createElement("button");
       show.className = "text-button small";
-      show.textContent = i === 0 ? "run it here" : "show";
-      show.title = i === 0 ? "run this setup on your page (then Show the code)" : "spotlight this run";
+      show.textContent = i === 0 ? "fork it here" : "show";
+      show.title = i === 0 ? "fork this run onto your page, weights and all (then Show the code)" : "spotlight this run";
       show.addEventListener("click", () => this.hooks.send(i === 0 ? { type: "room", action: "adopt", tile: r.tile }
                                                                    : { type: "room", action: "spotlight", tile: r.tile }));
       li.append(name, loss, epoch, show);
