@@ -189,6 +189,23 @@ def test_teacher_and_student_pages(pages: tuple[Any, Any], server_url: str) -> N
         student.wait_for_function("() => document.body.classList.contains('room-frozen') && document.body.dataset.state === 'paused'")
         teacher.keyboard.press("f")
         student.wait_for_function("() => !document.body.classList.contains('room-frozen') && document.body.dataset.state === 'running'")
+
+        # ---- a challenge; the leader's run forked onto the projector, weights and all ----------
+        teacher.fill("[data-w=goal]", "lowest test loss in 2 epochs")
+        teacher.fill("[data-w=epochs]", "2")
+        teacher.click("[data-w=startChallenge]")
+        student.wait_for_function("() => document.body.dataset.state === 'paused'")
+        student.click("#play")
+        student.wait_for_function(f"() => {EPOCH} === 2 && document.body.dataset.state === 'paused'")
+        # (Ana's is the only run that trained in the challenge: she leads)
+        teacher.wait_for_function("() => document.querySelector('.leaderboard li')?.textContent.includes('Ana')")
+        teacher.locator(".leaderboard li").first.locator("button").click()
+        teacher.wait_for_selector(".toast:has-text('forked here')")
+        teacher.wait_for_function(f"() => {EPOCH} === 2 && document.body.dataset.state === 'paused'")
+        teacher.click("[data-w=view]")
+        # its curves came with it: epochs 0 to 2 on the loss chart
+        teacher.wait_for_function("() => document.querySelector('.loss-chart').data[0].x.at(-1) === 2")
+        shot(teacher, "teacher-forked-winner-dark")
     finally:
         for other in others:
             other.close()
