@@ -76,6 +76,22 @@ class Client:
     failure: str | None = None
     sid: str = ""  # its session (the Ray run splits the table by node)
 
+    def frame(self, got: float, state: str, epoch: int, start: float) -> None:
+        """A frame received at ``got``: counted when the run plays and the window has begun."""
+        if state != "running" or got < start:
+            return
+        self.frames += 1
+        self.last = (got, epoch)
+        if self.first is None:
+            self.first = self.last
+
+    def failed(self, error: Exception | None) -> None:
+        """The client's end: an error, or too few frames to measure, is its result in the table."""
+        if error is not None:
+            self.failure = f"{type(error).__name__}: {error}"[:200]
+        elif self.frames < 2:
+            self.failure = "fewer than 2 frames"
+
     def rates(self) -> tuple[float, float]:
         """(epochs/s, frames/s) over the measured window."""
         if not (self.first and self.last) or self.last[0] <= self.first[0]:
@@ -127,16 +143,11 @@ async def run_client(url: str, setup: dict[str, Any], index: int, gate: asyncio.
                     if pending[1] >= start:
                         out.latencies.append(got - pending[1])
                     pending = None
-                if head[2] != "running" or got < start:
-                    continue
-                out.frames += 1
-                out.last = (got, int(head[3]))
-                if out.first is None:
-                    out.first = out.last
+                out.frame(got, head[2], int(head[3]), start)
     except Exception as e:  # a failure is a result, counted in the table
-        out.failure = f"{type(e).__name__}: {e}"[:200]
-    if out.failure is None and out.frames < 2:
-        out.failure = "fewer than 2 frames"
+        out.failed(e)
+        return
+    out.failed(None)
 
 
 

@@ -45,16 +45,11 @@ async def student(url: str, code: str, index: int, gate: asyncio.Event, window: 
                     continue
                 await ws.send('{"type":"ack"}')
                 got = time.monotonic()
-                if head[2] != "running" or got < window[0]:
-                    continue
-                out.frames += 1
-                out.last = (got, int(head[3]))
-                if out.first is None:
-                    out.first = out.last
+                out.frame(got, head[2], int(head[3]), window[0])
     except Exception as e:  # a failure is a result, counted in the table
-        out.failure = f"{type(e).__name__}: {e}"[:200]
-    if out.failure is None and out.frames < 2:
-        out.failure = "fewer than 2 frames"
+        out.failed(e)
+        return
+    out.failed(None)
 
 
 async def teacher_reads(ws: Any, window: list[float], updates: dict[str, int], volume: list[int],

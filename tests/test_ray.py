@@ -25,7 +25,8 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from bench.common import ROOT, run_in_thread, running_server
+from bench.common import run_in_thread, running_server
+from bench.raycluster import simulated_cluster
 from descent.runtime.rayactor import MOVED_AT
 from descent.runtime.rayhost import LOST, REGISTRY, actor_name
 from tests.wsutil import Client, read_until, training, wait_for
@@ -55,28 +56,15 @@ class Rig:
 
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Rig]:
-    # the nodes' workers import descent (a real cluster's image has it installed)
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "backend"), str(ROOT), saved or ""])
-    os.environ["RAY_worker_niceness"] = "0"  # (Ray's default, 15, starves the actors on a busy shared machine)
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 80 * MB, "include_dashboard": False})
-    try:
-        nodes = [cluster.add_node(**NODE) for _ in range(2)]
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, namespace="descent", log_to_driver=False)
+    # (bench.raycluster: a head and 2 worker nodes as raylets on this machine, Ray's niceness 0,
+    # the nodes' workers importing descent, as a real cluster's image has it installed)
+    with simulated_cluster(nodes=2, cpus=NODE["num_cpus"]) as cluster:
+        nodes = list(cluster.worker_nodes)
         env = {"DESCENT_RAY_ADDRESS": cluster.address, "DESCENT_DEVICE": "cpu", "DESCENT_SNAPSHOT_SECONDS": "0.5",
                "DESCENT_RAY_WORKERS": "2", "DESCENT_RESUME_GRACE_SECONDS": "5"}  # (closed sessions go soon)
         with ExitStack() as stack:
             fronts = [stack.enter_context(running_server(env, f"ray-front-{i}")) for i in range(2)]
             yield Rig(cluster, nodes, [url.replace("http", "ws") + "/ws" for url, _, _ in fronts], [s for _, s, _ in fronts])
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        os.environ.pop("RAY_worker_niceness", None)
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 def settled(rig: Rig) -> Rig:
