@@ -1,7 +1,8 @@
 """A student's run in a few hundred bytes, for the teacher's wall: computed on the worker,
 where the frame's views already are (``Summaries.after_frame``), at most once per
 ``interval``. The main picture becomes a thumbnail of at most 16 × 16 grey levels: the
-decision boundary (mlp), the first attention map (attention), the test digit (cnn)."""
+decision boundary (mlp), the first attention map (attention), the test digit (cnn), the
+surface with each racer's point (arena)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,36 @@ THUMB = 16
 LOSSES = ("test_loss", "loss", "train_loss", "best_gap")  # the first a lab has is its ranking measure
 
 
-def thumbnail(lab: str, views: dict[str, Any]) -> tuple[str, int] | None:
-    """(base64 of size × size uint8, size) of the lab's main picture in ``views``, or None."""
+def arena_picture(lab: Any) -> np.ndarray:
+    """The race on THUMB × THUMB pixels: the surface's levels (0-180, low = light; log where the
+    arena draws it on a log scale) and each racer's point at 255 (the darkest)."""
+    import torch
+
+    meta = lab.meta
+    x0, x1, y0, y1 = meta["window"]
+    xs, ys = torch.linspace(x0, x1, THUMB, dtype=torch.float64), torch.linspace(y1, y0, THUMB, dtype=torch.float64)
+    with torch.no_grad():
+        z = lab.surface(xs[None, :].expand(THUMB, THUMB), ys[:, None].expand(THUMB, THUMB)).numpy()
+    if meta.get("scale") == "log":
+        z = np.log10(np.maximum(z - meta["f_min"], 0) + max(float(z.max() - meta["f_min"]) * 1e-4, 1e-12))  # (as the arena's plot)
+    z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+    span = float(z.max() - z.min()) or 1.0
+    picture = ((z - z.min()) / span * 180).astype(np.uint8)
+    for runner in lab.runners:
+        x, y = (float(v) for v in runner.point.detach())
+        col, row = round((x - x0) / (x1 - x0) * (THUMB - 1)), round((y1 - y) / (y1 - y0) * (THUMB - 1))
+        if 0 <= col < THUMB and 0 <= row < THUMB:
+            picture[row, col] = 255
+    return picture
+
+
+def thumbnail(lab: str, views: dict[str, Any], run: Any = None) -> tuple[str, int] | None:
+    """(base64 of size × size uint8, size) of the lab's main picture in ``views`` (the arena's:
+    drawn from ``run``, the lab), or None."""
     picture: np.ndarray | None = None
-    if lab == "mlp" and isinstance(views.get("boundary"), dict):
+    if lab == "arena" and run is not None:
+        picture = arena_picture(run)
+    elif lab == "mlp" and isinstance(views.get("boundary"), dict):
         b = views["boundary"]
         n = int(b["resolution"])
         picture = np.frombuffer(base64.b64decode(b["data"]), np.uint8)[: n * n].reshape(n, n)
@@ -68,7 +95,7 @@ class Summaries:
         if self.interval is None or (now < self.due and state == self.state):  # (a new state goes at once)
             return None
         self.due, self.state = now + self.interval, state
-        self.thumb = thumbnail(lab_of(lab.config), views) or self.thumb
+        self.thumb = thumbnail(lab_of(lab.config), views, lab) or self.thumb
         return summarize(lab, state, self.thumb)
 
 
