@@ -4,7 +4,6 @@ a safety net only."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
+from bench.common import run_in_thread
 from descent.protocol import ServerMessage
 from descent.server.teaching import FROZEN, LOCKED
 from tests.wsutil import Client, Message, read_until, serve, until
@@ -59,7 +59,7 @@ async def ask(clients: list[Client], sender: Client, message: Message, done: Cal
 
 
 def test_a_class_of_three(url: str) -> None:
-    asyncio.run(class_of_three(url))
+    run_in_thread(class_of_three(url))  # (a browser test earlier in the session leaves a loop on this thread)
 
 
 async def class_of_three(base: str) -> None:
