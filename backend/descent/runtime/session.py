@@ -115,6 +115,7 @@ class Session(Training):
         command changes the lab all or nothing (labs/base.py) — except a fault inside the
         lab's own training code (``stepping_commands``), which fails the session as a
         fault in a step does."""
+        twin_before = self.lab.twin
         try:
             reply = self.lab.command(name, args)
         except CommandError as e:  # refused before anything changed
@@ -130,15 +131,16 @@ class Session(Training):
                 message = f"{name} failed ({type(e).__name__}: {e})"
             self.error(message[:500], ["command", name])
             return
-        twin = getattr(self.lab, "twin", None)
-        if name == "fork" and twin is not None:
+        twin = self.lab.twin
+        if twin is not twin_before:  # a second run started or ended: its steps cost otherwise now
             # two runs step in one session: together they stay within one setup's limits
-            refusal = too_big(self.lab.config.lab, self.lab.config, self.max_parameters, self.max_step_work, beside=twin.run.config)
+            refusal = None if twin is None else too_big(self.lab.config.lab, self.lab.config, self.max_parameters,
+                                                        self.max_step_work, beside=twin.run.config)
             if refusal:
-                self.lab.twin = None
+                self.lab.twin = twin_before
                 self.error("args.patch: with the second run beside it, " + refusal.removeprefix("config: "), ["command", name, "args", "patch"])
                 return
-            self.allowance.step_cost = None  # its steps cost more now: measured afresh
+            self.allowance.step_cost = None  # measured afresh
         if reply is not None:
             self.emit(Reply(name=name, **reply))
         self.frames.dirty = True

@@ -22,7 +22,7 @@ LOSSES = ("test_loss", "loss", "train_loss", "best_gap")  # the first a lab has 
 
 
 def arena_picture(lab: Any) -> np.ndarray:
-    """The race on THUMB × THUMB pixels: the surface's levels (0-180, low = light; log where the
+    """The race on THUMB × THUMB pixels: the surface's levels (0-110, low = light; log where the
     arena draws it on a log scale) and each racer's point at 255 (the darkest)."""
     import torch
 
@@ -35,7 +35,7 @@ def arena_picture(lab: Any) -> np.ndarray:
         z = np.log10(np.maximum(z - meta["f_min"], 0) + max(float(z.max() - meta["f_min"]) * 1e-4, 1e-12))  # (as the arena's plot)
     z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
     span = float(z.max() - z.min()) or 1.0
-    picture = ((z - z.min()) / span * 180).astype(np.uint8)
+    picture = ((z - z.min()) / span * 110).astype(np.uint8)  # (pale: the points stand out)
     for runner in lab.runners:
         x, y = (float(v) for v in runner.point.detach())
         col, row = round((x - x0) / (x1 - x0) * (THUMB - 1)), round((y1 - y) / (y1 - y0) * (THUMB - 1))

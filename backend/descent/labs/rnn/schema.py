@@ -47,7 +47,7 @@ class Config(OptimizerParams, ScheduleParams):  # type: ignore[misc]  # (pydanti
     cell: Literal["rnn", "lstm", "gru"] = Field("gru", title="Cell", json_schema_extra=labels({"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}), description="rnn: h = act(W x + U h + b); lstm: input/forget/output gates and a cell state; gru: reset/update gates")
     nonlinearity: Literal["tanh", "relu"] = Field("tanh", title="RNN activation", json_schema_extra=labels({"tanh": "tanh", "relu": "ReLU"}), description="rnn cell only: the activation of the hidden state")
     layers: int = Field(1, title="Layers", ge=1, le=MAX_LAYERS)
-    forget_bias: float = Field(1.0, title="LSTM forget bias", ge=0, le=5, description="lstm only: added to the forget gates' bias at init; high = the cell starts out remembering (sigmoid(1 + b) of its state kept per step)")
+    forget_bias: float = Field(1.0, title="LSTM forget bias", ge=0, le=5, description="lstm only: added to the forget gates' bias at init; high = the cell starts out remembering (about sigmoid(b) of its state kept per step)")
     hidden: int = Field(32, title="Hidden units", ge=2, le=MAX_HIDDEN, description="units of the hidden state (per direction)")
     bidirectional: bool = Field(False, title="bidirectional", description="a second pass reads the sequence backwards (tasks whose answer it cannot see: delay, parity)")
     bptt: int = Field(0, title="BPTT length (0 = all)", ge=0, le=MAX_LENGTH, description="truncated BPTT: the gradient flows back at most this many steps (the hidden state is carried on, detached); 0 = the whole sequence")
