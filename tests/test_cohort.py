@@ -263,3 +263,16 @@ def test_the_worker_steps_a_class_running_one_preset_together() -> None:
     assert calls and max(calls) == 4  # the four default sessions, in one batched computation
     assert min(s.lab.epoch for s in sessions) >= 3 and loner.lab.epoch >= 3  # and the adam one alone
     assert all(s.state == "paused" and not s.failed for s in [*sessions, loner])
+
+
+@pytest.mark.parametrize(("setup", "fused"), [({}, True), ({"activation": "relu", "hidden": [6, 4, 3]}, True),
+                                              ({"activation": "sigmoid", "optimizer": "adam"}, True),
+                                              ({"activation": "linear", "problem": "regression", "dataset": "plane"}, True),
+                                              ({"dropout": 0.1}, False), ({"activation": "elu"}, False),
+                                              ({"loss": "bce", "dataset": "xor"}, False)])
+def test_the_numpy_step_takes_the_setups_it_is_written_for(setup: dict[str, Any], fused: bool) -> None:
+    """labs/mlp/fused.py steps the by-hand family without dropout (the equality tests above
+    then hold it to stepping alone); the others keep the torch path."""
+    from descent.labs.mlp.stack import Stack
+
+    assert (Stack(class_of(2, **setup)).fused is not None) is fused

@@ -1,39 +1,50 @@
 """Activation registry: name -> factory() -> torch.nn.Module. Meta ``slope``, where the
 derivative is a function of the output alone: y -> dy/dx (the batched step of same-shaped
-sessions, labs/mlp/cohort.py, backpropagates through those by hand)."""
+sessions, labs/mlp/cohort.py, backpropagates through those by hand). Meta ``numpy``, for
+some of those: (forward in place, slope), both on numpy arrays (labs/mlp/fused.py: the same
+step without torch's per-op cost)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from descent.registry import Registry
 
 ACTIVATIONS: Registry[Callable[[], Any]] = Registry("activation")
 
 
-@ACTIVATIONS.register("relu", label="ReLU", slope=lambda y: (y > 0).to(y.dtype))
+@ACTIVATIONS.register("relu", label="ReLU", slope=lambda y: (y > 0).to(y.dtype),
+                      numpy=(lambda h: np.maximum(h, 0, out=h), lambda y: (y > 0).astype(y.dtype)))
 def relu() -> Any:
     from torch import nn
 
     return nn.ReLU()
 
 
-@ACTIVATIONS.register("tanh", label="Tanh", slope=lambda y: 1 - y * y)
+@ACTIVATIONS.register("tanh", label="Tanh", slope=lambda y: 1 - y * y, numpy=(lambda h: np.tanh(h, out=h), lambda y: 1 - y * y))
 def tanh() -> Any:
     from torch import nn
 
     return nn.Tanh()
 
 
-@ACTIVATIONS.register("sigmoid", label="Sigmoid", slope=lambda y: (1 - y) * y)
+def _sigmoid_in_place(h: Any) -> Any:
+    """1 / (1 + exp(-h)), written into ``h`` (a numpy array)."""
+    np.exp(np.negative(h, out=h), out=h)
+    return np.reciprocal(np.add(h, 1, out=h), out=h)
+
+
+@ACTIVATIONS.register("sigmoid", label="Sigmoid", slope=lambda y: (1 - y) * y, numpy=(_sigmoid_in_place, lambda y: (1 - y) * y))
 def sigmoid() -> Any:
     from torch import nn
 
     return nn.Sigmoid()
 
 
-@ACTIVATIONS.register("linear", label="Linear", slope=lambda y: 1.0)
+@ACTIVATIONS.register("linear", label="Linear", slope=lambda y: 1.0, numpy=(lambda h: h, lambda y: 1.0))
 def linear() -> Any:
     from torch import nn
 

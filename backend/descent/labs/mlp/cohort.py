@@ -88,12 +88,13 @@ def step_together(labs: list[Lab], n: int) -> None:
                 for s in rows:
                     labs[s].before_step = [w[s].clone() for w in stack.weights]
             masks = _dropout_masks([labs[s] for s in rows], cfg)
-            grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg, masks)
+            flat_grads = _descend(stack, rows, full, activation, loss_fn, squash, cfg, masks)
             for row, s in enumerate(rows):
-                stack.grads[s] = (grads, row)
+                stack.grads[s] = (flat_grads, row)
         for s, lab in enumerate(labs):
             if lab.count_step():  # (no fork in a cohort: it needs no batch)
-                ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), stack.grads_of(s)))
+                end_grads = [None if g is None else g.clone() for g in stack.grads_of(s)]  # (fused.py reuses its buffer)
+                ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), end_grads))
     for s in range(len(labs)):
         stack.write_back(s)
     stopped: set[int] = set()
@@ -168,12 +169,38 @@ def _dropout_masks(labs: list[Lab], cfg: Any) -> list[torch.Tensor] | None:
 
 
 def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any, loss_fn: Any,
-             squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> list[torch.Tensor]:
+             squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> torch.Tensor:
     """One step of the stacked runs ``rows`` on their batches (the optimizer's stacked
-    rule), with their dropout ``masks``; returns the gradients (weights then biases, each
-    (len(rows), ...))."""
+    rule), with their dropout ``masks``; returns the gradients, (len(rows), P) in the flat
+    layout."""
     every = len(rows) == len(stack.labs)
-    index = None if every else torch.tensor(rows, device=stack.weights[0].device)
+    index = None if every else torch.tensor(rows, device=stack.flat.device)
+    if every and stack.fused is not None:  # (numpy: fused.py)
+        g = stack.fused.gradients([xb for _, xb, _ in batch], [yb for _, _, yb in batch])
+    else:
+        g = _gradients(stack, index, batch, activation, loss_fn, squash, cfg, masks)
+    lr = stack.rates([stack.labs[s].lr for s in rows])
+    step = None
+    if stack.rule.counts_steps:
+        for s in rows:
+            stack.steps[s] += 1
+        step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=g.device)
+    with torch.no_grad():
+        if index is None:
+            stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
+        else:
+            mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}
+            stack.rule.update(mine, g, own, lr, step, cfg)
+            stack.flat.index_copy_(0, index, mine)
+            for k, v in own.items():
+                stack.state[k].index_copy_(0, index, v)
+    return g
+
+
+def _gradients(stack: Stack, index: torch.Tensor | None, batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any,
+               loss_fn: Any, squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> torch.Tensor:
+    """The runs' gradients in torch (by hand where the activation and loss allow, else by
+    autograd), (runs, P) in the flat layout."""
     x = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
     y = torch.stack([yb for _, _, yb in batch])  # (k, batch)
     slope, error = ACTIVATIONS[cfg.activation].meta.get("slope"), LOSSES[cfg.loss].meta.get("error")
@@ -183,23 +210,8 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     else:
         params = [(p if index is None else p.index_select(0, index)).detach().requires_grad_() for p in stack.params()]
         grads = _by_autograd(params, x, y, activation, loss_fn, squash, cfg, masks)
-    lr = torch.tensor([stack.labs[s].lr for s in rows], dtype=torch.float64, device=grads[0].device)
-    step = None
-    if stack.rule.counts_steps:
-        for s in rows:
-            stack.steps[s] += 1
-        step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=grads[0].device)
     with torch.no_grad():
-        g = torch.cat([g.reshape(len(rows), -1) for g in grads], 1)  # (rows, P): the flat layout's
-        if index is None:
-            stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
-        else:
-            mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}
-            stack.rule.update(mine, g, own, lr, step, cfg)
-            stack.flat.index_copy_(0, index, mine)
-            for k, v in own.items():
-                stack.state[k].index_copy_(0, index, v)
-    return grads
+        return torch.cat([g.reshape(len(x), -1) for g in grads], 1)
 
 
 def _layers(params: list[torch.Tensor], x: torch.Tensor, activation: Any,

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from descent.labs.mlp import stacked
+from descent.labs.mlp.fused import Fused
 from descent.labs.mlp.training import Training as Lab
 from descent.nn.optimizers import OPTIMIZERS
 
@@ -36,7 +37,7 @@ class Stack:
         self.layers = self.views(self.flat)
         depth = len(labs[0].linears)
         self.weights = self.layers[:depth]
-        self.grads: list[tuple[list[torch.Tensor], int] | None] = [None] * len(labs)  # each run's last batched gradients
+        self.grads: list[tuple[torch.Tensor, int] | None] = [None] * len(labs)  # each run's last batched gradients (flat, row)
         cfg = labs[0].config
         rule = rule_of(cfg)
         if rule is None:  # (key() admits none such)
@@ -47,6 +48,14 @@ class Stack:
         self.state = {k: torch.stack([torch.cat([_or_zeros(state.get(k), p).reshape(-1) for state, p in zip(run, own)])
                                       for run, own in zip(held, owns)]) for k in self.keys}
         self.steps = [float(run[0].get("step", 0)) for run in held]
+        self._rates: tuple[list[float], torch.Tensor] = ([], torch.empty(0))
+        self.fused = Fused.of(self, cfg)  # the gradients in numpy, where the setup allows (fused.py)
+
+    def rates(self, lrs: list[float]) -> torch.Tensor:
+        """The learning rates as the rule takes them, (k,) float64 (made anew only when they change)."""
+        if lrs != self._rates[0]:
+            self._rates = (lrs, torch.tensor(lrs, dtype=torch.float64, device=self.flat.device))
+        return self._rates[1]
 
     def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Rows of the flat layout seen per parameter: (rows, *its shape) each, weights then biases."""
@@ -70,10 +79,9 @@ class Stack:
                     held["step"] = torch.tensor(self.steps[s])
         held_grads = self.grads[s]
         if held_grads is not None:
-            grads, row = held_grads
+            grads = self.grads_of(s)
             for i, linear in enumerate(lab.linears):
-                linear.weight.grad = grads[i][row]
-                linear.bias.grad = grads[depth + i][row]
+                linear.weight.grad, linear.bias.grad = grads[i], grads[depth + i]
             self.grads[s] = None
 
     def grads_of(self, s: int) -> list[torch.Tensor | None]:
@@ -83,8 +91,8 @@ class Stack:
         if held is None:
             linears = self.labs[s].linears
             return [m.weight.grad for m in linears] + [m.bias.grad for m in linears]
-        grads, row = held
-        return [g[row] for g in grads]
+        flat, row = held
+        return [g[0] for g in self.views(flat[row: row + 1])]
 
     def read(self, s: int) -> None:
         """The stack takes run ``s``'s weights and optimizer state (after it stepped alone)."""
