@@ -276,3 +276,21 @@ def test_the_numpy_step_takes_the_setups_it_is_written_for(setup: dict[str, Any]
     from descent.labs.mlp.stack import Stack
 
     assert (Stack(class_of(2, **setup)).fused is not None) is fused
+
+
+@pytest.mark.parametrize("setup", [{}, {"problem": "regression", "dataset": "plane", "activation": "relu"}])
+def test_the_numpy_scores_are_the_labs_own(setup: dict[str, Any]) -> None:
+    """A cohort's epoch ends scored in numpy (fused.py) give what the run's own evaluate gives."""
+    from descent.labs.mlp.stack import Stack
+
+    labs = class_of(2, **setup)
+    for lab in labs:
+        lab.step(30)
+    stack = Stack(labs)
+    assert stack.fused is not None
+    x, y = torch.stack([lab.x_eval for lab in labs]), torch.stack([lab.y_eval for lab in labs])
+    names, values = stack.fused.scores(stack.flat.numpy(), x.numpy(), y.numpy(), len(labs[0].y_train))
+    for lab, run in zip(labs, values):
+        own = lab.evaluate()
+        assert names == list(own)
+        assert run == pytest.approx([own[name] for name in names], rel=1e-5, abs=1e-7)

@@ -148,9 +148,12 @@ def _scores(stack: Stack, ends: list[EpochEnd], activation: Any, squash: bool) -
         for chunk in (members[i: i + size] for i in range(0, len(members), size)):
             x = torch.stack([labs[ends[i].run].x_eval for i in chunk])
             y = torch.stack([labs[ends[i].run].y_eval for i in chunk])
-            params = stack.views(torch.stack([ends[i].flat for i in chunk]))
-            out = _layers(params, x, activation)[-1]
-            names, values = scored(out.tanh() if squash else out, y, n_train, cfg.problem, loss, predict)
+            flat = torch.stack([ends[i].flat for i in chunk])
+            if stack.fused is not None:  # (numpy, as its steps: fused.py)
+                names, values = stack.fused.scores(flat.numpy(), x.numpy(), y.numpy(), n_train)
+            else:
+                out = _layers(stack.views(flat), x, activation)[-1]
+                names, values = scored(out.tanh() if squash else out, y, n_train, cfg.problem, loss, predict)
             for i, run in zip(chunk, values):
                 scores[i] = dict(zip(names, run))
     return scores

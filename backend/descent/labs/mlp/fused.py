@@ -27,16 +27,15 @@ from descent.nn.losses import LOSSES
 
 
 class Fused:
-    """numpy views of a stack's weights and biases; ``gradients`` of one step of all its runs."""
+    """numpy views of a stack's weights and biases: ``gradients`` of one step of all its runs, and
+    ``scores`` at their epoch ends."""
 
     def __init__(self, flat: torch.Tensor, bounds: list[int], shapes: list[torch.Size], cfg: Any) -> None:
         self.cfg = cfg
         self.bounds, self.shapes = bounds, shapes
         self.depth = len(shapes) // 2
-        params = self.views(flat.numpy())  # (shares the tensor's memory: updates in torch are seen here)
-        self.weights = params[: self.depth]  # (runs, out, in)
-        self.transposed = [w.transpose(0, 2, 1) for w in self.weights]  # (runs, in, out)
-        self.biases = [b[:, None, :] for b in params[self.depth:]]  # (runs, 1, out)
+        self.params = self.views(flat.numpy())  # (shares the tensor's memory: updates in torch are seen here)
+        self.weights = self.params[: self.depth]  # (runs, out, in)
         self.forward, self.slope = ACTIVATIONS[cfg.activation].meta["numpy"]
         self.error = LOSSES[cfg.loss].meta["error"]
         self.squash = cfg.problem == "classification" and not LOSSES[cfg.loss].meta["logits"]
@@ -63,19 +62,46 @@ class Fused:
             out.append(view)
         return out
 
+    def layers(self, params: list[np.ndarray], x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The stacked runs' forward pass for their inputs ``x`` (runs, rows, features):
+        [x, each layer's output] (the last before any squash), and the hidden layers' outputs."""
+        depth, inputs = self.depth, [x]
+        for i in range(depth):
+            h = np.matmul(inputs[-1], params[i].transpose(0, 2, 1))
+            h += params[depth + i][:, None, :]
+            if i < depth - 1:
+                self.forward(h)
+            inputs.append(h)
+        return inputs, inputs[1:-1]
+
+    def scores(self, flat: np.ndarray, x: np.ndarray, y: np.ndarray, n_train: int) -> tuple[list[str], list[list[float]]]:
+        """scoring.scored for these runs (weights and biases ``flat``, (runs, P)) on their
+        evaluation rows, the training rows first: half the mean squared error (the one loss
+        this path takes) and, unless the problem is a regression, the accuracy, per split."""
+        out = self.layers(self.views(flat), x)[0][-1][..., 0]  # (runs, rows); MSE's prediction is the first output
+        if self.squash:
+            np.tanh(out, out=out)
+        error = out - y
+        error *= error
+        right = (out >= 0) == (y > 0)
+        names, columns = [], []
+        for split, part in (("train", slice(None, n_train)), ("test", slice(n_train, None))):
+            names.append(f"{split}_loss")
+            columns.append(0.5 * error[:, part].mean(1))
+            if self.cfg.problem != "regression":
+                names.append(f"{split}_accuracy")
+                columns.append(right[:, part].mean(1))
+        table = np.stack(columns, 1).astype(np.float64)
+        table[~np.isfinite(table)] = np.nan
+        return names, table.tolist()
+
     def gradients(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
         """Every run's gradients for its batch (``xs[r]``, ``ys[r]``): one (runs, P) tensor
         in the flat layout (the same tensor each call, overwritten)."""
         x = xs[0].numpy()[None] if len(xs) == 1 else np.stack([t.numpy() for t in xs])  # (runs, batch, features)
         y = ys[0].numpy()[None] if len(ys) == 1 else np.stack([t.numpy() for t in ys])  # (runs, batch)
-        depth, inputs, activations = self.depth, [x], []  # inputs[i]: layer i's input
-        for i in range(depth):
-            h = np.matmul(inputs[-1], self.transposed[i])
-            h += self.biases[i]
-            if i < depth - 1:
-                self.forward(h)
-                activations.append(h)
-            inputs.append(h)
+        depth = self.depth
+        inputs, activations = self.layers(self.params, x)  # inputs[i]: layer i's input
         out = inputs.pop()  # (runs, batch, outputs)
         if self.squash:
             np.tanh(out, out=out)
