@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 
 from descent.history import Cursor
+from descent.runtime.pressure import Pressure
 
 ACK_WINDOW = 2  # frames a client that acks may have in flight
 
@@ -22,6 +23,7 @@ ACK_WINDOW = 2  # frames a client that acks may have in flight
 class Frames:
     def __init__(self, interval: float = 1 / 30) -> None:
         self.interval = interval  # seconds between frames (1 / the client's frame rate)
+        self.pressure = Pressure()  # (its worker's, once added: a busy worker stretches the interval, pressure.py)
         self.dirty = True  # something changed since the last frame
         self.full = True  # the next frame carries the full views (data points ...)
         self.cursor = Cursor()  # how much of the lab's history the client has
@@ -57,8 +59,9 @@ class Frames:
             if self._acking:
                 self._in_flight += 1
         # a steady rate: schedule from the last deadline unless that is long past (idle)
-        following = self._next_at + self.interval
-        self._next_at = following if following > now - self.interval else now + self.interval
+        interval = self.interval * self.pressure.stretch
+        following = self._next_at + interval
+        self._next_at = following if following > now - interval else now + interval
 
     def ack(self) -> None:
         """The client drew a frame (called from the transport's or the pipe's thread)."""

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import torch
 
 from descent.runtime.cohort import tick_together
+from descent.runtime.pressure import Pressure
 from descent.runtime.session import Session
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Worker:
         self.census = census  # the running sessions of other worker processes (admission counts all)
         self.torch_threads = torch_threads
         self.sessions: dict[str, Session] = {}
+        self.pressure = Pressure()  # frames give way first when this worker is short of time
         self._round_at = time.perf_counter()  # when the last round began (its elapsed time is shared out)
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -124,6 +126,7 @@ class Worker:
 
     def add(self, session: Session) -> None:
         self.sessions[session.id] = session
+        session.frames.pressure = self.pressure
         session.room = self.room
 
     def running(self) -> int:
@@ -146,7 +149,9 @@ class Worker:
         torch.set_num_threads(self.torch_threads)
         while not self._stop.is_set():
             try:
+                waiting = time.perf_counter()
                 self._drain(self._wait_time())
+                self.pressure.waited(time.perf_counter() - waiting)
                 self._serve()
             except Exception as e:  # a fault of the worker itself, not of one session's lab
                 self._crashed(e)
@@ -187,6 +192,9 @@ class Worker:
         for session in list(self.sessions.values()):
             if session.frame_due(now) == 0.0:
                 self._guarded(session, lambda s: s.send_frame(now))
+        done = time.perf_counter()
+        self.pressure.framed(done - now)
+        self.pressure.update(done)
 
     def _serve(self) -> None:
         """One round: the frames due, a quantum of training for each session that has
@@ -201,6 +209,7 @@ class Worker:
             self.census.report(sum(s.weight for s in training if s.running))
         share = min(self.quantum, self.round_time / max(1, len(training)))  # each training session's time
         quantum = max(self.min_quantum, share)
+        began = time.perf_counter()
         alone = self._train_cohorts(training, share)
         now = time.perf_counter()
         for session in alone:
@@ -208,6 +217,7 @@ class Worker:
             due = session.next_frame_in(now)
             budget = quantum if due is None else min(quantum, due)
             self._guarded(session, lambda s: s.tick(budget))
+        self.pressure.trained(time.perf_counter() - began)
         del sessions, training, alone
         self._drain(0)  # what clients sent while the round trained shows in this round's frames
         self._send_frames()
