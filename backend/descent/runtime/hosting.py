@@ -140,6 +140,34 @@ class LocalHost:
             if data is not None:
                 self.keep(sid, data, lab.epoch)
 
+    def hand_over(self, sid: str) -> tuple[bytes, int] | None:
+        """(On the training thread.) Session ``sid``'s snapshot and epoch, and the session gone
+        from here, for another process to take it (processes.py regroups cohorts); None, and
+        it stays, if it cannot be snapshotted."""
+        session = self.worker.sessions.get(sid)
+        if session is None:
+            return None
+        try:
+            data = session.snapshot()
+        except Exception:
+            log.exception("session %s: snapshot for a move failed", sid)
+            return None
+        if data is None:
+            return None
+        self.worker.remove(sid)
+        self._kept.pop(sid, None)
+        self._edits.pop(sid, None)
+        return data, session.lab.epoch
+
+    def cohorts(self) -> dict[str, tuple[str, int] | None]:
+        """(On the training thread.) Each session's cohort key (as text) and weight while it
+        trains, else None: what the server places by (placement.py)."""
+        out: dict[str, tuple[str, int] | None] = {}
+        for sid, session in self.worker.sessions.items():
+            key = session.cohort_key()
+            out[sid] = None if key is None else (repr(key), session.weight)
+        return out
+
     def retire(self) -> None:
         """(On the training thread.) A snapshot of every session, then none is served any
         more: the process is about to be replaced by one that restores them."""

@@ -40,6 +40,7 @@ from pydantic import BaseModel
 from descent.protocol import Error, to_json
 from descent.runtime.channel import Channel
 from descent.runtime.hosting import Deliver
+from descent.runtime.regroup import Regroup
 from descent.runtime.serving import serve_sessions
 from descent.runtime.worker import Census, room
 from descent.settings import Settings
@@ -136,6 +137,7 @@ class ProcessHost:
         self.setups: dict[str, str] = {}  # session id -> the last config message it sent (JSON)
         self.crashes: dict[str, int] = {}  # session id -> crashes of the processes that held it
         self.snapshots: dict[str, Snapshot] = {}  # session id -> its last snapshot (sent by its process)
+        self.regroup = Regroup()  # cohorts kept together: sessions moved between processes (regroup.py)
 
     # ---- lifetime -------------------------------------------------------------------
 
@@ -178,6 +180,11 @@ class ProcessHost:
                           0 if self.waiting[index] else now - self.beats[index], now - self.pulses[index])
                 p.stalled = True
                 p.process.kill()
+        with self._lock:
+            for sid, index in self.regroup.due(self.placement, len(self.processes)):
+                self.processes[index].send(("move_out", sid))
+                log.info("session %s moves from worker process %d to %d, to train with its cohort", sid, index,
+                         self.regroup.moving[sid].to)
 
     # ---- admission ------------------------------------------------------------------
 
@@ -209,6 +216,7 @@ class ProcessHost:
         self.crashes.pop(sid, None)
         with self._lock:
             self.snapshots.pop(sid, None)
+            self.regroup.forget(sid)
             index = self.placement.pop(sid, None)
             if index is not None:
                 self.processes[index].send(("remove", sid))
@@ -228,7 +236,7 @@ class ProcessHost:
     def _send(self, sid: str, operation: str, *args: Any) -> None:
         with self._lock:
             index = self.placement.get(sid)
-            if index is not None:
+            if index is not None and not self.regroup.hold((operation, sid, *args)):
                 self.processes[index].send((operation, sid, *args))
 
     # ---- from the pipe readers ------------------------------------------------------
@@ -245,6 +253,14 @@ class ProcessHost:
             with self._lock:
                 if self.placement.get(sid) == process.index:  # (not one removed meanwhile)
                     self.snapshots[sid] = Snapshot(*text)
+            return
+        if kind in ("cohort", "moved"):
+            with self._lock:
+                if self.placement.get(sid) == process.index:  # (not one removed, or moved, meanwhile)
+                    if kind == "cohort":
+                        self.regroup.reported(sid, text)
+                    else:
+                        self._moved(sid, process.index, text)
             return
         if kind == "retired":  # its sessions' last snapshots came before this; it serves none now
             self._replace(process, retired=True)
@@ -280,6 +296,10 @@ class ProcessHost:
                     replacement.send(self._revived(sid, process, retired))
                     if attached:
                         replacement.send(("attach", sid))
+                    move = self.regroup.finish(sid)  # (a move its process did not live to make)
+                    for item in move.waiting if move else []:
+                        if item[0] not in ("attach", "detach"):
+                            replacement.send(item)
             self.counts[process.index] = 0
             self.processes[process.index] = replacement
         if retired:
@@ -290,6 +310,26 @@ class ProcessHost:
             time.sleep(PAUSE)
         if not self._stopping:
             replacement.start()
+
+    def _moved(self, sid: str, old: int, handed: tuple[bytes, int] | None) -> None:
+        """(Under the lock.) Session ``sid`` left process ``old`` (``handed``: its snapshot and
+        epoch; None: it stays): the new process restores it, playing on, with its client,
+        and what it was sent meanwhile."""
+        move = self.regroup.finish(sid)
+        if move is None:
+            return
+        index = old
+        if handed is not None:
+            index = self.placement[sid] = move.to
+            self.snapshots[sid] = Snapshot(*handed)
+            setup = self.setups.get(sid)
+            target = self.processes[index]
+            target.send(("create", sid, json.loads(setup)["config"] if setup else {}, None, handed[0], True))
+            if self.clients.get(sid) is not None:
+                target.send(("attach", sid))
+        for item in move.waiting:
+            if handed is None or item[0] not in ("attach", "detach"):  # (attached above if it has a client now)
+                self.processes[index].send(item)
 
     def _revived(self, sid: str, process: WorkerProcess, retired: bool) -> tuple[Any, ...]:
         """(Under the lock.) The create message that brings ``sid`` back in a new process;

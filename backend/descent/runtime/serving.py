@@ -61,6 +61,8 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
             gone.set()
         elif operation == "retire":
             host.worker.submit(lambda: retire("asked by the server"))
+        elif operation == "move_out":
+            host.worker.submit(lambda: channel.send((sid, "moved", host.hand_over(sid))))
         elif operation in OPERATIONS:
             getattr(host, operation)(sid, *args)
         else:
@@ -80,9 +82,22 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
     channel.send(("", "ready", ""))
     memory: Memory | None = None
     retiring = False
+    reported: dict[str, tuple[str, int] | None] = {}
+
+    def report_cohorts() -> None:
+        """(On the training thread.) Each session's cohort, when it changed (the server regroups by them)."""
+        now = host.cohorts()
+        for sid in reported.keys() - now.keys():
+            del reported[sid]
+        for sid, cohort in now.items():
+            if reported.get(sid, "") != cohort:
+                reported[sid] = cohort
+                channel.send((sid, "cohort", cohort))
+
     while not gone.wait(1.0):
         census.pulse()
         host.check()
+        host.worker.submit(report_cohorts)
         if memory is None:
             if not warming.done():
                 continue
