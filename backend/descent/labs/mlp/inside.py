@@ -5,8 +5,9 @@ the grid serves both the main heatmap and all neuron maps."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from descent.encoding import b64
 from descent.labs.mlp.datasets import EXTENT, FEATURES, featurize, grid
 from descent.labs.mlp.schema import WEIGHT_LIMIT  # a typed weight or bias lies in [-WEIGHT_LIMIT, WEIGHT_LIMIT]
 from descent.nn import stats
+from descent.nn.activations import ACTIVATIONS
 
 NEURON_GRID = 16  # cells per side of a neuron map: 256 bytes per neuron
 _NORMS = (nn.BatchNorm1d, nn.LayerNorm)
@@ -96,12 +98,26 @@ def forward_with_taps(model: nn.Sequential, x: torch.Tensor, taps: list[int]) ->
         # columns (width, rows): on thousands of rows of 2-8 columns, W @ x^T + b as one addmm
         # takes half the time of x @ W^T + b (whose bias add broadcasts along a short last
         # axis), float rounding aside; the results are transposed views.
+        # Activations with a numpy form run in numpy, in place: on a grid's thousands of
+        # values numpy's tanh took a seventh of torch's time here (bench.mlp's big setup).
+        forms = _numpy_forms() if x.device.type == "cpu" else {}
         h = x.T
         for i, module in enumerate(model):
-            h = torch.addmm(module.bias.unsqueeze(1), module.weight, h) if isinstance(module, nn.Linear) else module(h)
+            if isinstance(module, nn.Linear):
+                h = torch.addmm(module.bias.unsqueeze(1), module.weight, h)
+            elif type(module) in forms:
+                forms[type(module)](h.numpy())
+            else:
+                h = module(h)
             if i in taps:
                 kept.append(h.T)
     return h.T, kept
+
+
+@cache
+def _numpy_forms() -> dict[type, Callable[[np.ndarray], Any]]:
+    """Activation module class -> its in-place numpy forward (activations.py's meta ``numpy``)."""
+    return {type(entry.fn()): entry.meta["numpy"][0] for entry in ACTIVATIONS if "numpy" in entry.meta}
 
 
 def neuron_maps(activations: list[torch.Tensor]) -> dict[str, Any]:
