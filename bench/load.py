@@ -36,7 +36,7 @@ from typing import Any
 
 import websockets
 
-from bench.common import WHERE, Row, cpu_seconds, rss_mb, running_server
+from bench.common import WHERE, Row, cpu_seconds, process_tree, rss_mb, running_server
 from bench.mlp import BIG
 
 TITLE = f"load: N websocket clients training at once (MLP lab, server on {WHERE})"
@@ -190,17 +190,24 @@ def scenario_rows(setup: str, n: int, seconds: float, result: dict[str, Any]) ->
          "note": f"configure learning_rate -> first frame showing it; p95 {pct(lat, 0.95) * 1e3:.0f} ms; {len(lat)} probes"},
         {"name": f"server CPU, {tag}", "value": round(result["cpu"]), "unit": "%",
          "note": f"of 200% (2 cores); RSS {result['rss']:.0f} MB; the clients' process used {result['me']:.0f}%"},
+        {"name": f"event loop CPU per frame, {tag}", "value": round(result["loop_per_frame"] * 1e6), "unit": "µs",
+         "note": "the server process alone (relay, deflate, websocket; not the workers), per frame the clients got"},
         {"name": f"clients failed, {tag}", "value": len(failed), "unit": "clients",
          "note": (failed[0] if failed else "none: every client connected, trained and got frames")},
     ]
     return rows
 
 
-def rows(scenarios: list[tuple[str, int, float]] | None = None, backend: str | None = None) -> list[Row]:
-    """The table; ``backend``: serve from another checkout's backend/ (before/after runs)."""
+def rows(scenarios: list[tuple[str, int, float]] | None = None, backend: str | None = None, one_core: bool = False) -> list[Row]:
+    """The table; ``backend``: serve from another checkout's backend/ (before/after runs);
+    ``one_core``: the server and its workers pinned to one core (the clients to the other),
+    as on a machine where something else takes a core."""
     out: list[Row] = []
     env = {**SERVER_ENV, "PYTHONPATH": backend} if backend else SERVER_ENV
     with running_server(env, "bench-load") as (url, server, _):
+        if one_core:
+            pin_tree(server.pid, {0})
+            os.sched_setaffinity(0, {1})
         ws_url = url.replace("http", "ws") + "/ws"
         for setup, n, seconds in scenarios or SCENARIOS:
             result = asyncio.run(scenario(ws_url, url, server.pid, setup, n, seconds))
@@ -225,12 +232,31 @@ async def scenario(ws_url: str, url: str, pid: int, setup: str, n: int, seconds:
     window[:] = [start, start + seconds]
     gate.set()
     await asyncio.sleep(max(0.0, start - time.monotonic()))
-    cpu0, me0, t0 = cpu_seconds(pid), sum(os.times()[:2]), time.monotonic()
+    cpu0, loop0, me0, t0 = cpu_seconds(pid), own_cpu_seconds(pid), sum(os.times()[:2]), time.monotonic()
+    frames0 = sum(c.frames for c in clients)
     await asyncio.sleep(seconds)
-    cpu1, me1, t1 = cpu_seconds(pid), sum(os.times()[:2]), time.monotonic()
+    cpu1, loop1, me1, t1 = cpu_seconds(pid), own_cpu_seconds(pid), sum(os.times()[:2]), time.monotonic()
+    frames = sum(c.frames for c in clients) - frames0
     rss = rss_mb(pid)
     await asyncio.gather(*tasks)
-    return {"clients": clients, "cpu": 100 * (cpu1 - cpu0) / (t1 - t0), "me": 100 * (me1 - me0) / (t1 - t0), "rss": rss}
+    return {"clients": clients, "cpu": 100 * (cpu1 - cpu0) / (t1 - t0), "me": 100 * (me1 - me0) / (t1 - t0), "rss": rss,
+            "loop_per_frame": (loop1 - loop0) / max(1, frames)}
+
+
+def pin_tree(pid: int, cores: set[int]) -> None:
+    """``pid`` and the processes below it (the server, its workers) onto ``cores``."""
+    for p in process_tree(pid):
+        try:
+            os.sched_setaffinity(p, cores)
+        except OSError:  # (one that just ended)
+            pass
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server's own process (the event loop: the transport,
+    not the worker processes), from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def capacity(target: float, backend: str | None = None, most: int = 400, seconds: float = 5.0) -> list[Row]:
@@ -287,6 +313,7 @@ def main() -> None:
     parser.add_argument("--capacity", type=float, metavar="EPOCHS",
                         help="instead: the most default-setup clients served with each at >= EPOCHS epochs/s (e.g. 60 on a GPU)")
     parser.add_argument("--room", type=int, metavar="STUDENTS", help="instead: a class in a room, 1 teacher + STUDENTS (bench/room.py)")
+    parser.add_argument("--one-core", action="store_true", help="the server on one core only (taskset), the clients on the other")
     args = parser.parse_args()
     if args.room:
         from bench.room import rows as room_rows
@@ -302,7 +329,8 @@ def main() -> None:
     if args.ray:
         print_table(TITLE.replace("server on", "a simulated Ray cluster, 2 worker nodes, on"), ray_rows(scenarios))
         return
-    print_table(TITLE + (f" [server: {args.backend}]" if args.backend else ""), rows(scenarios, args.backend))
+    title = TITLE + (f" [server: {args.backend}]" if args.backend else "") + (" [server on one core]" if args.one_core else "")
+    print_table(title, rows(scenarios, args.backend, args.one_core))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import time
 import torch
 import websockets
 
-from bench.common import WHERE, Row, print_table, process_tree, running_server
-from bench.load import HEAD, SERVER_ENV
+from bench.common import WHERE, Row, print_table, running_server
+from bench.load import HEAD, SERVER_ENV, pin_tree
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
 
@@ -33,14 +33,6 @@ TITLE = f"one session against eager PyTorch, one core each way ({WHERE})"
 WINDOW = 4.0  # seconds per measurement
 ROUNDS = 3  # alternations of eager and session (medians)
 SERVER_CORE, CLIENT_CORE = {1}, {0}
-
-
-def pin(pid: int, cores: set[int]) -> None:
-    for p in process_tree(pid):
-        try:
-            os.sched_setaffinity(p, cores)
-        except OSError:  # (a process that just ended)
-            pass
 
 
 def eager_epochs_per_second(seconds: float) -> float:
@@ -109,7 +101,7 @@ def rows(backend: str | None = None, rounds: int = ROUNDS) -> list[Row]:
         ws_url = url.replace("http", "ws") + "/ws"
         try:
             for _ in range(rounds):
-                pin(server.pid, SERVER_CORE)
+                pin_tree(server.pid, SERVER_CORE)
                 os.sched_setaffinity(0, SERVER_CORE)
                 eager.append(eager_epochs_per_second(WINDOW))
                 os.sched_setaffinity(0, CLIENT_CORE)
