@@ -188,15 +188,15 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
         for s in rows:
             stack.steps[s] += 1
         step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=g.device)
-    with torch.no_grad():
-        if index is None:
-            stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
-        else:
-            mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}
-            stack.rule.update(mine, g, own, lr, step, cfg)
-            stack.flat.index_copy_(0, index, mine)
-            for k, v in own.items():
-                stack.state[k].index_copy_(0, index, v)
+    # (no autograd here: neither the flat weights nor the gradients require grad)
+    if index is None:
+        stack.rule.update(stack.flat, g, stack.state, lr, step, cfg)
+    else:
+        mine, own = stack.flat.index_select(0, index), {k: v.index_select(0, index) for k, v in stack.state.items()}
+        stack.rule.update(mine, g, own, lr, step, cfg)
+        stack.flat.index_copy_(0, index, mine)
+        for k, v in own.items():
+            stack.state[k].index_copy_(0, index, v)
     return g
 
 

@@ -36,6 +36,7 @@ class Fused:
         self.depth = len(shapes) // 2
         self.params = self.views(flat.numpy())  # (shares the tensor's memory: updates in torch are seen here)
         self.weights = self.params[: self.depth]  # (runs, out, in)
+        self.oriented = _oriented(self.params)
         self.forward, self.slope = ACTIVATIONS[cfg.activation].meta["numpy"]
         self.error = LOSSES[cfg.loss].meta["error"]
         self.squash = cfg.problem == "classification" and not LOSSES[cfg.loss].meta["logits"]
@@ -66,9 +67,10 @@ class Fused:
         """The stacked runs' forward pass for their inputs ``x`` (runs, rows, features):
         [x, each layer's output] (the last before any squash), and the hidden layers' outputs."""
         depth, inputs = self.depth, [x]
+        weights, biases = self.oriented if params is self.params else _oriented(params)
         for i in range(depth):
-            h = np.matmul(inputs[-1], params[i].transpose(0, 2, 1))
-            h += params[depth + i][:, None, :]
+            h = np.matmul(inputs[-1], weights[i])
+            h += biases[i]
             if i < depth - 1:
                 self.forward(h)
             inputs.append(h)
@@ -120,3 +122,10 @@ class Fused:
             for grad, w in zip(grads, self.weights):
                 grad += rate * (w if self.cfg.regularization == "l2" else np.sign(w))
         return self.grad_tensor
+
+
+def _oriented(params: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Views of flat-layout parameters as the forward pass takes them: weights (runs, in,
+    out), biases (runs, 1, out)."""
+    depth = len(params) // 2
+    return [w.transpose(0, 2, 1) for w in params[:depth]], [b[:, None, :] for b in params[depth:]]

@@ -34,9 +34,21 @@ class Rule:
     counts_steps: bool = False  # torch keeps the step number in the state ("step", Adam's)
 
 
+_last: tuple[object, object, object] = (None, None, None)  # per_run's last (values, shape, result)
+
+
 def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(k,) numbers as ``like``'s dtype, shaped (k, 1, ...) to broadcast over its run axis."""
-    return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+    """(k,) numbers as ``like``'s dtype, shaped (k, 1, ...) to broadcast over its run axis.
+    (The last answer is kept: a cohort's learning rates are one tensor until they change
+    (Stack.rates), and converting them costs more than a small update.)"""
+    global _last
+    shape = (like.dtype, like.dim())
+    seen, seen_shape, result = _last  # (one read: another thread may replace it)
+    if seen is values and seen_shape == shape:
+        return result  # type: ignore[return-value]
+    result = values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+    _last = (values, shape, result)
+    return result
 
 
 def decayed(p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, hp: OptimizerParams, decoupled: bool = False) -> torch.Tensor:
