@@ -67,3 +67,26 @@ def test_what_a_moving_session_is_sent_waits_for_it_in_order_and_acks_are_droppe
     assert move is not None and move.to == 0 and move.waiting == [("handle", "s1", "first"), ("handle", "s1", "second")]
     regroup.forget("s2")
     assert regroup.finish("s2") is None and not regroup.moving
+
+
+def test_a_handed_over_session_takes_its_snapshot_and_room_duty_along() -> None:
+    import torch
+
+    from descent.classroom import RoomDuty
+    from descent.runtime.hosting import LocalHost
+    from descent.settings import Settings
+
+    host = LocalHost(Settings(), torch.device("cpu"))
+    host.start()
+    try:
+        host.create("s")
+        host.handle("s", RoomDuty(summary_interval=0.5, epoch_limit=3))
+        assert host.worker.submit(lambda: host.cohorts()).result() == {"s": None}  # (paused: no cohort)
+        handed = host.worker.submit(lambda: host.hand_over("s")).result()
+        assert handed is not None
+        data, epoch, duty = handed
+        assert isinstance(data, bytes) and epoch == 0 and duty == RoomDuty(summary_interval=0.5, epoch_limit=3)
+        assert "s" not in host.worker.sessions
+        assert host.worker.submit(lambda: host.hand_over("s")).result() is None  # (gone: nothing to hand)
+    finally:
+        host.stop()

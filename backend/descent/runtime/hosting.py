@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from pydantic import BaseModel
 
+from descent.classroom import RoomDuty
 from descent.protocol import to_json
 from descent.runtime.replies import Send, discard
 from descent.runtime.session import Session
@@ -140,10 +141,11 @@ class LocalHost:
             if data is not None:
                 self.keep(sid, data, lab.epoch)
 
-    def hand_over(self, sid: str) -> tuple[bytes, int] | None:
-        """(On the training thread.) Session ``sid``'s snapshot and epoch, and the session gone
-        from here, for another process to take it (processes.py regroups cohorts); None, and
-        it stays, if it cannot be snapshotted."""
+    def hand_over(self, sid: str) -> tuple[bytes, int, RoomDuty | None] | None:
+        """(On the training thread.) Session ``sid``'s snapshot, epoch and room duty (not in a
+        snapshot: summaries, a challenge's budget), and the session gone from here, for
+        another process to take it (processes.py regroups cohorts); None, and it stays, if
+        it cannot be snapshotted."""
         session = self.worker.sessions.get(sid)
         if session is None:
             return None
@@ -157,7 +159,10 @@ class LocalHost:
         self.worker.remove(sid)
         self._kept.pop(sid, None)
         self._edits.pop(sid, None)
-        return data, session.lab.epoch
+        duty = None
+        if session.summaries.interval or session.epoch_limit is not None:
+            duty = RoomDuty(summary_interval=session.summaries.interval, epoch_limit=session.epoch_limit)
+        return data, session.lab.epoch, duty
 
     def cohorts(self) -> dict[str, tuple[str, int] | None]:
         """(On the training thread.) Each session's cohort key (as text) and weight while it

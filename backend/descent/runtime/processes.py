@@ -311,20 +311,23 @@ class ProcessHost:
         if not self._stopping:
             replacement.start()
 
-    def _moved(self, sid: str, old: int, handed: tuple[bytes, int] | None) -> None:
-        """(Under the lock.) Session ``sid`` left process ``old`` (``handed``: its snapshot and
-        epoch; None: it stays): the new process restores it, playing on, with its client,
-        and what it was sent meanwhile."""
+    def _moved(self, sid: str, old: int, handed: tuple[bytes, int, BaseModel | None] | None) -> None:
+        """(Under the lock.) Session ``sid`` left process ``old`` (``handed``: its snapshot,
+        epoch and room duty; None: it stays): the new process restores it, playing on, with
+        its room duty and its client, and what it was sent meanwhile."""
         move = self.regroup.finish(sid)
         if move is None:
             return
         index = old
         if handed is not None:
             index = self.placement[sid] = move.to
-            self.snapshots[sid] = Snapshot(*handed)
+            data, epoch, duty = handed
+            self.snapshots[sid] = Snapshot(data, epoch)
             setup = self.setups.get(sid)
             target = self.processes[index]
-            target.send(("create", sid, json.loads(setup)["config"] if setup else {}, None, handed[0], True))
+            target.send(("create", sid, json.loads(setup)["config"] if setup else {}, None, data, True))
+            if duty is not None:
+                target.send(("handle", sid, duty))
             if self.clients.get(sid) is not None:
                 target.send(("attach", sid))
         for item in move.waiting:
