@@ -16,6 +16,7 @@ none yet (torch's first step gives what the update gives from zero: a momentum b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,6 +50,15 @@ def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     result = values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
     _last = (values, shape, result)
     return result
+
+
+def per_run_of(values: list[float], like: torch.Tensor) -> torch.Tensor:
+    """Per-run numbers worked out in Python (float64, as torch.optim works out its bias
+    corrections), as ``like``'s dtype shaped to broadcast over its run axis: one tensor
+    made, where the same arithmetic on (k,) tensors would be several dispatched ops."""
+    import torch
+
+    return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
 
 
 def decayed(p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, hp: OptimizerParams, decoupled: bool = False) -> torch.Tensor:
@@ -97,8 +107,9 @@ def adam(decoupled: bool) -> Rule:
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - hp.beta1)
         v.mul_(hp.beta2).addcmul_(g, g, value=1 - hp.beta2)
-        step_size = per_run(lr / (1 - hp.beta1**step), p)
-        denom = (v.sqrt() / per_run((1 - hp.beta2**step).sqrt(), p)).add_(hp.eps)
+        rates, steps = lr.tolist(), step.tolist()
+        step_size = per_run_of([r / (1 - hp.beta1**t) for r, t in zip(rates, steps)], p)
+        denom = (v.sqrt() / per_run_of([math.sqrt(1 - hp.beta2**t) for t in steps], p)).add_(hp.eps)
         p.sub_(m / denom * step_size)
 
     return Rule(rule, counts_steps=True)
