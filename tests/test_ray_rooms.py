@@ -1,0 +1,179 @@
+"""A classroom across the front ends of a Ray cluster, simulated on this machine as in
+tests/test_ray.py (a head and two worker nodes as raylets, two real front ends on two ports,
+real websocket clients, real training): the room lives in the rooms actor every front end
+shares (server/rayrooms.py), so
+
+- a teacher on front end A opens a room; students through B and A join it with the code;
+- the teacher's wall shows all of them with live summaries; a push, a lock and a challenge
+  reach the students on B; the leaderboard ranks students of both front ends; the teacher
+  forks a student's run on B onto its page (its weights, through the other front end);
+- a student reloading through the other front end is back in the room with the same tile;
+- the teacher's front end killed, the teacher resumes through the other: the room is kept
+  (its members, their tiles, the lock), and so are the students of the dead front end.
+
+Every wait is for messages or epochs; its limit is a safety net only."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import ray
+
+from bench.common import run_in_thread
+from descent.server.rayrooms import ROOMS
+from descent.server.teaching import LOCKED
+from tests import test_ray
+from tests.test_ray import Rig, joined, settled
+from tests.test_room_protocol import ask, got, has, tiles_seen
+from tests.wsutil import Client, read_until
+
+rig = test_ray.rig  # (the module's own cluster and two front ends)
+BUDGET = 6
+SETUP = {"lab": "mlp", "dataset": "xor", "learning_rate": 0.1, "optimizer": "adam", "hidden": [4]}
+PUSHED = {**SETUP, "optimizer": "sgd", "learning_rate": 0.3}
+
+
+def shared_rooms() -> dict[str, Any]:
+    """The rooms as the cluster's rooms actor holds them."""
+    return ray.get(ray.get_actor(ROOMS, namespace="descent").rooms_of.remote())
+
+
+async def open_room(url: str) -> tuple[Client, str, str]:
+    """A teacher on the front end at ``url``, with a room: (its client, the code, the teacher token)."""
+    teacher = await joined(url, SETUP)
+    await ask([teacher], teacher, {"type": "room", "action": "create"}, has(teacher, "room", event="created"), "a room")
+    room = got(teacher, "room", event="created")[0]
+    return teacher, room["code"], room["teacher_token"]
+
+
+async def join(everyone: list[Client], student: Client, code: str, name: str) -> dict[str, Any]:
+    await ask(everyone, student, {"type": "room", "action": "join", "code": code, "name": name},
+              has(student, "room", event="joined"), f"{name} joining")
+    joined_as: dict[str, Any] = got(student, "room", event="joined")[-1]
+    return joined_as
+
+
+def epochs(teacher: Client, tiles: list[str]) -> dict[str, int] | None:
+    """Each of ``tiles``' epoch on the teacher's wall, if every one is there, connected, with a summary."""
+    seen = tiles_seen(teacher)
+    if not all(t in seen and seen[t]["connected"] and seen[t]["summary"] for t in tiles):
+        return None
+    return {t: seen[t]["summary"]["epoch"] for t in tiles}
+
+
+async def live(clients: list[Client], teacher: Client, tiles: list[str]) -> None:
+    """Read until the teacher's wall shows ``tiles`` connected, and each one's epoch moving on."""
+    await read_until(clients, lambda: epochs(teacher, tiles), what=f"{len(tiles)} connected tiles on the wall")
+    before = epochs(teacher, tiles)
+    assert before is not None
+    await read_until(clients, lambda: (now := epochs(teacher, tiles)) and all(now[t] > before[t] for t in tiles),
+                     what=f"{len(tiles)} tiles updated live")
+
+
+def test_a_class_across_two_front_ends(rig: Rig) -> None:
+    run_in_thread(class_across(settled(rig)))
+
+
+async def class_across(rig: Rig) -> None:
+    a, b = rig.urls
+    teacher, code, token = await open_room(a)
+    students = [await joined(b, SETUP), await joined(b, SETUP), await joined(a, SETUP)]
+    ana, bo, cy = students  # (Ana and Bo through B, Cy through A, the teacher's)
+    everyone = [teacher, *students]
+    tiles = [(await join(everyone, s, code, name))["tile"] for s, name in zip(students, ("Ana", "Bo", "Cy"), strict=True)]
+    assert len(set(tiles)) == 3
+
+    # ---- the wall: every student, from both front ends, with live summaries --------------------
+    await live(everyone, teacher, tiles)
+    assert {t["name"] for t in tiles_seen(teacher).values()} == {"Ana", "Bo", "Cy"}
+    assert not any(m["type"] == "summary" for s in students for m in s.messages)
+    assert all(token not in str(m) for s in students for m in s.log), "a student never sees the teacher token"
+
+    # ---- a push and a lock reach the students on B -------------------------------------------
+    await ask(everyone, teacher, {"type": "room", "action": "push", "config": PUSHED},
+              lambda: all(any(m["type"] == "config" and m["config"]["optimizer"] == "sgd" for m in s.messages) for s in students)
+              and all(got(s, "room", event="pushed") for s in students), "every run on the pushed setup")
+    await ask(everyone, teacher, {"type": "room", "action": "lock", "locked": True},
+              lambda: all(got(s, "room", event="locked") for s in students), "the lock")
+    for student in (ana, cy):  # (through B, and through A)
+        await ask(everyone, student, {"type": "configure", "config": {"learning_rate": 3}},
+                  lambda s=student: LOCKED in s.errors(), "the locked student's refusal")
+    await ask(everyone, teacher, {"type": "room", "action": "lock", "locked": False},
+              lambda: all(got(s, "room", event="unlocked") for s in students), "the unlock")
+    await ask(everyone, bo, {"type": "configure", "config": {"learning_rate": 0.05}},
+              lambda: any(m["type"] == "config" and m["config"]["learning_rate"] == 0.05 for m in bo.messages), "Bo's own setup")
+    assert not any(m["type"] == "config" and m["config"]["learning_rate"] == 3 for s in students for m in s.messages)
+
+    # ---- a challenge: the leaderboard ranks the students of both front ends --------------------
+    await ask(everyone, teacher, {"type": "room", "action": "challenge", "goal": "lowest test loss", "epochs": BUDGET,
+                                  "config": SETUP}, lambda: all(got(s, "room", event="challenge") for s in students), "the challenge")
+    for student in students:
+        await student.send({"type": "control", "action": "play"})
+    await read_until(everyone, lambda: all(s.epoch == BUDGET and s.frame.get("state") == "paused" for s in students),
+                     what="every run stopped at the budget")
+    await read_until(everyone, lambda: (boards := got(teacher, "leaderboard")) and len(boards[-1]["ranking"]) == 3
+                     and all(r["done"] for r in boards[-1]["ranking"]), what="a leaderboard of the finished runs")
+    board = got(teacher, "leaderboard")[-1]
+    losses = [r["loss"] for r in board["ranking"]]
+    assert losses == sorted(losses) and {r["tile"] for r in board["ranking"]} == set(tiles)
+    assert got(cy, "leaderboard") and got(ana, "leaderboard")  # (both front ends' students see it)
+
+    # ---- fork it here: Ana's run (on B) forked onto the teacher's page (on A) ------------------
+    await ask(everyone, teacher, {"type": "room", "action": "adopt", "tile": tiles[0]},
+              lambda: has(teacher, "room", event="adopt")() and teacher.epoch == BUDGET, "Ana's run on the teacher's page")
+    assert teacher.frame["step"] == ana.frame["step"] and teacher.frame["metrics"]["test_loss"] == ana.frame["metrics"]["test_loss"]
+    assert not any(m["type"] == "shared" for c in everyone for m in c.messages), "a run's copy never reaches a page"
+
+    # ---- Cy reloads through the other front end: the same session, the same tile ---------------
+    await cy.ws.close()
+    await read_until([teacher, ana, bo], lambda: not tiles_seen(teacher)[tiles[2]]["connected"], what="Cy's tile offline")
+    cy2 = await Client.connect(b, resume=cy.hello["token"])
+    assert cy2.hello["resumed"] and cy2.hello["session"] == cy.sid
+    everyone = [teacher, ana, bo, cy2]
+    await read_until(everyone, has(cy2, "room", event="joined"), what="Cy back in the room")
+    assert got(cy2, "room", event="joined")[0]["tile"] == tiles[2]
+    await read_until(everyone, lambda: tiles_seen(teacher)[tiles[2]]["connected"], what="Cy's tile online again")
+    await ask(everyone, teacher, {"type": "room", "action": "end"},
+              lambda: all(got(c, "room", event="ended") for c in everyone), "the room's end")
+    for client in everyone:
+        await client.ws.close()
+
+
+def test_the_room_outlives_its_teachers_front_end(rig: Rig) -> None:
+    run_in_thread(teacher_moves(settled(rig)))
+
+
+async def teacher_moves(rig: Rig) -> None:
+    a, b = rig.urls
+    teacher, code, token = await open_room(a)
+    dee, eve = await joined(b, SETUP), await joined(a, SETUP)  # (Dee through B, Eve through A)
+    everyone = [teacher, dee, eve]
+    tiles = [(await join(everyone, s, code, name))["tile"] for s, name in ((dee, "Dee"), (eve, "Eve"))]
+    await ask(everyone, teacher, {"type": "room", "action": "lock", "locked": True},
+              lambda: all(got(s, "room", event="locked") for s in (dee, eve)), "the lock")
+    await live(everyone, teacher, tiles)
+
+    os.kill(rig.servers[0].pid, signal.SIGKILL)  # the teacher's front end (and Eve's) dies
+    teacher2 = await Client.connect(b, resume=teacher.hello["token"])
+    assert teacher2.hello["resumed"] and teacher2.hello["session"] == teacher.sid
+    everyone = [teacher2, dee]
+    await read_until(everyone, has(teacher2, "room", event="claimed"), what="the teacher back in its room")
+    claimed = got(teacher2, "room", event="claimed")[0]
+    assert claimed["code"] == code and claimed["teacher_token"] == token and claimed["locked"] is True
+    await read_until(everyone, lambda: set(tiles_seen(teacher2)) == set(tiles), what="the wall with both tiles")
+    await ask(everyone, dee, {"type": "configure", "config": {"learning_rate": 3}},
+              lambda: LOCKED in dee.errors(), "still locked")
+
+    eve2 = await Client.connect(b, resume=eve.hello["token"])  # (Eve's page reconnects too)
+    assert eve2.hello["resumed"]
+    everyone.append(eve2)
+    await read_until(everyone, has(eve2, "room", event="joined"), what="Eve back in the room")
+    assert got(eve2, "room", event="joined")[0]["tile"] == tiles[1] and got(eve2, "room", event="joined")[0]["locked"]
+    await ask(everyone, eve2, {"type": "control", "action": "play"}, lambda: eve2.frame.get("state") == "running", "Eve playing")
+    await live(everyone, teacher2, tiles)  # (both now through B)
+    room = shared_rooms()[code]
+    assert room["teacher"] == teacher.sid and room["locked"] and {m[1] for m in room["members"].values()} == {dee.sid, eve.sid}
+    for client in everyone:
+        await client.ws.close()
