@@ -15,15 +15,20 @@ Every wait is for messages or epochs; its limit is a safety net only."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 from typing import Any
 
+import httpx
 import ray
 
 from bench.common import run_in_thread
-from descent.server.rayrooms import ROOMS
-from descent.server.teaching import LOCKED
+from descent.classroom import RoomCreate, RoomDuty, RoomJoin, RoomLock
+from descent.server.rayrooms import GONE_AFTER, ROOMS, RoomsActor
+from descent.server.teaching import LOCKED, Rules
+from descent.settings import Settings
 from tests import test_ray
 from tests.test_ray import Rig, joined, settled
 from tests.test_room_protocol import ask, got, has, tiles_seen
@@ -50,7 +55,8 @@ async def open_room(url: str) -> tuple[Client, str, str]:
 
 async def join(everyone: list[Client], student: Client, code: str, name: str) -> dict[str, Any]:
     await ask(everyone, student, {"type": "room", "action": "join", "code": code, "name": name},
-              has(student, "room", event="joined"), f"{name} joining")
+              lambda: has(student, "room", event="joined")() or student.errors(), f"{name} joining")
+    assert student.errors() == [], student.errors()  # (a front end that does not know the room: "no open room has the code")
     joined_as: dict[str, Any] = got(student, "room", event="joined")[-1]
     return joined_as
 
@@ -135,6 +141,11 @@ async def class_across(rig: Rig) -> None:
     await read_until(everyone, has(cy2, "room", event="joined"), what="Cy back in the room")
     assert got(cy2, "room", event="joined")[0]["tile"] == tiles[2]
     await read_until(everyone, lambda: tiles_seen(teacher)[tiles[2]]["connected"], what="Cy's tile online again")
+    async with httpx.AsyncClient(base_url=b.replace("ws", "http", 1).removesuffix("/ws")) as http:  # (the wall, through B)
+        assert (await http.get(f"/api/rooms/{code}/wall", headers={"X-Teacher-Token": "x" * 32})).status_code == 403
+        data = (await http.get(f"/api/rooms/{code}/wall?format=json", headers={"X-Teacher-Token": token})).json()
+        assert sorted(s["name"] for s in data["students"]) == ["Ana", "Bo", "Cy"]
+        assert all(s["epoch"] == BUDGET and s["setup"]["dataset"] == "xor" for s in data["students"])
     await ask(everyone, teacher, {"type": "room", "action": "end"},
               lambda: all(got(c, "room", event="ended") for c in everyone), "the room's end")
     for client in everyone:
@@ -177,3 +188,38 @@ async def teacher_moves(rig: Rig) -> None:
     assert room["teacher"] == teacher.sid and room["locked"] and {m[1] for m in room["members"].values()} == {dee.sid, eve.sid}
     for client in everyone:
         await client.ws.close()
+
+
+def test_the_rooms_actor_as_plain_python() -> None:
+    """RoomsActor without Ray: a student's rules reach its front end before the message that
+    tells it; a front end that stops polling leaves its seats, which take their places again
+    when it polls again; a front end that no longer serves a session cannot reclaim it."""
+    actor = RoomsActor(Settings(device="cpu", room_wall_seconds=60).model_dump())  # (its clock: not within this test)
+    actor.apply("A", [("room", "t", "10.0.0.1", 1, RoomCreate(type="room", action="create"))])
+    (put,) = actor.take("A", 0)
+    code = json.loads(put[3])["code"]
+    actor.apply("B", [("room", "s", "10.0.0.2", 1, RoomJoin(type="room", action="join", code=code, name="Ana"))])
+    actor.apply("A", [("room", "t", "10.0.0.1", 1, RoomLock(type="room", action="lock", locked=True))])
+    items = actor.take("B", 0)
+    # the rules first (on joining, then locked), then the duty, and the room's messages: joined, locked
+    assert [i[0] for i in items] == ["rules", "rules", "handle", "put", "put"], items
+    assert [i[1:] for i in items[:2]] == [("s", Rules(locked=False, frozen=False, spotlit=False)), ("s", Rules(True, False, False))]
+    assert isinstance(items[2][2], RoomDuty) and json.loads(items[4][3])["event"] == "locked"
+
+    actor.polled["A"] -= GONE_AFTER + 1  # (A stopped polling)
+    with actor.ready:
+        actor._bury(time.monotonic())
+    room = actor.rooms.rooms[code]
+    assert room.teacher is None and room.teacher_left is not None and actor.take("A", 0) == [("again", "")]
+    actor.apply("A", [("reconnected", "t", "10.0.0.1", 1)])  # (A was only slow: its seats come back)
+    assert room.teacher is not None and json.loads(actor.take("A", 0)[0][3])["event"] == "claimed"
+
+    actor.apply("B", [("reconnected", "s", "10.0.0.2", 2)])
+    actor.apply("A", [("forget", "s")])  # (A's stale entry for Ana expires: B serves her now)
+    assert shared_room(actor, code)["members"]["t1"] == ("Ana", "s", True)
+    actor.apply("B", [("forget", "s")])
+    assert shared_room(actor, code)["members"]["t1"] == ("Ana", None, False)
+
+
+def shared_room(actor: RoomsActor, code: str) -> dict[str, Any]:
+    return actor.rooms_of()[code]

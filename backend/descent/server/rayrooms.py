@@ -14,9 +14,10 @@ dispatcher thread), its seats' room messages, comings and goings, and their sess
 summaries, setups, copies and spotlit frames; it takes what its seats must receive in a
 long poll (awaited on the event loop, which never blocks on it), with the rules its
 students' own messages must obey (locked, frozen, spotlit), so ``refusal`` needs no round
-trip. A front end that stops polling for ``DEAD_AFTER`` seconds is taken for dead: its
+trip. A front end that stops polling for ``GONE_AFTER`` seconds is taken for dead: its
 seats leave their rooms (the wall shows them offline) and take their places again when
-their clients resume through another front end."""
+their clients resume through another front end (or, if it was only slow, when it polls
+again)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from descent.settings import Settings
 
 log = logging.getLogger(__name__)
 ROOMS = "descent-rooms"
+GONE_AFTER = 3 * DEAD_AFTER  # seconds without a poll after which a front end is taken for dead (it polls 4 times a second)
 OUTBOX_LIMIT = 20_000  # items kept for a front end that stopped taking (it is soon taken for dead)
 Event = tuple[Any, ...]  # front end -> actor: (name, session id, *arguments)
 Item = tuple[Any, ...]  # actor -> front end: ("rules", sid, Rules | None) | ("put", sid, kind, text) | ("handle", sid, message)
@@ -56,8 +58,11 @@ class Outboxes:
     def __init__(self) -> None:
         self.boxes: dict[str, list[Item]] = defaultdict(list)
         self.owners: dict[str, str] = {}  # session id -> the front end that last spoke for it
+        self.gone: set[str] = set()  # front ends taken for dead: what is sent to them is dropped
 
     def send(self, owner: str, item: Item) -> None:
+        if owner in self.gone:
+            return
         box = self.boxes[owner]
         if len(box) < OUTBOX_LIMIT:
             box.append(item)
@@ -131,6 +136,9 @@ class RoomsActor:
         """What waits for front end ``owner`` (within ``wait`` seconds); its rules first."""
         with self.ready:
             self.polled[owner] = time.monotonic()
+            if owner in self.out.gone:  # (it was only slow: its seats take their places again)
+                self.out.gone.discard(owner)
+                return [("again", "")]
             if not self.out.boxes[owner]:
                 self.ready.wait(wait)
             items, self.out.boxes[owner] = self.out.boxes[owner], []
@@ -155,7 +163,7 @@ class RoomsActor:
 
     def _bury(self, now: float) -> None:
         """The seats of front ends that stopped polling leave (their clients come back elsewhere)."""
-        dead = {owner for owner, at in self.polled.items() if now - at > DEAD_AFTER}
+        dead = {owner for owner, at in self.polled.items() if now - at > GONE_AFTER}
         if not dead:
             return
         for room in list(self.rooms.rooms.values()):
@@ -166,6 +174,7 @@ class RoomsActor:
             log.warning("front end %s stopped polling: taken for dead", owner)
             del self.polled[owner]
             self.out.boxes.pop(owner, None)
+            self.out.gone.add(owner)
 
     def _rules(self) -> None:
         """Send each student's front end its room's rules when they (or its front end) changed."""
@@ -241,6 +250,9 @@ class RayClassroom(Classroom):
                         held[0].put(*args)
                 elif name == "handle":
                     self.host.handle(sid, args[0])
+                elif name == "again":
+                    for held_sid, (seat, number) in list(self.seats.items()):
+                        self._queue.put(("reconnected", held_sid, seat.client, number))
 
     def _dispatch(self) -> None:
         """(Thread.) Events to the actor in order, in batches; the next waits for the last."""
