@@ -27,7 +27,7 @@ import ray
 from bench.common import run_in_thread
 from descent.classroom import RoomCreate, RoomDuty, RoomJoin, RoomLock
 from descent.server.rayrooms import GONE_AFTER, ROOMS, RoomsActor
-from descent.server.teaching import LOCKED, Rules
+from descent.server.teaching import FROZEN, LOCKED, Rules
 from descent.settings import Settings
 from tests import test_ray
 from tests.test_ray import Rig, joined, settled
@@ -47,7 +47,8 @@ def shared_rooms() -> dict[str, Any]:
 
 async def open_room(url: str) -> tuple[Client, str, str]:
     """A teacher on the front end at ``url``, with a room: (its client, the code, the teacher token)."""
-    teacher = await joined(url, SETUP)
+    teacher = await Client.connect(url)
+    await teacher.send({"type": "configure", "config": SETUP})  # (not playing: a fork's epoch on it is the fork's)
     await ask([teacher], teacher, {"type": "room", "action": "create"}, has(teacher, "room", event="created"), "a room")
     room = got(teacher, "room", event="created")[0]
     return teacher, room["code"], room["teacher_token"]
@@ -111,6 +112,19 @@ async def class_across(rig: Rig) -> None:
     await ask(everyone, bo, {"type": "configure", "config": {"learning_rate": 0.05}},
               lambda: any(m["type"] == "config" and m["config"]["learning_rate"] == 0.05 for m in bo.messages), "Bo's own setup")
     assert not any(m["type"] == "config" and m["config"]["learning_rate"] == 3 for s in students for m in s.messages)
+
+    # ---- spotlight (Bo on B, full-size on the teacher's page on A) and freeze -------------------
+    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": tiles[1]},
+              lambda: len([m for m in got(teacher, "spotlight") if m["frame"]]) >= 3, "Bo's frames on the teacher's page")
+    lit = [m for m in got(teacher, "spotlight") if m["frame"]]
+    assert {m["tile"] for m in lit} == {tiles[1]} and lit[0]["name"] == "Bo" and lit[0]["frame"]["history"]["reset"]
+    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": None},
+              lambda: any(m["frame"] is None for m in got(teacher, "spotlight")), "the spotlight's end")
+    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": True},
+              lambda: all(s.frame.get("state") == "paused" for s in students), "every run paused")
+    await ask(everyone, ana, {"type": "control", "action": "play"}, lambda: FROZEN in ana.errors(), "play refused while frozen")
+    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": False},
+              lambda: all(s.frame.get("state") == "running" for s in students), "every run playing again")
 
     # ---- a challenge: the leaderboard ranks the students of both front ends --------------------
     await ask(everyone, teacher, {"type": "room", "action": "challenge", "goal": "lowest test loss", "epochs": BUDGET,
@@ -219,6 +233,16 @@ def test_the_rooms_actor_as_plain_python() -> None:
     assert shared_room(actor, code)["members"]["t1"] == ("Ana", "s", True)
     actor.apply("B", [("forget", "s")])
     assert shared_room(actor, code)["members"]["t1"] == ("Ana", None, False)
+
+
+def test_failed_joins_are_counted_across_front_ends() -> None:
+    """The rooms actor counts a client address's failed joins whichever front end they come through."""
+    actor = RoomsActor(Settings(device="cpu", room_wall_seconds=60, room_join_attempts=2).model_dump())
+    for owner, n in (("A", 0), ("B", 1), ("A", 2)):
+        actor.apply(owner, [("room", f"s{n}", "10.0.0.9", 1, RoomJoin(type="room", action="join", code=f"ZZZZ-000{n}", name="x"))])
+    a, b = ([json.loads(item[3])["message"] for item in actor.take(owner, 0)] for owner in ("A", "B"))
+    assert b == ["no open room has the code ZZZZ-0001"]  # (the burst of 2: one through A, one through B)
+    assert a[0] == "no open room has the code ZZZZ-0000" and a[1].startswith("too many failed attempts: wait"), a
 
 
 def shared_room(actor: RoomsActor, code: str) -> dict[str, Any]:
