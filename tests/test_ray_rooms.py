@@ -26,7 +26,8 @@ import ray
 
 from bench.common import run_in_thread
 from descent.classroom import RoomCreate, RoomDuty, RoomJoin, RoomLock
-from descent.server.rayrooms import GONE_AFTER, ROOMS, RoomsActor
+from descent.server.rayclassroom import ROOMS
+from descent.server.rayrooms import GONE_AFTER, RoomsActor
 from descent.server.teaching import FROZEN, LOCKED, Rules
 from descent.settings import Settings
 from tests import test_ray

@@ -98,7 +98,7 @@ def make_host(settings: Settings, device: torch.device) -> Host:
 def make_classroom(settings: Settings, host: Host) -> Classroom:
     """The rooms in this process, or (on a Ray cluster) shared by every front end."""
     if settings.ray_address:
-        from descent.server.rayrooms import RayClassroom
+        from descent.server.rayclassroom import RayClassroom
 
         return RayClassroom(settings, host)
     return LocalClassroom(settings, host)

@@ -1,7 +1,7 @@
 """The rooms as one front end's transport sees them (socket.py, walls.py, the app's tasks).
 
 One interface, two backings: ``LocalClassroom`` holds the rooms in this process (one
-server: they run on its event loop); ``rayrooms.RayClassroom`` forwards to the rooms actor
+server: they run on its event loop); ``rayclassroom.RayClassroom`` forwards to the rooms actor
 that every front end of a Ray cluster shares. Both route a student's session's messages the
 same way (``deliver_for``: summaries and copies of its run to the room, never to its page;
 its setups and, while spotlit, its frames to the room too) and check a student's own

@@ -1,50 +1,37 @@
-"""Rooms on a Ray cluster (``DESCENT_RAY_ADDRESS``): one rooms actor that every front end
+"""Rooms on a Ray cluster (``DESCENT_RAY_ADDRESS``): the rooms actor that every front end
 shares, so a teacher and students whose connections the load balancer sent to different
-front ends are in one room.
+front ends are in one room (the front end's side: rayclassroom.py).
 
 ``RoomsActor`` (a named, detached actor on the head node, like the sessions' registry)
 holds the cluster's ``Rooms`` and runs their clock: the same code as one server's rooms. A
 seat there is a ``Relay``: what the rooms tell it waits in the outbox of the front end that
 holds the connection; the rooms' orders to a session (its duty, a push's configure and
 reset, a freeze's pause, a fork's copy) go to the front end that serves the session, whose
-host sends them on to the session's training actor.
-
-Each front end (``RayClassroom``) sends the actor, in order and off the event loop (one
-dispatcher thread), its seats' room messages, comings and goings, and their sessions'
-summaries, setups, copies and spotlit frames; it takes what its seats must receive in a
-long poll (awaited on the event loop, which never blocks on it), with the rules its
-students' own messages must obey (locked, frozen, spotlit), so ``refusal`` needs no round
-trip. A front end that stops polling for ``GONE_AFTER`` seconds is taken for dead: its
+host sends them on to the session's training actor. Each student's front end is sent its
+room's rules (locked, frozen, spotlit) when they change, ahead of the messages that tell the
+student. A front end that stops polling for ``GONE_AFTER`` seconds is taken for dead: its
 seats leave their rooms (the wall shows them offline) and take their places again when
 their clients resume through another front end (or, if it was only slow, when it polls
-again)."""
+again). Plain Python: tests/test_ray_rooms.py drives it without Ray too."""
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-import ray
 from pydantic import BaseModel
-from ray.exceptions import GetTimeoutError, RayError
 
-from descent.runtime.rayhost import CALL_TIMEOUT, GATHER, HEAD, POLL, START_TIMEOUT
 from descent.runtime.rayregistry import DEAD_AFTER
 from descent.server import teaching
-from descent.server.classrooms import Classroom
-from descent.server.rooms import Room, Rooms, Seat
+from descent.server.rooms import Room, Rooms
 from descent.server.teaching import Rules
 from descent.settings import Settings
 
 log = logging.getLogger(__name__)
-ROOMS = "descent-rooms"
 GONE_AFTER = 3 * DEAD_AFTER  # seconds without a poll after which a front end is taken for dead (it polls 4 times a second)
 OUTBOX_LIMIT = 20_000  # items kept for a front end that stopped taking (it is soon taken for dead)
 Event = tuple[Any, ...]  # front end -> actor: (name, session id, *arguments)
@@ -200,115 +187,3 @@ class RoomsActor:
 def room_view(room: Room) -> dict[str, Any]:
     return {"teacher": room.teacher_sid, "locked": room.locked, "frozen": room.frozen,
             "members": {m.tile: (m.name, m.sid, m.seat is not None) for m in room.members.values()}}
-
-
-class RayClassroom(Classroom):
-    """One front end's side of the cluster's rooms."""
-
-    def __init__(self, settings: Settings, host: Any) -> None:
-        self.settings, self.host = settings, host  # (host: rayhost.RayHost, which sends the rooms' orders on)
-        self.owner: str = getattr(host, "owner", "front")
-        self.seats: dict[str, tuple[Seat, int]] = {}  # session id -> its connection here, and that connection's number
-        self.ruled: dict[str, Rules] = {}  # student session id -> its room's rules (from the actor)
-        self.actor: Any = None
-        self._numbers = itertools.count(1)
-        self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._dispatch, name="descent-rooms-dispatch", daemon=True)
-
-    def start(self) -> None:
-        """(After the host joined the cluster.) The rooms actor, made by the first front end."""
-        s = self.settings
-        actor = ray.remote(concurrency_groups={"poll": 16})(RoomsActor)  # type: ignore[call-overload]
-        self.actor = actor.options(name=ROOMS, namespace=s.ray_namespace, get_if_exists=True, lifetime="detached",
-                                   num_cpus=0, resources={HEAD: 0.001}).remote(s.model_dump())
-        ray.get(self.actor.__ray_ready__.remote(), timeout=START_TIMEOUT)  # (it imports torch on the head node)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    async def run(self) -> None:
-        """Take what this front end's seats must receive, and the rooms' orders to its sessions."""
-        take = self.actor.take.options(concurrency_group="poll")
-        while True:
-            try:
-                items = await take.remote(self.owner, POLL)
-            except RayError as e:
-                log.error("the rooms actor did not answer: %s", e)
-                await anyio.sleep(1.0)
-                continue
-            for name, sid, *args in items:
-                if name == "rules":
-                    if args[0] is None:
-                        self.ruled.pop(sid, None)
-                    else:
-                        self.ruled[sid] = args[0]
-                elif name == "put":
-                    if (held := self.seats.get(sid)) is not None:
-                        held[0].put(*args)
-                elif name == "handle":
-                    self.host.handle(sid, args[0])
-                elif name == "again":
-                    for held_sid, (seat, number) in list(self.seats.items()):
-                        self._queue.put(("reconnected", held_sid, seat.client, number))
-
-    def _dispatch(self) -> None:
-        """(Thread.) Events to the actor in order, in batches; the next waits for the last."""
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            time.sleep(GATHER)  # (a round's summaries come together: one call for all)
-            events, stopping = [first], False
-            while not self._queue.empty():
-                event = self._queue.get()
-                if event is None:
-                    stopping = True
-                    break
-                events.append(event)
-            try:
-                ray.get(self.actor.apply.remote(self.owner, events), timeout=CALL_TIMEOUT)
-            except (RayError, GetTimeoutError) as e:
-                log.warning("the rooms actor did not take %d events: %s", len(events), e)
-            if stopping:
-                return
-
-    def _seat(self, seat: Seat) -> tuple[Any, ...]:
-        """(Event loop.) ``seat`` as the actor knows it: (client, its number)."""
-        held = self.seats.get(seat.sid)
-        if held is None or held[0] is not seat:
-            held = self.seats[seat.sid] = (seat, next(self._numbers))
-        return seat.client, held[1]
-
-    def rules(self, sid: str) -> Rules | None:
-        return self.ruled.get(sid)
-
-    def to_room(self, kind: str, sid: str, text: str) -> None:
-        self._queue.put((kind, sid, text))
-
-    def deliver_for(self, seat: Seat) -> Any:
-        self._seat(seat)
-        return super().deliver_for(seat)
-
-    def handle(self, seat: Seat, message: Any) -> None:
-        self._queue.put(("room", seat.sid, *self._seat(seat), message))
-
-    def reconnected(self, seat: Seat) -> None:
-        self._queue.put(("reconnected", seat.sid, *self._seat(seat)))
-
-    def left(self, seat: Seat) -> None:
-        held = self.seats.get(seat.sid)
-        if held is not None and held[0] is seat:
-            del self.seats[seat.sid]
-            self._queue.put(("left", seat.sid, seat.client, held[1]))
-
-    def forget(self, sid: str) -> None:
-        self.ruled.pop(sid, None)
-        self._queue.put(("forget", sid))
-
-    async def download(self, code: str, token: str, client: str) -> list[dict[str, Any]] | None:
-        found: list[dict[str, Any]] | None = await self.actor.download.remote(code, token, client)
-        return found
-

@@ -106,7 +106,7 @@ class Room:
 
 class Handles(Protocol):
     """Where a room's orders to its sessions go: the host, or (on a cluster) the front end
-    that serves each session (rayrooms.FrontEnds)."""
+    that serves each session (rayrooms.Outboxes)."""
 
     def handle(self, sid: str, message: BaseModel) -> None: ...
 
