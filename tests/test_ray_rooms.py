@@ -28,16 +28,14 @@ from bench.common import run_in_thread
 from descent.classroom import RoomCreate, RoomDuty, RoomJoin, RoomLock
 from descent.server.rayclassroom import ROOMS
 from descent.server.rayrooms import GONE_AFTER, RoomsActor
-from descent.server.teaching import FROZEN, LOCKED, Rules
+from descent.server.teaching import LOCKED, Rules
 from descent.settings import Settings
 from tests import test_ray
 from tests.test_ray import Rig, joined, settled
-from tests.test_room_protocol import ask, got, has, tiles_seen
+from tests.test_room_protocol import BUDGET, SETUP, ask, challenge, freeze_and_resume, got, has, spotlit, tiles_seen
 from tests.wsutil import Client, read_until
 
 rig = test_ray.rig  # (the module's own cluster and two front ends)
-BUDGET = 6
-SETUP = {"lab": "mlp", "dataset": "xor", "learning_rate": 0.1, "optimizer": "adam", "hidden": [4]}
 PUSHED = {**SETUP, "optimizer": "sgd", "learning_rate": 0.3}
 
 
@@ -115,30 +113,13 @@ async def class_across(rig: Rig) -> None:
     assert not any(m["type"] == "config" and m["config"]["learning_rate"] == 3 for s in students for m in s.messages)
 
     # ---- spotlight (Bo on B, full-size on the teacher's page on A) and freeze -------------------
-    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": tiles[1]},
-              lambda: len([m for m in got(teacher, "spotlight") if m["frame"]]) >= 3, "Bo's frames on the teacher's page")
-    lit = [m for m in got(teacher, "spotlight") if m["frame"]]
+    lit = await spotlit(everyone, teacher, tiles[1])
     assert {m["tile"] for m in lit} == {tiles[1]} and lit[0]["name"] == "Bo" and lit[0]["frame"]["history"]["reset"]
-    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": None},
-              lambda: any(m["frame"] is None for m in got(teacher, "spotlight")), "the spotlight's end")
-    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": True},
-              lambda: all(s.frame.get("state") == "paused" for s in students), "every run paused")
-    await ask(everyone, ana, {"type": "control", "action": "play"}, lambda: FROZEN in ana.errors(), "play refused while frozen")
-    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": False},
-              lambda: all(s.frame.get("state") == "running" for s in students), "every run playing again")
+    await freeze_and_resume(everyone, teacher, students, ana)
 
     # ---- a challenge: the leaderboard ranks the students of both front ends --------------------
-    await ask(everyone, teacher, {"type": "room", "action": "challenge", "goal": "lowest test loss", "epochs": BUDGET,
-                                  "config": SETUP}, lambda: all(got(s, "room", event="challenge") for s in students), "the challenge")
-    for student in students:
-        await student.send({"type": "control", "action": "play"})
-    await read_until(everyone, lambda: all(s.epoch == BUDGET and s.frame.get("state") == "paused" for s in students),
-                     what="every run stopped at the budget")
-    await read_until(everyone, lambda: (boards := got(teacher, "leaderboard")) and len(boards[-1]["ranking"]) == 3
-                     and all(r["done"] for r in boards[-1]["ranking"]), what="a leaderboard of the finished runs")
-    board = got(teacher, "leaderboard")[-1]
-    losses = [r["loss"] for r in board["ranking"]]
-    assert losses == sorted(losses) and {r["tile"] for r in board["ranking"]} == set(tiles)
+    board = await challenge(everyone, teacher, students)
+    assert {r["tile"] for r in board["ranking"]} == set(tiles)
     assert got(cy, "leaderboard") and got(ana, "leaderboard")  # (both front ends' students see it)
 
     # ---- fork it here: Ana's run (on B) forked onto the teacher's page (on A) ------------------
