@@ -58,6 +58,43 @@ async def ask(clients: list[Client], sender: Client, message: Message, done: Cal
     await read_until(clients, done, what=what)
 
 
+async def spotlit(everyone: list[Client], teacher: Client, tile: str) -> list[Message]:
+    """The teacher watches ``tile`` until 3 of its frames came, then stops; those frames."""
+    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": tile},
+              lambda: len([m for m in got(teacher, "spotlight") if m["frame"]]) >= 3, "spotlit frames")
+    lit = [m for m in got(teacher, "spotlight") if m["frame"]]
+    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": None},
+              lambda: any(m["frame"] is None for m in got(teacher, "spotlight")), "the spotlight's end")
+    return lit
+
+
+async def freeze_and_resume(everyone: list[Client], teacher: Client, students: list[Client], tries: Client) -> None:
+    """The teacher freezes the class (every run pauses; ``tries`` to play, refused), then resumes it."""
+    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": True},
+              lambda: all(s.frame.get("state") == "paused" for s in students), "every run paused")
+    await ask(everyone, tries, {"type": "control", "action": "play"}, lambda: FROZEN in tries.errors(), "play refused while frozen")
+    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": False},
+              lambda: all(s.frame.get("state") == "running" for s in students), "every run playing again")
+
+
+async def challenge(everyone: list[Client], teacher: Client, students: list[Client]) -> Message:
+    """A challenge of BUDGET epochs on SETUP: every student plays, every run stops at the
+    budget; the teacher's leaderboard of the finished runs (checked sorted by loss)."""
+    await ask(everyone, teacher, {"type": "room", "action": "challenge", "goal": "lowest test loss", "epochs": BUDGET,
+                                  "config": SETUP},
+              lambda: all(got(s, "room", event="challenge") for s in students), "the challenge")
+    for student in students:
+        await student.send({"type": "control", "action": "play"})
+    await read_until(everyone, lambda: all(s.frame.get("epoch") == BUDGET and s.frame.get("state") == "paused" for s in students),
+                     what="every run stopped at the budget")
+    await read_until(everyone, lambda: (b := got(teacher, "leaderboard")) and all(r["done"] for r in b[-1]["ranking"])
+                     and len(b[-1]["ranking"]) == len(students), what="a leaderboard of finished runs")
+    board = got(teacher, "leaderboard")[-1]
+    losses = [r["loss"] for r in board["ranking"]]
+    assert losses == sorted(losses), board
+    return board
+
+
 def test_a_class_of_three(url: str) -> None:
     run_in_thread(class_of_three(url))  # (a browser test earlier in the session leaves a loop on this thread)
 
@@ -126,35 +163,17 @@ async def class_of_three(base: str) -> None:
     assert all(token not in json.dumps(m) for s in students for m in s.log), "a student never sees the teacher token"
 
     # ---- spotlight: the teacher gets one student's full frames -----------------------------------
-    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": joined[2]["tile"]},
-              lambda: len([m for m in got(teacher, "spotlight") if m["frame"]]) >= 3, "spotlit frames")
-    lit = [m for m in got(teacher, "spotlight") if m["frame"]]
+    lit = await spotlit(everyone, teacher, joined[2]["tile"])
     assert {m["tile"] for m in lit} == {joined[2]["tile"]} and lit[0]["name"] == "Cy"
     assert lit[0]["frame"]["views"]["boundary"] and lit[0]["frame"]["history"]["reset"]  # a full frame first
     server_message.validate_python(lit[0])
-    await ask(everyone, teacher, {"type": "room", "action": "spotlight", "tile": None},
-              lambda: any(m["frame"] is None for m in got(teacher, "spotlight")), "the spotlight's end")
 
     # ---- freeze and resume -----------------------------------------------------------------------
-    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": True},
-              lambda: all(s.frame.get("state") == "paused" for s in students), "every run paused")
-    await ask(everyone, bo, {"type": "control", "action": "play"}, lambda: FROZEN in bo.errors(), "play refused while frozen")
-    await ask(everyone, teacher, {"type": "room", "action": "freeze", "frozen": False},
-              lambda: all(s.frame.get("state") == "running" for s in students), "every run playing again")
+    await freeze_and_resume(everyone, teacher, students, bo)
 
     # ---- a challenge: runs stop at the budget, ranked by test loss --------------------------------
-    await ask(everyone, teacher, {"type": "room", "action": "challenge", "goal": "lowest test loss", "epochs": BUDGET,
-                                  "config": SETUP},
-              lambda: all(got(s, "room", event="challenge") for s in students), "the challenge")
-    for student in students:
-        await student.send({"type": "control", "action": "play"})
-    await read_until(everyone, lambda: all(s.frame.get("epoch") == BUDGET and s.frame.get("state") == "paused" for s in students),
-                     what="every run stopped at the budget")
-    await read_until(everyone, lambda: (b := got(teacher, "leaderboard")) and all(r["done"] for r in b[-1]["ranking"])
-                     and len(b[-1]["ranking"]) == 3, what="a leaderboard of finished runs")
-    board = got(teacher, "leaderboard")[-1]
-    losses = [r["loss"] for r in board["ranking"]]
-    assert losses == sorted(losses) and board["epochs"] == BUDGET and {r["epoch"] for r in board["ranking"]} == {BUDGET}
+    board = await challenge(everyone, teacher, students)
+    assert board["epochs"] == BUDGET and {r["epoch"] for r in board["ranking"]} == {BUDGET}
     assert any("budget of 6 epochs" in (m.get("reason") or "") for m in ana.messages if m["type"] == "status")
     await ask(everyone, ana, {"type": "control", "action": "play"}, lambda: any("budget" in e for e in ana.errors()),
               "play past the budget refused")

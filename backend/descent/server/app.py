@@ -20,8 +20,8 @@ from descent.runtime.device import choose_device
 from descent.runtime.hosting import Directory, Host, LocalHost
 from descent.runtime.processes import ProcessHost, default_processes
 from descent.server import api, socket, static, walls
+from descent.server.classrooms import Classroom, LocalClassroom
 from descent.server.context import Context
-from descent.server.rooms import Rooms
 from descent.server.roster import Roster
 from descent.server.security import ApiRateLimit, SecurityHeaders, redact_tokens_in_logs
 from descent.server.wire import KeepTransport, close_with
@@ -36,12 +36,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     device = choose_device(settings.device)
     host = make_host(settings, device)
-    context = Context(settings, device, host, Roster(settings), Rooms(settings, host), directory=host if isinstance(host, Directory) else None)
+    context = Context(settings, device, host, Roster(settings), make_classroom(settings, host), directory=host if isinstance(host, Directory) else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_logs()
         await anyio.to_thread.run_sync(host.start)  # (worker processes take seconds to import torch)
+        await anyio.to_thread.run_sync(context.rooms.start)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(janitor, context)
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
                 tg.cancel_scope.cancel()
         finally:
+            await anyio.to_thread.run_sync(context.rooms.stop)
             await anyio.to_thread.run_sync(host.stop)
 
     app = FastAPI(title="Descent", version=__version__, lifespan=lifespan)
@@ -91,6 +93,15 @@ def make_host(settings: Settings, device: torch.device) -> Host:
     if processes == 0:
         return LocalHost(settings, device)
     return ProcessHost(settings, device, processes)
+
+
+def make_classroom(settings: Settings, host: Host) -> Classroom:
+    """The rooms in this process, or (on a Ray cluster) shared by every front end."""
+    if settings.ray_address:
+        from descent.server.rayclassroom import RayClassroom
+
+        return RayClassroom(settings, host)
+    return LocalClassroom(settings, host)
 
 
 async def janitor(context: Context) -> None:

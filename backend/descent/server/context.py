@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import torch
 
 from descent.runtime.hosting import Directory, Host
+from descent.server.classrooms import Classroom
 from descent.server.limits import Penalties
-from descent.server.rooms import Rooms
 from descent.server.roster import Entry, Roster
 from descent.settings import Settings
 
@@ -20,7 +20,7 @@ class Context:
     device: torch.device
     host: Host
     roster: Roster
-    rooms: Rooms
+    rooms: Classroom  # (in this process, or shared by a cluster's front ends: classrooms.py)
     penalties: Penalties = field(default_factory=Penalties)
     directory: Directory | None = None  # several front ends share the sessions (a Ray cluster)
 

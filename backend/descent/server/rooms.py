@@ -3,20 +3,19 @@
 A room is a group of existing sessions: one teacher's and its students'. It has an
 unguessable join code (ABCD-1234: about 31 bits, and failed attempts are rate-limited per
 address) and a secret teacher token. Students' summaries come from their workers as
-``summary`` messages on their sessions' deliver (``deliver_for`` routes them here instead
-of to the student); the teacher gets the tiles that changed every ``room_wall_seconds``.
-Membership is keyed by session id, so a reload that resumes its session (``/ws?resume=``)
-is back in its room with the same tile.
+``summary`` messages on their sessions' deliver (classrooms.Classroom.deliver_for routes
+them here, ``event``, instead of to the student); the teacher gets the tiles that changed
+every ``room_wall_seconds`` (``tick``). Membership is keyed by session id, so a reload that
+resumes its session (``/ws?resume=``) is back in its room with the same tile.
 
-Runs on the event loop (but ``deliver_for``'s routing, on training or pipe threads, which
-only reads ``spotlit`` and hands everything else to the loop). The actions themselves are
-in teaching.py."""
+One thread at a time: the event loop of the one server (classrooms.LocalClassroom), or, on
+a Ray cluster, the rooms actor that every front end shares (rayrooms.RoomsActor, where a
+seat is a relay to the front end holding the connection). The actions themselves are in
+teaching.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,10 +26,8 @@ from pydantic import BaseModel
 from descent.classroom import Challenge, Leaderboard, Rank, RoomDuty, RoomState, RoomTake, Tile, Wall
 from descent.protocol import to_json
 from descent.runtime.bucket import TokenBucket
-from descent.runtime.hosting import Deliver, Host
 from descent.settings import Settings
 
-log = logging.getLogger(__name__)
 REMIND_SECONDS = 10.0  # a silent session is reminded of its duty (one restored in a new worker process lost it)
 FULL_FRAME = '"history":{"reset":true'  # (in a frame that starts the client's history over: protocol.to_json)
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # (no I or O: read off a projector)
@@ -43,8 +40,10 @@ def new_code() -> str:
 class Seat(Protocol):
     """A client's connection as a room sees it (socket.Connection)."""
 
-    sid: str
-    client: str
+    @property
+    def sid(self) -> str: ...
+    @property
+    def client(self) -> str: ...
 
     def put(self, kind: str, text: str) -> None: ...  # on the event loop
     def deliver(self, kind: str, text: str) -> None: ...  # from any thread
@@ -105,15 +104,24 @@ class Room:
         return Leaderboard(goal=self.challenge.goal, epochs=self.challenge.epochs, ranking=ranks)
 
 
+class Handles(Protocol):
+    """Where a room's orders to its sessions go: the host, or (on a cluster) the front end
+    that serves each session (rayrooms.Outboxes)."""
+
+    def handle(self, sid: str, message: BaseModel) -> None: ...
+
+
 class Rooms:
-    def __init__(self, settings: Settings, host: Host) -> None:
+    """Every room of the server (or, on a cluster, of every front end: rayrooms.RoomsActor)."""
+
+    def __init__(self, settings: Settings, host: Handles) -> None:
         self.settings, self.host = settings, host
         self.rooms: dict[str, Room] = {}  # open rooms by code
         self.archive: dict[str, Room] = {}  # ended rooms, their walls still downloadable
         self.of: dict[str, tuple[Room, str | None]] = {}  # session id -> (its room, its tile; None: the teacher)
         self.spotlit: dict[str, Room] = {}  # student session id -> the room whose teacher watches it
         self._attempts: dict[str, TokenBucket] = {}  # client address -> failed join attempts
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_board = 0.0  # when the leaderboards were last sent
 
     # ---- limits -----------------------------------------------------------------------
 
@@ -126,6 +134,15 @@ class Rooms:
         if bucket.take(now):
             return None
         return f"too many failed attempts: wait {bucket.wait(now):.0f} s before trying another code"
+
+    def download(self, code: str, token: str, client: str, now: float) -> list[dict[str, Any]] | None:
+        """Room ``code``'s wall, open or ended, as rows (walls.py), if ``token`` is its
+        teacher's; None (a failed attempt of ``client``) if not."""
+        room = self.rooms.get(code) or self.archive.get(code)
+        if self.may_try(client, now) or room is None or not secrets.compare_digest(room.token.encode(), token.encode()):
+            self.attempt_refused(client, now)
+            return None
+        return rows(room)
 
     def may_try(self, client: str, now: float) -> str | None:
         bucket = self._attempts.get(client)
@@ -156,28 +173,11 @@ class Rooms:
         for member in room.present():
             self.tell(member.seat, room.state("student", event, member, message=message, **extra))
 
-    # ---- routing (deliver_for runs on training or pipe threads) ----------------------
+    # ---- what its students' sessions say (summaries, copies, setups, spotlit frames) -----
 
-    def deliver_for(self, seat: Seat) -> Deliver:
-        """The deliver of ``seat``'s session: its messages to it, but summaries to its room,
-        and frames to the teacher too while spotlit."""
-        loop = self._loop = asyncio.get_running_loop()
-        sid = seat.sid
-
-        def deliver(kind: str, text: str) -> None:
-            if kind == "summary":
-                loop.call_soon_threadsafe(self.summary, sid, text)
-                return
-            if kind == "shared":  # a copy of the run for the teacher: never to the student's page
-                loop.call_soon_threadsafe(self.shared, sid, text)
-                return
-            seat.deliver(kind, text)
-            if kind == "frame" and sid in self.spotlit:
-                loop.call_soon_threadsafe(self.spotlight_frame, sid, text)
-            elif kind == "config" and sid in self.of:
-                loop.call_soon_threadsafe(self.config, sid, text)
-
-        return deliver
+    def event(self, kind: str, sid: str, text: str) -> None:
+        """A message of session ``sid`` for its room (classrooms.Classroom.deliver_for routes them)."""
+        {"summary": self.summary, "shared": self.shared, "config": self.config, "frame": self.spotlight_frame}[kind](sid, text)
 
     def member(self, sid: str) -> tuple[Room, Member] | None:
         found = self.of.get(sid)
@@ -250,6 +250,13 @@ class Rooms:
             if now - (room.ended or now) >= self.settings.room_archive_seconds:
                 del self.archive[code]
 
+    def beat(self) -> None:
+        """The rooms' clock, every room_wall_seconds: walls, timeouts; leaderboards each second."""
+        now = time.monotonic()
+        boards = now - self._last_board >= 1.0
+        self._last_board = now if boards else self._last_board
+        self.tick(now, boards)
+
     def send_wall(self, room: Room) -> None:
         if room.teacher is None:
             return
@@ -261,19 +268,6 @@ class Rooms:
         room.full_wall = False
         for m in changed:
             m.changed = False
-
-    async def run(self) -> None:
-        """The rooms' clock: walls every room_wall_seconds, leaderboards each second."""
-        last_board = 0.0
-        while True:
-            await asyncio.sleep(self.settings.room_wall_seconds)
-            now = time.monotonic()
-            boards = now - last_board >= 1.0
-            last_board = now if boards else last_board
-            try:
-                self.tick(now, boards)
-            except Exception:  # (a fault here must not stop the server's other tasks)
-                log.exception("the rooms' tick failed")
 
     # ---- endings -----------------------------------------------------------------------
 
@@ -306,3 +300,16 @@ class Rooms:
         else:
             room.members[tile].sid, room.members[tile].seat, room.members[tile].changed = None, None, True
             room.full_wall = True  # (gone from the wall)
+
+
+def rows(room: Room) -> list[dict[str, Any]]:
+    """Each student's name, setup and last losses (the wall's download)."""
+    out = []
+    for member in room.members.values():
+        summary, config = member.summary or {}, member.config or {}
+        metrics = summary.get("metrics") or {}
+        out.append({"name": member.name, "lab": summary.get("lab", config.get("lab")), "optimizer": summary.get("optimizer"),
+                    "learning_rate": summary.get("lr"), "epoch": summary.get("epoch"), "state": summary.get("state"),
+                    "train_loss": metrics.get("train_loss"), "test_loss": metrics.get("test_loss", summary.get("loss")),
+                    "test_accuracy": metrics.get("test_accuracy"), "diverged": summary.get("diverged"), "setup": config})
+    return out

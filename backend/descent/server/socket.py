@@ -21,7 +21,6 @@ from descent.protocol import Ack, Error, Hello, client_message, to_json
 from descent.runtime.bucket import TokenBucket
 from descent.runtime.device import device_name
 from descent.runtime.hosting import Directory
-from descent.server import teaching
 from descent.server.context import Context
 from descent.server.limits import AckLimit
 from descent.server.roster import Entry
@@ -71,7 +70,7 @@ async def endpoint(context: Context, ws: WebSocket) -> None:
         await connection.serve(hello)
     finally:
         if connection is not None:
-            teaching.left(context.rooms, connection)
+            context.rooms.left(connection)
         if roster.detach(entry, ws, time.monotonic()):
             host.detach(entry.session)
         # however it ended (the client left, a close, the server shutting down), a client
@@ -111,7 +110,7 @@ class Connection:
         """Greet the client, hand the session its messages, and relay what it sends."""
         await self.ws.send_text(to_json(hello))
         self.context.host.attach(self.sid, self.context.rooms.deliver_for(self))
-        teaching.reconnected(self.context.rooms, self)
+        self.context.rooms.reconnected(self)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.sender, tg.cancel_scope)
             tg.start_soon(self.watcher, tg.cancel_scope)
@@ -165,9 +164,9 @@ class Connection:
                 continue
             parsed = parse(text, settings.max_message_bytes)
             if getattr(parsed, "type", None) == "room":  # (a room message: teaching.py)
-                teaching.handle(self.context.rooms, self, parsed)
+                self.context.rooms.handle(self, parsed)
                 continue
-            refused = parsed if isinstance(parsed, Error) else teaching.refusal(self.context.rooms, self.sid, parsed)
+            refused = parsed if isinstance(parsed, Error) else self.context.rooms.refusal(self.sid, parsed)
             if refused is not None:
                 self.reply(refused)
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -38,15 +39,32 @@ LOCKED = "your teacher locked the controls: you may play, pause, step and reset"
 FROZEN = "your teacher paused the class: wait for the teacher to resume it"
 
 
-def refusal(rooms: Rooms, sid: str, message: BaseModel) -> Error | None:
-    """Why a student's own message is refused by its room (None: it goes to its session)."""
-    found = rooms.member(sid)
-    if found is None:
+@dataclass(frozen=True)
+class Rules:
+    """What a student's room asks of its own messages (a front end checks them without the
+    room: on a cluster the room is elsewhere, and these are sent to the student's front end)."""
+
+    locked: bool
+    frozen: bool
+    spotlit: bool  # its teacher watches its frames
+
+
+def rules_of(rooms: Rooms, sid: str) -> Rules | None:
+    """The rules of session ``sid``'s room, if it is a student in one (also read from other
+    threads: lookups only)."""
+    found = rooms.of.get(sid)
+    if found is None or found[1] is None:
         return None
-    room = found[0]
-    if room.locked and isinstance(message, (Configure, Command)):
+    return Rules(found[0].locked, found[0].frozen, sid in rooms.spotlit)
+
+
+def refusal(rules: Rules | None, message: BaseModel) -> Error | None:
+    """Why a student's own message is refused by its room (None: it goes to its session)."""
+    if rules is None:
+        return None
+    if rules.locked and isinstance(message, (Configure, Command)):
         return Error(message=LOCKED, loc=[message.type])
-    if room.frozen and isinstance(message, Control) and message.action in ("play", "step"):
+    if rules.frozen and isinstance(message, Control) and message.action in ("play", "step"):
         return Error(message=FROZEN, loc=["action"])
     return None
 
@@ -280,8 +298,8 @@ def left(rooms: Rooms, seat: Seat) -> None:
         return
     room, tile = found
     if tile is None:
-        if room.teacher is seat:
+        if room.teacher == seat:  # (not a newer connection's: seats compare by connection)
             room.teacher, room.teacher_left = None, time.monotonic()
             spotlight(rooms, room, None)
-    elif room.members[tile].seat is seat:
+    elif room.members[tile].seat == seat:
         room.members[tile].seat, room.members[tile].changed = None, True

@@ -1,35 +1,20 @@
 """A room's wall as a file: GET /api/rooms/{code}/wall?format=csv|json, guarded by the
 teacher token (header ``X-Teacher-Token``; a wrong one counts as a failed join attempt).
-Each student's name, setup and last losses; an ended room's stays a while (rooms.archive)."""
+Each student's name, setup and last losses (rooms.rows); an ended room's stays a while (rooms.archive)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import secrets
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from descent.server.context import Context
-from descent.server.rooms import Room
 
 COLUMNS = ("name", "lab", "optimizer", "learning_rate", "epoch", "state", "train_loss", "test_loss", "test_accuracy", "diverged", "setup")
-
-
-def rows(room: Room) -> list[dict[str, Any]]:
-    out = []
-    for member in room.members.values():
-        summary, config = member.summary or {}, member.config or {}
-        metrics = summary.get("metrics") or {}
-        out.append({"name": member.name, "lab": summary.get("lab", config.get("lab")), "optimizer": summary.get("optimizer"),
-                    "learning_rate": summary.get("lr"), "epoch": summary.get("epoch"), "state": summary.get("state"),
-                    "train_loss": metrics.get("train_loss"), "test_loss": metrics.get("test_loss", summary.get("loss")),
-                    "test_accuracy": metrics.get("test_accuracy"), "diverged": summary.get("diverged"), "setup": config})
-    return out
 
 
 def as_csv(data: list[dict[str, Any]]) -> str:
@@ -49,17 +34,14 @@ def router(context: Context) -> APIRouter:
     rooms = context.rooms
 
     @api.get("/api/rooms/{code}/wall")
-    def wall(code: str, request: Request, format: Annotated[Literal["csv", "json"], Query()] = "csv",
-             x_teacher_token: Annotated[str, Header(max_length=64)] = "") -> Response:
+    async def wall(code: str, request: Request, format: Annotated[Literal["csv", "json"], Query()] = "csv",
+                   x_teacher_token: Annotated[str, Header(max_length=64)] = "") -> Response:
         """A room's wall (name, setup, final losses of each student) as CSV or JSON; teacher token required."""
         client = request.client.host if request.client else "unknown"
-        now = time.monotonic()
         code = code.strip().upper()[:16]
-        room = rooms.rooms.get(code) or rooms.archive.get(code)
-        if rooms.may_try(client, now) or room is None or not secrets.compare_digest(room.token.encode(), x_teacher_token.encode()):
-            rooms.attempt_refused(client, now)
+        data = await rooms.download(code, x_teacher_token, client)  # (a wrong token counts as a failed join attempt)
+        if data is None:
             raise HTTPException(403, "unknown room or wrong teacher token (header X-Teacher-Token)")
-        data = rows(room)
         headers = {"Content-Disposition": f'attachment; filename="descent-{code}.{format}"', "Cache-Control": "no-store"}
         if format == "json":
             return Response(json.dumps({"room": code, "students": data}, indent=1), media_type="application/json", headers=headers)
