@@ -7,6 +7,7 @@ waits for a session while it moves is checked on ``Regroup`` itself."""
 from __future__ import annotations
 
 import re
+import time
 
 from bench.common import run_in_thread, running_server
 from tests.wsutil import Client, read_until, training
@@ -53,14 +54,16 @@ def test_a_class_split_over_processes_is_regrouped_by_preset_and_loses_nothing()
 
 
 def test_what_a_moving_session_is_sent_waits_for_it_in_order_and_acks_are_dropped() -> None:
-    from descent.runtime.regroup import Regroup
+    from descent.runtime.regroup import STEADY, Regroup
 
     regroup = Regroup()
     for i, key in enumerate("aabb"):
         regroup.reported(f"s{i}", (key, 1))
     placement = {f"s{i}": i % 2 for i in range(4)}
-    due = regroup.due(placement, 2)
-    assert sorted(sid for sid, _ in due) == ["s1", "s2"] and regroup.due(placement, 2) == []  # (one batch at a time)
+    assert regroup.due(placement, 2) == []  # (what is reported just changed: it may be half the picture)
+    later = time.monotonic() + STEADY
+    due = regroup.due(placement, 2, later)
+    assert sorted(sid for sid, _ in due) == ["s1", "s2"] and regroup.due(placement, 2, later) == []  # (one batch at a time)
     assert not regroup.hold(("handle", "s0", "x"))
     assert regroup.hold(("handle", "s1", "first")) and regroup.hold(("ack", "s1")) and regroup.hold(("handle", "s1", "second"))
     move = regroup.finish("s1")

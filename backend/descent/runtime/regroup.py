@@ -2,7 +2,8 @@
 (placement.py says where; this is the server's side of a move, kept by ``ProcessHost``).
 
 Each worker process reports each session's cohort key and weight while it trains (``cohort``
-messages, when they change). Once a second the host asks ``due`` for the moves worth making;
+messages, when they change). Once a second the host asks ``due`` for the moves worth making
+(once the reports have been steady for ``STEADY`` seconds);
 for each, the old process hands the session over (its snapshot, taken between rounds, and
 the session gone from it: ``moved``), and the new one restores it as it was, playing on,
 attached to its client, which gets a full frame. What the client sends meanwhile waits here
@@ -19,6 +20,7 @@ from typing import Any
 from descent.runtime.placement import Placed, plan, worth_it
 
 SPACING = 10.0  # seconds: a session moves at most once in this long
+STEADY = 2.0  # seconds without a change in what is reported before a plan (a class pressing play reports over seconds)
 
 
 @dataclass
@@ -34,24 +36,31 @@ class Regroup:
         self.cohorts: dict[str, tuple[str, int]] = {}  # session id -> (cohort key, weight) while it trains
         self.moving: dict[str, Move] = {}
         self._moved_at: dict[str, float] = {}
+        self._changed_at = 0.0  # time.monotonic() of the last change in cohorts
 
     def reported(self, sid: str, cohort: tuple[str, int] | None) -> None:
-        if cohort is None:
-            self.cohorts.pop(sid, None)
+        value = None if cohort is None else (cohort[0], int(cohort[1]))
+        if self.cohorts.get(sid) == value:
+            return
+        if value is None:
+            del self.cohorts[sid]
         else:
-            self.cohorts[sid] = (cohort[0], int(cohort[1]))
+            self.cohorts[sid] = value
+        self._changed_at = time.monotonic()
 
     def forget(self, sid: str) -> None:
         self.cohorts.pop(sid, None)
         self.moving.pop(sid, None)
         self._moved_at.pop(sid, None)
 
-    def due(self, placement: dict[str, int], processes: int) -> list[tuple[str, int]]:
+    def due(self, placement: dict[str, int], processes: int, now: float | None = None) -> list[tuple[str, int]]:
         """The moves to start now ((session id, from process)), each recorded as moving;
-        none while others are under way."""
-        if self.moving or processes < 2:
+        none while others are under way, or while what is reported still changes (the
+        processes report each second, so until then one may be missing sessions the other
+        has reported, and a plan on half a picture would move sessions back and forth)."""
+        now = time.monotonic() if now is None else now
+        if self.moving or processes < 2 or now - self._changed_at < STEADY:
             return []
-        now = time.monotonic()
         sessions = {sid: Placed(key, weight, placement[sid]) for sid, (key, weight) in self.cohorts.items() if sid in placement}
         if len(sessions) < 2:
             return []
