@@ -55,7 +55,7 @@ SETUPS: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
 SCENARIOS = [("default", 1, 5.0), ("default", 10, 6.0), ("default", 50, 8.0), ("default", 100, 6.0), ("big", 1, 5.0),
              ("big", 10, 6.0), ("big", 50, 8.0), ("adam", 50, 8.0), ("mixed", 50, 8.0)]
 QUICK = [s for s in SCENARIOS if s[1] <= 10]
-WARMUP = 2.0  # seconds of play before measuring
+WARMUP = 5.0  # seconds of play before measuring (a class settles: the server regroups cohorts once reports are steady, runtime/regroup.py)
 PROBE_EVERY = 1.2  # seconds between a client's learning-rate changes
 LRS = (0.03, 0.01)
 HEAD = re.compile(r'\{"type": ?"(\w+)".*?"state": ?"(\w+)".*?"epoch": ?(\d+), ?"lr": ?([-+.\deE]+)')
