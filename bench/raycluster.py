@@ -25,9 +25,10 @@ NODES = 2  # worker nodes, one CPU (one training actor) each
 
 
 @contextmanager
-def simulated_cluster(nodes: int = NODES, cpus: int = 1) -> Iterator[Any]:
+def simulated_cluster(nodes: int = NODES, cpus: int = 1, client_port: int | None = None) -> Iterator[Any]:
     """A head (no CPUs: it holds the registry) and ``nodes`` worker nodes on this machine;
-    this process is a driver of it. Everything is stopped on the way out."""
+    this process is a driver of it; ``client_port``: the head also serves Ray Client there
+    (``ray://`` addresses). Everything is stopped on the way out."""
     import ray
     from ray.cluster_utils import Cluster
 
@@ -36,7 +37,10 @@ def simulated_cluster(nodes: int = NODES, cpus: int = 1) -> Iterator[Any]:
     # Ray runs its workers at nice 15 by default: on a machine shared with other jobs (this
     # one) the actors would lose the CPU to them, which one machine's worker processes do not
     os.environ["RAY_worker_niceness"] = "0"
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 80 * MB, "include_dashboard": False})
+    head: dict[str, Any] = {"num_cpus": 0, "object_store_memory": 80 * MB, "include_dashboard": False}
+    if client_port is not None:
+        head["ray_client_server_port"] = client_port
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
         for _ in range(nodes):
             cluster.add_node(num_cpus=cpus, object_store_memory=80 * MB)

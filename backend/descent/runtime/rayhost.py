@@ -55,6 +55,22 @@ def preset(message: BaseModel) -> str | None:
     return json.dumps(message.config, sort_keys=True) if isinstance(message, Configure) else None
 
 
+def polled_actor(cls: type, polls: int) -> Any:
+    """``cls`` (a plain class with a ``take(owner, wait)`` long poll) as a Ray actor class
+    whose polls wait in a concurrency group of their own (``polls`` at once), beside the
+    operations. The group is set on the method, not per call: Ray Client (a ``ray://``
+    address) refuses a call's ``concurrency_group`` option."""
+    base = cls.take  # type: ignore[attr-defined]
+
+    @ray.method(concurrency_group="poll")
+    def take(self: Any, owner: str, wait: float) -> Any:
+        return base(self, owner, wait)
+
+    polled = type(cls.__name__, (cls,), {"take": take, "__module__": cls.__module__, "__doc__": cls.__doc__})
+    # (Ray's overloads omit concurrency_groups)
+    return ray.remote(concurrency_groups={"poll": polls})(polled)  # type: ignore[call-overload]
+
+
 class RayHost:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -86,8 +102,7 @@ class RayHost:
             name=REGISTRY, namespace=s.ray_namespace, get_if_exists=True, lifetime="detached", num_cpus=0,
             resources={HEAD: 0.001},
         ).remote(s.ray_workers, s.resume_grace_seconds)
-        # (polls wait beside the operations; Ray's overloads omit concurrency_groups)
-        actor = ray.remote(concurrency_groups={"poll": 64})(TrainingActor)  # type: ignore[call-overload]
+        actor = polled_actor(TrainingActor, 64)
         self.actors = [
             actor.options(
                 name=actor_name(i), namespace=s.ray_namespace, get_if_exists=True, lifetime="detached",
@@ -226,7 +241,7 @@ class RayHost:
     def _poll(self, index: int) -> None:
         """Take what actor ``index``'s sessions say to this front end's clients. An actor
         that fails is being started again by Ray on another node: its clients are told."""
-        take = self.actors[index].take.options(concurrency_group="poll")
+        take = self.actors[index].take
         while not self._stopping.is_set():
             try:
                 messages, running = ray.get(take.remote(self.owner, POLL), timeout=CALL_TIMEOUT)

@@ -20,7 +20,7 @@ import anyio
 import ray
 from ray.exceptions import GetTimeoutError, RayError
 
-from descent.runtime.rayhost import CALL_TIMEOUT, GATHER, HEAD, POLL, START_TIMEOUT
+from descent.runtime.rayhost import CALL_TIMEOUT, GATHER, HEAD, POLL, START_TIMEOUT, polled_actor
 from descent.server.classrooms import Classroom
 from descent.server.rayrooms import Event, RoomsActor
 from descent.server.rooms import Seat
@@ -47,7 +47,7 @@ class RayClassroom(Classroom):
     def start(self) -> None:
         """(After the host joined the cluster.) The rooms actor, made by the first front end."""
         s = self.settings
-        actor = ray.remote(concurrency_groups={"poll": 16})(RoomsActor)  # type: ignore[call-overload]
+        actor = polled_actor(RoomsActor, 16)
         self.actor = actor.options(name=ROOMS, namespace=s.ray_namespace, get_if_exists=True, lifetime="detached",
                                    num_cpus=0, resources={HEAD: 0.001}).remote(s.model_dump())
         ray.get(self.actor.__ray_ready__.remote(), timeout=START_TIMEOUT)  # (it imports torch on the head node)
@@ -60,7 +60,7 @@ class RayClassroom(Classroom):
 
     async def run(self) -> None:
         """Take what this front end's seats must receive, and the rooms' orders to its sessions."""
-        take = self.actor.take.options(concurrency_group="poll")
+        take = self.actor.take
         while True:
             try:
                 items = await take.remote(self.owner, POLL)
