@@ -25,7 +25,7 @@ def compose() -> dict[str, Any]:
 
 
 def ray_pin() -> str:
-    return re.search(r"^ray==([\d.]+)$", (ROOT / "requirements-ray.txt").read_text(), re.M)[1]
+    return re.search(r"^ray(?:\[[\w,]+\])?==([\d.]+)$", (ROOT / "requirements-ray.txt").read_text(), re.M)[1]
 
 
 def test_the_cluster_profile_has_a_head_workers_two_front_ends_and_a_balancer() -> None:
