@@ -9,6 +9,7 @@ import json
 import uvicorn
 import websockets
 
+from bench.common import run_in_thread
 from descent.server.deflate import LEVEL, LightDeflate
 
 
@@ -33,4 +34,4 @@ def test_a_real_server_negotiates_deflate_and_frames_arrive_whole(server_url: st
                     break
             assert message["views"]["boundary"]  # (a heavy array came through)
 
-    asyncio.run(scenario())
+    run_in_thread(scenario())  # (a browser test earlier in the session leaves Playwright's loop on this thread)
