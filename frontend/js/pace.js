@@ -1,49 +1,70 @@
-// Pacing for views that are costly to redraw (plotly charts, ~20 ms each): frames arrive up
-// to 30 times a second, but a chart redrawn 5 times a second looks just as live and leaves
-// the page's time to the canvases.
+// Pacing for views that are costly to redraw (plotly charts, 10-100 ms each on a laptop core):
+// frames arrive up to 30 times a second, but a chart redrawn a few times a second looks just
+// as live and leaves the page's time to the frames and the canvases.
 //
-// run(fn) keeps only the latest fn. It runs at once when this pacer's interval has passed
-// and no other pacer has just drawn (at most one costly redraw per incoming frame, right
-// after that frame is handled, so it never delays the next). Otherwise it waits for a later
-// call; if none comes (training paused), a timer draws the latest state a moment later.
+// run(fn) keeps only the latest fn of a pacer. One scheduler serves every pacer: it runs one
+// redraw per task of its own (never inside the animation frame that handles a data frame, so
+// that frame paints first), the pacer waiting longest first, and after each redraw it leaves
+// the main thread free for IDLE_RATIO times what that redraw cost. So on a slow core the
+// charts slow down, not the frames: redraws take at most 1 / (1 + IDLE_RATIO) of the thread.
+// A pacer redraws at most once per its interval; cancel() drops what it has not drawn.
 
-const SPACING = 20; // ms between any two pacers' redraws (frames come every 33 ms)
-const FALLBACK = 150; // ms past the interval before the timer draws a state no call took
-let lastDraw = -Infinity; // when the last redraw of any pacer ended
+const SPACING = 20; // ms between any two redraws at the least
+const IDLE_RATIO = 3; // after a redraw of c ms, the next waits c * IDLE_RATIO ms (25 % of the thread at most)
+const waiting = new Set(); // pacers with a pending redraw
+let nextAt = 0; // performance.now() before which no redraw starts
+let timer = null;
+
+function schedule() {
+  if (timer !== null || waiting.size === 0) return;
+  const now = performance.now();
+  let due = Infinity;
+  for (const p of waiting) due = Math.min(due, Math.max(nextAt, p.last + p.interval));
+  timer = setTimeout(tick, Math.max(0, due - now));
+}
+
+function tick() {
+  timer = null;
+  const now = performance.now();
+  let pick = null;
+  for (const p of waiting) if (now >= p.last + p.interval && (!pick || p.last < pick.last)) pick = p;
+  if (pick && now >= nextAt) {
+    const cost = pick.flush();
+    nextAt = performance.now() + Math.max(SPACING, cost * IDLE_RATIO);
+  }
+  schedule();
+}
 
 export class Pacer {
   constructor(interval = 200) {
     this.interval = interval;
     this.last = -Infinity;
     this.pending = null;
-    this.timer = null;
   }
 
   run(fn) {
     this.pending = fn;
-    const now = performance.now();
-    if (now - this.last >= this.interval && now - lastDraw >= SPACING) {
-      this.flush();
-      return;
-    }
-    if (this.timer === null) {
-      this.timer = setTimeout(() => this.flush(), Math.max(0, this.last + this.interval - now) + FALLBACK);
-    }
+    waiting.add(this);
+    schedule();
   }
 
+  // Draw the pending state now; returns what it cost (ms).
   flush() {
-    clearTimeout(this.timer);
-    this.timer = null;
+    waiting.delete(this);
     const fn = this.pending;
     this.pending = null;
-    this.last = performance.now();
-    if (fn) fn();
-    lastDraw = performance.now();
+    const started = performance.now();
+    this.last = started;
+    try {
+      if (fn) fn();
+    } catch (e) { // a chart that fails must not stop the others (the view's own guard is upstream)
+      console.warn("a paced redraw failed:", e);
+    }
+    return performance.now() - started;
   }
 
   cancel() {
-    clearTimeout(this.timer);
-    this.timer = null;
+    waiting.delete(this);
     this.pending = null;
   }
 }
