@@ -7,10 +7,13 @@
 // that frame paints first), the pacer waiting longest first, and after each redraw it leaves
 // the main thread free for IDLE_RATIO times what that redraw cost. So on a slow core the
 // charts slow down, not the frames: redraws take at most 1 / (1 + IDLE_RATIO) of the thread.
-// A pacer redraws at most once per its interval; cancel() drops what it has not drawn.
+// A pacer redraws at most once per its interval, and no more often than leaves it 1 / OWN_RATIO of
+// the thread (a chart that costs 40 ms redraws every 320 ms at most); cancel() drops what it
+// has not drawn.
 
 const SPACING = 20; // ms between any two redraws at the least
 const IDLE_RATIO = 3; // after a redraw of c ms, the next waits c * IDLE_RATIO ms (25 % of the thread at most)
+const OWN_RATIO = 8; // one pacer's redraws: at most 1 / OWN_RATIO of the thread (1 / OWN_RATIO above)
 const waiting = new Set(); // pacers with a pending redraw
 let nextAt = 0; // performance.now() before which no redraw starts
 let timer = null;
@@ -19,7 +22,7 @@ function schedule() {
   if (timer !== null || waiting.size === 0) return;
   const now = performance.now();
   let due = Infinity;
-  for (const p of waiting) due = Math.min(due, Math.max(nextAt, p.last + p.interval));
+  for (const p of waiting) due = Math.min(due, Math.max(nextAt, p.due()));
   timer = setTimeout(tick, Math.max(0, due - now));
 }
 
@@ -27,7 +30,7 @@ function tick() {
   timer = null;
   const now = performance.now();
   let pick = null;
-  for (const p of waiting) if (now >= p.last + p.interval && (!pick || p.last < pick.last)) pick = p;
+  for (const p of waiting) if (now >= p.due() && (!pick || p.last < pick.last)) pick = p;
   if (pick && now >= nextAt) {
     const cost = pick.flush();
     nextAt = performance.now() + Math.max(SPACING, cost * IDLE_RATIO);
@@ -39,7 +42,12 @@ export class Pacer {
   constructor(interval = 200) {
     this.interval = interval;
     this.last = -Infinity;
+    this.cost = 0; // ms, a moving average of its redraws
     this.pending = null;
+  }
+
+  due() {
+    return this.last + Math.max(this.interval, this.cost * OWN_RATIO);
   }
 
   run(fn) {
@@ -60,7 +68,9 @@ export class Pacer {
     } catch (e) { // a chart that fails must not stop the others (the view's own guard is upstream)
       console.warn("a paced redraw failed:", e);
     }
-    return performance.now() - started;
+    const cost = performance.now() - started;
+    this.cost = this.cost ? 0.7 * this.cost + 0.3 * cost : cost;
+    return cost;
   }
 
   cancel() {
