@@ -64,6 +64,26 @@ def trace_totals(trace: bytes) -> Counter[str]:
     return out
 
 
+def long_tasks(trace: bytes, over: float = 50.0) -> list[str]:
+    """The main thread's tasks over ``over`` ms, each with the script calls and native phases
+    inside it that took longest."""
+    events = json.loads(trace)["traceEvents"]
+    threads = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    main = [e for e in events if e.get("ph") == "X" and threads.get((e["pid"], e["tid"])) == "CrRendererMain"]
+    out = []
+    for task in (e for e in main if e["name"] == "RunTask" and e.get("dur", 0) > over * 1000):
+        start, end = task["ts"], task["ts"] + task["dur"]
+        inside: Counter[str] = Counter()
+        for e in main:
+            if start <= e["ts"] < end and e is not task and e["name"] not in ("RunTask", "ThreadControllerImpl::RunTask"):
+                data = e.get("args", {}).get("data", {})
+                where = f" {data.get('functionName', '')} {str(data.get('url', '')).rsplit('/', 1)[-1]}:{data.get('lineNumber', '')}" if data.get("url") else ""
+                inside[e["name"] + where] += e.get("dur", 0) / 1000
+        top = ", ".join(f"{name} {ms:.0f}" for name, ms in inside.most_common(6))
+        out.append(f"{task['dur'] / 1000:6.0f} ms: {top}")
+    return out
+
+
 def main(setup: str, seconds: float = 6.0, top: int = 30) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -94,6 +114,9 @@ def main(setup: str, seconds: float = 6.0, top: int = 30) -> None:
     print(f"\nnative work by thread and event, {seconds / 2:g} s traced (nested events count twice):")
     for name, ms in trace_totals(trace).most_common(top):
         print(f"{ms:8.0f} ms  {name}")
+    print("\nlong tasks in the trace (what ran inside, ms):")
+    for line in long_tasks(trace):
+        print(line)
     print("\nby the page's own function that asked (plotly, DOM and layout below it included):")
     for name, ms in page_callers(profile).most_common(top):
         print(f"{ms:8.0f} ms {100 * ms / total:5.1f} %  {name}")

@@ -9,11 +9,13 @@
 // charts slow down, not the frames: redraws take at most 1 / (1 + IDLE_RATIO) of the thread.
 // A pacer redraws at most once per its interval, and no more often than leaves it 1 / OWN_RATIO of
 // the thread (a chart that costs 40 ms redraws every 320 ms at most); cancel() drops what it
-// has not drawn.
+// has not drawn. A pacer given its element redraws it only every OFF_SCREEN ms while it is
+// scrolled out of view (its latest state is drawn as soon as it comes back).
 
 const SPACING = 20; // ms between any two redraws at the least
 const IDLE_RATIO = 3; // after a redraw of c ms, the next waits c * IDLE_RATIO ms (25 % of the thread at most)
 const OWN_RATIO = 8; // one pacer's redraws: at most 1 / OWN_RATIO of the thread (1 / OWN_RATIO above)
+const OFF_SCREEN = 2000; // ms between redraws of a chart out of view
 const waiting = new Set(); // pacers with a pending redraw
 let nextAt = 0; // performance.now() before which no redraw starts
 let timer = null;
@@ -38,16 +40,31 @@ function tick() {
   schedule();
 }
 
+const pacersOf = new WeakMap(); // element -> its pacers
+const visibility = typeof IntersectionObserver === "undefined" ? null : new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    for (const p of pacersOf.get(e.target) ?? []) p.visible = e.isIntersecting;
+  }
+  clearTimeout(timer); // what came into view may be due now
+  timer = null;
+  schedule();
+}, { rootMargin: "100px" });
+
 export class Pacer {
-  constructor(interval = 200) {
+  constructor(interval = 200, el = null) {
     this.interval = interval;
+    this.visible = true;
+    if (el && visibility) {
+      if (!pacersOf.has(el)) { pacersOf.set(el, []); visibility.observe(el); }
+      pacersOf.get(el).push(this);
+    }
     this.last = -Infinity;
     this.cost = 0; // ms, a moving average of its redraws
     this.pending = null;
   }
 
   due() {
-    return this.last + Math.max(this.interval, this.cost * OWN_RATIO);
+    return this.last + Math.max(this.visible ? this.interval : OFF_SCREEN, this.cost * OWN_RATIO);
   }
 
   run(fn) {

@@ -54,7 +54,7 @@ const tables = new Map(); // colorscale (as JSON) -> its table
 export class LiveHeatmap {
   constructor(el, interval = 400) {
     this.el = el;
-    this.pacer = new Pacer(interval);
+    this.pacer = new Pacer(interval, el);
     this.canvas = document.createElement("canvas");
     this.canvas.className = "live-heatmap-cells";
     this.canvas.setAttribute("aria-hidden", "true");
@@ -66,7 +66,7 @@ export class LiveHeatmap {
   }
 
   draw(trace, layout, config) {
-    this.paint(trace, layout);
+    if (this.pacer.visible) this.paint(trace, layout); // (out of view: the paced redraw paints it)
     this.pacer.run(() => {
       if (!this.el.isConnected) return;
       plot(this.el, [{ ...trace, opacity: 0 }], layout, config);
