@@ -14,22 +14,26 @@
 
 const SPACING = 20; // ms between any two redraws at the least
 const IDLE_RATIO = 3; // after a redraw of c ms, the next waits c * IDLE_RATIO ms (25 % of the thread at most)
-const OWN_RATIO = 8; // one pacer's redraws: at most 1 / OWN_RATIO of the thread (1 / OWN_RATIO above)
+const OWN_RATIO = 8; // one pacer's redraws: at most 1 / OWN_RATIO of the thread
 const OFF_SCREEN = 2000; // ms between redraws of a chart out of view
 const waiting = new Set(); // pacers with a pending redraw
 let nextAt = 0; // performance.now() before which no redraw starts
 let timer = null;
+let timerAt = Infinity; // when that timer fires
 
+// The timer set for the earliest redraw due (moved earlier when a sooner one comes).
 function schedule() {
-  if (timer !== null || waiting.size === 0) return;
-  const now = performance.now();
   let due = Infinity;
   for (const p of waiting) due = Math.min(due, Math.max(nextAt, p.due()));
-  timer = setTimeout(tick, Math.max(0, due - now));
+  if (due >= timerAt) return;
+  clearTimeout(timer);
+  timerAt = due;
+  timer = setTimeout(tick, Math.max(0, due - performance.now()));
 }
 
 function tick() {
   timer = null;
+  timerAt = Infinity;
   const now = performance.now();
   let pick = null;
   for (const p of waiting) if (now >= p.due() && (!pick || p.last < pick.last)) pick = p;
@@ -45,9 +49,7 @@ const visibility = typeof IntersectionObserver === "undefined" ? null : new Inte
   for (const e of entries) {
     for (const p of pacersOf.get(e.target) ?? []) p.visible = e.isIntersecting;
   }
-  clearTimeout(timer); // what came into view may be due now
-  timer = null;
-  schedule();
+  schedule(); // what came into view may be due now
 }, { rootMargin: "100px" });
 
 export class Pacer {
