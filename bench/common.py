@@ -53,15 +53,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_name: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """``python -m descent`` on a free loopback port; yields (base URL, process, log path)."""
+def running_server(env: dict[str, str], log_name: str, cpus: str | None = None,
+                   frontend: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """``python -m descent`` on a free loopback port; yields (base URL, process, log path).
+    cpus pins the server and its worker processes (``taskset -c``, e.g. "1"); frontend serves
+    another checkout's page (bench/frontend_server.py) from this checkout's server."""
     port = free_port()
-    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), os.environ.get("PYTHONPATH", "")]), "HOST": "127.0.0.1", "PORT": str(port),
-                "DESCENT_DEVICE": DEVICE_SETTING, **env}
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                "HOST": "127.0.0.1", "PORT": str(port), "DESCENT_DEVICE": DEVICE_SETTING, **env}
+    command = [sys.executable, "-m", "descent"] if frontend is None else [sys.executable, "-m", "bench.frontend_server", str(frontend)]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
     log_path = ROOT / "artifacts" / f"{log_name}-{port}.log"
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "descent"], env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 240  # a safety net: worker processes import torch; a loaded machine takes long

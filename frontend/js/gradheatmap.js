@@ -35,7 +35,7 @@ export class GradHeatmap {
   // interval: ms between redraws (a heatmap react is heavier than a line update)
   constructor(el, { interval = 500 } = {}) {
     this.el = el;
-    this.pacer = new Pacer(interval);
+    this.pacer = new Pacer(interval, el);
     plot(el, [], LAYOUT, { displayModeBar: false, responsive: true });
   }
 

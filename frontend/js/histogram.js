@@ -2,8 +2,9 @@
 
 function setup(canvas) {
   const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 200;
-  const h = canvas.clientHeight || 90;
+  const [cw, ch] = sizeOf(canvas);
+  const w = cw || 200;
+  const h = ch || 90;
   if (canvas.width !== Math.round(w * ratio)) { canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio); }
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -14,6 +15,7 @@ function setup(canvas) {
 
 import { showNumber } from "./finite.js";
 import { palette, projecting } from "./theme.js";
+import { sizeOf } from "./view/size.js";
 
 const short = (v) => showNumber(v, (x) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(2) : x.toExponential(0)), "not finite");
 

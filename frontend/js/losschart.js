@@ -54,7 +54,7 @@ export class LossChart {
     this.ys = {};
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
     this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
-    this.pacer = new Pacer();
+    this.pacer = new Pacer(200, el);
     plot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
   }
 

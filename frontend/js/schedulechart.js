@@ -32,7 +32,7 @@ export class ScheduleChart {
     this.curve = null;
     this.step = null;
     this.drawnTo = 0; // last step the curve is drawn to (it holds flat past the horizon)
-    this.pacer = new Pacer();
+    this.pacer = new Pacer(200, el);
     plot(el, this.traces(), this.layout, { displayModeBar: false, responsive: true });
     // The current step: a dotted drop line and a dot at the live LR, laid over the plot and
     // placed with the plot's own axes, so it follows every frame without a plotly redraw.

@@ -5,7 +5,12 @@
 import { Plotly } from "./view/plotly.js";
 
 const root = () => document.documentElement;
-const cssValue = (name) => getComputedStyle(root()).getPropertyValue(name).trim();
+// (kept until the theme changes: getComputedStyle in each chart redraw costs a style recalc)
+const values = new Map();
+const cssValue = (name) => {
+  if (!values.has(name)) values.set(name, getComputedStyle(root()).getPropertyValue(name).trim());
+  return values.get(name);
+};
 
 // "--ink" -> the theme's colour; anything else as it is.
 export const cssColor = (c) => (typeof c === "string" && c.startsWith("--") ? cssValue(c) : c);
@@ -78,6 +83,7 @@ export function plot(el, data, layout, config) {
 // Light or dark: the page's colours change at once; every chart drawn is re-coloured.
 export function setTheme(theme) {
   root().dataset.theme = theme;
+  values.clear();
   if (!Plotly) return; // (charts drawn later pick the theme up)
   const p = palette();
   for (const el of document.querySelectorAll(".js-plotly-plot")) {

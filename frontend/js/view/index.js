@@ -8,6 +8,8 @@
 //   LossChart                       the streaming loss chart
 //   CHART_BASE                      the layout small charts start from
 //   Pacer                           redraw a costly chart at most every so often
+//   sizeOf, widthOf                 an element's size, kept by a ResizeObserver (no layout read per frame)
+//   LiveHeatmap                     a plotly heatmap whose cells a canvas redraws every frame
 //   state                           the page's state (get / set / watch)
 //   decodeBase64, LUT, CodePanel    base64 frames to bytes, the diverging colour ramp, "show the code"
 //   ForkControl, FORK_MARKUP        fork and compare: a second run beside the main one
@@ -20,6 +22,8 @@ export { cssColor, palette, plot, projecting } from "../theme.js";
 export { LossChart } from "../losschart.js";
 export { CHART_BASE } from "./chart.js";
 export { Pacer } from "../pace.js";
+export { LiveHeatmap } from "./liveheatmap.js";
+export { sizeOf, widthOf } from "./size.js";
 export * as state from "./state.js";
 export { decodeBase64, LUT } from "../colors.js";
 export { CodePanel } from "../codepanel.js";

@@ -1,10 +1,10 @@
 // The arena's plots: a contour map (trajectories, current points, arrows; a click picks the
 // start) and a 3-D surface with the same trajectories.
 import { RACER_COLORS } from "./surface.js";
-import { plot, Plotly } from "../../view/index.js";
+import { ARROW_COLORS, drawOverlay } from "./overlay.js";
+import { Pacer, plot, Plotly } from "../../view/index.js";
 
 const COLORSCALE = [[0, "#fbfcfd"], [0.25, "#e3eef5"], [0.6, "#a9c5da"], [1, "#5a7f9e"]];
-const ARROW_COLORS = { grad: "#111111", momentum: "#0a58ca", coord: "#7a7a7a" };
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 
 // Scale a vector to a visible arrow: its direction, a length between 4% and 16% of the window
@@ -39,7 +39,12 @@ export class ContourPlot {
     this.fg = document.createElement("div");
     this.bg.className = "arena-layer";
     this.fg.className = "arena-layer arena-overlay";
-    el.replaceChildren(this.bg, this.fg);
+    // what moves, drawn at every frame (overlay.js); the overlay plot's traces follow at a pace
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "arena-layer arena-canvas";
+    this.canvas.setAttribute("aria-hidden", "true");
+    this.pacer = new Pacer(300, this.fg);
+    el.replaceChildren(this.bg, this.fg, this.canvas);
     this.count = 0;
     this.fg.addEventListener("click", (e) => {
       const layout = this.fg._fullLayout;
@@ -92,7 +97,10 @@ export class ContourPlot {
       arrowTrace("grad", []), arrowTrace("momentum", []), arrowTrace("coord", []),
     ];
     plot(this.bg, below, this.layout(surface, false), PLOT_CONFIG);
-    plot(this.fg, above, this.layout(surface, true), PLOT_CONFIG);
+    this.pacer.cancel();
+    this.scene = null;
+    this.canvas.getContext("2d").clearRect(0, 0, this.canvas.width, this.canvas.height);
+    plot(this.fg, above.map((t) => ({ ...t, opacity: 0 })), this.layout(surface, true), PLOT_CONFIG); // (the canvas shows them)
   }
 
   // Trajectories (paths: per racer {x, y}), current points and arrows, in one redraw.
@@ -131,7 +139,9 @@ export class ContourPlot {
     const [x0, x1, y0, y1] = this.surface.window;
     const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
     const marks = racers.map((r) => (r.status === "diverged" ? [clamp(r.point[0], x0, x1), clamp(r.point[1], y0, y1)] : r.point));
-    Plotly.restyle(
+    this.scene = { paths, marks, racers, colors: RACER_COLORS, arrows: segments, below: marks.map((m) => m[1] >= y1) };
+    drawOverlay(this.canvas, this.fg, this.scene);
+    this.pacer.run(() => this.fg.isConnected && Plotly.restyle(
       this.fg,
       {
         x: [...paths.map((p) => p.x), marks.map((m) => m[0]), ...arrows.map((a) => a.x)],
@@ -142,12 +152,15 @@ export class ContourPlot {
         "marker.size": [...lines, racers.map(() => 12), ...arrows.map((a) => a.marker.size)],
       },
       Array.from({ length: this.count + 4 }, (_, i) => i),
-    );
+    ));
   }
 
-  resize() { Plotly.Plots.resize(this.bg); Plotly.Plots.resize(this.fg); }
+  resize() {
+    Plotly.Plots.resize(this.bg);
+    Plotly.Plots.resize(this.fg)?.then?.(() => this.scene && drawOverlay(this.canvas, this.fg, this.scene));
+  }
 
-  purge() { Plotly.purge(this.bg); Plotly.purge(this.fg); }
+  purge() { this.pacer.cancel(); Plotly.purge(this.bg); Plotly.purge(this.fg); }
 }
 
 export class SurfacePlot3D {

@@ -2,6 +2,7 @@
 // tokens on both axes, a grid of them, and an enlarged map with hover values.
 import { decodeBase64 } from "../../colors.js";
 import { palette, projecting } from "../../theme.js";
+import { widthOf } from "../../view/size.js";
 
 // White -> the accent blue -> deep blue: byte b (weight b/255) to a colour.
 const RAMP = [[255, 255, 255], [107, 174, 214], [8, 119, 189], [8, 48, 107]];
@@ -30,7 +31,7 @@ export function weightAt(maps, layer, head, q, k) {
 export function drawMap(canvas, maps, layer, head, opts = {}) {
   const T = maps.T;
   const dpr = window.devicePixelRatio || 1;
-  const css = canvas.clientWidth || canvas.width;
+  const css = widthOf(canvas) || canvas.width;
   const cell0 = css / (T + 1.6);
   // token labels where the cells have room for them (on a projector: 16 px labels, or none)
   const smallest = projecting() ? 16 : 8;

@@ -19,8 +19,9 @@ export function paintTiles(canvas, rows, cols, h, w, tile, lut, scale) {
   const width = cols * (w + 1) - 1;
   const height = rows * (h + 1) - 1;
   if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
-  canvas.style.width = `${width * scale}px`;
-  canvas.style.height = `${height * scale}px`;
+  const css = `${width * scale}px`;
+  if (canvas.style.width !== css) canvas.style.width = css; // (a style write costs a restyle, even of the same value)
+  if (canvas.style.height !== `${height * scale}px`) canvas.style.height = `${height * scale}px`;
   const ctx = canvas.getContext("2d");
   const img = ctx.createImageData(width, height);
   for (let r = 0; r < rows; r++) {

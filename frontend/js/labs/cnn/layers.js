@@ -1,6 +1,7 @@
 // The architecture table (shape, the output-size formula with its numbers, parameters,
 // receptive field per layer) and the feature-map panel, where clicking a pixel of a map
 // outlines its receptive field on the input image.
+import { widthOf } from "../../view/index.js";
 import { decode, paintImage, paintMaps } from "./images.js";
 
 const shapeText = (s) => s.join("×");
@@ -46,7 +47,7 @@ export class MapsPanel {
   render(prediction, rows, size) {
     this.rows = rows;
     this.size = size;
-    const width = Math.max(160, this.root.clientWidth - 8);
+    const width = Math.max(160, widthOf(this.root) - 8);
     const maps = prediction.maps.map(decode);
     // one figure per layer, made once and kept while the network's layers stay the same
     const key = `${size}|${maps.map((m) => `${m.layer}:${m.shape}`).join(",")}`;

@@ -1,7 +1,7 @@
 // The convolution lab view: the setup (data, preset, blocks), the architecture table with
 // shapes, formulas, parameters and receptive fields, the filters and feature maps, and the
 // output: curves, draw-your-digit, confusion matrix, the most confident mistakes.
-import { buildControls, CodePanel, FORK_MARKUP, ForkControl, LossChart, LR_LADDER, Plotly, refs, schemaEnum, showNumber } from "../../view/index.js";
+import { buildControls, CodePanel, FORK_MARKUP, ForkControl, LossChart, LR_LADDER, Plotly, refs, schemaEnum, showNumber, widthOf } from "../../view/index.js";
 import { DrawPad } from "./draw.js";
 import { decode, paintFilters } from "./images.js";
 import { MapsPanel, renderTable, tickShown } from "./layers.js";
@@ -165,7 +165,7 @@ export async function mount(root, ctx) {
   }
 
   function renderFilters(filters, rows) {
-    const width = Math.max(120, ref.filters.clientWidth / Math.min(3, filters.length || 1) - 16);
+    const width = Math.max(120, widthOf(ref.filters) / Math.min(3, filters.length || 1) - 16);
     const key = `${filters.map((f) => `${f.layer}:${f.shape}`).join(",")}|${rows.map((r) => r.kind).join()}`;
     if (key !== ref.filters.dataset.key) {
       ref.filters.dataset.key = key;

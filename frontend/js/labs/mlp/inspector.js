@@ -10,7 +10,7 @@ export class Inspector {
     this.ref = ref;
     this.heatmap = new GradHeatmap(ref.heatmap);
     this.histLayer = 0;
-    this.histPacer = new Pacer();
+    this.histPacer = new Pacer(200, ref.histWeights);
     this.lastHistograms = null;
     ref.histLayer.addEventListener("change", () => { this.histLayer = Number(ref.histLayer.value); this.drawHistograms(); });
   }

@@ -42,6 +42,7 @@ export class NetworkView extends NetworkInteraction {
     this.nodeSize = NODE;
 
     this.root.replaceChildren();
+    this.spots = []; // every map canvas and where it shows (see composite)
     this.links = []; // { el, layer, to, from } (from: index among the chosen features for layer 0)
     this.mapCanvases = []; // [layer][neuron] canvases of hidden neurons
     this.inputCanvases = {}; // feature name -> canvas
@@ -121,6 +122,15 @@ export class NetworkView extends NetworkInteraction {
       this.outputCanvases.push(this.mapCanvas(out));
       this.bias(out, hidden.length, j);
     }
+    // Every map is drawn on one canvas over the nodes: a canvas is a composited layer of its
+    // own, and 56 of them (the big setup) cost the browser more per frame than the rest of the
+    // page (layerizing, committing and compositing each). The nodes keep their own canvases,
+    // unrendered, as the maps' pixels (display: none in style.css).
+    this.mapsCanvas = document.createElement("canvas");
+    this.mapsCanvas.className = "node-maps";
+    this.mapsCanvas.setAttribute("aria-hidden", "true");
+    this.mapsSize = [width, height];
+    this.root.append(this.mapsCanvas);
     this.card = document.createElement("div");
     this.card.className = "value-card";
     this.card.hidden = true;
@@ -138,7 +148,41 @@ export class NetworkView extends NetworkInteraction {
     const canvas = document.createElement("canvas");
     canvas.className = "node-map";
     node.append(canvas);
+    // where it shows: inside the node's 1 px border (style.css: .node, box-sizing border-box)
+    const left = parseFloat(node.style.left) + 1;
+    const top = parseFloat(node.style.top) + 1;
+    (this.spots ??= []).push({ canvas, node, left, top, size: this.nodeSize - 2 });
     return canvas;
+  }
+
+  // The maps onto the one canvas, each where its node is (rounded as .node-map was; an input
+  // not chosen faded and greyed as its node is).
+  composite() {
+    const c = this.mapsCanvas;
+    if (!c) return;
+    const ratio = devicePixelRatio || 1;
+    const [width, height] = this.mapsSize;
+    if (c.width !== Math.round(width * ratio) || c.height !== Math.round(height * ratio)) {
+      c.width = Math.round(width * ratio);
+      c.height = Math.round(height * ratio);
+      c.style.width = `${width}px`;
+      c.style.height = `${height}px`;
+    }
+    const ctx = c.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    for (const { canvas, node, left, top, size } of this.spots) {
+      if (!canvas.width || !canvas.height) continue;
+      const off = node.classList.contains("input") && !node.classList.contains("on");
+      ctx.save();
+      ctx.globalAlpha = off ? 0.35 : 1;
+      ctx.filter = off ? "grayscale(0.6)" : "none";
+      ctx.beginPath();
+      ctx.roundRect(left, top, size, size, 5);
+      ctx.clip();
+      ctx.drawImage(canvas, left, top, size, size);
+      ctx.restore();
+    }
   }
 
   bias(node, layer, to) {
@@ -162,6 +206,7 @@ export class NetworkView extends NetworkInteraction {
     for (const [name, canvas] of Object.entries(this.inputCanvases)) {
       if (m.features[name]) paintMap(canvas, decodeBase64(m.features[name].data), 0, m.resolution);
     }
+    this.composite();
   }
 
   // One frame: neuron maps, link colours and widths, the open card's value.
@@ -200,6 +245,7 @@ export class NetworkView extends NetworkInteraction {
       const v = views.biases[b.layer]?.[b.to];
       if (v !== undefined && b.color !== linkColor(v)) b.el.style.background = b.color = linkColor(v);
     }
+    this.composite();
     if (this.cardTarget && !this.editing) this.fillCard();
     if (this.hovered) this.hoverNeuron(...this.hovered);
   }

@@ -18,7 +18,7 @@ export function logAxis(values) {
 }
 
 class Paced {
-  constructor(el) { this.el = el; this.pacer = new Pacer(); }
+  constructor(el) { this.el = el; this.pacer = new Pacer(200, el); }
   draw(data, layout) { this.pacer.run(() => this.el.isConnected && plot(this.el, data, layout, OPTIONS)); }
 }
 

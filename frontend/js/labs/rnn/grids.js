@@ -1,6 +1,7 @@
 // The recurrent lab's time x unit pictures: decoding the server's compact grids (uint8 over a
 // range, or float16) and drawing them as Plotly heatmaps (time across, units down).
-import { decodeBase64, plot } from "../../view/index.js";
+// (Redrawn every frame: the cells on a canvas, the chart around them paced; see LiveHeatmap.)
+import { decodeBase64, LiveHeatmap } from "../../view/index.js";
 
 const OPTIONS = { displayModeBar: false, responsive: true };
 // diverging: negative blue, zero neutral, positive orange (legible on light and dark panels)
@@ -38,6 +39,8 @@ export function rowZ(values, shape, r) {
   return z;
 }
 
+const live = new WeakMap(); // element -> its LiveHeatmap
+
 export function heatmap(el, z, { zmin, zmax, colorscale = DIVERGING, title = "", height = 150, showscale = true, ticks = null } = {}) {
   const layout = {
     margin: { l: 38, r: showscale ? 8 : 8, t: title ? 20 : 6, b: 28 }, height,
@@ -48,5 +51,6 @@ export function heatmap(el, z, { zmin, zmax, colorscale = DIVERGING, title = "",
   };
   const trace = { type: "heatmap", z, zmin, zmax, colorscale, showscale, colorbar: { thickness: 8, len: 0.9, outlinewidth: 0 },
     hovertemplate: "t %{x}, unit %{y}: %{z:.3f}<extra></extra>" };
-  plot(el, [trace], layout, OPTIONS);
+  if (!live.has(el)) live.set(el, new LiveHeatmap(el));
+  live.get(el).draw(trace, layout, OPTIONS);
 }
