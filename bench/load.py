@@ -36,7 +36,7 @@ from typing import Any
 
 import websockets
 
-from bench.common import WHERE, Row, cpu_seconds, process_tree, rss_mb, running_server
+from bench.common import WHERE, Row, cpu_seconds, rss_mb, running_server
 from bench.mlp import BIG
 
 TITLE = f"load: N websocket clients training at once (MLP lab, server on {WHERE})"
@@ -204,9 +204,8 @@ def rows(scenarios: list[tuple[str, int, float]] | None = None, backend: str | N
     as on a machine where something else takes a core."""
     out: list[Row] = []
     env = {**SERVER_ENV, "PYTHONPATH": backend} if backend else SERVER_ENV
-    with running_server(env, "bench-load") as (url, server, _):
-        if one_core:
-            pin_tree(server.pid, {0})
+    with running_server(env, "bench-load", cpus="0" if one_core else None) as (url, server, _):
+        if one_core:  # (the server and every thread and process of it on core 0: taskset; the clients on core 1)
             os.sched_setaffinity(0, {1})
         ws_url = url.replace("http", "ws") + "/ws"
         for setup, n, seconds in scenarios or SCENARIOS:
@@ -241,15 +240,6 @@ async def scenario(ws_url: str, url: str, pid: int, setup: str, n: int, seconds:
     await asyncio.gather(*tasks)
     return {"clients": clients, "cpu": 100 * (cpu1 - cpu0) / (t1 - t0), "me": 100 * (me1 - me0) / (t1 - t0), "rss": rss,
             "loop_per_frame": (loop1 - loop0) / max(1, frames)}
-
-
-def pin_tree(pid: int, cores: set[int]) -> None:
-    """``pid`` and the processes below it (the server, its workers) onto ``cores``."""
-    for p in process_tree(pid):
-        try:
-            os.sched_setaffinity(p, cores)
-        except OSError:  # (one that just ended)
-            pass
 
 
 def own_cpu_seconds(pid: int) -> float:

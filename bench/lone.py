@@ -25,14 +25,14 @@ import torch
 import websockets
 
 from bench.common import WHERE, Row, print_table, running_server
-from bench.load import HEAD, SERVER_ENV, pin_tree
+from bench.load import HEAD, SERVER_ENV
 from descent.labs.mlp.lab import Lab
 from descent.labs.mlp.schema import Config
 
 TITLE = f"one session against eager PyTorch, one core each way ({WHERE})"
 WINDOW = 4.0  # seconds per measurement
 ROUNDS = 3  # alternations of eager and session (medians)
-SERVER_CORE, CLIENT_CORE = {1}, {0}
+SERVER_CORE, CLIENT_CORE = 1, 0
 
 
 def eager_epochs_per_second(seconds: float) -> float:
@@ -97,14 +97,13 @@ def rows(backend: str | None = None, rounds: int = ROUNDS) -> list[Row]:
     mine = os.sched_getaffinity(0)
     eager, lone, firsts = [], [], []
     torch.set_num_threads(1)
-    with running_server(env, "bench-lone") as (url, server, _):
+    with running_server(env, "bench-lone", cpus=str(SERVER_CORE)) as (url, server, _):  # (taskset: every thread of it)
         ws_url = url.replace("http", "ws") + "/ws"
         try:
             for _ in range(rounds):
-                pin_tree(server.pid, SERVER_CORE)
-                os.sched_setaffinity(0, SERVER_CORE)
+                os.sched_setaffinity(0, {SERVER_CORE})  # (this thread runs the eager loop, then the client)
                 eager.append(eager_epochs_per_second(WINDOW))
-                os.sched_setaffinity(0, CLIENT_CORE)
+                os.sched_setaffinity(0, {CLIENT_CORE})
                 first, rate = asyncio.run(session(ws_url, WINDOW))
                 firsts.append(first)
                 lone.append(rate)
