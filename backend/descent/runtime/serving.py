@@ -31,6 +31,8 @@ def warm_up(device: torch.device, settings: Settings) -> None:
         session = Session("warm-up", device, discard, settings)
         session.configure({"lab": name})
         session.lab.step(1)
+        if session.lab.cohort_key() is not None:  # (a lone session's batched step too: numpy's buffers, fused.py)
+            type(session.lab).step_together([session.lab], 1)
         session.lab.views(True)
         data = session.snapshot()
         if data is not None:
