@@ -52,11 +52,18 @@ class EpochEnd:
     step: int
     lr: float
     flat: torch.Tensor  # its weights and biases then (a copy of its row of Stack.flat)
-    grads: list[torch.Tensor | None]  # the gradients of its last step, weights then biases
+    grads: torch.Tensor | list[torch.Tensor | None]  # its last step's gradients: a copy of its (1, P) row (Stack.grads_copy)
+    stack: Stack
+
+    def grad_list(self) -> list[torch.Tensor | None]:
+        """The last step's gradients, weights then biases (seen per parameter only when asked:
+        an epoch end is one copy of a row, not one per parameter)."""
+        return self.grads if isinstance(self.grads, list) else [g[0] for g in self.stack.views(self.grads)]
 
     def grad_norms(self) -> list[float]:
         """The last step's gradient norm per layer (asked for only to explain a spike or a divergence)."""
-        return stats.norms(self.grads[: len(self.grads) // 2])
+        grads = self.grad_list()
+        return stats.norms(grads[: len(grads) // 2])
 
 
 def step_together(labs: list[Lab], n: int) -> None:
@@ -93,8 +100,7 @@ def step_together(labs: list[Lab], n: int) -> None:
                 stack.grads[s] = (flat_grads, row)
         for s, lab in enumerate(labs):
             if lab.count_step():  # (no fork in a cohort: it needs no batch)
-                end_grads = [None if g is None else g.clone() for g in stack.grads_of(s)]  # (fused.py reuses its buffer)
-                ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), end_grads))
+                ends.append(EpochEnd(s, lab.step_count, lab.lr, stack.flat[s].clone(), stack.grads_copy(s), stack))
     for s in range(len(labs)):
         stack.write_back(s)
     stopped: set[int] = set()
@@ -114,10 +120,11 @@ def _stop_at(lab: Lab, end: EpochEnd, params: list[torch.Tensor], before_step: l
     call) are those it stopped at. (Not its optimizer state: a diverged run trains no more
     until its network is rebuilt, with a new optimizer.)"""
     depth = len(lab.linears)  # (params: its weights then biases at ``end``, each (1, ...))
+    grads = end.grad_list()
     for i, linear in enumerate(lab.linears):
         linear.weight.data.copy_(params[i][0])
         linear.bias.data.copy_(params[depth + i][0])
-        linear.weight.grad, linear.bias.grad = end.grads[i], end.grads[depth + i]
+        linear.weight.grad, linear.bias.grad = grads[i], grads[depth + i]
     lab.stop_at(end.step, end.lr, before_step)
 
 

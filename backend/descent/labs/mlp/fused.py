@@ -100,8 +100,9 @@ class Fused:
     def gradients(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
         """Every run's gradients for its batch (``xs[r]``, ``ys[r]``): one (runs, P) tensor
         in the flat layout (the same tensor each call, overwritten)."""
-        x = xs[0].numpy()[None] if len(xs) == 1 else np.stack([t.numpy() for t in xs])  # (runs, batch, features)
-        y = ys[0].numpy()[None] if len(ys) == 1 else np.stack([t.numpy() for t in ys])  # (runs, batch)
+        # (one torch.stack and one host view: 25 runs' .numpy() and np.stack took five times as long)
+        x = xs[0].numpy()[None] if len(xs) == 1 else torch.stack(xs).numpy()  # (runs, batch, features)
+        y = ys[0].numpy()[None] if len(ys) == 1 else torch.stack(ys).numpy()  # (runs, batch)
         depth = self.depth
         inputs, activations = self.layers(self.params, x)  # inputs[i]: layer i's input
         out = inputs.pop()  # (runs, batch, outputs)

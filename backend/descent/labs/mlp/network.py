@@ -15,6 +15,7 @@ from torch import nn
 from descent.labs.base import Lab
 from descent.labs.mlp import inside
 from descent.labs.mlp.datasets import featurize, generate, grid
+from descent.labs.mlp.flat import Flat
 from descent.labs.mlp.schema import GRID, Config
 from descent.labs.mlp.scoring import scored
 from descent.nn.activations import ACTIVATIONS
@@ -123,6 +124,7 @@ class Network(Lab[Config]):
         self.model = build_network(cfg, seeds["init"], self.dropout_rng).to(self.device)
         self.shuffler = torch.Generator().manual_seed(seeds["order"])  # the batch order's
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
+        self.flat = Flat(self.linears)  # (its parameters are views of one buffer: a cohort copies them at once)
         self.taps = inside.hidden_taps(self.model)
         self.weights = [m.weight for m in self.linears]
         self.loss_fn: Callable[..., torch.Tensor] = LOSSES[cfg.loss].fn

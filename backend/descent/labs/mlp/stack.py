@@ -29,11 +29,10 @@ class Stack:
 
     def __init__(self, labs: list[Lab]) -> None:
         self.labs = labs
-        owns = [_params(lab) for lab in labs]  # (a module attribute read costs a µs: read once)
+        owns = [lab.flat.own for lab in labs]  # (their parameters, weights then biases: flat.py)
         self.shapes = [p.shape for p in owns[0]]
         self.bounds = [0, *itertools.accumulate(p.numel() for p in owns[0])]  # column range of each parameter
-        self.flat = torch.cat([torch.stack([own[j].detach() for own in owns]).reshape(len(labs), -1)
-                               for j in range(len(self.shapes))], 1)
+        self.flat = torch.stack([lab.flat.params() for lab in labs])  # (each lab's parameters are views of its row: flat.py)
         self.layers = self.views(self.flat)
         depth = len(labs[0].linears)
         self.weights = self.layers[:depth]
@@ -66,12 +65,11 @@ class Stack:
 
     def write_back(self, s: int) -> None:
         """Run ``s``'s network takes its weights, optimizer state (and last gradients) from the stack."""
-        lab, depth = self.labs[s], len(self.weights)
-        for own, p in zip(_params(lab), self.layers):
-            own.data.copy_(p[s])
+        lab = self.labs[s]
+        lab.flat.params().copy_(self.flat[s])
         if self.keys:
             states = {k: self.views(v[s: s + 1]) for k, v in self.state.items()}
-            for j, param in enumerate(_params(lab)):
+            for j, param in enumerate(lab.flat.own):
                 held = lab.optimizer.state[param]
                 for k in self.keys:
                     held[k] = states[k][j][0].clone()
@@ -79,9 +77,8 @@ class Stack:
                     held["step"] = torch.tensor(self.steps[s])
         held_grads = self.grads[s]
         if held_grads is not None:
-            grads = self.grads_of(s)
-            for i, linear in enumerate(lab.linears):
-                linear.weight.grad, linear.bias.grad = grads[i], grads[depth + i]
+            flat, row = held_grads
+            lab.flat.set_grads(flat[row])
             self.grads[s] = None
 
     def grads_of(self, s: int) -> list[torch.Tensor | None]:
@@ -94,18 +91,22 @@ class Stack:
         flat, row = held
         return [g[0] for g in self.views(flat[row: row + 1])]
 
+    def grads_copy(self, s: int) -> torch.Tensor | list[torch.Tensor | None]:
+        """A copy of run ``s``'s last gradients: its (1, P) row of the flat layout (one copy:
+        fused.py overwrites its buffer each step), or per parameter if it stepped alone."""
+        held = self.grads[s]
+        if held is None:
+            return [None if g is None else g.clone() for g in self.grads_of(s)]
+        flat, row = held
+        return flat[row: row + 1].clone()
+
     def read(self, s: int) -> None:
         """The stack takes run ``s``'s weights and optimizer state (after it stepped alone)."""
         lab = self.labs[s]
-        self.flat[s].copy_(torch.cat([p.detach().reshape(-1) for p in _params(lab)]))
+        self.flat[s].copy_(lab.flat.params())
         for k, v in self.state.items():
-            v[s].copy_(torch.cat([lab.optimizer.state[p][k].reshape(-1) for p in _params(lab)]))
+            v[s].copy_(torch.cat([lab.optimizer.state[p][k].reshape(-1) for p in lab.flat.own]))
         self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
-
-
-def _params(lab: Lab) -> list[torch.Tensor]:
-    """A run's parameters in the stack's order: weights, then biases."""
-    return [m.weight for m in lab.linears] + [m.bias for m in lab.linears]
 
 
 def _or_zeros(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
