@@ -140,6 +140,29 @@ def test_runs_at_different_points_of_their_epochs_step_together() -> None:
     assert_same(together, alone)
 
 
+@pytest.mark.parametrize("setup", [{}, {"optimizer": "adam", "beta1": 0.8}, {"optimizer": "nesterov", "momentum": 0.5}],
+                         ids=["sgd", "adam", "nesterov"])
+def test_a_run_leaves_its_cohort_and_comes_back(setup: dict[str, Any]) -> None:
+    """A cohort leaves each run's weights, gradients and optimizer state as views of one
+    buffer each (labs/mlp/flat.py); torch.optim stepping the run alone after that, and the
+    cohort taking it back, give what stepping alone all along gives."""
+    together = class_of(3, **setup)
+    alone = [copy.deepcopy(lab) for lab in together]
+    for n, solo in ((30, 0), (0, 17), (41, 0), (0, 5), (12, 0)):
+        if n:
+            Lab.step_together(together, n)
+        for lab in together:
+            lab.step(solo)
+        for lab in alone:
+            lab.step(n + solo)
+        assert_same(together, alone)
+    lab = together[0]
+    buffer = lab.flat.params()
+    starts = [0, 8, 16, 18, 22, 24]  # (2-4-2-1: weights 8, 8, 2, biases 4, 2, 1; float32)
+    assert [(p.data_ptr() - buffer.data_ptr()) // 4 for p in lab.flat.own] == starts and len(buffer) == 25
+    assert lab.linears[0].weight.grad.data_ptr() == lab.flat.grads.data_ptr()  # (the cohort's last call came last)
+
+
 @pytest.mark.parametrize("calls", [[150], [20, 40]], ids=["one call", "diverging on a call's last step"])
 def test_a_diverging_run_stops_alone_and_the_others_go_on(calls: list[int]) -> None:
     """Epoch ends are scored after each batched call: a run found diverged at one is put back there."""

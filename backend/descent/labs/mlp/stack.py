@@ -43,10 +43,8 @@ class Stack:
             raise ValueError(f"optimizer {cfg.optimizer!r} has no update rule over stacked runs")
         self.rule = rule
         self.keys: tuple[str, ...] = OPTIMIZERS[cfg.optimizer].meta.get("state", ())
-        held = [[lab.optimizer.state.get(p, {}) for p in own] for lab, own in zip(labs, owns)]  # run -> param -> its state
-        self.state = {k: torch.stack([torch.cat([_or_zeros(state.get(k), p).reshape(-1) for state, p in zip(run, own)])
-                                      for run, own in zip(held, owns)]) for k in self.keys}
-        self.steps = [float(run[0].get("step", 0)) for run in held]
+        self.state = {k: torch.stack([lab.flat.state(lab.optimizer, k) for lab in labs]) for k in self.keys}
+        self.steps = [float(lab.optimizer.state.get(own[0], {}).get("step", 0)) for lab, own in zip(labs, owns)]
         self._rates: tuple[list[float], torch.Tensor] = ([], torch.empty(0))
         self.fused = Fused.of(self, cfg)  # the gradients in numpy, where the setup allows (fused.py)
 
@@ -67,14 +65,10 @@ class Stack:
         """Run ``s``'s network takes its weights, optimizer state (and last gradients) from the stack."""
         lab = self.labs[s]
         lab.flat.params().copy_(self.flat[s])
-        if self.keys:
-            states = {k: self.views(v[s: s + 1]) for k, v in self.state.items()}
-            for j, param in enumerate(lab.flat.own):
-                held = lab.optimizer.state[param]
-                for k in self.keys:
-                    held[k] = states[k][j][0].clone()
-                if self.rule.counts_steps:
-                    held["step"] = torch.tensor(self.steps[s])
+        for k, v in self.state.items():
+            lab.flat.set_state(lab.optimizer, k, v[s])
+        if self.keys and self.rule.counts_steps:
+            lab.flat.set_step(lab.optimizer, self.steps[s])
         held_grads = self.grads[s]
         if held_grads is not None:
             flat, row = held_grads
@@ -105,9 +99,5 @@ class Stack:
         lab = self.labs[s]
         self.flat[s].copy_(lab.flat.params())
         for k, v in self.state.items():
-            v[s].copy_(torch.cat([lab.optimizer.state[p][k].reshape(-1) for p in lab.flat.own]))
+            v[s].copy_(lab.flat.state(lab.optimizer, k))
         self.steps[s] = float(lab.optimizer.state[lab.linears[0].weight].get("step", 0))
-
-
-def _or_zeros(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    return torch.zeros_like(like) if t is None else t
