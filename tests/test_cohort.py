@@ -301,6 +301,34 @@ def test_the_numpy_step_takes_the_setups_it_is_written_for(setup: dict[str, Any]
     assert (Stack(class_of(2, **setup)).fused is not None) is fused
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_updates_in_numpy_on_the_fused_step(name: str) -> None:
+    """The fused step's Adam update is numpy's (stacked.py ``Rule.numpy``): taken, and equal
+    to torch.optim (the equality tests above step it too; here it is seen being used)."""
+    from descent.labs.mlp import stacked
+
+    used: list[int] = []
+    real = stacked.RULES[name]
+    rule = real(Config(optimizer=name))
+    assert rule.numpy is not None
+
+    def spy(*args: Any) -> None:
+        used.append(1)
+        rule.numpy(*args)  # type: ignore[misc]
+
+    stacked.RULES[name] = lambda hp: stacked.Rule(real(hp).update, True, spy)
+    try:
+        together = class_of(3, optimizer=name, weight_decay=0.02)
+        alone = [copy.deepcopy(lab) for lab in together]
+        Lab.step_together(together, 60)
+        for lab in alone:
+            lab.step(60)
+    finally:
+        stacked.RULES[name] = real
+    assert len(used) == 60
+    assert_same(together, alone)
+
+
 @pytest.mark.parametrize("setup", [{}, {"problem": "regression", "dataset": "plane", "activation": "relu"}])
 def test_the_numpy_scores_are_the_labs_own(setup: dict[str, Any]) -> None:
     """A cohort's epoch ends scored in numpy (fused.py) give what the run's own evaluate gives."""

@@ -189,11 +189,16 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
         g = stack.fused.gradients([xb for _, xb, _ in batch], [yb for _, _, yb in batch])
     else:
         g = _gradients(stack, index, batch, activation, loss_fn, squash, cfg, masks)
-    lr = stack.rates([stack.labs[s].lr for s in rows])
-    step = None
     if stack.rule.counts_steps:
         for s in rows:
             stack.steps[s] += 1
+    if every and stack.fused is not None and stack.rule.numpy is not None:  # (the update in numpy too: stacked.py)
+        stack.rule.numpy(stack.fused.flat, stack.fused.flat_grad, stack.numpy_state(), [lab.lr for lab in stack.labs],
+                         stack.steps, cfg)
+        return g
+    lr = stack.rates([stack.labs[s].lr for s in rows])
+    step = None
+    if stack.rule.counts_steps:
         step = torch.tensor([stack.steps[s] for s in rows], dtype=torch.float64, device=g.device)
     # (no autograd here: neither the flat weights nor the gradients require grad)
     if index is None:

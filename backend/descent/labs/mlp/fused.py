@@ -34,7 +34,8 @@ class Fused:
         self.cfg = cfg
         self.bounds, self.shapes = bounds, shapes
         self.depth = len(shapes) // 2
-        self.params = self.views(flat.numpy())  # (shares the tensor's memory: updates in torch are seen here)
+        self.flat = flat.numpy()  # (shares the tensor's memory: updates in torch are seen here)
+        self.params = self.views(self.flat)
         self.weights = self.params[: self.depth]  # (runs, out, in)
         self.oriented = _oriented(self.params)
         self.forward, self.slope = ACTIVATIONS[cfg.activation].meta["numpy"]

@@ -46,6 +46,7 @@ class Stack:
         self.state = {k: torch.stack([lab.flat.state(lab.optimizer, k) for lab in labs]) for k in self.keys}
         self.steps = [float(lab.optimizer.state.get(own[0], {}).get("step", 0)) for lab, own in zip(labs, owns)]
         self._rates: tuple[list[float], torch.Tensor] = ([], torch.empty(0))
+        self._numpy_state: dict[str, Any] | None = None
         self.fused = Fused.of(self, cfg)  # the gradients in numpy, where the setup allows (fused.py)
 
     def rates(self, lrs: list[float]) -> torch.Tensor:
@@ -53,6 +54,12 @@ class Stack:
         if lrs != self._rates[0]:
             self._rates = (lrs, torch.tensor(lrs, dtype=torch.float64, device=self.flat.device))
         return self._rates[1]
+
+    def numpy_state(self) -> dict[str, Any]:
+        """The stacked optimizer state as numpy arrays on the same memory (the fused step's update)."""
+        if self._numpy_state is None:
+            self._numpy_state = {k: v.numpy() for k, v in self.state.items()}
+        return self._numpy_state
 
     def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Rows of the flat layout seen per parameter: (rows, *its shape) each, weights then biases."""

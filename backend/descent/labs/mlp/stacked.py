@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # (torch-free at import, like optimizers.py: the rules only use tensor methods)
     import torch
 
@@ -29,10 +31,16 @@ if TYPE_CHECKING:  # (torch-free at import, like optimizers.py: the rules only u
 Update = Callable[["torch.Tensor", "torch.Tensor", "dict[str, torch.Tensor]", "torch.Tensor", "torch.Tensor | None", "OptimizerParams"], None]
 
 
+# The same update on numpy arrays (the fused step's memory, fused.py), with the runs' learning
+# rates and step numbers as Python floats: (p, g, state, lrs, steps, hp).
+NumpyUpdate = Callable[["np.ndarray", "np.ndarray", "dict[str, np.ndarray]", "list[float]", "list[float]", "OptimizerParams"], None]
+
+
 @dataclass(frozen=True)
 class Rule:
     update: Update
     counts_steps: bool = False  # torch keeps the step number in the state ("step", Adam's)
+    numpy: NumpyUpdate | None = None  # the update in numpy, where a rule has one (a small cohort's many ops cost less there)
 
 
 _last: tuple[object, object, object] = (None, None, None)  # per_run's last (values, shape, result)
@@ -112,7 +120,27 @@ def adam(decoupled: bool) -> Rule:
         denom = (v.sqrt() / per_run_of([math.sqrt(1 - hp.beta2**t) for t in steps], p)).add_(hp.eps)
         p.sub_(m / denom * step_size)
 
-    return Rule(rule, counts_steps=True)
+    def in_numpy(p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], lrs: list[float], steps: list[float],
+                 hp: OptimizerParams) -> None:
+        """The same in numpy: ten array operations where torch takes a dozen dispatched ones."""
+        column = np.array  # (per-run numbers as a (k, 1) float32 column, worked out in float64 first)
+        if hp.weight_decay:
+            if decoupled:
+                p *= column([[1 - r * hp.weight_decay] for r in lrs], dtype=np.float32)
+            else:
+                g = g + np.float32(hp.weight_decay) * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += np.float32(1 - hp.beta1) * (g - m)  # (torch's lerp for a weight under 1/2)
+        v *= np.float32(hp.beta2)
+        v += np.float32(1 - hp.beta2) * (g * g)
+        step_size = column([[r / (1 - hp.beta1**t)] for r, t in zip(lrs, steps)], dtype=np.float32)
+        root = column([[math.sqrt(1 - hp.beta2**t)] for t in steps], dtype=np.float32)
+        denom = np.sqrt(v)
+        denom /= root
+        denom += np.float32(hp.eps)
+        p -= m / denom * step_size
+
+    return Rule(rule, counts_steps=True, numpy=in_numpy)
 
 
 def _rmsprop(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: torch.Tensor, step: torch.Tensor | None,
