@@ -180,3 +180,26 @@ def test_drawn_points_join_the_training_data_and_keep_the_network() -> None:
 def test_drawn_points_are_checked(drawn: list[float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Config(drawn=drawn)
+
+
+BIG = {"dataset": "spiral", "features": ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"], "hidden": [8] * 6}
+
+
+@pytest.mark.parametrize("setup", [{}, {"problem": "multiclass", "dataset": "blobs", "loss": "ce", "classes": 3}, BIG])
+def test_a_light_frame_leaves_out_the_inside_of_the_network(setup: dict[str, Any]) -> None:
+    """A busy worker's light frames (runtime/pressure.py) carry everything but the slow
+    views (views.DETAIL: neuron maps, weights, biases, histograms), and both kinds are
+    frames the schema describes; a detailed frame after a light one has them again."""
+    from descent.labs.mlp.views import DETAIL
+
+    lab = make(**setup)
+    lab.step(20)
+    lab.views(full=True)
+    light = lab.views(full=False, detail=False)
+    detailed = lab.views(full=False)
+    assert not set(DETAIL) & set(light) and set(DETAIL) <= set(detailed)
+    assert set(detailed) - set(light) == set(DETAIL)
+    assert light["boundary"] == detailed["boundary"] and light["grad_norms"] == detailed["grad_norms"]
+    for views in (light, detailed):
+        Views.model_validate(json.loads(json.dumps(views)))
+    assert len(json.dumps(light)) < len(json.dumps(detailed)) / (3 if setup is BIG else 1.3)  # (the big net: 28 kB -> 8)

@@ -1,11 +1,12 @@
-"""Frames give way first when a worker is short of time (runtime/pressure.py): the frame
-intervals stretch while frames take more than their share of a saturated worker, ease back
-once time is spare, and the schedule of a session's frames follows the stretch."""
+"""Frames give way first when a worker is short of time (runtime/pressure.py): frames get
+lighter (the slow views with every second frame), then their intervals stretch while frames
+take more than their share of a saturated worker; both ease back once time is spare, and
+the schedule of a session's frames follows them."""
 
 from __future__ import annotations
 
 from descent.runtime.frames import Frames
-from descent.runtime.pressure import FRAME_SHARE, MOST, WINDOW, Pressure
+from descent.runtime.pressure import FRAME_SHARE, LIGHTEST, MOST, SPARE, WINDOW, Pressure
 
 
 def window(p: Pressure, start: float, frames: float, training: float, idle: float) -> float:
@@ -22,7 +23,9 @@ def test_frames_stretch_while_they_crowd_out_training_and_ease_back() -> None:
     p = Pressure()
     now = p._since
     now = window(p, now, frames=0.3, training=0.7, idle=0.0)  # saturated, frames within their share
-    assert p.stretch == 1.0
+    assert (p.stretch, p.detail_every) == (1.0, 1)
+    now = window(p, now, frames=0.8, training=0.2, idle=0.0)  # frames crowd training out: lighter frames first
+    assert (p.stretch, p.detail_every) == (1.0, LIGHTEST)
     stretches = []
     for _ in range(6):  # saturated, frames 80 %: the stretch grows, window by window
         now = window(p, now, frames=0.8, training=0.2, idle=0.0)
@@ -36,7 +39,40 @@ def test_frames_stretch_while_they_crowd_out_training_and_ease_back() -> None:
     assert p.stretch < held
     for _ in range(40):
         now = window(p, now, frames=0.1, training=0.1, idle=0.8)
-    assert p.stretch == 1.0
+    assert (p.stretch, p.detail_every) == (1.0, 1)
+
+
+def test_detail_comes_back_only_with_time_to_spare() -> None:
+    """A worker only just not saturated keeps its frames light (a detailed frame costs more:
+    it would flip back and forth); one idle a fair part of its time gets the detail back.
+    The operator's floor (settings.frame_detail_every) holds throughout."""
+    p = Pressure()
+    now = window(p, p._since, frames=0.8, training=0.2, idle=0.0)
+    assert p.detail_every == LIGHTEST
+    for _ in range(5):
+        now = window(p, now, frames=0.4, training=0.5, idle=SPARE / 2)
+    assert p.detail_every == LIGHTEST
+    now = window(p, now, frames=0.3, training=0.3, idle=SPARE + 0.1)
+    assert p.detail_every == 1
+    floor = Pressure(least=3)
+    now = window(floor, floor._since, frames=0.8, training=0.2, idle=0.0)
+    assert floor.detail_every == 3 and floor.stretch > 1.0  # (lighter than LIGHTEST already: the interval stretches at once)
+    for _ in range(40):
+        now = window(floor, now, frames=0.1, training=0.1, idle=0.8)
+    assert (floor.stretch, floor.detail_every) == (1.0, 3)
+
+
+def test_light_frames_come_between_detailed_ones() -> None:
+    frames = Frames()
+    frames.pressure.detail_every = 2
+    detailed = []
+    for i in range(6):
+        detailed.append(frames.detailed())
+        frames.sent(100.0 + i)
+    assert detailed == [True, False, True, False, True, False]
+    frames.restart()  # a new client gets everything at once
+    frames.count = 1
+    assert frames.detailed()
 
 
 def test_a_window_not_yet_over_changes_nothing() -> None:
@@ -81,7 +117,7 @@ def test_a_worker_with_more_frames_due_than_it_can_draw_stretches_them_and_every
         deadline = time.monotonic() + 120  # (a safety net: the stretch comes within seconds)
         while time.monotonic() < deadline and not (worker.pressure.stretch > 1.5 and min(s.lab.epoch for s in sessions) >= 2):
             time.sleep(0.1)
-        assert worker.pressure.stretch > 1.5
+        assert worker.pressure.stretch > 1.5 and worker.pressure.detail_every == LIGHTEST  # (lighter, then fewer)
         assert min(s.lab.epoch for s in sessions) >= 2
     finally:
         worker.stop()

@@ -27,6 +27,7 @@ class Frames:
         self.dirty = True  # something changed since the last frame
         self.full = True  # the next frame carries the full views (data points ...)
         self.cursor = Cursor()  # how much of the lab's history the client has
+        self.count = 0  # frames sent (a light frame is one whose count the pressure's detail_every does not divide)
         self._next_at = 0.0
         # Acks come on the transport's thread (in-process) or the pipe's: the count is locked.
         self._lock = threading.Lock()
@@ -52,9 +53,14 @@ class Frames:
             return None
         return max(0.0, self._next_at - now)
 
+    def detailed(self) -> bool:
+        """Whether the next frame carries the slow views too (a new client's always does)."""
+        return self.full or self.count % self.pressure.detail_every == 0
+
     def sent(self, now: float) -> None:
         """A frame went out at ``now``: the next is due one interval later."""
         self.dirty = self.full = False
+        self.count += 1
         with self._lock:
             if self._acking:
                 self._in_flight += 1

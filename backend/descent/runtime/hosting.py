@@ -77,7 +77,7 @@ class LocalHost:
     def __init__(self, settings: Settings, device: torch.device, census: Census | None = None, keep: Keep | None = None) -> None:
         self.settings = settings
         self.device = device
-        self.worker = Worker(max_running=settings.max_running_sessions, census=census)
+        self.worker = Worker(max_running=settings.max_running_sessions, census=census, detail_every=settings.frame_detail_every)
         self.keep = keep  # where snapshots go (None: none are taken)
         self._kept: dict[str, Kept] = {}  # (worker thread only)
         self._edits: dict[str, int] = {}  # session id -> client messages handled (a change a snapshot needs)

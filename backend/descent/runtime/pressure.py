@@ -8,7 +8,15 @@ share: training keeps at least the rest, so each running session keeps a floor o
 per round, and a machine slower than the one the round was tuned on (or a core taken by
 something else) lowers the frame rate first. When time is spare again the stretch eases
 back to 1. The frame rate a client gets is in each frame (``frame_rate`` is what it asked;
-frames.py schedules by interval x stretch)."""
+frames.py schedules by interval x stretch).
+
+Before any frame is dropped, frames get lighter: the costliest views that change slowly (a
+lab's ``views(full, detail=False)``: the playground's neuron maps, weights and histograms)
+go with every second frame only (``detail_every``), the page keeping the last it had; only
+if that is not enough does the interval stretch. Detail comes back once the worker idles a
+fair part of its time again (``SPARE``: a detailed frame costs more, so a worker that is
+only just not saturated would flip back and forth). ``least``: the operator's floor
+(settings.frame_detail_every)."""
 
 from __future__ import annotations
 
@@ -18,11 +26,15 @@ FRAME_SHARE = 0.5  # frames may take at most this part of a saturated worker's t
 WINDOW = 0.5  # seconds between adjustments
 SATURATED = 0.05  # a worker idle less than this part of a window has no time to spare
 MOST = 10.0  # frames are never stretched past 1/10 of the rate asked for
+LIGHTEST = 2  # under pressure the slow views go with every second frame
+SPARE = 0.25  # detail comes back when the worker idles this part of a window
 
 
 class Pressure:
-    def __init__(self) -> None:
+    def __init__(self, least: int = 1) -> None:
         self.stretch = 1.0  # frame intervals are multiplied by this
+        self.least = least
+        self.detail_every = least  # every this many frames carry the slow views
         self._frames = self._training = self._idle = 0.0
         self._since = time.perf_counter()
 
@@ -45,9 +57,13 @@ class Pressure:
         share = self._frames / busy if busy > 0 else 0.0
         saturated = self._idle < SATURATED * elapsed
         if saturated and share > FRAME_SHARE:
-            # (a square root: half way towards the stretch that would give the share, per window)
-            self.stretch = min(MOST, self.stretch * (share / FRAME_SHARE) ** 0.5)
+            if self.detail_every < max(LIGHTEST, self.least):  # lighter frames first
+                self.detail_every = max(LIGHTEST, self.least)
+            else:  # (a square root: half way towards the stretch that would give the share, per window)
+                self.stretch = min(MOST, self.stretch * (share / FRAME_SHARE) ** 0.5)
         elif self.stretch > 1.0:
             self.stretch = max(1.0, self.stretch * ((share / FRAME_SHARE) ** 0.5 if saturated else 0.8))
+        elif self.detail_every > self.least and self._idle >= SPARE * elapsed:
+            self.detail_every = self.least
         self._frames = self._training = self._idle = 0.0
         self._since = now

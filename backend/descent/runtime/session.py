@@ -325,7 +325,7 @@ class Session(Training):
         """Send the frame, its views paid from the session's time budget."""
         started = time.perf_counter()
         lab = self.lab
-        views = lab.views(self.frames.full)
+        views = lab.views(self.frames.full, self.frames.detailed())
         frame = frame_message(lab_of(lab.config), self.state, lab.step_count, lab.epoch, lab.lr, lab.metrics(),
                               lab.history.since(self.frames.cursor), views)
         self.frames.sent(now)

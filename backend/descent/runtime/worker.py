@@ -86,7 +86,8 @@ class Census:
 
 class Worker:
     def __init__(self, quantum: float = 0.01, torch_threads: int = 1, max_running: int | None = None,
-                 round_time: float = 1 / 35, min_quantum: float = 0.002, census: Census | None = None) -> None:
+                 round_time: float = 1 / 35, min_quantum: float = 0.002, census: Census | None = None,
+                 detail_every: int = 1) -> None:
         self.quantum = quantum  # the longest quantum (few sessions running)
         # Frames and control replies wait for the round to end, so the round, not the quantum,
         # is held near round_time: quanta shrink as more sessions run, but not below
@@ -100,7 +101,7 @@ class Worker:
         self.census = census  # the running sessions of other worker processes (admission counts all)
         self.torch_threads = torch_threads
         self.sessions: dict[str, Session] = {}
-        self.pressure = Pressure()  # frames give way first when this worker is short of time
+        self.pressure = Pressure(detail_every)  # frames give way first when this worker is short of time
         self._round_at = time.perf_counter()  # when the last round began (its elapsed time is shared out)
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
         self._stop = threading.Event()

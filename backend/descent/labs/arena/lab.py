@@ -183,7 +183,7 @@ class Lab(BaseLab[Config]):
         (grad,) = torch.autograd.grad(self.surface(point[0], point[1]), point)
         return _finite_pair(grad)
 
-    def views(self, full: bool) -> dict[str, Any]:
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
         racers = []
         for r in self.runners:
             with torch.no_grad():

@@ -211,7 +211,7 @@ class Lab(BaseLab[Config]):
         ideal = self.task.ideal(ids)
         return None if ideal is None else encode_weights(torch.from_numpy(ideal))
 
-    def views(self, full: bool) -> dict[str, Any]:
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
         n = max(SAMPLES, self.config.example + 1)
         logits, maps = self._run(self.eval_tokens[:n])
         predictions = logits.argmax(-1)  # (n, T)

@@ -140,7 +140,7 @@ class Lab(BaseLab[Config]):
     def measure(self) -> dict[str, float | None]:
         return {"loss": self.last_loss}
 
-    def views(self, full: bool) -> dict[str, Any]:
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
         params = []
         for n, p in self.params.items():
             chain = self.chains.get(n)

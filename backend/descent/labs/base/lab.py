@@ -90,8 +90,11 @@ class Lab(ABC, Generic[C]):
         """Fresh weights and optimizer, same config and data."""
 
     @abstractmethod
-    def views(self, full: bool) -> dict[str, Any]:
-        """The lab's frame views; ``full`` adds what only a new client or changed data needs."""
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
+        """The lab's frame views; ``full`` adds what only a new client or changed data needs.
+        ``detail`` False: a light frame (a busy worker, runtime/pressure.py), which may leave
+        out costly views that change slowly; the page keeps the last it had of each (the
+        playground does; other labs send everything)."""
 
     # ---- changes: the session hands in what changed -------------------------------------
 

@@ -177,7 +177,7 @@ class Lab(BaseLab[Config]):
             self.model.train()
         return views.prediction(image, label, logits[0], outputs, self.layers, self.config.show)
 
-    def views(self, full: bool) -> dict[str, Any]:
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
         k = self.config.example
         data = DATASETS[self.config.dataset]
         rows = views.shown(self.config.show, self.layers)

@@ -127,15 +127,18 @@ class Views(BaseModel):
     parameter of the live model and replies with what it set."""
 
     boundary: Heatmap | ClassHeatmap = Field(discriminator="encoding")
-    neurons: NeuronMaps
-    weights: list[list[list[float | None]]] = Field(description="per layer [out][in], 4 significant digits; null = not finite")
-    biases: list[list[float | None]] = Field(description="per layer [out]")
+    # (absent from a light frame, which a busy server sends between detailed ones (views.DETAIL,
+    # runtime/pressure.py): unchanged since the last frame that had them)
+    neurons: NeuronMaps | None = Field(None, description="absent from a light frame: keep the last")
+    weights: list[list[list[float | None]]] | None = Field(
+        None, description="per layer [out][in], 4 significant digits; null = not finite; absent from a light frame: keep the last")
+    biases: list[list[float | None]] | None = Field(None, description="per layer [out]; absent from a light frame: keep the last")
     features: FeatureMaps | None = None
     grad_norms: list[float] = Field(description="L2 norm of dL/dW per layer, input side first")
     layers: list[str] = Field(description="layer names matching grad_norms")
     update_ratio: list[float] = Field(description="‖ΔW‖/‖W‖ of the last step, per layer")
     grad_trace: GradTrace
-    histograms: list[LayerHistograms] = Field(description="per layer, input side first")
+    histograms: list[LayerHistograms] | None = Field(None, description="per layer, input side first; absent from a light frame: keep the last")
     optimizer_state: list[OptimizerState] = Field(description="norms of the optimizer's state tensors per layer")
     schedule: ScheduleCurve | None = None
     activation: ActivationCurve | None = None

@@ -81,8 +81,8 @@ class Lab(Training):
 
     # ---- reading --------------------------------------------------------------------
 
-    def views(self, full: bool) -> dict[str, Any]:
-        return frame_views(self, self.shown, full)
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
+        return frame_views(self, self.shown, full, detail)
 
     # ---- commands -------------------------------------------------------------------
 

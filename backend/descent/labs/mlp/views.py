@@ -44,9 +44,16 @@ class Shown:
         self.data = -1  # the data version the page has
 
 
+# What a light frame leaves out (``detail`` False: a busy worker, runtime/pressure.py): the
+# inside of the network, which changes slowly and costs half of a big network's frame (its
+# views and its bytes); the page keeps the last it had of each.
+DETAIL = ("neurons", "weights", "biases", "histograms")
+
+
 @torch.no_grad()
-def frame_views(lab: Training, shown: Shown, full: bool) -> dict[str, Any]:
-    """The views of one frame of ``lab``; ``full`` adds what only a new client needs."""
+def frame_views(lab: Training, shown: Shown, full: bool, detail: bool = True) -> dict[str, Any]:
+    """The views of one frame of ``lab``; ``full`` adds what only a new client needs;
+    without ``detail``, the ``DETAIL`` views are left out."""
     out, hidden = inside.forward_with_taps(lab.model, lab.x_grid, lab.taps)
     cells = GRID * GRID
     depth = len(lab.linears)
@@ -55,11 +62,12 @@ def frame_views(lab: Training, shown: Shown, full: bool) -> dict[str, Any]:
     grad_norms = [stats.norm(g) for g in grads]
     if grads[0] is not None:
         lab.grad_trace.record(lab.step_count, grad_norms)
-    neurons = inside.neuron_maps([a[cells:] for a in hidden])
+    neurons = inside.neuron_maps([a[cells:] for a in hidden]) if detail else {}
     if lab.config.problem == "multiclass":
         probs = torch.nan_to_num(out, nan=0.0).softmax(1)  # (GRID^2 + NEURON_GRID^2, classes)
         boundary = class_heatmap(probs[:cells])
-        neurons["outputs"] = encode_probability(probs[cells:].T.contiguous())  # (classes, cells)
+        if detail:
+            neurons["outputs"] = encode_probability(probs[cells:].T.contiguous())  # (classes, cells)
     else:
         boundary = {
             "resolution": GRID,
@@ -70,20 +78,21 @@ def frame_views(lab: Training, shown: Shown, full: bool) -> dict[str, Any]:
         }
     views: dict[str, Any] = {
         "boundary": boundary,
-        "neurons": neurons,
-        **inside.weights_view([w for w in weights if w is not None], [b for b in biases if b is not None]),
         "grad_norms": grad_norms,
         "layers": [f"layer {i + 1}" for i in range(depth)],
         "update_ratio": stats.update_ratios(lab.before_step, lab.weights),
         "grad_trace": lab.grad_trace.encode(),
-        "histograms": [
-            {"weights": stats.histogram(w if w is not None else np.zeros(0, np.float32)),
-             "grads": stats.histogram(g if g is not None else np.zeros(0, np.float32))}
-            for w, g in zip(weights, grads)
-        ],
         "optimizer_state": stats.state_norms(lab.optimizer, lab.config.optimizer, lab.weights),
         **lab.schedule_views(full),
     }
+    if detail:
+        views["neurons"] = neurons
+        views.update(inside.weights_view([w for w in weights if w is not None], [b for b in biases if b is not None]))
+        views["histograms"] = [
+            {"weights": stats.histogram(w if w is not None else np.zeros(0, np.float32)),
+             "grads": stats.histogram(g if g is not None else np.zeros(0, np.float32))}
+            for w, g in zip(weights, grads)
+        ]
     if full:
         views["features"] = inside.feature_maps()
         views["activation"] = {"name": lab.config.activation, **activation_curve(lab.config.activation)}

@@ -193,7 +193,7 @@ class Lab(BaseLab[Config]):
 
     # ---- reading --------------------------------------------------------------------
 
-    def views(self, full: bool) -> dict[str, Any]:
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
         return {**self.viewer.views(full), **self.fork_views(full)}
 
     def command_code(self, args: Any) -> dict[str, Any]:

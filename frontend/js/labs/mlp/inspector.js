@@ -38,8 +38,10 @@ export class Inspector {
     renderGradNorms(ref.gradNorms, v.layers, v.grad_norms);
     renderGradNorms(ref.ratios, v.layers, v.update_ratio.length ? v.update_ratio : v.layers.map(() => 0));
     this.heatmap.update(v.grad_trace, v.layers);
-    this.lastHistograms = v.histograms;
-    this.histPacer.run(() => this.drawHistograms()); // small print that changes little frame to frame
+    if (v.histograms !== this.lastHistograms) { // (a light frame kept the last: drawn already)
+      this.lastHistograms = v.histograms;
+      this.histPacer.run(() => this.drawHistograms()); // small print that changes little frame to frame
+    }
     renderOptimizerState(ref.optState, v.layers, v.optimizer_state);
   }
 }

@@ -45,6 +45,7 @@ export class NetworkView extends NetworkInteraction {
     this.spots = []; // every map canvas and where it shows (see composite)
     this.links = []; // { el, layer, to, from } (from: index among the chosen features for layer 0)
     this.mapCanvases = []; // [layer][neuron] canvases of hidden neurons
+    this.painted = null; // the neuron maps the canvases show (a light frame brings none new)
     this.inputCanvases = {}; // feature name -> canvas
     this.biases = []; // { el, layer, to }
     this.root.style.height = `${height}px`;
@@ -215,17 +216,23 @@ export class NetworkView extends NetworkInteraction {
     if (!this.links) return;
     const maps = views.neurons;
     const n = maps.resolution;
-    this.decoded = maps.layers.map((l) => decodeBase64(l.data));
-    this.mapCanvases.forEach((canvases, layer) => {
-      const bytes = this.decoded[layer];
-      if (!bytes) return;
-      canvases.forEach((canvas, i) => { if ((i + 1) * n * n <= bytes.length) paintMap(canvas, bytes, i * n * n, n); });
-    });
-    if (this.multiclass && maps.outputs) {
-      this.decodedOutputs = decodeBase64(maps.outputs);
-      this.outputCanvases.forEach((canvas, j) => {
-        if ((j + 1) * n * n <= this.decodedOutputs.length) paintMap(canvas, this.decodedOutputs, j * n * n, n, CLASS_LUTS[j]);
+    const fresh = maps !== this.painted; // (the same maps as last frame: a light frame kept them)
+    this.painted = maps;
+    if (fresh) {
+      this.decoded = maps.layers.map((l) => decodeBase64(l.data));
+      this.mapCanvases.forEach((canvases, layer) => {
+        const bytes = this.decoded[layer];
+        if (!bytes) return;
+        canvases.forEach((canvas, i) => { if ((i + 1) * n * n <= bytes.length) paintMap(canvas, bytes, i * n * n, n); });
       });
+    }
+    if (this.multiclass && maps.outputs) {
+      if (fresh) {
+        this.decodedOutputs = decodeBase64(maps.outputs);
+        this.outputCanvases.forEach((canvas, j) => {
+          if ((j + 1) * n * n <= this.decodedOutputs.length) paintMap(canvas, this.decodedOutputs, j * n * n, n, CLASS_LUTS[j]);
+        });
+      }
     } else if (boundaryCanvas && this.outputCanvases?.length) {
       const canvas = this.outputCanvases[0];
       const ctx = canvas.getContext("2d");

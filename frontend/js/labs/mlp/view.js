@@ -18,11 +18,16 @@ import { Thumbnails } from "./thumbnails.js";
 
 export const counter = "Epoch";
 
+// What a light frame leaves out (a busy server sends the inside of the network with every
+// second frame only: backend labs/mlp/views.py DETAIL): the last of each stands.
+const DETAIL = ["neurons", "weights", "biases", "histograms"];
+
 export async function mount(root, ctx) {
   root.innerHTML = TEMPLATE;
   const ref = refs(root);
   const datasets = await (await fetch("/api/datasets")).json();
   let current = null;
+  const kept = {}; // the last detailed frame's DETAIL views
   const configure = (patch) => {
     // A new problem type brings its first dataset along (a circle cannot be regressed).
     if ("problem" in patch && !("dataset" in patch)) patch.dataset = datasets.find((d) => d.problem === patch.problem).name;
@@ -109,6 +114,10 @@ export async function mount(root, ctx) {
       if (f.views.data) boundary.points = f.views.data;
       boundary.setHeatmap(f.views.boundary);
       const v = f.views;
+      for (const k of DETAIL) {
+        if (v[k] === undefined) v[k] = kept[k];
+        else kept[k] = v[k];
+      }
       if (v.features) network.setFeatureMaps(v.features);
       network.update(v, boundary.override ? null : boundary.cells); // the output node: the heatmap, unscaled
       inspector.frame(v);
