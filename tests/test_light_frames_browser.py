@@ -14,7 +14,7 @@ from tests.wsutil import EPOCH, open_page
 
 MAPS_PAINTED = "[...document.querySelectorAll('.node.hidden .node-map')].every((c) => c.width === 16)"
 MAPS = "document.querySelector('.node-maps').toDataURL()"
-DETAIL = ("neurons", "weights", "biases", "histograms")
+DETAIL = ("neurons", "weights", "biases", "histograms", "update_ratio", "optimizer_state")
 
 
 def test_the_page_keeps_the_inside_of_the_network_between_detailed_frames(page: Any) -> None:

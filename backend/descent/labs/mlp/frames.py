@@ -136,10 +136,11 @@ class Views(BaseModel):
     features: FeatureMaps | None = None
     grad_norms: list[float] = Field(description="L2 norm of dL/dW per layer, input side first")
     layers: list[str] = Field(description="layer names matching grad_norms")
-    update_ratio: list[float] = Field(description="‖ΔW‖/‖W‖ of the last step, per layer")
+    update_ratio: list[float] | None = Field(None, description="‖ΔW‖/‖W‖ of the last step, per layer; absent from a light frame: keep the last")
     grad_trace: GradTrace
     histograms: list[LayerHistograms] | None = Field(None, description="per layer, input side first; absent from a light frame: keep the last")
-    optimizer_state: list[OptimizerState] = Field(description="norms of the optimizer's state tensors per layer")
+    optimizer_state: list[OptimizerState] | None = Field(
+        None, description="norms of the optimizer's state tensors per layer; absent from a light frame: keep the last")
     schedule: ScheduleCurve | None = None
     activation: ActivationCurve | None = None
     data: DataView | None = None

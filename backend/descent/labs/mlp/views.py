@@ -45,29 +45,30 @@ class Shown:
 
 
 # What a light frame leaves out (``detail`` False: a busy worker, runtime/pressure.py): the
-# inside of the network, which changes slowly and costs half of a big network's frame (its
-# views and its bytes); the page keeps the last it had of each.
-DETAIL = ("neurons", "weights", "biases", "histograms")
+# inside of the network and the inspector's slow statistics, which change little from one
+# frame to the next and cost more than half of a big network's frame (its views, its bytes);
+# the page keeps the last it had of each.
+DETAIL = ("neurons", "weights", "biases", "histograms", "update_ratio", "optimizer_state")
 
 
 @torch.no_grad()
 def frame_views(lab: Training, shown: Shown, full: bool, detail: bool = True) -> dict[str, Any]:
     """The views of one frame of ``lab``; ``full`` adds what only a new client needs;
-    without ``detail``, the ``DETAIL`` views are left out."""
-    out, hidden = inside.forward_with_taps(lab.model, lab.x_grid, lab.taps)
+    without ``detail``, the ``DETAIL`` views are left out (and the neuron maps' grid rows
+    are not computed)."""
     cells = GRID * GRID
+    grid = lab.x_grid if detail else lab.x_grid[:cells]  # (the boundary's rows, then the neuron maps')
+    out, hidden = inside.forward_with_taps(lab.model, grid, lab.taps if detail else [])
     depth = len(lab.linears)
-    host = stats.on_host([*lab.weights, *(m.bias for m in lab.linears), *(w.grad for w in lab.weights)])
-    weights, biases, grads = host[:depth], host[depth: 2 * depth], host[2 * depth:]  # (one host copy on a GPU)
+    wanted = [*lab.weights, *(m.bias for m in lab.linears)] if detail else []
+    host = stats.on_host([*wanted, *(w.grad for w in lab.weights)])  # (one host copy on a GPU)
+    grads = host[len(wanted):]
     grad_norms = [stats.norm(g) for g in grads]
     if grads[0] is not None:
         lab.grad_trace.record(lab.step_count, grad_norms)
-    neurons = inside.neuron_maps([a[cells:] for a in hidden]) if detail else {}
     if lab.config.problem == "multiclass":
-        probs = torch.nan_to_num(out, nan=0.0).softmax(1)  # (GRID^2 + NEURON_GRID^2, classes)
+        probs = torch.nan_to_num(out, nan=0.0).softmax(1)  # (GRID^2 [+ NEURON_GRID^2], classes)
         boundary = class_heatmap(probs[:cells])
-        if detail:
-            neurons["outputs"] = encode_probability(probs[cells:].T.contiguous())  # (classes, cells)
     else:
         boundary = {
             "resolution": GRID,
@@ -80,12 +81,14 @@ def frame_views(lab: Training, shown: Shown, full: bool, detail: bool = True) ->
         "boundary": boundary,
         "grad_norms": grad_norms,
         "layers": [f"layer {i + 1}" for i in range(depth)],
-        "update_ratio": stats.update_ratios(lab.before_step, lab.weights),
         "grad_trace": lab.grad_trace.encode(),
-        "optimizer_state": stats.state_norms(lab.optimizer, lab.config.optimizer, lab.weights),
         **lab.schedule_views(full),
     }
     if detail:
+        weights, biases = host[:depth], host[depth: 2 * depth]
+        neurons = inside.neuron_maps([a[cells:] for a in hidden])
+        if lab.config.problem == "multiclass":
+            neurons["outputs"] = encode_probability(probs[cells:].T.contiguous())  # (classes, cells)
         views["neurons"] = neurons
         views.update(inside.weights_view([w for w in weights if w is not None], [b for b in biases if b is not None]))
         views["histograms"] = [
@@ -93,6 +96,8 @@ def frame_views(lab: Training, shown: Shown, full: bool, detail: bool = True) ->
              "grads": stats.histogram(g if g is not None else np.zeros(0, np.float32))}
             for w, g in zip(weights, grads)
         ]
+        views["update_ratio"] = stats.update_ratios(lab.before_step, lab.weights)
+        views["optimizer_state"] = stats.state_norms(lab.optimizer, lab.config.optimizer, lab.weights)
     if full:
         views["features"] = inside.feature_maps()
         views["activation"] = {"name": lab.config.activation, **activation_curve(lab.config.activation)}
