@@ -1,19 +1,19 @@
-"""The websocket transport's compression: permessage-deflate, context kept between
-messages, at zlib level 1 instead of the default 6, and the server's side with zlib's full
-window (15 bits) and memLevel 8 instead of uvicorn's 12 and 5.
+"""The websocket transport's compression: permessage-deflate as uvicorn negotiates it
+(12-bit windows, memLevel 5, context kept between messages), at zlib level 1 instead of
+the default 6.
 
 Frames are mostly base64 arrays and numbers that level 1 packs nearly as small (a
 default-setup frame of 10.6 kB: 4.3 kB at level 6, 4.7 kB at level 1) at a third or a
 quarter of the CPU (big setup: 0.61 -> 0.15 ms a frame), and the event loop compresses every
 frame of every client (docs/benchmarks.md, issue 21's figures: a fifth of the server's CPU).
 
-The window: a frame is much like the one before it, and a 32 kB window holds the whole
-previous frame of even the big setup (28 kB), where 4 kB held a seventh of it. Measured on
-six consecutive frames compressed by one zlib stream (``python -m bench.load`` reports the
-event loop's whole CPU per frame): big 389 -> 245 µs a frame, compressed 2.2 -> 2.8
-times; default 162 -> 114 µs, 1.66 -> 1.87 times. (A small memLevel is slower, not faster: its hash table collides.) The
-cost is memory: ~260 kB of zlib state per connection instead of ~40 kB, 52 MB at the
-default limit of 200 sessions. What the client sends stays at 12 bits (it is small)."""
+A larger window was tried and left: zlib's full 32 kB window with memLevel 8 compressed one
+client's consecutive big frames in 245 µs instead of 389, and 2.8 times instead of 2.2 (the
+window holds the whole previous frame), but fifty clients' streams, interleaved as a class
+sends them, took as long with either (~240 µs a 17 kB frame: each stream's state is cold in
+the cache by its turn, and a busy worker's light frames (runtime/pressure.py) alternate
+with detailed ones, so the previous frame alike is no longer in the window), for six times
+the memory per connection."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 from websockets.server import ServerProtocol
 
 LEVEL = 1
-WINDOW_BITS = 15  # the server's compression window: 32 kB
-MEM_LEVEL = 8  # zlib's hash table: 2^(8+7) entries
+WINDOW_BITS = 12  # the server's compression window: 4 kB (uvicorn's)
+MEM_LEVEL = 5  # zlib's hash table: 2^(5+7) entries (uvicorn's)
 
 
 class LightDeflate(WebSocketsSansIOProtocol):
