@@ -301,10 +301,13 @@ def test_the_numpy_step_takes_the_setups_it_is_written_for(setup: dict[str, Any]
     assert (Stack(class_of(2, **setup)).fused is not None) is fused
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_adam_updates_in_numpy_on_the_fused_step(name: str) -> None:
-    """The fused step's Adam update is numpy's (stacked.py ``Rule.numpy``): taken, and equal
-    to torch.optim (the equality tests above step it too; here it is seen being used)."""
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adamw"])
+def test_the_update_runs_in_numpy_on_the_fused_step(name: str) -> None:
+    """The fused step's update is numpy's where the rule has one (stacked.py ``Rule.numpy``):
+    taken, and equal to torch.optim (the equality tests above step it too; here it is seen
+    being used)."""
+    import dataclasses
+
     from descent.labs.mlp import stacked
 
     used: list[int] = []
@@ -316,7 +319,7 @@ def test_adam_updates_in_numpy_on_the_fused_step(name: str) -> None:
         used.append(1)
         rule.numpy(*args)  # type: ignore[misc]
 
-    stacked.RULES[name] = lambda hp: stacked.Rule(real(hp).update, True, spy)
+    stacked.RULES[name] = lambda hp: dataclasses.replace(real(hp), numpy=spy)
     try:
         together = class_of(3, optimizer=name, weight_decay=0.02)
         alone = [copy.deepcopy(lab) for lab in together]

@@ -87,7 +87,20 @@ def _sgd(p: torch.Tensor, g: torch.Tensor, state: dict[str, torch.Tensor], lr: t
     p.sub_(g * per_run(lr, p))
 
 
-sgd = Rule(_sgd)
+def _column(values: list[float]) -> np.ndarray:
+    """Per-run numbers (worked out in float64) as a (k, 1) float32 column, to broadcast over the runs' rows."""
+    return np.array(values, dtype=np.float32)[:, None]
+
+
+def _sgd_numpy(p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], lrs: list[float], steps: list[float],
+               hp: OptimizerParams) -> None:
+    """``_sgd`` in numpy."""
+    if hp.weight_decay:
+        g = g + np.float32(hp.weight_decay) * p
+    p -= g * _column(lrs)
+
+
+sgd = Rule(_sgd, numpy=_sgd_numpy)
 
 
 def momentum(nesterov: bool) -> Rule:
@@ -100,7 +113,16 @@ def momentum(nesterov: bool) -> Rule:
         velocity = state["momentum_buffer"].mul_(hp.momentum).add_(g)
         p.sub_((g + hp.momentum * velocity if nesterov else velocity) * per_run(lr, p))
 
-    return Rule(rule)
+    def in_numpy(p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], lrs: list[float], steps: list[float],
+                 hp: OptimizerParams) -> None:
+        if hp.weight_decay:
+            g = g + np.float32(hp.weight_decay) * p
+        velocity = state["momentum_buffer"]
+        velocity *= np.float32(hp.momentum)
+        velocity += g
+        p -= (g + np.float32(hp.momentum) * velocity if nesterov else velocity) * _column(lrs)
+
+    return Rule(rule, numpy=in_numpy)
 
 
 def adam(decoupled: bool) -> Rule:
@@ -123,18 +145,17 @@ def adam(decoupled: bool) -> Rule:
     def in_numpy(p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], lrs: list[float], steps: list[float],
                  hp: OptimizerParams) -> None:
         """The same in numpy: ten array operations where torch takes a dozen dispatched ones."""
-        column = np.array  # (per-run numbers as a (k, 1) float32 column, worked out in float64 first)
         if hp.weight_decay:
             if decoupled:
-                p *= column([[1 - r * hp.weight_decay] for r in lrs], dtype=np.float32)
+                p *= _column([1 - r * hp.weight_decay for r in lrs])
             else:
                 g = g + np.float32(hp.weight_decay) * p
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += np.float32(1 - hp.beta1) * (g - m)  # (torch's lerp for a weight under 1/2)
         v *= np.float32(hp.beta2)
         v += np.float32(1 - hp.beta2) * (g * g)
-        step_size = column([[r / (1 - hp.beta1**t)] for r, t in zip(lrs, steps)], dtype=np.float32)
-        root = column([[math.sqrt(1 - hp.beta2**t)] for t in steps], dtype=np.float32)
+        step_size = _column([r / (1 - hp.beta1**t) for r, t in zip(lrs, steps)])
+        root = _column([math.sqrt(1 - hp.beta2**t) for t in steps])
         denom = np.sqrt(v)
         denom /= root
         denom += np.float32(hp.eps)
