@@ -42,8 +42,9 @@ class Settings(BaseModel):
     max_sessions: int = Field(default=200, ge=1, description="sessions held at once (connected or awaiting resume)")
     max_sessions_per_client: int = Field(default=8, ge=1, description="sessions held at once per client IP address")
     # Sized by bench.load on this 2-core machine: with a worker process per core and a class
-    # on one preset training as cohorts, 50 running sessions get ~20 epochs/s and ~12 frames/s
-    # each; past that everyone would slow down, so the 51st is told to wait instead.
+    # on one preset training as cohorts, 50 running sessions get ~60 epochs/s and ~18 frames/s
+    # each (the big 6x8 network: ~25 and ~13); past that everyone would slow down, so the 51st
+    # is told to wait instead.
     # Sessions on setups that cannot train together cost more: lower it for such use.
     max_running_sessions: int = Field(default=50, ge=1, description="sessions training at once; past it new users and play are refused")
     frame_detail_every: int = Field(default=1, ge=1, le=10, description="every this many frames carry the slow views "
