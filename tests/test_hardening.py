@@ -491,7 +491,7 @@ def test_a_lab_whose_views_raise_fails_once_not_every_frame() -> None:
     from descent.runtime.session import Session
     from descent.runtime.worker import Worker
 
-    def broken(full: bool) -> dict:  # fault injection: building the frame raises
+    def broken(full: bool, detail: bool = True) -> dict:  # fault injection: building the frame raises
         raise ValueError("bad view")
 
     sent: list[dict] = []

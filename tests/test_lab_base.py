@@ -60,7 +60,7 @@ class Toy(Lab[ToyConfig]):
             self.build_schedule()
         return "none"
 
-    def views(self, full: bool) -> dict[str, Any]:
+    def views(self, full: bool, detail: bool = True) -> dict[str, Any]:
         return {"w": self.w.item(), **self.schedule_views(full)}
 
 

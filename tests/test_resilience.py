@@ -230,6 +230,12 @@ def restored_epoch(client: Client) -> int | None:
     return None
 
 
+def frame_after_status(log: list[Message]) -> Message | None:
+    """The first frame after the first status message in ``log`` (None before both came)."""
+    statuses = [i for i, m in enumerate(log) if m["type"] == "status"]
+    return next((m for m in log[statuses[0]:] if m["type"] == "frame"), None) if statuses else None
+
+
 async def check_restored(victims: list[Client], others: list[Client], held: dict[str, int], stalled: bool) -> None:
     """Each victim is told, comes back paused at (or after) the epoch of the snapshot the
     server held when its process went, not at 0, with its history; the others see nothing."""
@@ -240,10 +246,13 @@ async def check_restored(victims: list[Client], others: list[Client], held: dict
         epoch = restored_epoch(c)
         assert (STALLED if stalled else CRASHED) in c.errors()
         assert epoch is not None and epoch >= held[c.sid] >= 3, (epoch, held[c.sid])
-        await read_until(victims + others, lambda: any(m["type"] == "frame" for m in c.log[seen[id(c)]:]), what="a frame after the restore")
+        # (the restored session's status, then its first frame: frames the dead process wrote
+        # before it went may still arrive after the kill, ahead of its last snapshot)
+        await read_until(victims + others, lambda: frame_after_status(c.log[seen[id(c)]:]) is not None, what="a frame after the restore")
         back = c.log[seen[id(c)]:]
         status = next(m for m in back if m["type"] == "status")
-        frame = next(m for m in back if m["type"] == "frame")
+        frame = frame_after_status(back)
+        assert frame is not None
         assert status["state"] == "paused" and status["epoch"] == epoch and frame["epoch"] == epoch
         history = frame["history"]["epoch"]  # the whole history again: from the start to where it was
         assert history[0] <= 1 and history[-1] == epoch and len(history) >= 3, history
