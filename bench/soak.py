@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import websockets
@@ -113,6 +114,8 @@ async def client(url: str, labs: list[str], rng: random.Random, stop_at: float, 
             pass
         await asyncio.sleep(rng.uniform(0.0, 0.5))
 
+WARM_PATCHES = [{"dataset": "spiral", "hidden": [8, 8, 8, 8, 8, 8]}, {"optimizer": "adam"}, {"batch_size": 1}]
+
 
 async def warm_up(url: str, labs: list[str], copies: int = 4) -> None:
     """Train each lab before sampling, so the first-time costs (a lab's modules and buffers,
@@ -120,10 +123,10 @@ async def warm_up(url: str, labs: list[str], copies: int = 4) -> None:
     sessions of it at once, so every worker process (sessions go to the least busy) and
     the batched path (same-shaped sessions train together) get theirs."""
 
-    async def train(lab: str) -> None:
+    async def train(lab: str, patch: dict[str, Any] | None = None) -> None:
         async with websockets.connect(url, max_size=None) as ws:
             await ws.recv()  # hello
-            await ws.send(json.dumps({"type": "configure", "config": {"lab": lab}}))
+            await ws.send(json.dumps({"type": "configure", "config": {"lab": lab, **(patch or {})}}))
             await ws.send(json.dumps({"type": "control", "action": "play"}))
             until = time.monotonic() + 1.5
             while (left := until - time.monotonic()) > 0:
@@ -134,6 +137,10 @@ async def warm_up(url: str, labs: list[str], copies: int = 4) -> None:
 
     for lab in labs:
         await asyncio.gather(*(train(lab) for _ in range(copies)))
+    # the playground's costlier patches too (the big network's grid pass and frames, Adam's
+    # numpy update): in a loaded run their first use ~10 s in once grew RSS by 9 MB at a step
+    for patch in WARM_PATCHES:
+        await asyncio.gather(*(train("mlp", patch) for _ in range(copies)))
 
 
 async def drive(url: str, pid: int, seconds: float, clients: int, seed: int, every: float, result: Result) -> None:
