@@ -11,7 +11,7 @@ back to 1. The frame rate a client gets is in each frame (``frame_rate`` is what
 frames.py schedules by interval x stretch).
 
 Before any frame is dropped, frames get lighter: the costliest views that change slowly (a
-lab's ``views(full, detail=False)``: the playground's neuron maps, weights and histograms)
+lab's ``views(full, detail=False)``: the inside of the playground's network and its slow statistics)
 go with every second frame only (``detail_every``), the page keeping the last it had; only
 if that is not enough does the interval stretch. Detail comes back once the worker idles a
 fair part of its time again (``SPARE``: a detailed frame costs more, so a worker that is

@@ -25,7 +25,6 @@ class Flat:
 
     def __init__(self, linears: list[nn.Linear]) -> None:
         self.own = [m.weight for m in linears] + [m.bias for m in linears]  # (read once: a module attribute costs a µs)
-        self.depth = len(linears)
         self.buffer = self._lay_out()
         self.grads = torch.zeros_like(self.buffer)
         self.grad_views = _views(self.grads, self.own)

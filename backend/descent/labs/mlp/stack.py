@@ -82,22 +82,12 @@ class Stack:
             lab.flat.set_grads(flat[row])
             self.grads[s] = None
 
-    def grads_of(self, s: int) -> list[torch.Tensor | None]:
-        """Run ``s``'s last gradients, weights then biases (from the stack, or its own if it
-        stepped alone)."""
-        held = self.grads[s]
-        if held is None:
-            linears = self.labs[s].linears
-            return [m.weight.grad for m in linears] + [m.bias.grad for m in linears]
-        flat, row = held
-        return [g[0] for g in self.views(flat[row: row + 1])]
-
     def grads_copy(self, s: int) -> torch.Tensor | list[torch.Tensor | None]:
         """A copy of run ``s``'s last gradients: its (1, P) row of the flat layout (one copy:
         fused.py overwrites its buffer each step), or per parameter if it stepped alone."""
         held = self.grads[s]
-        if held is None:
-            return [None if g is None else g.clone() for g in self.grads_of(s)]
+        if held is None:  # (its own, from autograd)
+            return [None if p.grad is None else p.grad.clone() for p in self.labs[s].flat.own]
         flat, row = held
         return flat[row: row + 1].clone()
 
