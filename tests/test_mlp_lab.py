@@ -39,7 +39,7 @@ def test_one_sgd_step_is_w_minus_lr_grad() -> None:
     before = [p.detach().clone() for p in lab.model.parameters()]
     # the gradient of the first batch, computed independently on a copy
     lab.new_epoch()
-    xb, yb = lab.batches[-1]
+    xb, yb = lab.epoch_x[:10], lab.epoch_y[:10]  # (the epoch's first batch)
     twin = copy.deepcopy(lab.model)
     loss = 0.5 * (twin(xb).squeeze(1) - yb).square().mean()
     grads = torch.autograd.grad(loss, list(twin.parameters()))

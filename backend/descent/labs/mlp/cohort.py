@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from descent.labs.mlp.penalty import penalty
@@ -80,14 +81,14 @@ def step_together(labs: list[Lab], n: int) -> None:
     ends: list[EpochEnd] = []
     for t in range(n):
         last = t == n - 1
-        full: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        full: list[tuple[int, int, int]] = []  # (run, its batch's rows [start, end))
         for s, lab in enumerate(labs):
-            xb, yb = lab.next_batch()
-            if yb.shape[0] == cfg.batch_size:
-                full.append((s, xb, yb))
+            start, stop = lab.next_rows()
+            if stop - start == cfg.batch_size:
+                full.append((s, start, stop))
             else:  # a short batch: this step alone
                 stack.write_back(s)
-                lab.descend(xb, yb, snapshot=last)
+                lab.descend(lab.epoch_x[start:stop], lab.epoch_y[start:stop], snapshot=last)
                 stack.read(s)
         if full:
             rows = [s for s, _, _ in full]
@@ -178,15 +179,15 @@ def _dropout_masks(labs: list[Lab], cfg: Any) -> list[torch.Tensor] | None:
                          for lab in labs]).div_(keep) for width in cfg.hidden]
 
 
-def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any, loss_fn: Any,
+def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, int, int]], activation: Any, loss_fn: Any,
              squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> torch.Tensor:
     """One step of the stacked runs ``rows`` on their batches (the optimizer's stacked
     rule), with their dropout ``masks``; returns the gradients, (len(rows), P) in the flat
     layout."""
     every = len(rows) == len(stack.labs)
     index = None if every else torch.tensor(rows, device=stack.flat.device)
-    if every and stack.fused is not None:  # (numpy: fused.py)
-        g = stack.fused.gradients([xb for _, xb, _ in batch], [yb for _, _, yb in batch])
+    if every and stack.fused is not None:  # (numpy: fused.py, on the epochs' host views)
+        g = stack.fused.gradients(*_host_batches(stack.labs, batch))
     else:
         g = _gradients(stack, index, batch, activation, loss_fn, squash, cfg, masks)
     if stack.rule.counts_steps:
@@ -212,12 +213,24 @@ def _descend(stack: Stack, rows: list[int], batch: list[tuple[int, torch.Tensor,
     return g
 
 
-def _gradients(stack: Stack, index: torch.Tensor | None, batch: list[tuple[int, torch.Tensor, torch.Tensor]], activation: Any,
+def _host_batches(labs: list[Lab], batch: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The runs' batches stacked from their epochs' host views: (k, batch, features), (k, batch)."""
+    xs, ys = [], []
+    for s, a, b in batch:
+        host = labs[s].epoch_numpy
+        assert host is not None  # (the fused step runs on the CPU)
+        xs.append(host[0][a:b])
+        ys.append(host[1][a:b])
+    return np.stack(xs), np.stack(ys)
+
+
+def _gradients(stack: Stack, index: torch.Tensor | None, batch: list[tuple[int, int, int]], activation: Any,
                loss_fn: Any, squash: bool, cfg: Any, masks: list[torch.Tensor] | None) -> torch.Tensor:
     """The runs' gradients in torch (by hand where the activation and loss allow, else by
     autograd), (runs, P) in the flat layout."""
-    x = torch.stack([xb for _, xb, _ in batch])  # (k, batch, features)
-    y = torch.stack([yb for _, _, yb in batch])  # (k, batch)
+    labs = stack.labs
+    x = torch.stack([labs[s].epoch_x[a:b] for s, a, b in batch])  # (k, batch, features)
+    y = torch.stack([labs[s].epoch_y[a:b] for s, a, b in batch])  # (k, batch)
     slope, error = ACTIVATIONS[cfg.activation].meta.get("slope"), LOSSES[cfg.loss].meta.get("error")
     if slope is not None and error is not None:
         params = [p if index is None else p.index_select(0, index) for p in stack.params()]

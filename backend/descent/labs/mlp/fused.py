@@ -98,12 +98,9 @@ class Fused:
         table[~np.isfinite(table)] = np.nan
         return names, table.tolist()
 
-    def gradients(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
-        """Every run's gradients for its batch (``xs[r]``, ``ys[r]``): one (runs, P) tensor
-        in the flat layout (the same tensor each call, overwritten)."""
-        # (one torch.stack and one host view: 25 runs' .numpy() and np.stack took five times as long)
-        x = xs[0].numpy()[None] if len(xs) == 1 else torch.stack(xs).numpy()  # (runs, batch, features)
-        y = ys[0].numpy()[None] if len(ys) == 1 else torch.stack(ys).numpy()  # (runs, batch)
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+        """Every run's gradients for its batch (``x[r]``: (batch, features), ``y[r]``): one
+        (runs, P) tensor in the flat layout (the same tensor each call, overwritten)."""
         depth = self.depth
         inputs, activations = self.layers(self.params, x)  # inputs[i]: layer i's input
         out = inputs.pop()  # (runs, batch, outputs)

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from descent.history import History
@@ -42,7 +43,10 @@ class Training(Network):
         self.build_optimizer(self.model.parameters())
         self.grad_trace = stats.Trace(len(self.weights))
         self.before_step: list[torch.Tensor] = []  # weights before the last step (the update ratio view)
-        self.batches: list[tuple[torch.Tensor, torch.Tensor]] = []  # the epoch's batches left, last first
+        self.epoch_x, self.epoch_y = self.x_train, self.y_train  # the epoch's data in its shuffled order
+        self.batches_left = 0  # of the epoch's steps_per_epoch batches (0: a new epoch order is due)
+        self.batch_at = self.epoch_rows = 0  # the row of epoch_x where the next batch starts; its rows
+        self.epoch_numpy: tuple[np.ndarray, np.ndarray] | None = None
         self.history = History(("train_loss", "test_loss", "lr"))
         self.fork: Fork | None = None  # a network change ends a fork
         self.spikes: list[dict[str, Any]] = []  # loss spikes, explained (the chart marks them)
@@ -57,19 +61,29 @@ class Training(Network):
         # the lab's own generator: a run's batch order depends on its seed alone, not on
         # which other sessions share the process (so stepping together equals stepping alone)
         order = torch.randperm(len(self.y_train), generator=self.shuffler).to(self.device)
-        bs = self.config.batch_size
-        batches = list(zip(self.x_train[order].split(bs), self.y_train[order].split(bs)))
-        self.batches = batches[: self.steps_per_epoch]
-        self.batches.reverse()  # pop() from the end is O(1)
+        self.epoch_x, self.epoch_y = self.x_train[order], self.y_train[order]
+        # (host views of the same rows: a cohort's numpy step takes its batches from them, cohort.py)
+        self.epoch_numpy = (self.epoch_x.numpy(), self.epoch_y.numpy()) if self.epoch_x.device.type == "cpu" else None
+        self.batches_left = self.steps_per_epoch  # (a BatchNorm run leaves out a last batch of 1)
+        self.batch_at, self.epoch_rows = 0, int(order.shape[0])
+
+    def next_rows(self) -> tuple[int, int]:
+        """The epoch's next batch: rows [start, end) of its shuffled data (``epoch_x``,
+        ``epoch_y``); the last one of an epoch may be short."""
+        if not self.batches_left:
+            self.new_epoch()
+        start = self.batch_at
+        self.batch_at = end = min(start + self.config.batch_size, self.epoch_rows)
+        self.batches_left -= 1
+        return start, end
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.batches:
-            self.new_epoch()
-        return self.batches.pop()
+        start, end = self.next_rows()
+        return self.epoch_x[start:end], self.epoch_y[start:end]
 
     def restart_epoch(self) -> None:
         """The next step starts a new epoch order (new training data, a new batch size)."""
-        self.batches = []
+        self.batches_left = 0
 
     # ---- steps ------------------------------------------------------------------------
 
@@ -104,7 +118,7 @@ class Training(Network):
         if self.fork and xb is not None and yb is not None:
             self.fork.step(self, xb, yb)
         self.step_count += 1
-        return not self.batches
+        return not self.batches_left
 
     def close_epoch(self, metrics: dict[str, Any], step: int, lr: float, grad_norms: Callable[[], list[float]]) -> None:
         """The end of an epoch, evaluated (``metrics``) after step ``step`` at learning rate
