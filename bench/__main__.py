@@ -7,14 +7,14 @@ import platform
 
 import torch
 
-from bench import arena, attention, batching, cnn, lone, lr_change, mlp, page, step, workers
+from bench import arena, attention, batching, cnn, frames, lone, lr_change, mlp, page, step, workers
 from bench.common import DEVICE, print_table
 
 
 def main() -> None:
     print(f"# Descent benchmarks\n\nmachine: {platform.machine()}, {torch.get_num_threads()} threads available, "
           f"torch {torch.__version__}, training device {DEVICE} (DESCENT_DEVICE overrides)")
-    for module in (mlp, lone, page, step, batching, lr_change, workers, attention, arena, cnn):
+    for module in (mlp, frames, lone, page, step, batching, lr_change, workers, attention, arena, cnn):
         print_table(module.TITLE, module.rows())
 
 

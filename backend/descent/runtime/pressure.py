@@ -12,11 +12,13 @@ frames.py schedules by interval x stretch).
 
 Before any frame is dropped, frames get lighter: the costliest views that change slowly (a
 lab's ``views(full, detail=False)``: the inside of the playground's network and its slow statistics)
-go with every second frame only (``detail_every``), the page keeping the last it had; only
-if that is not enough does the interval stretch. Detail comes back once the worker idles a
-fair part of its time again (``SPARE``: a detailed frame costs more, so a worker that is
-only just not saturated would flip back and forth). ``least``: the operator's floor
-(settings.frame_detail_every)."""
+go with every second frame only (``detail_every``), then with every fourth, one step a
+window, the page keeping the last it had; only if that is not enough does the interval
+stretch. (For the big network a detailed frame costs the worker and the event loop about
+three times a light one: bench/frames.py.) Detail comes back a step at a time once the
+worker idles a fair part of its time again (``SPARE``: a detailed frame costs more, so a
+worker that is only just not saturated would flip back and forth). ``least``: the
+operator's floor (settings.frame_detail_every)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ FRAME_SHARE = 0.5  # frames may take at most this part of a saturated worker's t
 WINDOW = 0.5  # seconds between adjustments
 SATURATED = 0.05  # a worker idle less than this part of a window has no time to spare
 MOST = 10.0  # frames are never stretched past 1/10 of the rate asked for
-LIGHTEST = 2  # under pressure the slow views go with every second frame
+LIGHTEST = 4  # under pressure the slow views go with every second frame, then every fourth
 SPARE = 0.25  # detail comes back when the worker idles this part of a window
 
 
@@ -57,13 +59,14 @@ class Pressure:
         share = self._frames / busy if busy > 0 else 0.0
         saturated = self._idle < SATURATED * elapsed
         if saturated and share > FRAME_SHARE:
-            if self.detail_every < max(LIGHTEST, self.least):  # lighter frames first
-                self.detail_every = max(LIGHTEST, self.least)
+            lightest = max(LIGHTEST, self.least)
+            if self.detail_every < lightest:  # lighter frames first
+                self.detail_every = min(lightest, max(2, 2 * self.detail_every))
             else:  # (a square root: half way towards the stretch that would give the share, per window)
                 self.stretch = min(MOST, self.stretch * (share / FRAME_SHARE) ** 0.5)
         elif self.stretch > 1.0:
             self.stretch = max(1.0, self.stretch * ((share / FRAME_SHARE) ** 0.5 if saturated else 0.8))
         elif self.detail_every > self.least and self._idle >= SPARE * elapsed:
-            self.detail_every = self.least
+            self.detail_every = max(self.least, self.detail_every // 2)
         self._frames = self._training = self._idle = 0.0
         self._since = now
