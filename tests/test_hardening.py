@@ -360,7 +360,7 @@ def test_a_failing_lab_is_reported_restarts_on_reset_and_spares_others() -> None
             bad_token, _ = greet(bad)["token"], greet(good)
             # (both sessions run the default preset, so they train as one cohort: the fault
             # breaks the batched step, after which each trains alone and only the bad one fails)
-            session_of(client, bad_token).lab.next_batch = broken
+            session_of(client, bad_token).lab.next_rows = broken
             good.send_json({"type": "control", "action": "play"})
             bad.send_json({"type": "control", "action": "play"})
             error = until(bad, of_type("error"))

@@ -202,9 +202,14 @@ class LocalHost:
 
     def ack(self, sid: str) -> None:
         """On the caller's thread (it only takes a frame back), then the worker looks again."""
-        session = self.worker.sessions.get(sid)
-        if session is not None:
+        self.acks([sid])
+
+    def acks(self, sids: list[str]) -> None:
+        """Several acks at once: the worker looks again once."""
+        sessions = [s for s in map(self.worker.sessions.get, sids) if s is not None]
+        for session in sessions:
             session.ack()
+        if sessions:
             self.worker.wake()
 
     def _on(self, sid: str, fn: Callable[[Session], None]) -> None:

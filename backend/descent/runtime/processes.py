@@ -25,6 +25,7 @@ encoded in the worker process so the event loop only relays text."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import multiprocessing as mp
@@ -138,6 +139,7 @@ class ProcessHost:
         self.crashes: dict[str, int] = {}  # session id -> crashes of the processes that held it
         self.snapshots: dict[str, Snapshot] = {}  # session id -> its last snapshot (sent by its process)
         self.regroup = Regroup()  # cohorts kept together: sessions moved between processes (regroup.py)
+        self._acks: list[str] = []  # sessions whose clients acked a frame in this turn of the event loop
 
     # ---- lifetime -------------------------------------------------------------------
 
@@ -225,7 +227,27 @@ class ProcessHost:
         self._send(sid, "handle", message)
 
     def ack(self, sid: str) -> None:
-        self._send(sid, "ack")
+        """A client drew a frame. Acks go to each process together, once per turn of the
+        event loop: a class's acks come in bursts, and each pipe message wakes a thread on
+        either side (and the training thread, when it waits for them)."""
+        self._acks.append(sid)
+        if len(self._acks) > 1:
+            return  # (the turn's send is planned)
+        try:
+            asyncio.get_running_loop().call_soon(self._send_acks)
+        except RuntimeError:  # (no event loop here: a caller on a thread of its own)
+            self._send_acks()
+
+    def _send_acks(self) -> None:
+        sids, self._acks = self._acks, []
+        groups: dict[int, list[str]] = {}
+        with self._lock:
+            for sid in sids:
+                index = self.placement.get(sid)
+                if index is not None and not self.regroup.hold(("ack", sid)):
+                    groups.setdefault(index, []).append(sid)
+            for index, group in groups.items():
+                self.processes[index].send(("acks", "", group))
 
     def recycle(self, index: int) -> None:
         """Replace process ``index`` gracefully (what its memory check does by itself): it

@@ -20,7 +20,7 @@ from descent.runtime.worker import Census
 from descent.settings import Settings
 
 log = logging.getLogger(__name__)
-OPERATIONS = frozenset({"create", "detach", "remove", "handle", "ack"})  # (and attach)
+OPERATIONS = frozenset({"create", "detach", "remove", "handle"})  # (and attach, acks)
 
 
 def warm_up(device: torch.device, settings: Settings) -> None:
@@ -59,6 +59,8 @@ def serve_sessions(conn: Any, index: int, settings: dict[str, Any], device: str,
         operation, sid, *args = item
         if operation == "attach":
             host.attach(sid, deliver_for(sid))
+        elif operation == "acks":  # (several sessions' acks: processes.py)
+            host.acks(args[0])
         elif operation == "stop":
             gone.set()
         elif operation == "retire":

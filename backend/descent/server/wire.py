@@ -16,7 +16,10 @@ import logging
 import socket
 import struct
 import time
+import weakref
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -109,6 +112,44 @@ async def close_with(ws: WebSocket, code: int, reason: str, patience: float = CL
     abort(ws, after=LINGER_SECONDS if sent else 0.0)
 
 
+class Handoff:
+    """Calls from other threads run on the event loop in their order, a burst of them after
+    one wake-up: ``call_soon_threadsafe`` writes to the loop's self-pipe each time, and a
+    class's frames come from the worker processes' pipe readers in batches."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.calls: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self.planned = False
+
+    def call(self, fn: Callable[..., None], *args: Any) -> None:
+        self.calls.append((fn, args))
+        if not self.planned:  # (two threads may both plan a run: the second finds nothing left)
+            self.planned = True
+            self.loop.call_soon_threadsafe(self.run)
+
+    def run(self) -> None:
+        self.planned = False  # (before the calls are taken: one added meanwhile plans its own run)
+        calls = self.calls
+        while calls:
+            fn, args = calls.popleft()
+            try:
+                fn(*args)
+            except Exception:  # (one failing call must not hold up the others)
+                log.exception("a call handed to the event loop failed")
+
+
+_handoffs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Handoff] = weakref.WeakKeyDictionary()
+
+
+def handoff(loop: asyncio.AbstractEventLoop) -> Handoff:
+    """The loop's Handoff."""
+    found = _handoffs.get(loop)
+    if found is None:
+        found = _handoffs.setdefault(loop, Handoff(loop))
+    return found
+
+
 class Outbox:
     """Messages for one client, queued on the event loop (``deliver`` may be called from
     any thread). Holds at most ``max_messages`` messages and ``max_bytes`` unread bytes
@@ -118,6 +159,7 @@ class Outbox:
     def __init__(self, ws: WebSocket, max_messages: int, max_bytes: int, max_seconds: float) -> None:
         self.ws = ws
         self.loop = asyncio.get_running_loop()
+        self.handoff = handoff(self.loop)
         self.max_messages, self.max_bytes, self.max_seconds = max_messages, max_bytes, max_seconds
         self._queue: deque[tuple[str, str, float]] = deque()
         self._bytes = 0
@@ -127,7 +169,7 @@ class Outbox:
 
     def deliver(self, kind: str, text: str) -> None:
         """A message of the session for the client (called on a training or pipe thread)."""
-        self.loop.call_soon_threadsafe(self.put, kind, text, time.monotonic())
+        self.handoff.call(self.put, kind, text, time.monotonic())
 
     def put(self, kind: str, text: str, at: float | None = None) -> None:
         """Queue a message (on the event loop)."""
