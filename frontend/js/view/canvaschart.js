@@ -152,7 +152,7 @@ export class CanvasChart {
     const key = `${size}|${column}|${traces.map((t) => `${t.name}:${t.line.color}:${t.line.dash}:${t.line.width}`).join("|")}`;
     if (key === this.legendKey) return this.legendHeight;
     this.legendKey = key;
-    this.legend.classList.toggle("column", column);
+    this.legend.classList.toggle("vertical", column);
     this.legend.style.fontSize = `${size}px`;
     this.legend.innerHTML = traces.map((t) => {
       const w = t.line.width ?? 2;
@@ -365,14 +365,16 @@ export class CanvasChart {
       if (!rows.length) { this.tip.hidden = this.guide.hidden = true; return; }
       html = `<div class="chart-tip-head">${escape(layout.xaxis?.title?.text || "epoch")} ${best}</div>${rows.join("")}`;
     }
-    this.tip.innerHTML = html;
-    this.tip.style.fontSize = `${layout.font?.size ?? 12}px`;
-    const right = at > x0 + xs.pixels / 2;
-    this.tip.style.left = `${right ? shownAt - 10 : shownAt + 10}px`;
-    this.tip.style.top = `${this.y.start + 4}px`;
-    this.tip.style.transform = right ? "translateX(-100%)" : "";
+    const tip = this.tip;
+    tip.innerHTML = html;
+    tip.style.fontSize = `${layout.font?.size ?? 12}px`;
+    tip.style.top = `${this.y.start + (mark ? 18 : 4)}px`;
+    tip.hidden = false;
+    // beside the pointer, on the side with more room, and inside the chart
+    const w = tip.offsetWidth; // (a layout read on hover only)
+    const left = at > x0 + xs.pixels / 2 ? shownAt - 10 - w : shownAt + 10;
+    tip.style.left = `${Math.max(0, Math.min(this.width - w, left))}px`;
     this.guide.style.left = `${Math.round(shownAt)}px`;
-    this.tip.hidden = false;
     this.guide.hidden = !!mark;
   }
 }
