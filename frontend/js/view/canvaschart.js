@@ -193,6 +193,7 @@ export class CanvasChart {
     const below = (legend.y ?? 1) < 0.5;
     const lh = shown ? this.placeLegend(traces, layout) : 0;
     if (lh) { if (below) b = Math.max(b, tickBand + titleBand + lh + 2); else t = Math.max(t, lh + 4); }
+    else if (!below) t = Math.min(t, Math.ceil(size * 0.6)); // no legend above: the curves take its room (half a tick label stays)
     const x0 = l, x1 = W - r, y0 = t, y1 = H - b;
     if (x1 - x0 < 10 || y1 - y0 < 10) return;
 
