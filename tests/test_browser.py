@@ -23,7 +23,7 @@ def test_the_page_shows_data_boundary_network_and_device(page: Any) -> None:
     assert page.locator("canvas[data-dataset]").count() >= 4  # dataset thumbnails
     assert page.locator(".network [data-feature]").count() >= 2  # the inputs of the network diagram
     assert page.inner_text("#device") == "device: cpu"
-    assert page.is_visible("canvas.boundary") and page.is_visible(".loss-chart .main-svg")
+    assert page.is_visible("canvas.boundary") and page.is_visible(".loss-chart canvas")
 
 
 def test_play_trains_live_and_controls_do_what_they_say(page: Any) -> None:

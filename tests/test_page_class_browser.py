@@ -382,9 +382,10 @@ SMALLEST_LABELS = """() => {
   return out.sort((a, b) => a[0] - b[0]).slice(0, 5);
 }"""
 
-# Every chart's legend against its plot area: the overlapping area in px² (0 = apart).
-LEGEND_OVERLAP = """() => [...document.querySelectorAll('#lab-root .js-plotly-plot')].flatMap((chart) => {
-  const legend = chart.querySelector('.legend'), area = chart.querySelector('.nsewdrag');
+# Every chart's legend against its plot area: the overlapping area in px² (0 = apart); plotly's
+# charts and the canvas ones (the loss charts: an HTML legend over the canvas, .plot-area its plot).
+LEGEND_OVERLAP = """() => [...document.querySelectorAll('#lab-root .js-plotly-plot, #lab-root .canvas-chart')].flatMap((chart) => {
+  const legend = chart.querySelector('.legend'), area = chart.querySelector('.nsewdrag, .plot-area');
   if (!legend || !area || !legend.getBoundingClientRect().width) return [];
   const a = legend.getBoundingClientRect(), b = area.getBoundingClientRect();
   const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);

@@ -1,9 +1,13 @@
 // Metric curves against epochs, streamed live and redrawn at a steady pace; used by every lab.
 // traces: [{ name, key (the history series), color, dash?, width?, axis? ("y2" = right-hand scale) }]
 // The chart keeps the series it has drawn, so its set of traces can change (setTraces).
+// It draws on a canvas (view/canvaschart.js) from a plotly-shaped layout, so the labs' layouts
+// (height, margin, axes, legend) keep their meaning; after each redraw the element's `data`
+// holds the traces drawn ({name, x, y, line, ...}) and its `layout` the layout, as plotly's did.
 
 import { Pacer } from "./pace.js";
-import { plot } from "./theme.js";
+import { cssColor, themed } from "./theme.js";
+import { CanvasChart } from "./view/canvaschart.js";
 
 // The legend sits in the top margin, above the plot area: never over the curves.
 export const LEGEND_ABOVE = { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom", font: { size: 12 } };
@@ -14,8 +18,6 @@ const LAYOUT = {
   legend: LEGEND_ABOVE,
   xaxis: { title: { text: "epoch", font: { size: 11 } }, zeroline: false },
   yaxis: { rangemode: "tozero", zeroline: false },
-  paper_bgcolor: "rgba(0,0,0,0)",
-  plot_bgcolor: "rgba(0,0,0,0)",
   font: { family: "inherit", size: 12 },
 };
 
@@ -24,19 +26,24 @@ const LAYOUT = {
 const MAX_POINTS = 600;
 
 // Per bucket of consecutive epochs, its first point and its highest (so a spike stays).
-export function thin(x, y, max = MAX_POINTS) {
+// out: arrays to fill ({x, y}, emptied first), so that a redraw reuses its buffers.
+export function thin(x, y, max = MAX_POINTS, out = { x: [], y: [] }) {
   const n = x.length;
-  if (n <= max) return { x: [...x], y: Array.from({ length: n }, (_, i) => y[i] ?? null) };
+  const xs = out.x, ys = out.y;
+  xs.length = ys.length = 0;
+  if (n <= max) {
+    for (let i = 0; i < n; i++) { xs.push(x[i]); ys.push(y[i] ?? null); }
+    return out;
+  }
   const size = Math.ceil((2 * n) / max);
-  const xs = [];
-  const ys = [];
   for (let start = 0; start < n; start += size) {
     const end = Math.min(n, start + size);
     let top = start;
     for (let j = start; j < end; j++) if (y[j] != null && (y[top] == null || y[j] > y[top])) top = j;
-    for (const j of top === start ? [start] : [start, top]) { xs.push(x[j]); ys.push(y[j] ?? null); }
+    xs.push(x[start]); ys.push(y[start] ?? null);
+    if (top !== start) { xs.push(x[top]); ys.push(y[top] ?? null); }
   }
-  return { x: xs, y: ys };
+  return out;
 }
 
 // legible on the light and the dark panel alike (contrast 3:1 or more on both)
@@ -54,26 +61,42 @@ export class LossChart {
     this.ys = {};
     this.saved = []; // earlier runs drawn under the live curves: [{ label, x, y }]
     this.fork = null; // a forked run streamed beside the live one: { label, x, ys }
+    this.buffers = []; // per drawn trace, the {x, y} arrays thin() fills (reused redraw after redraw)
     this.pacer = new Pacer(200, el);
-    plot(el, this.data(), this.layout, { displayModeBar: false, responsive: true });
+    this.chart = new CanvasChart(el, () => this.redraw()); // (a new width: drawn again)
+    this.onTheme = () => this.redraw(); // the theme's colours, at the next redraw
+    document.addEventListener("descent-theme", this.onTheme);
+    this.render();
   }
 
+  // The view is left: no more redraws, the element emptied.
+  destroy() {
+    this.pacer.cancel();
+    document.removeEventListener("descent-theme", this.onTheme);
+    this.chart.destroy();
+    delete this.el.data;
+    delete this.el.layout;
+  }
+
+  // The traces to draw, thinned into this chart's reused buffers, colours resolved (a CSS
+  // variable such as "--ink" read in the current theme).
   data() {
+    let slot = 0;
+    const points = (x, y) => thin(x, y, MAX_POINTS, (this.buffers[slot++] ??= { x: [], y: [] }));
     const live = this.traces.map((t) => ({
-      ...thin(this.x, this.ys[t.key] || []), name: t.name, mode: "lines",
-      line: { color: t.color, width: t.width ?? 2, dash: t.dash ?? "solid" },
+      ...points(this.x, this.ys[t.key] || []), name: t.name, mode: "lines",
+      line: { color: cssColor(t.color), width: t.width ?? 2, dash: t.dash ?? "solid" },
       yaxis: t.axis ?? "y", // "y2": a second scale on the right (the learning rate, perplexity)
-      hovertemplate: `${t.name} %{y:.4g}<extra>epoch %{x}</extra>`,
     }));
     // after the live traces, in a fixed order: the fork, then the saved runs
-    const saved = this.saved.map((run, i) => ({
-      ...thin(run.x, run.y), name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" },
-      hovertemplate: `${run.label} %{y:.4g}<extra>epoch %{x}</extra>`,
-    }));
     const fork = !this.fork ? [] : [["test_loss", "test", "solid"], ["train_loss", "train", "dot"]].map(([key, name, dash]) => ({
-      ...thin(this.fork.x, this.fork.ys[key] || []), name: `${this.fork.label} (${name})`, mode: "lines",
-      line: { color: FORK_COLOR, width: 2, dash }, hovertemplate: `${this.fork.label} ${name} %{y:.4g}<extra>epoch %{x}</extra>`,
+      ...points(this.fork.x, this.fork.ys[key] || []), name: `${this.fork.label} (${name})`, mode: "lines",
+      line: { color: FORK_COLOR, width: 2, dash }, yaxis: "y",
     }));
+    const saved = this.saved.map((run, i) => ({
+      ...points(run.x, run.y), name: run.label, mode: "lines", line: { color: SAVED_COLORS[i % SAVED_COLORS.length], width: 1.5, dash: "dash" }, yaxis: "y",
+    }));
+    this.buffers.length = slot; // (buffers of traces no longer drawn go)
     return [...live, ...fork, ...saved];
   }
 
@@ -126,7 +149,8 @@ export class LossChart {
     this.redraw();
   }
 
-  // Every change redraws through the pacer: at most a few plotly renders a second.
+  // Every change redraws through the pacer (a canvas redraw is cheap, but the pacer keeps the
+  // charts' redraws in tasks of their own, out of the frames' way).
   redraw() {
     this.pacer.run(() => this.render());
   }
@@ -137,13 +161,17 @@ export class LossChart {
     const extra = (this.fork ? 2 : 0) + this.saved.length;
     if (extra) {
       // with compared runs the legend gets long: it goes below the plot, one run per line
-      layout.legend = { orientation: "v", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } }; // (a wide chart would pack "h" entries under the axis title)
+      layout.legend = { orientation: "v", x: 0, xanchor: "left", y: -0.42, yanchor: "top", font: { size: 11 } };
       const lines = this.traces.length + extra; // one legend entry per line, below the plot
       layout.height = (this.layout.height ?? 150) + 20 * lines;
       layout.margin = { ...this.layout.margin, b: 30 + 20 * lines };
     }
-    this.el.style.height = extra ? `${layout.height}px` : ""; // the box grows with the plot
-    plot(this.el, this.data(), layout);
+    const data = this.data();
+    const drawn = themed(layout); // the theme's ink and grid colours; a projector's sizes
+    this.el.style.height = extra ? `${drawn.height}px` : ""; // the box grows with the plot
+    this.chart.draw(data, drawn);
+    this.el.data = data;
+    this.el.layout = layout;
   }
 
   setTraces(traces) {

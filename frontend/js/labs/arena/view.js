@@ -1,7 +1,7 @@
 // The descent arena: optimizers racing down a 2-D loss surface from one start point.
 // Contour map (click = new start) and 3-D surface with the trajectories, racer cards with LR
 // presets, f − f* per racer, and step-by-step numbers.
-import { buildControls, LossChart, Plotly, refs, sig, state } from "../../view/index.js";
+import { buildControls, LossChart, refs, sig, state } from "../../view/index.js";
 import { ContourPlot, SurfacePlot3D } from "./plots.js";
 import { RacerCards } from "./racers.js";
 import { ScheduleParams } from "./schedule.js";
@@ -110,7 +110,7 @@ export async function mount(root, ctx) {
     const racers = racerLabels().map((label) => ({ label }));
     contour.reset(surface, racers);
     plot3d.reset(surface, racers);
-    if (chart) Plotly.purge(ref.chart);
+    chart?.destroy();
     chart = new LossChart(
       ref.chart,
       racers.map((r, i) => ({ name: `${i + 1}. ${r.label}`, key: `gap${i}`, color: RACER_COLORS[i] })),
@@ -216,7 +216,7 @@ export async function mount(root, ctx) {
       window.removeEventListener("resize", onResize);
       contour.purge();
       plot3d.purge();
-      Plotly.purge(ref.chart);
+      chart?.destroy();
       state.set({ arenaPoints: undefined });
     },
   };

@@ -295,7 +295,8 @@ export async function mount(root, ctx) {
       resize.disconnect();
       document.removeEventListener("descent-theme", render);
       zoom.destroy();
-      for (const el of [ref.loss, ref.accuracy, ref.entropy, ref.lr]) Plotly.purge(el);
+      for (const chart of [loss, accuracy, entropy]) chart.destroy();
+      Plotly.purge(ref.lr);
     },
   };
 }

@@ -1,7 +1,7 @@
 // Backprop by hand: one SGD step split into forward -> loss -> backward -> update. The
 // page shows the network with its numbers, the forward pass and the loss written out, and
 // per parameter its value, its .grad, the chain-rule product that gives it, and the update.
-import { buildControls, LossChart, Plotly, refs, state } from "../../view/index.js";
+import { buildControls, LossChart, refs, state } from "../../view/index.js";
 import { drawLine, drawNetwork } from "./diagram.js";
 import { fmt, term } from "./numbers.js";
 
@@ -165,7 +165,7 @@ export async function mount(root, ctx) {
       render();
     },
     unmount() {
-      Plotly.purge(ref.chart);
+      chart.destroy();
       state.set({ backpropPhase: undefined });
       root.replaceChildren();
     },

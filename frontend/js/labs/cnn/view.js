@@ -1,7 +1,7 @@
 // The convolution lab view: the setup (data, preset, blocks), the architecture table with
 // shapes, formulas, parameters and receptive fields, the filters and feature maps, and the
 // output: curves, draw-your-digit, confusion matrix, the most confident mistakes.
-import { buildControls, CodePanel, FORK_MARKUP, ForkControl, LossChart, LR_LADDER, Plotly, refs, schemaEnum, showNumber, widthOf } from "../../view/index.js";
+import { buildControls, CodePanel, FORK_MARKUP, ForkControl, LossChart, LR_LADDER, refs, schemaEnum, showNumber, widthOf } from "../../view/index.js";
 import { DrawPad } from "./draw.js";
 import { decode, paintFilters } from "./images.js";
 import { MapsPanel, renderTable, tickShown } from "./layers.js";
@@ -231,7 +231,7 @@ export async function mount(root, ctx) {
     unmount() {
       resize.disconnect();
       codePanel.destroy();
-      for (const el of [ref.loss, ref.accuracy, ref.grads]) Plotly.purge(el);
+      for (const chart of [loss, accuracy, grads]) chart.destroy();
     },
   };
 }

@@ -135,7 +135,8 @@ export async function mount(root, ctx) {
       window.removeEventListener("resize", onResize);
       document.removeEventListener("descent-theme", onTheme);
       codePanel.destroy();
-      for (const el of [ref.chart, ref.schedule, ref.heatmap]) Plotly.purge(el);
+      chart.destroy();
+      for (const el of [ref.schedule, ref.heatmap]) Plotly.purge(el);
     },
   };
 }

@@ -240,7 +240,8 @@ export async function mount(root, ctx) {
       clearTimeout(resync);
       document.removeEventListener("descent-theme", drawInside);
       codePanel.destroy();
-      for (const el of [ref.loss, ref.layerGrads, ref.bptt, ref.clip, ref.prediction, ref.hidden, ...ref.gates.children]) Plotly.purge(el);
+      for (const chart of [loss, layerGrads]) chart.destroy();
+      for (const el of [ref.bptt, ref.clip, ref.prediction, ref.hidden, ...ref.gates.children]) Plotly.purge(el);
     },
   };
 }
