@@ -13,6 +13,20 @@ export function decode(images) {
   return { ...images, bytes: decodeBase64(images.data) };
 }
 
+// Each canvas's pixel buffer, kept while its size stays (a new one per frame and canvas was
+// garbage the page's collector had to find, thirty times a second).
+const images = new WeakMap();
+function imageOf(canvas, ctx, width, height) {
+  let img = images.get(canvas);
+  if (!img || img.width !== width || img.height !== height) {
+    img = ctx.createImageData(width, height);
+    images.set(canvas, img);
+  } else {
+    img.data.fill(0); // (the gaps and empty tiles stay clear)
+  }
+  return img;
+}
+
 // Paint tiles (rows x cols of h x w pixels, 1-pixel gaps) into ``canvas``; tile(r, c) -> Uint8Array
 // of h*w bytes or null (left empty). ``scale`` CSS pixels per image pixel.
 export function paintTiles(canvas, rows, cols, h, w, tile, lut, scale) {
@@ -23,7 +37,7 @@ export function paintTiles(canvas, rows, cols, h, w, tile, lut, scale) {
   if (canvas.style.width !== css) canvas.style.width = css; // (a style write costs a restyle, even of the same value)
   if (canvas.style.height !== `${height * scale}px`) canvas.style.height = `${height * scale}px`;
   const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(width, height);
+  const img = imageOf(canvas, ctx, width, height);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const bytes = tile(r, c);

@@ -89,8 +89,9 @@ export class MapsPanel {
     const rf = this.root.querySelector('[data-ref="rf"]');
     const input = this.root.querySelector('[data-ref="input"]');
     if (!rf || !input) return;
-    rf.width = input.width * 8; rf.height = input.height * 8;
-    rf.style.width = input.style.width; rf.style.height = input.style.height;
+    if (rf.width !== input.width * 8 || rf.height !== input.height * 8) { rf.width = input.width * 8; rf.height = input.height * 8; }
+    if (rf.style.width !== input.style.width) rf.style.width = input.style.width;
+    if (rf.style.height !== input.style.height) rf.style.height = input.style.height;
     const ctx = rf.getContext("2d");
     ctx.clearRect(0, 0, rf.width, rf.height);
     const p = this.picked;

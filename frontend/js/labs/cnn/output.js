@@ -11,8 +11,18 @@ export function renderProbabilities(el, probabilities, classes, predicted, label
     </div>`).join("");
 }
 
+// Drawn again only when it changed (each evaluation of the test set, not each frame): a
+// table of ~120 cells rebuilt 30 times a second kept the page's garbage collector busy
+// enough for pauses of 50 ms and more on a laptop core.
+function changed(el, key) {
+  if (el.dataset.key === key) return false;
+  el.dataset.key = key;
+  return true;
+}
+
 // rows = true class, columns = predicted; each cell shaded by its share of the row.
 export function renderConfusion(table, confusion, classes) {
+  if (!changed(table, `${classes.join()}|${confusion.join("|")}`)) return;
   const head = `<tr><th class="corner">true ↓ · predicted →</th>${classes.map((c) => `<th>${c}</th>`).join("")}</tr>`;
   const body = confusion.map((row, i) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
@@ -26,6 +36,7 @@ export function renderConfusion(table, confusion, classes) {
 }
 
 export function renderWrong(el, wrong, classes, size) {
+  if (!changed(el, `${classes.join()}|${size}|${wrong.map((w) => `${w.index}:${w.predicted}:${w.p}`).join()}`)) return;
   el.replaceChildren(...wrong.map((w) => {
     const fig = document.createElement("figure");
     fig.className = "cnn-wrong";
