@@ -1,5 +1,5 @@
 """Frames give way first when a worker is short of time (runtime/pressure.py): frames get
-lighter (the slow views with every second frame, then every fourth), then their intervals stretch while frames
+lighter (the slow views with every second frame, then every fourth, eighth), then their intervals stretch while frames
 take more than their share of a saturated worker; both ease back once time is spare, and
 the schedule of a session's frames follows them."""
 
@@ -25,10 +25,10 @@ def test_frames_stretch_while_they_crowd_out_training_and_ease_back() -> None:
     now = window(p, now, frames=0.3, training=0.7, idle=0.0)  # saturated, frames within their share
     assert (p.stretch, p.detail_every) == (1.0, 1)
     lighter = []
-    for _ in range(2):  # frames crowd training out: lighter frames first, a step a window
+    for _ in range(3):  # frames crowd training out: lighter frames first, a step a window
         now = window(p, now, frames=0.8, training=0.2, idle=0.0)
         lighter.append((p.stretch, p.detail_every))
-    assert lighter == [(1.0, 2), (1.0, LIGHTEST)] and LIGHTEST == 4
+    assert lighter == [(1.0, 2), (1.0, 4), (1.0, LIGHTEST)] and LIGHTEST == 8
     stretches = []
     for _ in range(6):  # saturated, frames 80 %: the stretch grows, window by window
         now = window(p, now, frames=0.8, training=0.2, idle=0.0)
@@ -51,20 +51,22 @@ def test_detail_comes_back_only_with_time_to_spare() -> None:
     The operator's floor (settings.frame_detail_every) holds throughout."""
     p = Pressure()
     now = p._since
-    for _ in range(2):
+    for _ in range(3):
         now = window(p, now, frames=0.8, training=0.2, idle=0.0)
     assert p.detail_every == LIGHTEST
     for _ in range(5):
         now = window(p, now, frames=0.4, training=0.5, idle=SPARE / 2)
     assert p.detail_every == LIGHTEST
     back = []
-    for _ in range(3):  # a step a window
+    for _ in range(4):  # a step a window
         now = window(p, now, frames=0.3, training=0.3, idle=SPARE + 0.1)
         back.append(p.detail_every)
-    assert back == [2, 1, 1]
+    assert back == [4, 2, 1, 1]
     floor = Pressure(least=3)
     now = window(floor, floor._since, frames=0.8, training=0.2, idle=0.0)
-    assert floor.detail_every == LIGHTEST and floor.stretch == 1.0  # (from the floor to the lightest)
+    assert floor.detail_every == 6 and floor.stretch == 1.0  # (twice the floor)
+    now = window(floor, now, frames=0.8, training=0.2, idle=0.0)
+    assert floor.detail_every == LIGHTEST and floor.stretch == 1.0
     now = window(floor, now, frames=0.8, training=0.2, idle=0.0)
     assert floor.detail_every == LIGHTEST and floor.stretch > 1.0  # (then the interval stretches)
     for _ in range(40):

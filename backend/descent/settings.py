@@ -48,7 +48,7 @@ class Settings(BaseModel):
     # Sessions on setups that cannot train together cost more: lower it for such use.
     max_running_sessions: int = Field(default=50, ge=1, description="sessions training at once; past it new users and play are refused")
     frame_detail_every: int = Field(default=1, ge=1, le=10, description="every this many frames carry the slow views "
-                                    "(the playground's neuron maps, weights, histograms, slow statistics); a busy worker sends them with every second, then every fourth frame anyway")
+                                    "(the playground's neuron maps, weights, histograms, slow statistics); a busy worker sends them with every second, fourth, then eighth frame anyway")
     max_message_bytes: int = Field(default=64 * 1024, ge=1024, description="largest client message")
     messages_per_second: float = Field(default=20, gt=0, description="client messages per connection, sustained")
     message_burst: int = Field(default=40, ge=1, description="client messages per connection in a burst")

@@ -12,8 +12,8 @@ frames.py schedules by interval x stretch).
 
 Before any frame is dropped, frames get lighter: the costliest views that change slowly (a
 lab's ``views(full, detail=False)``: the inside of the playground's network and its slow statistics)
-go with every second frame only (``detail_every``), then with every fourth, one step a
-window, the page keeping the last it had; only if that is not enough does the interval
+go with every second frame only (``detail_every``), then every fourth, then every eighth,
+one step a window, the page keeping the last it had; only if that is not enough does the interval
 stretch. (For the big network a detailed frame costs the worker and the event loop about
 three times a light one: bench/frames.py.) Detail comes back a step at a time once the
 worker idles a fair part of its time again (``SPARE``: a detailed frame costs more, so a
@@ -28,7 +28,7 @@ FRAME_SHARE = 0.5  # frames may take at most this part of a saturated worker's t
 WINDOW = 0.5  # seconds between adjustments
 SATURATED = 0.05  # a worker idle less than this part of a window has no time to spare
 MOST = 10.0  # frames are never stretched past 1/10 of the rate asked for
-LIGHTEST = 4  # under pressure the slow views go with every second frame, then every fourth
+LIGHTEST = 8  # under pressure the slow views go with every second frame, then every fourth, eighth
 SPARE = 0.25  # detail comes back when the worker idles this part of a window
 
 

@@ -19,7 +19,7 @@ import { Thumbnails } from "./thumbnails.js";
 export const counter = "Epoch";
 
 // What a light frame leaves out (a busy server sends the inside of the network and the
-// inspector's slow statistics with every second or fourth frame only: backend labs/mlp/views.py
+// inspector's slow statistics with every second, fourth or eighth frame only: backend labs/mlp/views.py
 // DETAIL): the last of each stands.
 const DETAIL = ["neurons", "weights", "biases", "histograms", "update_ratio", "optimizer_state"];
 
