@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
+from bench.common import run_in_thread
 from descent.server.wire import Handoff, handoff
 
 THREADS, CALLS = 4, 2000
 
 
 def test_calls_from_threads_all_run_on_the_loop_in_each_threads_order() -> None:
-    async def main() -> tuple[dict[int, list[int]], set[int], int]:
+    result: dict[str, Any] = {}
+
+    async def main() -> None:
         loop = asyncio.get_running_loop()
         assert handoff(loop) is handoff(loop)  # (one per loop)
         hand = Handoff(loop)
@@ -42,16 +46,19 @@ def test_calls_from_threads_all_run_on_the_loop_in_each_threads_order() -> None:
         for p in producers:
             await asyncio.to_thread(p.join)
         await asyncio.wait_for(done.wait(), 30)
-        return seen, threads_seen, threading.get_ident()
+        result.update(seen=seen, ran_on=threads_seen, loop_thread=threading.get_ident())
 
-    seen, ran_on, loop_thread = asyncio.run(main())
+    run_in_thread(main())  # (a browser test earlier in the session leaves Playwright's loop on this thread)
+    seen, ran_on, loop_thread = result["seen"], result["ran_on"], result["loop_thread"]
     assert ran_on == {loop_thread}
     for t in range(THREADS):
         assert seen[t] == [i for i in range(CALLS) if i != 7]
 
 
 def test_a_burst_handed_over_while_the_loop_is_busy_runs_after_one_wake_up() -> None:
-    async def main() -> tuple[list[int], int]:
+    result: dict[str, Any] = {}
+
+    async def main() -> None:
         loop = asyncio.get_running_loop()
         hand = Handoff(loop)
         wakes = [0]
@@ -64,12 +71,17 @@ def test_a_burst_handed_over_while_the_loop_is_busy_runs_after_one_wake_up() -> 
         hand.run = counted  # type: ignore[method-assign]
         out: list[int] = []
         # the loop is busy in this coroutine while another thread hands over a burst
-        producer = threading.Thread(target=lambda: [hand.call(out.append, i) for i in range(500)])
+        def burst() -> None:
+            for i in range(500):
+                hand.call(out.append, i)
+
+        producer = threading.Thread(target=burst)
         producer.start()
         producer.join()  # (blocks the loop: nothing runs until the burst is all queued)
         for _ in range(5):
             await asyncio.sleep(0)
-        return out, wakes[0]
+        result.update(out=out, wakes=wakes[0])
 
-    out, wakes = asyncio.run(main())
+    run_in_thread(main())
+    out, wakes = result["out"], result["wakes"]
     assert out == list(range(500)) and wakes == 1
