@@ -126,7 +126,11 @@ class Handoff:
         self.calls.append((fn, args))
         if not self.planned:  # (two threads may both plan a run: the second finds nothing left)
             self.planned = True
-            self.loop.call_soon_threadsafe(self.run)
+            try:
+                self.loop.call_soon_threadsafe(self.run)
+            except RuntimeError:  # (the loop is closed: the server is stopping)
+                self.planned = False
+                raise
 
     def run(self) -> None:
         self.planned = False  # (before the calls are taken: one added meanwhile plans its own run)
